@@ -1,0 +1,39 @@
+# The two commands a new user needs: `make run` and `make test`.
+# Both create .venv and install what they need; nothing is installed by hand.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench clean servers
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit("maildesk needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/maildesk run
+
+# Dovecot is the IMAP server the integration tests start on a loopback port.
+servers:
+	@command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd dovecot-lmtpd >/dev/null; \
+	  else echo "Dovecot is missing: sudo apt-get install dovecot-imapd dovecot-lmtpd"; fi; }
+
+test: $(STAMP) servers
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check maildesk tests bench
+	$(BIN)/mypy maildesk
+
+bench: $(STAMP) servers
+	$(BIN)/python bench/fetch_throughput.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

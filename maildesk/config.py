@@ -1,0 +1,366 @@
+"""Typed, frozen settings from a TOML file and `MAILDESK_*` environment variables.
+
+Every error names the file, the key and what was expected, and is raised before
+any mailbox or relay is touched. With no file at all the embedded defaults give a
+working desk: SQLite here, the listener on 127.0.0.1:2525, outbound mail written
+to a folder, the status page on 127.0.0.1:8080.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import secrets
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from maildesk.errors import ConfigError
+
+ENV_PREFIX = "MAILDESK_"
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    """A span of time; `business` means counted in the desk's business hours."""
+
+    seconds: int
+    business: bool = False
+
+    @classmethod
+    def parse(cls, text: str) -> Duration:
+        match = re.fullmatch(r"\s*(\d+)\s*(b?)(s|m|h|d)\s*", text)
+        if not match:
+            raise ValueError(text)
+        unit = {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(3)]
+        return cls(int(match.group(1)) * unit, business=bool(match.group(2)))
+
+
+@dataclass(frozen=True, slots=True)
+class DeskConfig:
+    name: str = "maildesk"
+    address: str = "soporte@localhost"
+    base_url: str = "http://127.0.0.1:8080"
+    language: Literal["es", "en"] = "es"
+    timezone: str = "America/Santiago"
+    database: str = "sqlite:///maildesk.db"
+    data_dir: str = "data"
+    secret_key: str = ""
+    tag_prefix: str = "#"
+    max_message_mb: int = 40
+    autoreply_per_hour: int = 10
+    reopen_days: int = 14
+
+
+@dataclass(frozen=True, slots=True)
+class ImapConfig:
+    host: str = ""
+    port: int = 993
+    security: Literal["ssl", "starttls", "none"] = "ssl"
+    username: str = ""
+    password: str = ""
+    folder: str = "INBOX"
+    idle: bool = True
+    poll_seconds: int = 60
+    import_existing: bool = False
+    processed_folder: str = ""
+    batch_size: int = 50
+    timeout_seconds: int = 60
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpConfig:
+    host: str = ""
+    port: int = 587
+    security: Literal["ssl", "starttls", "none"] = "starttls"
+    username: str = ""
+    password: str = ""
+    outbox_dir: str = "outbox"
+    timeout_seconds: int = 30
+    max_attempts: int = 12
+
+
+@dataclass(frozen=True, slots=True)
+class ListenerConfig:
+    listen: str = "127.0.0.1:2525"
+    protocol: Literal["smtp", "lmtp"] = "smtp"
+
+
+@dataclass(frozen=True, slots=True)
+class WebConfig:
+    listen: str = "127.0.0.1:8080"
+
+
+@dataclass(frozen=True, slots=True)
+class StaffConfig:
+    email: str
+    name: str = ""
+    role: Literal["agent", "supervisor", "manager", "director", "admin"] = "agent"
+    teams: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PriorityConfig:
+    first_response: Duration
+    resolution: Duration
+
+
+DEFAULT_PRIORITIES: Mapping[str, PriorityConfig] = types.MappingProxyType(
+    {
+        "alta": PriorityConfig(Duration(3600), Duration(8 * 3600)),
+        "media": PriorityConfig(Duration(4 * 3600), Duration(3 * 86400)),
+        "baja": PriorityConfig(Duration(86400), Duration(7 * 86400)),
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything maildesk reads from its configuration, already validated."""
+
+    desk: DeskConfig = field(default_factory=DeskConfig)
+    imap: ImapConfig | None = None
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    listener: ListenerConfig | None = None
+    web: WebConfig = field(default_factory=WebConfig)
+    staff: tuple[StaffConfig, ...] = ()
+    priorities: Mapping[str, PriorityConfig] = DEFAULT_PRIORITIES
+    source: str = "(embedded defaults)"
+    base_dir: Path = field(default_factory=Path.cwd)
+
+    @property
+    def data_path(self) -> Path:
+        return (self.base_dir / self.desk.data_dir).resolve()
+
+    @property
+    def database_url(self) -> str:
+        """SQLite paths are taken relative to the config file's folder."""
+        url = self.desk.database
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            return prefix + str((self.base_dir / url[len(prefix) :]).resolve())
+        return url
+
+    def staff_member(self, address: str) -> StaffConfig | None:
+        address = address.strip().lower()
+        return next((s for s in self.staff if s.email.lower() == address), None)
+
+
+_SECTIONS: dict[str, type] = {
+    "desk": DeskConfig,
+    "imap": ImapConfig,
+    "smtp": SmtpConfig,
+    "listener": ListenerConfig,
+    "web": WebConfig,
+}
+
+
+def _expected(kind: Any) -> str:
+    if kind is bool:
+        return "true or false"
+    if kind is int:
+        return "an integer"
+    if kind is str:
+        return "a string"
+    if kind is Duration:
+        return 'a duration such as "30s", "15m", "8h", "2d", "8bh" or "2bd"'
+    if get_origin(kind) is Literal:
+        return "one of " + ", ".join(f'"{a}"' for a in get_args(kind))
+    if get_origin(kind) is tuple:
+        return "a list of strings"
+    return str(kind)
+
+
+def _convert(kind: Any, value: Any, *, from_env: bool) -> Any:
+    """Turn a TOML (or environment) value into `kind`, or raise ValueError."""
+    if kind is bool:
+        if from_env and isinstance(value, str) and value.lower() in ("1", "true", "yes", "0", "false", "no"):
+            return value.lower() in ("1", "true", "yes")
+        if isinstance(value, bool):
+            return value
+        raise ValueError
+    if kind is int:
+        if from_env and isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+            return int(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ValueError
+    if kind is str:
+        if isinstance(value, str):
+            return value
+        raise ValueError
+    if kind is Duration:
+        if isinstance(value, str):
+            return Duration.parse(value)
+        raise ValueError
+    if get_origin(kind) is Literal:
+        if value in get_args(kind):
+            return value
+        raise ValueError
+    if get_origin(kind) is tuple:
+        if from_env and isinstance(value, str):
+            return tuple(v.strip() for v in value.split(",") if v.strip())
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        raise ValueError
+    raise TypeError(kind)
+
+
+def _build(cls: type, table: Mapping[str, Any], where: str, source: str, env_name: str | None) -> Any:
+    """Build dataclass `cls` from a TOML table, applying environment overrides."""
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    for key in table:
+        if key not in names:
+            raise ConfigError(source, f"{where}.{key}", "one of the known keys: " + ", ".join(sorted(names)), "an unknown key")
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        kind = hints[f.name]
+        raw: Any = table.get(f.name, dataclasses.MISSING)
+        from_env = False
+        origin = source
+        if env_name is not None:
+            var = f"{ENV_PREFIX}{env_name}_{f.name}".upper()
+            if var in os.environ:
+                raw, from_env, origin = os.environ[var], True, f"${var}"
+        if raw is dataclasses.MISSING:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ConfigError(source, f"{where}.{f.name}", _expected(kind), "nothing (the key is required)")
+            continue
+        try:
+            values[f.name] = _convert(kind, raw, from_env=from_env)
+        except ValueError:
+            raise ConfigError(origin, f"{where}.{f.name}", _expected(kind), repr(raw)) from None
+    return cls(**values)
+
+
+def _check(config: Config) -> None:
+    """Cross-field checks that a single type cannot express."""
+    source = config.source
+    if "@" not in config.desk.address:
+        raise ConfigError(source, "desk.address", "an email address such as soporte@example.org", repr(config.desk.address))
+    if not re.match(r"^https?://", config.desk.base_url):
+        raise ConfigError(source, "desk.base_url", "an http:// or https:// URL", repr(config.desk.base_url))
+    try:
+        ZoneInfo(config.desk.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(source, "desk.timezone", 'an IANA time zone such as "America/Santiago"', repr(config.desk.timezone)) from None
+    if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", config.desk.database):
+        raise ConfigError(source, "desk.database", "a sqlite:/// or postgresql+psycopg:// URL", repr(config.desk.database))
+    endpoints = [("web.listen", config.web.listen)]
+    if config.listener is not None:
+        endpoints.append(("listener.listen", config.listener.listen))
+    for key, value in endpoints:
+        parse_endpoint(value, source=source, key=key)
+    if config.imap is not None:
+        if not config.imap.host:
+            raise ConfigError(source, "imap.host", "the IMAP server's host name", "nothing")
+        if not 1 <= config.imap.port <= 65535:
+            raise ConfigError(source, "imap.port", "a port from 1 to 65535", repr(config.imap.port))
+    for i, member in enumerate(config.staff):
+        if "@" not in member.email:
+            raise ConfigError(source, f"staff[{i}].email", "an email address", repr(member.email))
+
+
+def parse_endpoint(value: str, *, source: str = "", key: str = "") -> tuple[str, int]:
+    """`host:port` -> (host, port), with a config error naming `key` when it is wrong."""
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(source, key, 'a "host:port" such as "127.0.0.1:2525"', repr(value))
+    return host.strip("[]"), int(port)
+
+
+def _priorities(table: Any, source: str) -> Mapping[str, PriorityConfig]:
+    if not isinstance(table, dict):
+        raise ConfigError(source, "priorities", "tables such as [priorities.alta]", repr(table))
+    merged = dict(DEFAULT_PRIORITIES)
+    for name, body in table.items():
+        if not isinstance(body, dict):
+            raise ConfigError(source, f"priorities.{name}", "a table with first_response and resolution", repr(body))
+        merged[name] = _build(PriorityConfig, body, f"priorities.{name}", source, f"priorities_{name}")
+    return types.MappingProxyType(merged)
+
+
+def default_config_path() -> Path:
+    return Path(os.environ.get("MAILDESK_CONFIG", "maildesk.toml"))
+
+
+def load(path: Path | None = None, *, required: bool = False) -> Config:
+    """Load and validate the configuration.
+
+    With `path` None the default location is used, and a missing file means the
+    embedded defaults unless `required` is set.
+    """
+    explicit = path is not None
+    path = path or default_config_path()
+    data: dict[str, Any] = {}
+    source = "(embedded defaults)"
+    base_dir = Path.cwd()
+    if path.exists():
+        source = str(path)
+        base_dir = path.resolve().parent
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(source, "(syntax)", "valid TOML", str(exc)) from None
+        except UnicodeDecodeError:
+            raise ConfigError(source, "(encoding)", "a UTF-8 text file", "undecodable bytes") from None
+    elif explicit or required:
+        raise ConfigError(str(path), "(file)", "an existing configuration file", "no such file")
+    known = set(_SECTIONS) | {"staff", "priorities"}
+    for key in data:
+        if key not in known:
+            raise ConfigError(source, key, "one of the sections " + ", ".join(sorted(known)), "an unknown section")
+    sections: dict[str, Any] = {}
+    for name, cls in _SECTIONS.items():
+        table = data.get(name, {})
+        if not isinstance(table, dict):
+            raise ConfigError(source, name, f"a [{name}] table", repr(table))
+        sections[name] = _build(cls, table, name, source, name)
+    no_file = source == "(embedded defaults)"
+    imap_on = "imap" in data or bool(sections["imap"].host)
+    listener_on = "listener" in data or no_file or f"{ENV_PREFIX}LISTENER_LISTEN" in os.environ
+    staff_raw = data.get("staff", [])
+    if not isinstance(staff_raw, list):
+        raise ConfigError(source, "staff", "[[staff]] tables", repr(staff_raw))
+    staff = tuple(
+        _build(StaffConfig, entry if isinstance(entry, dict) else {}, f"staff[{i}]", source, None)
+        for i, entry in enumerate(staff_raw)
+    )
+    config = Config(
+        desk=sections["desk"],
+        imap=sections["imap"] if imap_on else None,
+        smtp=sections["smtp"],
+        listener=sections["listener"] if listener_on else None,
+        web=sections["web"],
+        staff=staff,
+        priorities=_priorities(data.get("priorities", {}), source),
+        source=source,
+        base_dir=base_dir,
+    )
+    _check(config)
+    return config
+
+
+def with_secret(config: Config) -> Config:
+    """Fill in a missing `secret_key` from `<data_dir>/secret.key`, creating it once.
+
+    The embedded defaults need a stable secret (signed addresses must still verify
+    after a restart) without asking the operator for one.
+    """
+    if config.desk.secret_key:
+        return config
+    key_file = config.data_path / "secret.key"
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(32))
+    secret = key_file.read_text().strip()
+    return dataclasses.replace(config, desk=dataclasses.replace(config.desk, secret_key=secret))

@@ -1,0 +1,121 @@
+"""Plain value types shared by the pure rules and the I/O around them.
+
+Nothing here touches a database, a socket or a clock, so every rule that takes
+these values can be tested with literals.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class State(enum.StrEnum):
+    """A ticket's life, in the words the seeds use."""
+
+    RECIBIDO = "recibido"
+    EN_PROGRESO = "en_progreso"
+    EN_ESPERA = "en_espera"
+    VALIDACION = "validacion"
+    CERRADO = "cerrado"
+
+
+class Priority(enum.StrEnum):
+    ALTA = "alta"
+    MEDIA = "media"
+    BAJA = "baja"
+
+
+class Channel(enum.StrEnum):
+    """Where a request came from: every channel is recorded (seeds: medio de ingreso)."""
+
+    EMAIL = "email"
+    PHONE = "phone"
+    WALK_IN = "walk-in"
+    WEB = "web"
+
+
+class Direction(enum.StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class MailKind(enum.StrEnum):
+    """What a mail is, as the loop-prevention rules see it."""
+
+    NORMAL = "normal"
+    AUTO_REPLY = "auto_reply"
+    BOUNCE = "bounce"
+    BULK = "bulk"
+    LOOP = "loop"
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """One attachment or inline part, with its bytes already decoded."""
+
+    filename: str
+    content_type: str
+    data: bytes
+    inline: bool = False
+    content_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedMail:
+    """What maildesk needs of an inbound mail, decoded and sanitised.
+
+    `headers` keeps every header (lower-cased name -> decoded values in order), so
+    the loop rules can read what they need without going back to the raw bytes.
+    `html` is already sanitised; `text` is the plain text (from the HTML when the
+    mail had no plain part). `defects` lists what could not be read, so nothing is
+    lost silently.
+    """
+
+    message_id: str | None
+    subject: str
+    from_addr: str
+    from_name: str = ""
+    to: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
+    reply_to: tuple[str, ...] = ()
+    in_reply_to: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+    date: datetime | None = None
+    text: str = ""
+    html: str = ""
+    attachments: tuple[Attachment, ...] = ()
+    headers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    defects: tuple[str, ...] = ()
+    bounced_message_ids: tuple[str, ...] = ()
+
+    def header(self, name: str) -> str:
+        """The first value of a header, or the empty string."""
+        values = self.headers.get(name.lower(), ())
+        return values[0] if values else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The loop rules' answer for one mail.
+
+    `process` False means the mail is set aside (recorded with `reason`, never
+    lost). `may_autoreply` False means it may enter a ticket but we must not answer
+    it automatically.
+    """
+
+    kind: MailKind
+    process: bool
+    may_autoreply: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadDecision:
+    """Which ticket a mail belongs to, and why (shown by `ingest --dry-run`)."""
+
+    ticket_number: int | None
+    signal: str
+    reason: str
+    related_number: int | None = None

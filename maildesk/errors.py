@@ -1,0 +1,34 @@
+"""The small exception taxonomy, mapped to outcomes in one place (`process.py`).
+
+- `IgnoreMail`: the mail is set aside on purpose (a loop, an unthreaded auto-reply);
+  it is recorded with its reason and never answered.
+- `TemporaryError`: try again later (database or relay unavailable); the MTA gets a
+  4xx / exit 75, the mailbox keeps the mail.
+- `PermanentError`: this mail can never be processed as it is; it is quarantined
+  for a human with the reason.
+- `ConfigError`: the configuration is wrong; the process stops before touching mail.
+"""
+
+from __future__ import annotations
+
+
+class MaildeskError(Exception):
+    """Base of everything maildesk raises on purpose."""
+
+
+class ConfigError(MaildeskError):
+    def __init__(self, source: str, key: str, expected: str, got: str) -> None:
+        self.source, self.key, self.expected, self.got = source, key, expected, got
+        super().__init__(f"{source}: {key}: expected {expected}, got {got}")
+
+
+class IgnoreMail(MaildeskError):
+    """Set aside on purpose; `reason` is recorded on the inbound receipt."""
+
+
+class TemporaryError(MaildeskError):
+    """Worth retrying later without human help."""
+
+
+class PermanentError(MaildeskError):
+    """Will fail again the same way; quarantine it for a human."""

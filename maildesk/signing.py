@@ -1,0 +1,85 @@
+"""Signed identifiers: reply addresses, our Message-IDs and status-page tokens.
+
+A signature lets us recognise our own reply address or Message-ID even when the
+database never saw that exact value (a mail we sent from another worker, or
+before a restore), and stops anyone from forging a reply address for a ticket
+they were never told about. Randomness is passed in by the caller.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+
+_SIG_LEN = 10  # base32 characters: 50 bits, plenty for an address nobody can query
+
+
+def _sign(secret: str, purpose: str, value: str) -> str:
+    digest = hmac.new(secret.encode(), f"{purpose}:{value}".encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest).decode("ascii").lower()[:_SIG_LEN]
+
+
+def split_address(address: str) -> tuple[str, str]:
+    """`local@domain` -> (local, domain), lower-cased."""
+    local, _, domain = address.strip().lower().rpartition("@")
+    return local, domain
+
+
+def reply_address(desk_address: str, number: int, secret: str) -> str:
+    """The address a reply about ticket `number` goes to: `local+N-sig@domain`."""
+    local, domain = split_address(desk_address)
+    return f"{local}+{number}-{_sign(secret, 'reply', str(number))}@{domain}"
+
+
+def parse_reply_address(address: str, desk_address: str, secret: str) -> int | None:
+    """The ticket number of a correctly signed reply address of this desk, else None."""
+    local, domain = split_address(address)
+    desk_local, desk_domain = split_address(desk_address)
+    if domain != desk_domain:
+        return None
+    match = re.fullmatch(re.escape(desk_local) + r"\+(\d{1,12})-([a-z2-7]+)", local)
+    if not match:
+        return None
+    number = int(match.group(1))
+    expected = _sign(secret, "reply", str(number))
+    return number if hmac.compare_digest(expected, match.group(2)) else None
+
+
+def is_desk_address(address: str, desk_address: str) -> bool:
+    """True for the desk address itself and any `local+extension` of it."""
+    local, domain = split_address(address)
+    desk_local, desk_domain = split_address(desk_address)
+    return domain == desk_domain and (local == desk_local or local.startswith(desk_local + "+"))
+
+
+def message_id(domain: str, number: int, secret: str, nonce: str | None = None) -> str:
+    """A Message-ID for a mail we send about ticket `number`, signed so we know it later."""
+    nonce = nonce or secrets.token_hex(8)
+    sig = _sign(secret, "mid", f"{number}.{nonce}")
+    return f"<md.{number}.{nonce}.{sig}@{domain}>"
+
+
+_MID = re.compile(r"<?md\.(\d{1,12})\.([0-9a-z]{1,64})\.([a-z2-7]+)@[^>]+>?")
+
+
+def parse_message_id(value: str, secret: str) -> int | None:
+    """The ticket number carried by one of our signed Message-IDs, else None."""
+    match = _MID.fullmatch(value.strip().lower())
+    if not match:
+        return None
+    number, nonce, sig = int(match.group(1)), match.group(2), match.group(3)
+    expected = _sign(secret, "mid", f"{number}.{nonce}")
+    return number if hmac.compare_digest(expected, sig) else None
+
+
+def new_token() -> str:
+    """A status-page token: 192 random bits, URL-safe, never derived from the number."""
+    return secrets.token_urlsafe(24)
+
+
+def tokens_equal(a: str, b: str) -> bool:
+    """Constant-time comparison for tokens read from a URL."""
+    return hmac.compare_digest(a.encode(), b.encode())

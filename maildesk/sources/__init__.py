@@ -1,0 +1,1 @@
+"""The three intakes: IMAP mailbox, SMTP/LMTP listener, MTA pipe."""
