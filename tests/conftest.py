@@ -1,0 +1,5 @@
+"""Shared fixtures: real servers (tests/servers.py) and both databases."""
+
+from __future__ import annotations
+
+pytest_plugins = ["tests.servers"]
