@@ -130,7 +130,7 @@ class Config:
     listener: ListenerConfig | None = None
     web: WebConfig = field(default_factory=WebConfig)
     staff: tuple[StaffConfig, ...] = ()
-    priorities: Mapping[str, PriorityConfig] = DEFAULT_PRIORITIES
+    priorities: Mapping[str, PriorityConfig] = field(default_factory=lambda: DEFAULT_PRIORITIES)
     source: str = "(embedded defaults)"
     base_dir: Path = field(default_factory=Path.cwd)
 
@@ -280,7 +280,13 @@ def _priorities(table: Any, source: str) -> Mapping[str, PriorityConfig]:
     if not isinstance(table, dict):
         raise ConfigError(source, "priorities", "tables such as [priorities.alta]", repr(table))
     merged = dict(DEFAULT_PRIORITIES)
-    for name, body in table.items():
+    for name in {*merged, *table}:
+        body = table.get(name)
+        if body is None:
+            # A default priority tuned only from the environment starts from its defaults.
+            default = merged[name]
+            body = {key: f"{d.seconds}{'b' if d.business else ''}s" for key, d in
+                    (("first_response", default.first_response), ("resolution", default.resolution))}
         if not isinstance(body, dict):
             raise ConfigError(source, f"priorities.{name}", "a table with first_response and resolution", repr(body))
         merged[name] = _build(PriorityConfig, body, f"priorities.{name}", source, f"priorities_{name}")

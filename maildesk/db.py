@@ -72,6 +72,16 @@ class Database:
         finally:
             session.close()
 
+    @contextmanager
+    def read_only(self) -> Iterator[Session]:
+        """A session whose work is always rolled back (dry runs, reports)."""
+        session = self._sessions()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
     def upgrade(self) -> None:
         """Create or upgrade the schema to the newest migration."""
         cfg = AlembicConfig()

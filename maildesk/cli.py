@@ -1,0 +1,273 @@
+"""The `maildesk` command: parses arguments and calls the use cases, nothing more.
+
+Exit codes: 0 done, 1 a user error (bad config, unknown ticket), 75 (EX_TEMPFAIL)
+when an MTA should retry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import secrets
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from maildesk import config as config_mod
+from maildesk import process, views
+from maildesk.context import Desk, open_desk
+from maildesk.errors import ConfigError, TemporaryError
+
+log = logging.getLogger("maildesk")
+
+EX_TEMPFAIL = 75
+
+
+def _desk(args: argparse.Namespace) -> Desk:
+    cfg = config_mod.load(Path(args.config) if args.config else None)
+    return open_desk(cfg)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    target = Path(args.dir)
+    target.mkdir(parents=True, exist_ok=True)
+    path = target / "maildesk.toml"
+    if path.exists() and not args.force:
+        print(f"{path} exists; keeping it (use --force to overwrite). Upgrading the database.")
+    else:
+        path.write_text(views.starter_config(secrets.token_urlsafe(32)), encoding="utf-8")
+        path.chmod(0o600)
+        print(f"wrote {path}")
+    desk = open_desk(config_mod.load(path))
+    print(f"database ready: {desk.config.database_url}")
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    desk = _desk(args)
+    print(f"database at the newest schema: {desk.config.database_url}")
+    return 0
+
+
+def _install_signals(stop: Any) -> None:
+    def handler(signum: int, _frame: object) -> None:
+        log.info("signal %s: stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from maildesk.daemon import PARTS, Daemon
+
+    parts = tuple(p.strip() for p in args.only.split(",")) if args.only else PARTS
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown:
+        print(f"--only: unknown part {', '.join(unknown)}; expected some of {', '.join(PARTS)}", file=sys.stderr)
+        return 2
+    desk = _desk(args)
+    daemon = Daemon(desk, parts)
+    _install_signals(daemon.stop)
+    daemon.start()
+    log.info(views.startup_banner(desk, parts))
+    try:
+        while not daemon.stop.wait(1.0):
+            pass
+    finally:
+        daemon.shutdown()
+    return 0
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from maildesk.daemon import Daemon, fetch_once
+
+    desk = _desk(args)
+    if desk.config.imap is None:
+        print(f"{desk.config.source}: imap.host: expected an [imap] section to fetch from, got nothing", file=sys.stderr)
+        return 1
+    if args.once:
+        stored = fetch_once(desk)
+        print(f"stored {stored} new mail(s)")
+        return 0
+    daemon = Daemon(desk, ("fetch",))
+    _install_signals(daemon.stop)
+    daemon.start()
+    try:
+        while not daemon.stop.wait(1.0):
+            pass
+    finally:
+        daemon.shutdown()
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from maildesk.sources.pipe import EX_OK, ingest_files, ingest_stream
+
+    desk = _desk(args)
+    if args.retry:
+        for inbound_id in args.retry:
+            if not process.requeue(desk, inbound_id):
+                print(f"mail {inbound_id}: not quarantined or ignored here; nothing to retry", file=sys.stderr)
+                return 1
+            print(f"mail {inbound_id}: {process.process_one(desk, inbound_id)}")
+        return 0
+    if args.dry_run:
+        raws = [p.read_bytes() for p in map(Path, args.files)] if args.files else [sys.stdin.buffer.read()]
+        for raw in raws:
+            print(json.dumps(process.explain(desk, raw, envelope_from=args.sender, envelope_to=",".join(args.recipient)), ensure_ascii=False, indent=2))
+        return 0
+    if args.files:
+        code, done = ingest_files(desk, [Path(f) for f in args.files], backfill=args.no_confirmation)
+        for path, accepted in done:
+            print(f"{path}: inbound {accepted.inbound_id} {accepted.status}{'' if accepted.created else ' (already stored)'}")
+        return code
+    code, accepted = ingest_stream(desk, sys.stdin.buffer, envelope_from=args.sender, recipients=args.recipient)
+    if accepted is not None and code == EX_OK:
+        log.info("inbound %s %s", accepted.inbound_id, accepted.status)
+    return code
+
+
+def cmd_outbox_send(args: argparse.Namespace) -> int:
+    from maildesk.daemon import send_outbox
+
+    desk = _desk(args)
+    report = send_outbox(desk)
+    print(f"sent {report.sent}, to retry {report.retried}, given up {report.dead}")
+    return 0
+
+
+def cmd_outbox_list(args: argparse.Namespace) -> int:
+    desk = _desk(args)
+    rows = views.outbox_rows(desk, status=args.status)
+    print(json.dumps(rows, ensure_ascii=False, indent=2) if args.format == "json" else views.table(rows))
+    return 0
+
+
+def cmd_ticket_list(args: argparse.Namespace) -> int:
+    desk = _desk(args)
+    if args.quarantine or args.ignored:
+        rows = views.inbound_rows(desk, status="quarantined" if args.quarantine else "ignored")
+    else:
+        rows = views.ticket_rows(desk, state=args.state, assignee=args.assignee, category=args.category, since=args.since, until=args.until)
+    print(json.dumps(rows, ensure_ascii=False, indent=2) if args.format == "json" else views.table(rows))
+    return 0
+
+
+def cmd_ticket_show(args: argparse.Namespace) -> int:
+    desk = _desk(args)
+    data = views.ticket_detail(desk, args.number)
+    if data is None:
+        print(f"no ticket {args.number}", file=sys.stderr)
+        return 1
+    print(json.dumps(data, ensure_ascii=False, indent=2) if args.format == "json" else views.ticket_text(data))
+    return 0
+
+
+def cmd_ticket_open(args: argparse.Namespace) -> int:
+    from maildesk.domain import Channel
+    from maildesk.tickets import open_for_resident
+
+    desk = _desk(args)
+    number = open_for_resident(
+        desk,
+        requester=args.for_,
+        name=args.name,
+        subject=args.subject,
+        text=args.text,
+        channel=Channel(args.channel),
+        actor=args.by,
+    )
+    print(f"opened ticket {number}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="maildesk", description="An email-driven help desk for residential buildings.")
+    parser.add_argument("--config", help="configuration file (default: $MAILDESK_CONFIG, else ./maildesk.toml)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("init", help="write a commented starter maildesk.toml and create the database")
+    p.add_argument("dir", nargs="?", default=".", help="folder for maildesk.toml (default: here)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing maildesk.toml")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("run", help="the daemon: mailbox watcher, listener, outbox, scheduler, status page")
+    p.add_argument("--only", help="comma-separated subset of fetch,listener,outbox,scheduler,web")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("fetch", help="fetch new mail from the IMAP mailbox")
+    p.add_argument("--once", action="store_true", help="one pass, then exit (cron mode)")
+    p.set_defaults(func=cmd_fetch)
+
+    p = sub.add_parser("ingest", help="import raw RFC 5322 messages from files, or one from stdin")
+    p.add_argument("files", nargs="*", metavar="FILE")
+    p.add_argument("--dry-run", action="store_true", help="show how each mail would be threaded and why; change nothing")
+    p.add_argument("--sender", help="envelope sender given by the MTA (e.g. Postfix ${sender})")
+    p.add_argument("--recipient", action="append", default=[], help="envelope recipient (repeatable)")
+    p.add_argument("--no-confirmation", action="store_true", help="import old mail: open tickets without confirmations")
+    p.add_argument("--retry", type=int, nargs="+", metavar="ID", help="re-import quarantined or ignored mails by id")
+    p.set_defaults(func=cmd_ingest)
+
+    outbox = sub.add_parser("outbox", help="the queue of mail to send").add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = outbox.add_parser("send", help="deliver what is due")
+    p.add_argument("--once", action="store_true", help="one pass, then exit")
+    p.set_defaults(func=cmd_outbox_send)
+    p = outbox.add_parser("list", help="what is queued, sent, held or given up")
+    p.add_argument("--status", choices=["pending", "sent", "dead", "suppressed"])
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.set_defaults(func=cmd_outbox_list)
+
+    ticket = sub.add_parser("ticket", help="look at tickets, open one for a resident").add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = ticket.add_parser("list", help="tickets, newest first")
+    p.add_argument("--state")
+    p.add_argument("--assignee")
+    p.add_argument("--category")
+    p.add_argument("--since", help="opened on or after this date (YYYY-MM-DD)")
+    p.add_argument("--until", help="opened before this date (YYYY-MM-DD)")
+    p.add_argument("--quarantine", action="store_true", help="list quarantined mails instead, with their reasons")
+    p.add_argument("--ignored", action="store_true", help="list mails set aside on purpose (loops, bounces), with reasons")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.set_defaults(func=cmd_ticket_list)
+    p = ticket.add_parser("show", help="one ticket with its history")
+    p.add_argument("number", type=int)
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(func=cmd_ticket_show)
+    p = ticket.add_parser("open", help="open a ticket for a resident who phoned or walked in")
+    p.add_argument("--for", dest="for_", required=True, metavar="EMAIL", help="the resident's email address")
+    p.add_argument("--name", default="", help="the resident's name")
+    p.add_argument("--subject", required=True)
+    p.add_argument("--text", default="", help="what the resident asked for")
+    p.add_argument("--channel", choices=["phone", "walk-in", "web", "email"], default="phone")
+    p.add_argument("--by", default="cli", help="who is opening it (staff address)")
+    p.set_defaults(func=cmd_ticket_open)
+
+    db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = db.add_parser("upgrade", help="apply migrations")
+    p.set_defaults(func=cmd_db_upgrade)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 1
+    except TemporaryError as exc:
+        print(f"temporary failure, try again: {exc}", file=sys.stderr)
+        return EX_TEMPFAIL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

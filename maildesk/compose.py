@@ -1,0 +1,109 @@
+"""Jinja2 templates -> an `EmailMessage` with every threading header (pure).
+
+Every mail we send is built here, so every one carries the ticket tag, a signed
+Message-ID, In-Reply-To/References to the mail it answers, a signed Reply-To,
+the loop marker and, for automatic mail, `Auto-Submitted: auto-replied`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from maildesk.domain import Attachment
+
+LOOP_HEADER = "X-Maildesk-Loop"
+MAX_REFERENCES = 20
+
+
+@cache
+def environment() -> Environment:
+    """The template environment, loaded from the installed `templates/` folder."""
+    root = str(files("maildesk.mail_templates"))
+    return Environment(
+        loader=FileSystemLoader(root),
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def render(kind: str, language: str, context: Mapping[str, Any]) -> Rendered:
+    """Render the subject, text and HTML templates of one kind of mail."""
+    env = environment()
+    subject = env.get_template(f"{language}/{kind}.subject.j2").render(context)
+    text = env.get_template(f"{language}/{kind}.txt.j2").render(context)
+    html = env.get_template(f"{language}/{kind}.html.j2").render({**context, "text_body": text})
+    return Rendered(" ".join(subject.split()), text, html)
+
+
+def _address(value: str, name: str = "") -> Address:
+    local, _, domain = value.rpartition("@")
+    return Address(display_name=name, username=local, domain=domain)
+
+
+def build(
+    rendered: Rendered,
+    *,
+    from_name: str,
+    from_addr: str,
+    to: str,
+    to_name: str = "",
+    message_id: str,
+    date: datetime,
+    loop_marker: str,
+    reply_to: str | None = None,
+    in_reply_to: str | None = None,
+    references: Sequence[str] = (),
+    automatic: bool = False,
+    attachments: Sequence[Attachment] = (),
+    extra_headers: Mapping[str, str] | None = None,
+) -> EmailMessage:
+    """Assemble the mail; the same inputs always give the same bytes."""
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = _address(from_addr, from_name)
+    msg["To"] = _address(to, to_name)
+    msg["Subject"] = rendered.subject
+    msg["Date"] = format_datetime(date)
+    msg["Message-ID"] = message_id
+    if reply_to:
+        msg["Reply-To"] = _address(reply_to, from_name)
+    chain = [r for r in references if r]
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+        if in_reply_to not in chain:
+            chain.append(in_reply_to)
+    if chain:
+        # Keep the first (thread root) and the newest ones, as RFC 5322 suggests.
+        if len(chain) > MAX_REFERENCES:
+            chain = chain[:1] + chain[-(MAX_REFERENCES - 1) :]
+        msg["References"] = " ".join(chain)
+    if automatic:
+        msg["Auto-Submitted"] = "auto-replied"
+        msg["X-Auto-Response-Suppress"] = "All"
+    msg[LOOP_HEADER] = loop_marker
+    for name, value in (extra_headers or {}).items():
+        msg[name] = value
+    msg.set_content(rendered.text, charset="utf-8")
+    msg.add_alternative(rendered.html, subtype="html", charset="utf-8")
+    for item in attachments:
+        maintype, _, subtype = item.content_type.partition("/")
+        msg.add_attachment(item.data, maintype=maintype or "application", subtype=subtype or "octet-stream", filename=item.filename)
+    return msg

@@ -1,0 +1,112 @@
+"""`maildesk run`: the parts of the desk, each in its own thread, stopped cleanly.
+
+Each loop is wrapped so that an error is logged and the loop carries on; SIGTERM
+or SIGINT sets one stop event that every part watches. Work in flight finishes
+its transaction; anything not yet committed is simply done again next start.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import schedule
+
+from maildesk import outbox
+from maildesk.context import Desk
+from maildesk.ingest import DatabaseMailboxStore
+from maildesk.process import process_pending
+from maildesk.sources.imap import ImapWatcher
+from maildesk.sources.listener import Listener
+
+log = logging.getLogger(__name__)
+
+PARTS = ("fetch", "listener", "outbox", "scheduler", "web")
+OUTBOX_SECONDS = 2.0
+
+
+def guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
+    """Run `job`, logging instead of raising, so one failure never stops the daemon."""
+
+    def run() -> None:
+        try:
+            job()
+        except Exception:  # noqa: BLE001 - logged, and the loop carries on
+            log.exception("%s failed; it will run again", name)
+
+    return run
+
+
+def send_outbox(desk: Desk) -> outbox.SendReport:
+    return outbox.send_due(desk.db, desk.transport(), desk.clock, max_attempts=desk.config.smtp.max_attempts)
+
+
+def fetch_once(desk: Desk) -> int:
+    """One pass over the mailbox, then process what was stored (cron mode)."""
+    assert desk.config.imap is not None
+    watcher = ImapWatcher(desk.config.imap, DatabaseMailboxStore(desk.db, desk.desk_id, desk.clock), now=desk.clock.now)
+    try:
+        stored = watcher.poll_once()
+    finally:
+        watcher.close()
+    process_pending(desk)
+    return stored
+
+
+@dataclass
+class Daemon:
+    desk: Desk
+    parts: tuple[str, ...] = PARTS
+    stop: threading.Event = field(default_factory=threading.Event)
+    threads: list[threading.Thread] = field(default_factory=list)
+    scheduler: schedule.Scheduler = field(default_factory=schedule.Scheduler)
+
+    def _loop(self, name: str, step: Callable[[], object], every: float) -> None:
+        job = guarded(name, step)
+        while not self.stop.is_set():
+            job()
+            self.stop.wait(every)
+
+    def _thread(self, name: str, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=target, name=f"maildesk-{name}", daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def start(self) -> None:
+        desk, cfg = self.desk, self.desk.config
+        # Mail stored by an earlier run but not yet processed is taken up first.
+        guarded("process", lambda: process_pending(desk))()
+        if "fetch" in self.parts and cfg.imap is not None:
+            store = DatabaseMailboxStore(desk.db, desk.desk_id, desk.clock)
+            watcher = ImapWatcher(cfg.imap, store, now=desk.clock.now)
+            self._thread("fetch", lambda: watcher.run(self.stop, lambda _n: guarded("process", lambda: process_pending(desk))()))
+        if "listener" in self.parts and cfg.listener is not None:
+            self.listener: Listener | None = Listener(desk, cfg.listener)
+            self.listener.start()
+        else:
+            self.listener = None
+        if "outbox" in self.parts:
+            self._thread("outbox", lambda: self._loop("outbox", lambda: send_outbox(desk), OUTBOX_SECONDS))
+        if "scheduler" in self.parts:
+            self.scheduler.every(1).minutes.do(guarded("retry pending mail", lambda: process_pending(desk)))
+            self._thread("scheduler", lambda: self._loop("scheduler", self.scheduler.run_pending, 1.0))
+        if "web" in self.parts:
+            from maildesk.web.serve import WebServer
+
+            self.web: WebServer | None = WebServer(desk)
+            self._thread("web", self.web.run)
+        else:
+            self.web = None
+
+    def shutdown(self) -> None:
+        self.stop.set()
+        if self.listener is not None:
+            self.listener.stop()
+        if self.web is not None:
+            self.web.close()
+        for thread in self.threads:
+            thread.join(timeout=30)
+        self.desk.db.dispose()
+        log.info("maildesk stopped")

@@ -1,0 +1,145 @@
+"""Store a raw mail once, before anything else is done with it.
+
+Two keys make a store idempotent: where the mail came from (`source_key`, e.g.
+the mailbox's UIDVALIDITY:UID) and what it is (`dedupe_key`: its Message-ID plus
+a hash of its content, so the same mail fetched twice or delivered by two routes
+is stored once, while a client that reuses Message-IDs for different mails loses
+nothing).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from maildesk.clock import Clock
+from maildesk.db import Database
+from maildesk.models import Inbound, MailboxPosition
+from maildesk.sources.imap import Fetched, Position
+
+PENDING, PROCESSED, IGNORED, QUARANTINED = "pending", "processed", "ignored", "quarantined"
+
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_IDENTITY_HEADERS = ("message-id", "from", "subject", "date")
+
+
+def dedupe_key(raw: bytes) -> str:
+    """Message-ID, From, Subject, Date and the body's hash, hashed together.
+
+    Trace headers (Received, Delivered-To, Return-Path) are left out on purpose:
+    they differ between two deliveries of the same mail.
+    """
+    match = _HEADER_END.search(raw)
+    head, body = (raw[: match.start()], raw[match.end() :]) if match else (raw, b"")
+    headers = BytesHeaderParser(policy=compat32).parsebytes(head + b"\n\n")
+    digest = hashlib.sha256()
+    for name in _IDENTITY_HEADERS:
+        digest.update(name.encode() + b":" + str(headers.get(name, "")).strip().encode("utf-8", "surrogateescape") + b"\n")
+    digest.update(hashlib.sha256(body.replace(b"\r\n", b"\n")).digest())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    inbound_id: int
+    created: bool
+
+
+def store(
+    session: Session,
+    *,
+    desk_id: int,
+    raw: bytes,
+    source: str,
+    now: datetime,
+    source_key: str | None = None,
+    envelope_from: str | None = None,
+    envelope_to: Sequence[str] = (),
+    backfill: bool = False,
+) -> Stored:
+    """Record the raw mail unless it is already here; never commits."""
+    key = dedupe_key(raw)
+    condition = Inbound.dedupe_key == key
+    if source_key is not None:
+        condition = or_(condition, Inbound.source_key == source_key)
+    existing = session.scalars(
+        select(Inbound.id).where(Inbound.desk_id == desk_id, condition).limit(1)
+    ).first()
+    if existing is not None:
+        return Stored(existing, created=False)
+    row = Inbound(
+        desk_id=desk_id,
+        source=source,
+        source_key=source_key,
+        dedupe_key=key,
+        raw=raw,
+        size=len(raw),
+        envelope_from=envelope_from,
+        envelope_to=",".join(envelope_to),
+        received_at=now,
+        backfill=backfill,
+        status=PENDING,
+        attempts=0,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        # Another worker stored the same mail between our look-up and insert.
+        winner = session.scalars(
+            select(Inbound.id).where(Inbound.desk_id == desk_id, condition).limit(1)
+        ).one()
+        return Stored(winner, created=False)
+    return Stored(row.id, created=True)
+
+
+class DatabaseMailboxStore:
+    """The IMAP watcher's store: raw mails and the folder position in one transaction."""
+
+    def __init__(self, db: Database, desk_id: int, clock: Clock) -> None:
+        self.db = db
+        self.desk_id = desk_id
+        self.clock = clock
+
+    def position(self, mailbox: str) -> Position | None:
+        with self.db.transaction() as session:
+            row = session.get(MailboxPosition, mailbox)
+            if row is None:
+                return None
+            return Position(row.uidvalidity, row.last_uid, row.checked_at)
+
+    def store(
+        self,
+        mailbox: str,
+        uidvalidity: int,
+        mails: Sequence[Fetched],
+        last_uid: int,
+        *,
+        backfill: bool,
+    ) -> None:
+        now = self.clock.now()
+        with self.db.transaction() as session:
+            for mail in mails:
+                store(
+                    session,
+                    desk_id=self.desk_id,
+                    raw=mail.raw,
+                    source="imap",
+                    source_key=f"{mailbox};{uidvalidity}:{mail.uid}",
+                    backfill=backfill,
+                    now=now,
+                )
+            row = session.get(MailboxPosition, mailbox)
+            if row is None:
+                session.add(MailboxPosition(mailbox=mailbox, uidvalidity=uidvalidity, last_uid=last_uid, checked_at=now))
+            else:
+                row.uidvalidity, row.last_uid, row.checked_at = uidvalidity, last_uid, now

@@ -1,0 +1,175 @@
+"""The persistent outbox: mail is enqueued with the change that causes it and sent later.
+
+`enqueue` runs inside the caller's transaction, so a mail exists exactly when the
+ticket change that caused it was committed. `send_due` claims due rows, sends
+outside any transaction, then marks them sent, or backs off, or gives up after
+`max_attempts` (dead letter). A crash between the relay's 250 and the mark sends
+the same bytes with the same Message-ID again: receivers see one mail.
+
+Automatic mail to any one address is capped per hour; past the cap it is kept as
+`suppressed` (never lost) and an admin is told once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from maildesk.clock import Clock
+from maildesk.db import Database
+from maildesk.errors import PermanentError, TemporaryError
+from maildesk.models import Outbox
+from maildesk.smtp import Transport
+
+log = logging.getLogger(__name__)
+
+PENDING, SENT, DEAD, SUPPRESSED = "pending", "sent", "dead", "suppressed"
+CLAIM_SECONDS = 300
+
+
+def backoff(attempts: int) -> timedelta:
+    """1 min, 2, 4, … capped at 2 h between tries."""
+    return timedelta(seconds=min(60 * 2 ** max(attempts - 1, 0), 7200))
+
+
+def automatic_sent_recently(session: Session, recipient: str, now: datetime) -> int:
+    return session.scalar(
+        select(func.count(Outbox.id)).where(
+            Outbox.recipient == recipient,
+            Outbox.automatic.is_(True),
+            Outbox.status != SUPPRESSED,
+            Outbox.created_at > now - timedelta(hours=1),
+        )
+    ) or 0
+
+
+@dataclass(frozen=True, slots=True)
+class Enqueued:
+    row: Outbox
+    suppressed_count: int | None  # set when the cap held this mail back
+
+
+def enqueue(
+    session: Session,
+    message: EmailMessage,
+    *,
+    desk_id: int,
+    ticket_id: int | None,
+    kind: str,
+    recipient: str,
+    envelope_from: str,
+    automatic: bool,
+    now: datetime,
+    cap_per_hour: int,
+    ref: str = "",
+) -> Enqueued:
+    """Add a mail to the outbox in the caller's transaction."""
+    recipient = recipient.lower()
+    held: int | None = None
+    if automatic:
+        count = automatic_sent_recently(session, recipient, now)
+        if count >= cap_per_hour:
+            held = count
+    row = Outbox(
+        desk_id=desk_id,
+        ticket_id=ticket_id,
+        kind=kind,
+        recipient=recipient,
+        envelope_from=envelope_from,
+        mid=str(message["Message-ID"]),
+        raw=message.as_bytes(),
+        automatic=automatic,
+        status=SUPPRESSED if held is not None else PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        last_error=f"held: {held} automatic mails to this address in the last hour" if held is not None else "",
+        created_at=now,
+        ref=ref,
+    )
+    session.add(row)
+    session.flush()
+    return Enqueued(row, held)
+
+
+def notice_sent_recently(session: Session, kind: str, ref: str, now: datetime) -> bool:
+    """Has a notice of `kind` about `ref` been queued in the last hour?"""
+    return session.scalar(
+        select(Outbox.id).where(Outbox.kind == kind, Outbox.ref == ref, Outbox.created_at > now - timedelta(hours=1)).limit(1)
+    ) is not None
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+
+
+def _claim(db: Database, now: datetime, limit: int) -> list[int]:
+    """Take due rows for this worker; SKIP LOCKED lets several workers share the queue."""
+    with db.transaction() as session:
+        query = (
+            select(Outbox)
+            .where(
+                Outbox.status == PENDING,
+                Outbox.next_attempt_at <= now,
+                or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now),
+            )
+            .order_by(Outbox.next_attempt_at, Outbox.id)
+            .limit(limit)
+        )
+        if db.is_postgres:
+            query = query.with_for_update(skip_locked=True)
+        rows = list(session.scalars(query))
+        for row in rows:
+            row.claimed_until = now + timedelta(seconds=CLAIM_SECONDS)
+        return [row.id for row in rows]
+
+
+def send_due(
+    db: Database,
+    transport: Transport,
+    clock: Clock,
+    *,
+    max_attempts: int,
+    limit: int = 100,
+    on_dead: Callable[[Outbox], None] | None = None,
+) -> SendReport:
+    """One pass over what is due."""
+    report = SendReport()
+    for row_id in _claim(db, clock.now(), limit):
+        with db.transaction() as session:
+            row = session.get(Outbox, row_id)
+            assert row is not None
+            envelope_from, recipient, raw = row.envelope_from, row.recipient, row.raw
+        error: Exception | None = None
+        try:
+            transport.send(envelope_from, [recipient], raw)
+        except (TemporaryError, PermanentError) as exc:
+            error = exc
+        now = clock.now()
+        with db.transaction() as session:
+            row = session.get(Outbox, row_id)
+            assert row is not None
+            row.attempts += 1
+            row.claimed_until = None
+            if error is None:
+                row.status, row.sent_at, row.last_error = SENT, now, ""
+                report.sent += 1
+            elif isinstance(error, PermanentError) or row.attempts >= max_attempts:
+                row.status, row.last_error = DEAD, str(error)
+                report.dead += 1
+                log.error("outbox %s to %s given up: %s", row.id, row.recipient, error)
+                if on_dead is not None:
+                    on_dead(row)
+            else:
+                row.next_attempt_at, row.last_error = now + backoff(row.attempts), str(error)
+                report.retried += 1
+                log.warning("outbox %s to %s will be retried: %s", row.id, row.recipient, error)
+    return report

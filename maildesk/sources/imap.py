@@ -1,0 +1,445 @@
+"""The mailbox watcher: fetch new mail from one IMAP folder and hand the raw bytes to a store.
+
+Its one job, and the rules that make it safe ("never lose a mail"):
+
+- Mail is read with `BODY.PEEK[]`, so fetching never sets `\\Seen`: people read this mailbox
+  too, and what they have read says nothing about what we have imported.
+- The place is kept by UIDVALIDITY and the last UID stored (`MailboxStore.position`), never
+  by flags. The store saves the mails and the new position in one transaction.
+- Only after the store has committed is a mail acknowledged on the server: moved to the
+  processed folder (MOVE), or else flagged `$MaildeskImported`. Nothing is ever deleted or
+  expunged. A crash between commit and acknowledgement only leaves a mail unflagged.
+- A new mailbox starts "from now" unless `import_existing` is set; then the old mail is
+  imported as backfill (no confirmations are sent for backfill).
+- When UIDVALIDITY changes, the whole folder is fetched again; mail older than the last
+  pass is backfill, and the store's dedupe key keeps everything from being stored twice.
+
+`ImapWatcher.run` waits with IDLE when the server has it (polling otherwise) and survives
+any connection failure by reconnecting with exponential backoff.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import imaplib
+import logging
+import ssl
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from imapclient import IMAPClient
+
+if TYPE_CHECKING:
+    from maildesk.config import ImapConfig
+
+__all__ = [
+    "IMPORTED_FLAG",
+    "ImapWatcher",
+    "Fetched",
+    "MailboxStore",
+    "Position",
+    "backoff_delay",
+    "connect_imap",
+    "mailbox_key",
+]
+
+log = logging.getLogger(__name__)
+
+IMPORTED_FLAG = b"$MaildeskImported"
+MAX_IDLE_SECONDS = 25 * 60  # RFC 2177: re-issue IDLE before the server's 30-minute timeout
+IDLE_SLICE_SECONDS = 1.0  # how long one idle_check may block: bounds how late `stop` is seen
+MAX_BATCH_BYTES = 64 * 1024 * 1024  # a batch of 50 huge mails must not need gigabytes of memory
+
+# What a broken or refused connection looks like: socket and TLS errors are OSError;
+# imaplib's error/abort are imapclient's IMAPClientError/IMAPClientAbortError.
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (OSError, imaplib.IMAP4.error, EOFError)
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """One mail as the server holds it."""
+
+    uid: int
+    raw: bytes
+    internaldate: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where the watcher is in one folder."""
+
+    uidvalidity: int
+    last_uid: int
+    checked_at: datetime  # when the last pass completed
+
+
+class MailboxStore(Protocol):
+    """Where fetched mail goes; the database implements it (`ingest`)."""
+
+    def position(self, mailbox: str) -> Position | None: ...
+
+    def store(
+        self,
+        mailbox: str,
+        uidvalidity: int,
+        mails: Sequence[Fetched],
+        last_uid: int,
+        *,
+        backfill: bool,
+    ) -> None:
+        """Durably store the raw mails (deduplicated) and the new position in ONE transaction.
+
+        Commit before returning. The stored position's `checked_at` is the commit time.
+        """
+        ...
+
+
+def backoff_delay(attempt: int) -> float:
+    """Seconds to wait before reconnect attempt `attempt` (0-based): 1, 2, 4, ... up to 300."""
+    return float(min(300, 2 ** min(max(attempt, 0), 9)))
+
+
+def mailbox_key(config: ImapConfig) -> str:
+    """The stable name a folder's position is kept under."""
+    return f"imap://{config.username}@{config.host}:{config.port}/{config.folder}"
+
+
+def connect_imap(config: ImapConfig) -> IMAPClient:
+    """A logged-in client, over TLS, STARTTLS or plain text as configured."""
+    context = ssl.create_default_context()
+    client = IMAPClient(
+        config.host,
+        port=config.port,
+        ssl=config.security == "ssl",
+        ssl_context=context if config.security == "ssl" else None,
+        timeout=config.timeout_seconds,
+    )
+    try:
+        if config.security == "starttls":
+            client.starttls(context)
+        client.login(config.username, config.password)
+    except BaseException:
+        _shutdown(client)
+        raise
+    return client
+
+
+class ImapWatcher:
+    """Watches one folder; `poll_once` is one pass, `run` is the daemon loop."""
+
+    def __init__(
+        self,
+        config: ImapConfig,
+        store: MailboxStore,
+        *,
+        now: Callable[[], datetime],
+        connect: Callable[[ImapConfig], IMAPClient] | None = None,
+        backoff: Callable[[int], float] = backoff_delay,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.now = now
+        self.mailbox = mailbox_key(config)
+        self.last_pass_at: datetime | None = None  # for status displays; set after a good pass
+        self._connect = connect or connect_imap
+        self._backoff = backoff
+        self._client: IMAPClient | None = None
+        self._folder_ready = False  # processed folder known to exist on this connection
+
+    # -- one pass ---------------------------------------------------------------------
+
+    def poll_once(self) -> int:
+        """Connect if needed, store everything new, acknowledge it; return how many were stored.
+
+        A connection error drops the connection (the next call reconnects) and is re-raised,
+        as is any error from the store.
+        """
+        client = self._ensure_client()
+        try:
+            stored = self._pass(client)
+        except CONNECTION_ERRORS:
+            self._drop()
+            raise
+        self.last_pass_at = self.now()
+        return stored
+
+    def _pass(self, client: IMAPClient) -> int:
+        selected = client.select_folder(self.config.folder)
+        uidvalidity = int(selected[b"UIDVALIDITY"])
+        uidnext = int(selected.get(b"UIDNEXT", 0)) or None
+        permanent = tuple(selected.get(b"PERMANENTFLAGS", ()))
+        writable = b"READ-ONLY" not in selected
+        position = self.store.position(self.mailbox)
+
+        # A mail is backfill when its UID is below `backfill_below_uid` (mail that was
+        # already there when an import started) or its INTERNALDATE is before
+        # `backfill_before` (mail from before a UIDVALIDITY change).
+        backfill_below_uid = 0
+        backfill_before: datetime | None = None
+        must_record = False  # the position must be written even if nothing is found
+        if position is None and not self.config.import_existing:
+            start = (uidnext - 1) if uidnext else max(client.search("ALL") or [0])
+            self.store.store(self.mailbox, uidvalidity, [], start, backfill=False)
+            log.info(
+                "%s: new mailbox, starting from now (uidvalidity %d, last uid %d); "
+                "existing mail is not imported",
+                self.mailbox,
+                uidvalidity,
+                start,
+            )
+            last_uid = start
+        elif position is None:
+            backfill_below_uid = uidnext or 2**32
+            must_record = True
+            log.info(
+                "%s: new mailbox, importing existing mail as backfill (uidvalidity %d)",
+                self.mailbox,
+                uidvalidity,
+            )
+            last_uid = 0
+        elif position.uidvalidity != uidvalidity:
+            # INTERNALDATE has whole seconds: a mail from the same second counts as new.
+            backfill_before = _aware(position.checked_at).replace(microsecond=0)
+            must_record = True
+            log.warning(
+                "%s: UIDVALIDITY changed from %d to %d; fetching the whole folder again, "
+                "mail from before %s as backfill",
+                self.mailbox,
+                position.uidvalidity,
+                uidvalidity,
+                backfill_before.isoformat(),
+            )
+            last_uid = 0
+        else:
+            last_uid = position.last_uid
+
+        def is_backfill(mail: Fetched) -> bool:
+            if mail.uid < backfill_below_uid:
+                return True
+            if backfill_before is None:
+                return False
+            return mail.internaldate is None or _aware(mail.internaldate) < backfill_before
+
+        stored = 0
+        while True:  # until a search finds nothing; IDLE then reports anything later
+            found = client.search(["UID", f"{last_uid + 1}:*"])
+            uids = sorted(u for u in (int(x) for x in found) if u > last_uid)  # n:* matches max<n
+            if not uids:
+                break
+            for batch in self._batches(client, uids):
+                mails = self._fetch(client, batch)
+                old = [m for m in mails if is_backfill(m)]
+                new = [m for m in mails if not is_backfill(m)]
+                if old and new:
+                    # One store call per kind. The first must not move the position past
+                    # the second's mails, or a crash in between would skip them.
+                    self.store.store(self.mailbox, uidvalidity, old, last_uid, backfill=True)
+                    self.store.store(self.mailbox, uidvalidity, new, batch[-1], backfill=False)
+                else:
+                    self.store.store(
+                        self.mailbox, uidvalidity, mails, batch[-1], backfill=bool(old)
+                    )
+                must_record = False
+                last_uid = batch[-1]
+                stored += len(mails)
+                log.info(
+                    "%s: stored %d mail(s) (%d backfill), uids %d-%d, uidvalidity %d",
+                    self.mailbox,
+                    len(mails),
+                    len(old),
+                    batch[0],
+                    batch[-1],
+                    uidvalidity,
+                )
+                if writable:
+                    self._acknowledge(client, [m.uid for m in mails], permanent)
+        if must_record:
+            # An empty folder after an import or a UIDVALIDITY change: record where we are,
+            # or every pass would start over (and warn again).
+            self.store.store(self.mailbox, uidvalidity, [], last_uid, backfill=False)
+        return stored
+
+    def _batches(self, client: IMAPClient, uids: list[int]) -> list[list[int]]:
+        """At most `batch_size` mails and about MAX_BATCH_BYTES per batch (RFC822.SIZE)."""
+        size = max(1, self.config.batch_size)
+        sizes: dict[int, int] = {}
+        for i in range(0, len(uids), 1000):
+            for uid, data in client.fetch(uids[i : i + 1000], ["RFC822.SIZE"]).items():
+                sizes[int(uid)] = int(data.get(b"RFC822.SIZE", 0))
+        batches: list[list[int]] = []
+        current: list[int] = []
+        total = 0
+        for uid in uids:
+            if uid not in sizes:  # expunged since the search
+                continue
+            if current and (len(current) >= size or total + sizes[uid] > MAX_BATCH_BYTES):
+                batches.append(current)
+                current, total = [], 0
+            current.append(uid)
+            total += sizes[uid]
+        if current:
+            batches.append(current)
+        return batches
+
+    def _fetch(self, client: IMAPClient, uids: list[int]) -> list[Fetched]:
+        """BODY.PEEK[] never sets \\Seen; INTERNALDATE tells old mail from new."""
+        data = client.fetch(uids, ["BODY.PEEK[]", "INTERNALDATE"])
+        mails = []
+        for uid in uids:
+            item: dict[bytes, Any] | None = data.get(uid)
+            if item is None or b"BODY[]" not in item:  # expunged meanwhile: nothing to keep
+                log.warning("%s: uid %d vanished before it could be fetched", self.mailbox, uid)
+                continue
+            when = item.get(b"INTERNALDATE")
+            mails.append(
+                Fetched(uid, bytes(item[b"BODY[]"]), when if isinstance(when, datetime) else None)
+            )
+        return mails
+
+    def _acknowledge(
+        self, client: IMAPClient, uids: list[int], permanent: tuple[bytes, ...]
+    ) -> None:
+        """Move to the processed folder, or flag; never \\Seen, never delete or expunge."""
+        if not uids:
+            return
+        target = self.config.processed_folder
+        if target and client.has_capability("MOVE"):
+            if not self._folder_ready:
+                if not client.folder_exists(target):
+                    try:
+                        client.create_folder(target)
+                    except imaplib.IMAP4.error:
+                        if not client.folder_exists(target):  # lost a race: fine; else real
+                            raise
+                    log.info("%s: created folder %r for processed mail", self.mailbox, target)
+                self._folder_ready = True
+            client.move(uids, target)
+        elif b"\\*" in permanent:
+            client.add_flags(uids, [IMPORTED_FLAG], silent=True)
+
+    # -- the daemon loop --------------------------------------------------------------
+
+    def run(self, stop: threading.Event, on_stored: Callable[[int], None]) -> None:
+        """Poll, wait (IDLE or sleep), repeat until `stop` is set; reconnect with backoff."""
+        attempt = 0
+        log.info(
+            "%s: watching (idle=%s, every %d s at most)",
+            self.mailbox,
+            self.config.idle,
+            self.config.poll_seconds,
+        )
+        try:
+            while not stop.is_set():
+                try:
+                    stored = self.poll_once()
+                    attempt = 0
+                    if stored:
+                        self._notify(on_stored, stored)
+                    if not stop.is_set():
+                        self._wait(stop)
+                except KeyboardInterrupt:
+                    raise
+                except Exception as exc:
+                    delay = self._backoff(attempt)
+                    attempt += 1
+                    if isinstance(exc, CONNECTION_ERRORS):
+                        log.warning(
+                            "%s: connection failed (%s: %s); retrying in %.1f s",
+                            self.mailbox,
+                            type(exc).__name__,
+                            exc,
+                            delay,
+                        )
+                    else:
+                        log.exception("%s: pass failed; retrying in %.1f s", self.mailbox, delay)
+                    self._drop()
+                    stop.wait(delay)
+        finally:
+            self.close()
+            log.info("%s: stopped", self.mailbox)
+
+    def _notify(self, on_stored: Callable[[int], None], stored: int) -> None:
+        try:
+            on_stored(stored)
+        except Exception:
+            log.exception("%s: on_stored callback failed", self.mailbox)
+
+    def _wait(self, stop: threading.Event) -> None:
+        """Until new mail, `poll_seconds`, or `stop`: with IDLE when the server has it."""
+        client = self._client
+        if client is None or not self.config.idle or not client.has_capability("IDLE"):
+            stop.wait(self.config.poll_seconds)
+            return
+        deadline = time.monotonic() + min(max(self.config.poll_seconds, 1), MAX_IDLE_SECONDS)
+        client.idle()
+        quick_empty = 0
+        while not stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            slice_ = min(IDLE_SLICE_SECONDS, left)
+            started = time.monotonic()
+            responses = client.idle_check(timeout=slice_)
+            if any(_is_bye(r) for r in responses):
+                raise imaplib.IMAP4.abort("server said BYE during IDLE")
+            if any(_is_new_mail(r) for r in responses):
+                log.debug("%s: IDLE reports new mail", self.mailbox)
+                break
+            # imapclient swallows EOF in idle_check: a closed connection looks like a
+            # readable socket that yields nothing, again and again.
+            if not responses and time.monotonic() - started < slice_ / 2:
+                quick_empty += 1
+                if quick_empty >= 3:
+                    raise imaplib.IMAP4.abort("connection closed during IDLE")
+            else:
+                quick_empty = 0
+        client.idle_done()
+
+    # -- connection -------------------------------------------------------------------
+
+    def _ensure_client(self) -> IMAPClient:
+        if self._client is None:
+            client = self._connect(self.config)
+            client.normalise_times = False  # keep INTERNALDATE's zone: aware datetimes
+            self._client = client
+            self._folder_ready = False
+            log.info("%s: connected", self.mailbox)
+        return self._client
+
+    def _drop(self) -> None:
+        """Forget the connection without talking to the server (it may be gone)."""
+        client, self._client = self._client, None
+        if client is not None:
+            _shutdown(client)
+
+    def close(self) -> None:
+        """Log out politely, or just close the socket if that fails."""
+        client, self._client = self._client, None
+        if client is None:
+            return
+        try:
+            client.logout()
+        except Exception:
+            _shutdown(client)
+
+
+def _shutdown(client: IMAPClient) -> None:
+    with contextlib.suppress(OSError, imaplib.IMAP4.error, AttributeError):
+        client.shutdown()
+
+
+def _is_new_mail(response: tuple[Any, ...]) -> bool:
+    return len(response) >= 2 and response[1] == b"EXISTS"
+
+
+def _is_bye(response: tuple[Any, ...]) -> bool:
+    return bool(response) and response[0] == b"BYE"
+
+
+def _aware(when: datetime) -> datetime:
+    """Naive datetimes are taken as UTC, so a naive database value still compares."""
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)

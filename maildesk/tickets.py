@@ -1,0 +1,230 @@
+"""The only code that changes tickets. Helpers take a session and never commit.
+
+Every change is an event in the ticket's history; mail caused by a change is
+enqueued in the same transaction (through `mailer`), never sent inline.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from maildesk import correlate, signing
+
+from maildesk.context import Desk
+from maildesk.domain import Attachment as MailAttachment
+from maildesk.domain import Channel, ParsedMail, Priority, State
+from maildesk.mailer import queue_mail
+from maildesk.models import Attachment, Desk as DeskRow, Event, Message, Participant, Ticket
+
+SUMMARY_CHARS = 600
+
+
+def next_number(session: Session, desk_id: int) -> int:
+    """Take the desk's next ticket number; the row update serialises concurrent workers."""
+    number = session.execute(
+        update(DeskRow)
+        .where(DeskRow.id == desk_id)
+        .values(next_number=DeskRow.next_number + 1)
+        .returning(DeskRow.next_number)
+    ).scalar_one()
+    return int(number) - 1
+
+
+def record_event(session: Session, ticket: Ticket, *, actor: str, kind: str, now: datetime, **detail: Any) -> Event:
+    event = Event(
+        ticket_id=ticket.id,
+        at=now,
+        actor=actor,
+        kind=kind,
+        detail=json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else "",
+    )
+    session.add(event)
+    ticket.updated_at = now
+    return event
+
+
+def add_participant(session: Session, ticket: Ticket, email: str, *, role: str, name: str = "") -> None:
+    email = email.strip().lower()
+    if not email:
+        return
+    exists = session.scalar(
+        select(Participant.id).where(Participant.ticket_id == ticket.id, Participant.email == email)
+    )
+    if exists is None:
+        session.add(Participant(ticket_id=ticket.id, email=email, name=name, role=role))
+        session.flush()
+
+
+def open_ticket(
+    session: Session,
+    desk: Desk,
+    *,
+    subject: str,
+    requester_email: str,
+    requester_name: str,
+    channel: Channel,
+    now: datetime,
+    actor: str | None = None,
+    related: int | None = None,
+    foreign_tags: Sequence[str] = (),
+) -> Ticket:
+    number = next_number(session, desk.desk_id)
+    ticket = Ticket(
+        desk_id=desk.desk_id,
+        number=number,
+        subject=subject.strip() or "(sin asunto)",
+        state=State.RECIBIDO.value,
+        priority=Priority.MEDIA.value,
+        category="general",
+        channel=channel.value,
+        requester_email=requester_email.lower(),
+        requester_name=requester_name,
+        status_token=signing.new_token(),
+        opened_at=now,
+        updated_at=now,
+        related_ticket_id=related,
+        foreign_tags=" ".join(foreign_tags),
+    )
+    session.add(ticket)
+    session.flush()
+    add_participant(session, ticket, requester_email, role="requester", name=requester_name)
+    record_event(session, ticket, actor=actor or requester_email.lower(), kind="created", now=now, channel=channel.value)
+    if related is not None:
+        record_event(session, ticket, actor="system", kind="related", now=now, ticket=related)
+    return ticket
+
+
+def store_attachments(session: Session, desk: Desk, message: Message, items: Iterable[MailAttachment]) -> None:
+    for item in items:
+        digest = desk.blobs.put(item.data)
+        session.add(
+            Attachment(
+                message_id=message.id,
+                filename=item.filename,
+                content_type=item.content_type,
+                size=len(item.data),
+                sha256=digest,
+                inline=item.inline,
+                content_id=item.content_id,
+            )
+        )
+
+
+def add_inbound_message(
+    session: Session,
+    desk: Desk,
+    ticket: Ticket,
+    mail: ParsedMail,
+    *,
+    kind: str,
+    public: bool,
+    now: datetime,
+    inbound_id: int | None,
+) -> Message:
+    """Record a mail we received on its ticket, with its attachments."""
+    message = Message(
+        ticket_id=ticket.id,
+        direction="inbound",
+        kind=kind,
+        public=public,
+        sender_email=mail.from_addr,
+        sender_name=mail.from_name,
+        recipients=", ".join((*mail.to, *mail.cc)),
+        mid=mail.message_id,
+        in_reply_to=" ".join(mail.in_reply_to),
+        references=" ".join(mail.references),
+        subject=mail.subject,
+        text=mail.text,
+        html=mail.html,
+        defects="\n".join(mail.defects),
+        created_at=now,
+        inbound_id=inbound_id,
+    )
+    session.add(message)
+    session.flush()
+    store_attachments(session, desk, message, mail.attachments)
+    record_event(
+        session,
+        ticket,
+        actor=mail.from_addr or "unknown",
+        kind="message" if public else kind,
+        now=now,
+        message=message.id,
+        attachments=len(mail.attachments),
+    )
+    return message
+
+
+def summary(text: str) -> str:
+    text = text.strip()
+    return text if len(text) <= SUMMARY_CHARS else text[:SUMMARY_CHARS].rsplit(" ", 1)[0] + " …"
+
+
+def send_confirmation(
+    session: Session,
+    desk: Desk,
+    ticket: Ticket,
+    *,
+    text: str,
+    tagged_subject: str,
+    now: datetime,
+    in_reply_to: str | None = None,
+    references: Sequence[str] = (),
+) -> None:
+    """The resident's receipt: number, summary and the private status link."""
+    queue_mail(
+        session,
+        desk,
+        kind="confirmation",
+        to=ticket.requester_email,
+        to_name=ticket.requester_name,
+        ticket=ticket,
+        now=now,
+        automatic=True,
+        in_reply_to=in_reply_to,
+        references=references,
+        context={
+            "number": ticket.number,
+            "subject": ticket.subject,
+            "tagged_subject": tagged_subject,
+            "summary": summary(text),
+            "status_url": desk.status_url(ticket.status_token),
+            "requester_name": ticket.requester_name,
+        },
+    )
+    record_event(session, ticket, actor="system", kind="confirmation_queued", now=now)
+
+
+def open_for_resident(
+    desk: Desk,
+    *,
+    requester: str,
+    name: str,
+    subject: str,
+    text: str,
+    channel: Channel,
+    actor: str,
+) -> int:
+    """A ticket opened by staff for a resident who phoned or came to the lobby."""
+    now = desk.clock.now()
+    with desk.db.transaction() as session:
+        ticket = open_ticket(
+            session, desk, subject=subject, requester_email=requester, requester_name=name,
+            channel=channel, now=now, actor=actor,
+        )
+        message = Message(
+            ticket_id=ticket.id, direction="inbound", kind="normal", public=True,
+            sender_email=requester.lower(), sender_name=name, subject=subject, text=text,
+            created_at=now,
+        )
+        session.add(message)
+        record_event(session, ticket, actor=actor, kind="message", now=now, channel=channel.value)
+        tagged = correlate.tagged_subject(ticket.subject, ticket.number, desk.config.desk.tag_prefix)
+        send_confirmation(session, desk, ticket, text=text, tagged_subject=tagged, now=now)
+        return ticket.number

@@ -1,0 +1,259 @@
+"""Read-side views for the CLI: ticket lists, one ticket, queues, and the starter config.
+
+`ticket_detail` is the documented `ticket show --format json` schema; scripts and
+monitoring depend on its keys, so add keys freely but never rename them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from maildesk.context import Desk
+from maildesk.models import Inbound, Message, Outbox, Ticket
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _date(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC) if text else None
+
+
+def ticket_summary(ticket: Ticket) -> dict[str, Any]:
+    return {
+        "number": ticket.number,
+        "subject": ticket.subject,
+        "state": ticket.state,
+        "priority": ticket.priority,
+        "category": ticket.category,
+        "channel": ticket.channel,
+        "requester": ticket.requester_email,
+        "requester_name": ticket.requester_name,
+        "assignee": ticket.assignee,
+        "team": ticket.team,
+        "unit": ticket.unit,
+        "opened_at": _iso(ticket.opened_at),
+        "first_response_at": _iso(ticket.first_response_at),
+        "resolved_at": _iso(ticket.resolved_at),
+        "closed_at": _iso(ticket.closed_at),
+        "updated_at": _iso(ticket.updated_at),
+    }
+
+
+def ticket_rows(
+    desk: Desk,
+    *,
+    state: str | None = None,
+    assignee: str | None = None,
+    category: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> list[dict[str, Any]]:
+    query = select(Ticket).where(Ticket.desk_id == desk.desk_id)
+    if state:
+        query = query.where(Ticket.state == state)
+    if assignee:
+        query = query.where(Ticket.assignee == assignee.lower())
+    if category:
+        query = query.where(Ticket.category == category)
+    if (start := _date(since)) is not None:
+        query = query.where(Ticket.opened_at >= start)
+    if (end := _date(until)) is not None:
+        query = query.where(Ticket.opened_at < end)
+    with desk.db.read_only() as session:
+        return [ticket_summary(t) for t in session.scalars(query.order_by(Ticket.number.desc()))]
+
+
+def _message(message: Message) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "direction": message.direction,
+        "kind": message.kind,
+        "public": message.public,
+        "sender": message.sender_email,
+        "sender_name": message.sender_name,
+        "recipients": [r for r in message.recipients.split(", ") if r],
+        "message_id": message.mid,
+        "subject": message.subject,
+        "at": _iso(message.created_at),
+        "text": message.text,
+        "defects": [d for d in message.defects.split("\n") if d],
+        "attachments": [
+            {"filename": a.filename, "content_type": a.content_type, "size": a.size, "sha256": a.sha256, "inline": a.inline}
+            for a in message.attachments
+        ],
+    }
+
+
+def load_ticket(session: Session, desk: Desk, number: int) -> Ticket | None:
+    return session.scalars(select(Ticket).where(Ticket.desk_id == desk.desk_id, Ticket.number == number)).first()
+
+
+def ticket_detail(desk: Desk, number: int) -> dict[str, Any] | None:
+    with desk.db.read_only() as session:
+        ticket = load_ticket(session, desk, number)
+        if ticket is None:
+            return None
+        return {
+            **ticket_summary(ticket),
+            "status_url": desk.status_url(ticket.status_token),
+            "participants": [{"email": p.email, "name": p.name, "role": p.role} for p in ticket.participants],
+            "messages": [_message(m) for m in ticket.messages],
+            "events": [
+                {"at": _iso(e.at), "actor": e.actor, "kind": e.kind, "detail": json.loads(e.detail) if e.detail else {}}
+                for e in ticket.events
+            ],
+        }
+
+
+def ticket_text(data: dict[str, Any]) -> str:
+    lines = [
+        f"#{data['number']} {data['subject']}",
+        f"  state {data['state']} · priority {data['priority']} · category {data['category']} · channel {data['channel']}",
+        f"  requester {data['requester_name']} <{data['requester']}> · assignee {data['assignee'] or '-'}",
+        f"  opened {data['opened_at']} · status page {data['status_url']}",
+        "",
+    ]
+    for m in data["messages"]:
+        visibility = "" if m["public"] else " [internal]"
+        lines.append(f"--- {m['at']} {m['direction']} {m['kind']}{visibility} from {m['sender']}")
+        lines.append(m["text"].rstrip())
+        lines.extend(f"    [attachment] {a['filename']} ({a['content_type']}, {a['size']} bytes)" for a in m["attachments"])
+        lines.append("")
+    lines.append("history:")
+    lines.extend(f"  {e['at']} {e['actor']} {e['kind']} {json.dumps(e['detail'], ensure_ascii=False) if e['detail'] else ''}".rstrip() for e in data["events"])
+    return "\n".join(lines)
+
+
+def inbound_rows(desk: Desk, *, status: str) -> list[dict[str, Any]]:
+    with desk.db.read_only() as session:
+        rows = session.scalars(
+            select(Inbound).where(Inbound.desk_id == desk.desk_id, Inbound.status == status).order_by(Inbound.id)
+        )
+        return [
+            {
+                "id": r.id,
+                "source": r.source,
+                "received_at": _iso(r.received_at),
+                "size": r.size,
+                "attempts": r.attempts,
+                "kind": r.verdict,
+                "reason": r.reason or r.last_error,
+                "retry": f"maildesk ingest --retry {r.id}",
+            }
+            for r in rows
+        ]
+
+
+def outbox_rows(desk: Desk, *, status: str | None) -> list[dict[str, Any]]:
+    query = select(Outbox).where(Outbox.desk_id == desk.desk_id)
+    if status:
+        query = query.where(Outbox.status == status)
+    with desk.db.read_only() as session:
+        return [
+            {
+                "id": r.id,
+                "kind": r.kind,
+                "recipient": r.recipient,
+                "status": r.status,
+                "attempts": r.attempts,
+                "next_attempt_at": _iso(r.next_attempt_at),
+                "last_error": r.last_error,
+            }
+            for r in session.scalars(query.order_by(Outbox.id))
+        ]
+
+
+def table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> str:
+    """A plain text table of the first columns that fit a terminal."""
+    if not rows:
+        return "(none)"
+    columns = list(columns or [c for c in rows[0] if c not in ("requester_name", "updated_at", "first_response_at", "resolved_at", "closed_at", "team", "unit")])
+    cells = [[("" if row.get(c) is None else str(row.get(c)))[:48] for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    out = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    out += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
+    return "\n".join(line.rstrip() for line in out)
+
+
+def startup_banner(desk: Desk, parts: Sequence[str]) -> str:
+    cfg = desk.config
+    lines = [f"maildesk is running ({', '.join(parts)}) with {cfg.source}; database {cfg.database_url}"]
+    if cfg.listener is not None and "listener" in parts:
+        host, _, port = cfg.listener.listen.rpartition(":")
+        lines.append(
+            f"send a first mail: python3 -c \"import smtplib; smtplib.SMTP('{host}', {port}).sendmail("
+            f"'vecina@example.org', '{desk.address}', 'Subject: Fuga de agua\\n\\nHay una fuga en el depto 402.')\""
+        )
+    if not cfg.smtp.host:
+        lines.append(f"outbound mail is written to {desk.outbox_dir} (no [smtp] relay configured)")
+    if "web" in parts:
+        lines.append(f"status page: http://{cfg.web.listen}/ ; tickets: maildesk ticket list")
+    return "\n  ".join(lines)
+
+
+STARTER = '''# maildesk configuration. Every key can also come from the environment as
+# MAILDESK_<SECTION>_<KEY>, e.g. MAILDESK_IMAP_PASSWORD, so secrets need not live here.
+
+[desk]
+name = "Edificio Alameda — Soporte"
+address = "soporte@example.org"            # the address residents write to
+base_url = "http://127.0.0.1:8080"          # links in mails point here (use your public https URL)
+language = "es"                             # es | en
+timezone = "America/Santiago"
+database = "sqlite:///maildesk.db"          # or postgresql+psycopg://user@host/dbname
+data_dir = "data"                           # attachments, outbound .eml when no relay
+secret_key = "{secret}"  # signs reply addresses and links; keep it secret
+# tag_prefix = "#"                          # subject tag: [#1234]
+# autoreply_per_hour = 10                   # cap on automatic mails to one address
+
+# The support mailbox. Remove this section to receive mail only from the listener or ingest.
+# [imap]
+# host = "imap.example.org"
+# port = 993
+# security = "ssl"                          # ssl | starttls | none
+# username = "soporte@example.org"
+# password = ""                             # or MAILDESK_IMAP_PASSWORD
+# folder = "INBOX"
+# idle = true
+# poll_seconds = 60
+# import_existing = false                   # true: import mail already there (no confirmations)
+# processed_folder = ""                     # move imported mail there (else flag $MaildeskImported)
+
+# The outbound relay. Without a host, mail is written to data/outbox/*.eml instead.
+# [smtp]
+# host = "smtp.example.org"
+# port = 587
+# security = "starttls"                     # ssl | starttls | none
+# username = "soporte@example.org"
+# password = ""                             # or MAILDESK_SMTP_PASSWORD
+
+# Receive mail straight from your MTA (Postfix: transport to smtp:[127.0.0.1]:2525 or lmtp:).
+[listener]
+listen = "127.0.0.1:2525"
+protocol = "smtp"                           # smtp | lmtp
+
+[web]
+listen = "127.0.0.1:8080"
+
+# [[staff]]
+# email = "ana@example.org"
+# name = "Ana Pérez"
+# role = "admin"                            # agent | supervisor | manager | director | admin
+# teams = ["administración"]
+
+# [priorities.alta]
+# first_response = "1h"
+# resolution = "8h"
+'''
+
+
+def starter_config(secret: str) -> str:
+    return STARTER.replace("{secret}", secret)

@@ -1,0 +1,30 @@
+"""Serve the status page with waitress (a production WSGI server) inside `maildesk run`."""
+
+from __future__ import annotations
+
+import logging
+
+from waitress.server import create_server
+
+from maildesk.config import parse_endpoint
+from maildesk.context import Desk
+from maildesk.web import create_app
+
+log = logging.getLogger(__name__)
+
+
+class WebServer:
+    def __init__(self, desk: Desk) -> None:
+        host, port = parse_endpoint(desk.config.web.listen, key="web.listen")
+        self.server = create_server(create_app(desk), host=host, port=port, threads=4, ident="maildesk")
+        log.info("status page on http://%s:%s/", host, self.port)
+
+    @property
+    def port(self) -> int:
+        return int(self.server.effective_port)  # type: ignore[attr-defined]
+
+    def run(self) -> None:
+        self.server.run()
+
+    def close(self) -> None:
+        self.server.close()

@@ -1,0 +1,627 @@
+"""Real loopback servers for tests and benchmarks: Dovecot (IMAP, LMTP) and an SMTP relay.
+
+The classes work outside pytest (`bench/` uses them); the fixtures at the bottom are what
+tests ask for. Nothing here talks to a system service: every Dovecot runs as a plain
+foreground process with all its state in its own temporary directory.
+
+A test that cannot run because a server is missing calls `require_server`: it skips on a
+developer's machine and fails in CI (`CI=true`), so CI never goes green by skipping.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import grp
+import itertools
+import os
+import pwd
+import re
+import secrets
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import pytest
+from aiosmtpd.controller import Controller
+from imapclient import IMAPClient
+
+if TYPE_CHECKING:
+    from maildesk.config import ImapConfig
+
+__all__ = [
+    "Dovecot",
+    "DovecotUnavailable",
+    "ImapUser",
+    "Relay",
+    "RelayedMessage",
+    "dovecot",
+    "find_dovecot",
+    "free_port",
+    "imap_user",
+    "relay",
+    "require_server",
+]
+
+
+def require_server(name: str, why: str) -> NoReturn:
+    """Skip on a developer's machine, fail in CI: a missing server must never pass as a skip."""
+    message = f"{name} is needed: {why}"
+    if os.environ.get("CI", "").strip().lower() == "true":
+        pytest.fail(f"{message} (CI=true, so this is a failure, not a skip)", pytrace=False)
+    pytest.skip(message)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port that was free a moment ago (servers here set SO_REUSEADDR: restarts reuse it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+# --------------------------------------------------------------------------- Dovecot
+
+
+class DovecotUnavailable(RuntimeError):
+    """The `dovecot` binary is not installed (or not where we look)."""
+
+
+def find_dovecot() -> str:
+    """The dovecot binary: `$MAILDESK_DOVECOT`, then PATH, then /usr/sbin (not in a user's PATH)."""
+    candidates = [os.environ.get("MAILDESK_DOVECOT", ""), shutil.which("dovecot") or ""]
+    candidates += ["/usr/sbin/dovecot", "/usr/local/sbin/dovecot"]
+    for candidate in candidates:
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    raise DovecotUnavailable(
+        "dovecot is not installed (apt-get install dovecot-imapd dovecot-lmtpd)"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Identity:
+    """Which system users Dovecot runs as and which uid/gid owns the mail."""
+
+    internal_user: str
+    internal_group: str
+    login_user: str
+    mail_uid: int
+    mail_gid: int
+
+
+def _identity() -> _Identity:
+    """As root, Dovecot's own users (it refuses uid 0 for mail); otherwise the current user."""
+    if os.geteuid() != 0:
+        me = pwd.getpwuid(os.geteuid())
+        return _Identity(
+            me.pw_name, grp.getgrgid(os.getegid()).gr_name, me.pw_name, os.geteuid(), os.getegid()
+        )
+    internal = _first_user("dovecot", "nobody")
+    login = _first_user("dovenull", "nobody")
+    return _Identity(
+        internal.pw_name,
+        grp.getgrgid(internal.pw_gid).gr_name,
+        login.pw_name,
+        internal.pw_uid,
+        internal.pw_gid,
+    )
+
+
+def _first_user(*names: str) -> pwd.struct_passwd:
+    for name in names:
+        with contextlib.suppress(KeyError):
+            return pwd.getpwnam(name)
+    raise DovecotUnavailable(f"none of the system users {names} exists")
+
+
+_CONFIG = """\
+# Written by tests/servers.py: a throwaway Dovecot, everything under {root}.
+protocols = imap lmtp
+listen = 127.0.0.1
+instance_name = maildesk-test-{imap_port}
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_verbose = yes
+default_internal_user = {id.internal_user}
+default_internal_group = {id.internal_group}
+default_login_user = {id.login_user}
+first_valid_uid = {id.mail_uid}
+first_valid_gid = {first_gid}
+mail_location = maildir:~/Maildir
+mail_fsync = never
+mail_max_userip_connections = 200
+# Without inotify (some containers) IDLE would only notice new mail every 30 s.
+mailbox_idle_check_interval = 1 secs
+recipient_delimiter = +
+lmtp_save_to_detail_mailbox = no
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/users/%u
+}}
+userdb {{
+  driver = passwd-file
+  args = username_format=%u {root}/users/%u
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {imap_port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service lmtp {{
+  inet_listener lmtp {{
+    address = 127.0.0.1
+    port = {lmtp_port}
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+"""
+
+
+class Dovecot:
+    """A real Dovecot on 127.0.0.1 (IMAP with IDLE, UIDPLUS, MOVE; LMTP), state in a temp dir.
+
+    Users live in a passwd-file that Dovecot re-reads whenever it changes, so `add_user`
+    needs no reload. `halt()`/`start()` (or `restart()`) take the server down and up on
+    the same ports with the same mail, to test reconnects; `stop()` also deletes the state.
+    """
+
+    host = "127.0.0.1"
+
+    def __init__(self, *, start: bool = True) -> None:
+        self.binary = find_dovecot()
+        self.identity = _identity()
+        self.root = Path(tempfile.mkdtemp(prefix="maildesk-dovecot-"))
+        self.imap_port = free_port()
+        self.lmtp_port = free_port()
+        self.passwords: dict[str, str] = {}
+        self._process: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+        try:
+            self._lay_out()
+            if start:
+                self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    # -- life cycle -------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        return self.imap_port
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / "dovecot.conf"
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def _lay_out(self) -> None:
+        for sub in ("run", "state", "home", "users"):
+            (self.root / sub).mkdir()
+        ident = self.identity
+        if os.geteuid() == 0:
+            # Dovecot's auth process (running as `dovecot`) reads the passwd-files, and mail
+            # processes (running as the mail uid) create homes: open the way for them.
+            self.root.chmod(0o755)
+            _make_traversable(self.root.parent)
+            os.chown(self.root / "home", ident.mail_uid, ident.mail_gid)
+        self.config_path.write_text(
+            _CONFIG.format(
+                root=self.root,
+                imap_port=self.imap_port,
+                lmtp_port=self.lmtp_port,
+                id=ident,
+                first_gid=min(1, ident.mail_gid),
+            )
+        )
+
+    def start(self, timeout: float = 15.0) -> None:
+        """Start Dovecot (again) and return once the IMAP port answers with a greeting."""
+        if self.running:
+            return
+        stderr = open(self.root / "stderr.log", "ab")  # noqa: SIM115 - handed to the child
+        try:
+            self._process = subprocess.Popen(
+                [self.binary, "-F", "-c", str(self.config_path)],
+                stdin=subprocess.DEVNULL,
+                stdout=stderr,
+                stderr=stderr,
+                start_new_session=True,
+            )
+        finally:
+            stderr.close()
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._process.poll() is not None:
+                raise RuntimeError(
+                    f"dovecot exited with {self._process.returncode}\n{self.log_tail()}"
+                )
+            if _imap_greets(self.host, self.imap_port):
+                return
+            if time.monotonic() > deadline:
+                self.halt()
+                raise RuntimeError(f"dovecot did not greet on {self.imap_port}\n{self.log_tail()}")
+            time.sleep(0.05)
+
+    def halt(self, timeout: float = 10.0) -> None:
+        """Stop Dovecot and every connection it serves, but keep users, mail and ports.
+
+        The whole process group is signalled: when only the master stops, the `imap`
+        processes of open connections live on, and a client would never notice.
+        """
+        process, self._process = self._process, None
+        if process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:  # stragglers: log, stats, imap, login processes
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                break
+            time.sleep(0.02)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout)
+
+    def restart(self) -> None:
+        """Drop every connection and come back on the same port with the same mail."""
+        self.halt()
+        self.start()
+
+    def stop(self) -> None:
+        """Stop the process and delete all of its state."""
+        self.halt()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> Dovecot:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def log_tail(self, lines: int = 30) -> str:
+        """The last lines of Dovecot's log and of its stderr, for error messages."""
+        out: list[str] = []
+        for name in ("dovecot.log", "stderr.log"):
+            path = self.root / name
+            if path.exists():
+                text = path.read_text(errors="replace").splitlines()[-lines:]
+                out.append(f"--- {name}\n" + "\n".join(text))
+        return "\n".join(out) or "(no log)"
+
+    # -- users and mail ---------------------------------------------------------------
+
+    def add_user(self, name: str, password: str) -> None:
+        """Add a user, usable at once: one passwd-file per user, read on that user's first login.
+
+        (One shared passwd-file would not do: Dovecot checks a passwd-file for changes at
+        most once a second, so a user added within that second is "unknown".)
+        """
+        if not re.fullmatch(r"[A-Za-z0-9._+-]+(@[A-Za-z0-9.-]+)?", name) or name in self.passwords:
+            raise ValueError(f"bad or existing user name {name!r}")
+        if any(c in password for c in ":\n"):
+            raise ValueError("a password may not contain ':' or newlines")
+        ident = self.identity
+        home = self.root / "home" / name
+        line = f"{name}:{{PLAIN}}{password}:{ident.mail_uid}:{ident.mail_gid}::{home}::\n"
+        tmp = self.root / "users" / f".{name}.tmp"
+        tmp.write_text(line)
+        tmp.chmod(0o644)
+        tmp.rename(self.root / "users" / name)
+        with self._lock:
+            self.passwords[name] = password
+
+    def client(self, user: str, *, timeout: float = 10.0) -> IMAPClient:
+        """A logged-in client for `user` (close it with `logout()`)."""
+        client = IMAPClient(self.host, port=self.imap_port, ssl=False, timeout=timeout)
+        client.normalise_times = False
+        try:
+            client.login(user, self.passwords[user])
+        except BaseException:
+            client.shutdown()
+            raise
+        return client
+
+    @contextlib.contextmanager
+    def session(self, user: str) -> Iterator[IMAPClient]:
+        client = self.client(user)
+        try:
+            yield client
+        finally:
+            with contextlib.suppress(Exception):
+                client.logout()
+
+    def append(
+        self,
+        user: str,
+        raw: bytes,
+        folder: str = "INBOX",
+        flags: Sequence[str | bytes] = (),
+        *,
+        msg_time: datetime | None = None,
+    ) -> int:
+        """APPEND one message (creating the folder if needed); returns its UID (APPENDUID)."""
+        return self.append_many(user, [raw], folder, flags, msg_time=msg_time)[0]
+
+    def append_many(
+        self,
+        user: str,
+        raws: Iterable[bytes],
+        folder: str = "INBOX",
+        flags: Sequence[str | bytes] = (),
+        *,
+        msg_time: datetime | None = None,
+    ) -> list[int]:
+        """APPEND several messages over one connection; returns their UIDs."""
+        uids: list[int] = []
+        with self.session(user) as client:
+            if not client.folder_exists(folder):
+                client.create_folder(folder)
+            for raw in raws:
+                response = client.append(folder, raw, flags=tuple(flags), msg_time=msg_time)
+                uids.append(_appenduid(response))
+        return uids
+
+    def deliver(self, user: str, raw: bytes, *, sender: str = "sender@example.org") -> None:
+        """Deliver over LMTP, the way an MTA would (Dovecot sets INTERNALDATE to now)."""
+        with smtplib.LMTP(self.host, self.lmtp_port, timeout=10) as lmtp:
+            lmtp.sendmail(sender, [user], raw)
+
+    def uids(self, user: str, folder: str = "INBOX") -> list[int]:
+        with self.session(user) as client:
+            if not client.folder_exists(folder):
+                return []
+            client.select_folder(folder, readonly=True)
+            return sorted(int(uid) for uid in client.search("ALL"))
+
+    def flags(self, user: str, folder: str = "INBOX") -> dict[int, tuple[bytes, ...]]:
+        """Every message's flags by UID (read-only SELECT: looking never changes \\Recent)."""
+        with self.session(user) as client:
+            if not client.folder_exists(folder):
+                return {}
+            client.select_folder(folder, readonly=True)
+            uids = client.search("ALL")
+            if not uids:
+                return {}
+            fetched = client.fetch(uids, ["FLAGS"])
+            return {int(uid): tuple(data[b"FLAGS"]) for uid, data in fetched.items()}
+
+    def uidvalidity(self, user: str, folder: str = "INBOX") -> int:
+        with self.session(user) as client:
+            return int(client.folder_status(folder, ["UIDVALIDITY"])[b"UIDVALIDITY"])
+
+    def create_folder(self, user: str, folder: str) -> None:
+        with self.session(user) as client:
+            client.create_folder(folder)
+
+    def delete_folder(self, user: str, folder: str) -> None:
+        """Delete a folder and its mail (recreating it gives it a new UIDVALIDITY)."""
+        with self.session(user) as client:
+            client.delete_folder(folder)
+
+
+def _make_traversable(path: Path) -> None:
+    """The temp dir's parents must let Dovecot's users through (a TMPDIR under /root would not)."""
+    for parent in [path, *path.parents]:
+        if not parent.stat().st_mode & 0o001:
+            raise RuntimeError(f"{parent} is not traversable by the dovecot user; set TMPDIR=/tmp")
+
+
+def _imap_greets(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1) as sock:
+            return sock.recv(64).startswith(b"* OK")
+    except OSError:
+        return False
+
+
+def _appenduid(response: Any) -> int:
+    """`[APPENDUID <uidvalidity> <uid>] ...` -> uid."""
+    text = response.decode() if isinstance(response, bytes) else str(response)
+    if "APPENDUID" not in text:
+        raise RuntimeError(f"no APPENDUID in {text!r}")
+    return int(text.split("APPENDUID", 1)[1].split("]", 1)[0].split()[1])
+
+
+# --------------------------------------------------------------------------- SMTP relay
+
+
+@dataclass(frozen=True, slots=True)
+class RelayedMessage:
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    raw: bytes
+
+
+class _RecordingHandler:
+    """aiosmtpd handler: records each message, or refuses DATA while the relay is failing."""
+
+    def __init__(self, relay: Relay) -> None:
+        self.relay = relay
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        return self.relay._receive(envelope)
+
+
+class Relay:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it accepts.
+
+    `stop()`/`start()` keep the port, for "relay down, then up" tests; set `fail_with`
+    (e.g. "451 4.3.0 try later") to refuse DATA, for retry tests.
+    """
+
+    host = "127.0.0.1"
+
+    def __init__(self, *, port: int | None = None, start: bool = True) -> None:
+        self.port = port or free_port()
+        self.fail_with: str | None = None
+        self.attempts = 0
+        self._messages: list[RelayedMessage] = []
+        self._changed = threading.Condition()
+        self._controller: Controller | None = None
+        if start:
+            self.start()
+
+    @property
+    def messages(self) -> list[RelayedMessage]:
+        with self._changed:
+            return list(self._messages)
+
+    @property
+    def running(self) -> bool:
+        return self._controller is not None
+
+    def _receive(self, envelope: Any) -> str:
+        with self._changed:
+            self.attempts += 1
+            if self.fail_with:
+                return self.fail_with
+            raw = envelope.original_content or envelope.content
+            self._messages.append(
+                RelayedMessage(
+                    str(envelope.mail_from), tuple(str(r) for r in envelope.rcpt_tos), bytes(raw)
+                )
+            )
+            self._changed.notify_all()
+        return "250 2.0.0 OK queued"
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[RelayedMessage]:
+        """All messages once there are at least `count`; AssertionError on timeout."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self._messages) >= count, timeout):
+                raise AssertionError(
+                    f"relay got {len(self._messages)} of {count} messages in {timeout} s"
+                )
+            return list(self._messages)
+
+    def clear(self) -> None:
+        with self._changed:
+            self._messages.clear()
+            self.attempts = 0
+
+    def start(self) -> None:
+        if self._controller is not None:
+            return
+        controller = Controller(
+            _RecordingHandler(self),
+            hostname=self.host,
+            port=self.port,
+            ready_timeout=10,
+            enable_SMTPUTF8=True,
+            data_size_limit=64 * 1024 * 1024,
+        )
+        controller.start()
+        self._controller = controller
+
+    def stop(self) -> None:
+        controller, self._controller = self._controller, None
+        if controller is not None:
+            controller.stop()
+
+    def __enter__(self) -> Relay:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@dataclass(frozen=True, slots=True)
+class ImapUser:
+    """Where a test's own mailbox is, and how to log in to it."""
+
+    host: str
+    port: int
+    username: str
+    password: str
+    server: Dovecot = field(repr=False, compare=False)
+
+    def config(self, **overrides: Any) -> ImapConfig:
+        """An ImapConfig for this mailbox (plain IMAP on loopback), with `overrides`."""
+        from maildesk.config import ImapConfig  # here, so server-only users need no maildesk
+
+        base = ImapConfig(
+            host=self.host,
+            port=self.port,
+            security="none",
+            username=self.username,
+            password=self.password,
+            timeout_seconds=10,
+        )
+        return replace(base, **overrides)
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    """One real Dovecot for the whole session (each test gets its own user)."""
+    try:
+        server = Dovecot()
+    except DovecotUnavailable as exc:
+        require_server("Dovecot", str(exc))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+_user_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def imap_user(dovecot: Dovecot) -> ImapUser:
+    """A fresh user with an empty INBOX for this test."""
+    if not dovecot.running:  # a test that halted the shared server must not break the next
+        dovecot.start()
+    name = f"user{next(_user_numbers)}-{secrets.token_hex(3)}"
+    password = secrets.token_urlsafe(12)
+    dovecot.add_user(name, password)
+    return ImapUser(dovecot.host, dovecot.imap_port, name, password, dovecot)
+
+
+@pytest.fixture
+def relay() -> Iterator[Relay]:
+    """A real SMTP relay on a free loopback port, stopped after the test."""
+    server = Relay()
+    try:
+        yield server
+    finally:
+        server.stop()
