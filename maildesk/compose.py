@@ -21,8 +21,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from maildesk.domain import Attachment
-
-LOOP_HEADER = "X-Maildesk-Loop"
+from maildesk.rules import LOOP_HEADER
 MAX_REFERENCES = 20
 
 

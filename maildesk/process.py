@@ -159,7 +159,7 @@ def _handle(session: Session, desk: Desk, row: Inbound) -> None:
             channel=Channel.EMAIL,
             now=now,
             related=related.id if related is not None else None,
-            foreign_tags=correlate.foreign_tags(mail.subject),
+            foreign_tags=correlate.foreign_tags(mail.subject, desk.config.desk.tag_prefix),
         )
         for address in mail.cc + mail.to:
             if address != mail.from_addr and not signing.is_desk_address(address, desk.address):
@@ -167,7 +167,7 @@ def _handle(session: Session, desk: Desk, row: Inbound) -> None:
         tickets.add_inbound_message(session, desk, ticket, mail, kind=verdict.kind.value, public=True, now=now, inbound_id=row.id)
         if verdict.may_autoreply and not row.backfill and mail.from_addr:
             tagged = correlate.tagged_subject(
-                ticket.subject, ticket.number, desk.config.desk.tag_prefix, ticket.foreign_tags.split()
+                ticket.subject, ticket.number, desk.config.desk.tag_prefix, ticket.foreign_tags.splitlines()
             )
             tickets.send_confirmation(
                 session, desk, ticket, text=mail.text, tagged_subject=tagged, now=now,

@@ -89,7 +89,7 @@ def open_ticket(
         opened_at=now,
         updated_at=now,
         related_ticket_id=related,
-        foreign_tags=" ".join(foreign_tags),
+        foreign_tags="\n".join(foreign_tags),
     )
     session.add(ticket)
     session.flush()
