@@ -74,12 +74,14 @@ class Database:
 
     @contextmanager
     def read_only(self) -> Iterator[Session]:
-        """A session whose work is always rolled back (dry runs, reports)."""
+        """A session whose work is never committed (dry runs, views).
+
+        Closing without commit discards any change; loaded objects stay readable.
+        """
         session = self._sessions()
         try:
             yield session
         finally:
-            session.rollback()
             session.close()
 
     def upgrade(self) -> None:

@@ -7,7 +7,7 @@ enqueued in the same transaction (through `mailer`), never sent inline.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -36,7 +36,15 @@ def next_number(session: Session, desk_id: int) -> int:
     return int(number) - 1
 
 
-def record_event(session: Session, ticket: Ticket, *, actor: str, kind: str, now: datetime, **detail: Any) -> Event:
+def record_event(
+    session: Session,
+    ticket: Ticket,
+    *,
+    actor: str,
+    kind: str,
+    now: datetime,
+    detail: Mapping[str, Any] | None = None,
+) -> Event:
     event = Event(
         ticket_id=ticket.id,
         at=now,
@@ -94,9 +102,9 @@ def open_ticket(
     session.add(ticket)
     session.flush()
     add_participant(session, ticket, requester_email, role="requester", name=requester_name)
-    record_event(session, ticket, actor=actor or requester_email.lower(), kind="created", now=now, channel=channel.value)
+    record_event(session, ticket, actor=actor or requester_email.lower(), kind="created", now=now, detail={"channel": channel.value})
     if related is not None:
-        record_event(session, ticket, actor="system", kind="related", now=now, ticket=related)
+        record_event(session, ticket, actor="system", kind="related", now=now, detail={"ticket_id": related})
     return ticket
 
 
@@ -155,8 +163,7 @@ def add_inbound_message(
         actor=mail.from_addr or "unknown",
         kind="message" if public else kind,
         now=now,
-        message=message.id,
-        attachments=len(mail.attachments),
+        detail={"message": message.id, "attachments": len(mail.attachments)},
     )
     return message
 
@@ -224,7 +231,7 @@ def open_for_resident(
             created_at=now,
         )
         session.add(message)
-        record_event(session, ticket, actor=actor, kind="message", now=now, channel=channel.value)
+        record_event(session, ticket, actor=actor, kind="message", now=now, detail={"channel": channel.value})
         tagged = correlate.tagged_subject(ticket.subject, ticket.number, desk.config.desk.tag_prefix)
         send_confirmation(session, desk, ticket, text=text, tagged_subject=tagged, now=now)
         return ticket.number

@@ -1,0 +1,684 @@
+"""Turn the raw bytes of one inbound mail into a `ParsedMail`, and never raise.
+
+mail-parser (`mailparser.parse_from_bytes`) reads the mail: the MIME tree we walk,
+the addresses (display names decoded in context) and the date. Its history taught
+us not to take the rest on trust, so this module, the only one that imports it:
+
+- decodes every header itself: mail-parser drops octets it cannot decode without
+  a word (a raw Latin-1 "Año" in a Subject came back as "Ao");
+- decodes every body part from its raw bytes against the declared charset, and
+  records a defect where mail-parser's text disagrees (mojibake as in
+  mail-parser#152, a mislabelled charset, ISO-2022-JP left undecoded);
+- takes attachments from the tree itself, so their bytes are exact (#80) and
+  attached messages stay whole `.eml` files with stable generated names;
+- sanitises HTML with nh3 (Ammonia) and derives missing plain text with html2text.
+
+If mail-parser raises, the stdlib `email` parser reads the mail; if that fails
+too, the headers are read line by line and the body kept as text. Whatever could
+not be read is a string in `ParsedMail.defects`. winmail.dat, pasted uuencode
+and bounces are `mime_extras`' job.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import email
+import email.policy
+import email.utils
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.message import Message
+from typing import Any
+
+import html2text
+import mailparser
+import nh3
+
+from maildesk import mime_extras
+from maildesk.domain import Attachment, ParsedMail
+
+MAX_DEPTH = 30
+MAX_FILENAME_BYTES = 200
+_MAX_DEFECT = 300
+
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
+_FOLD = re.compile(r"\r?\n[ \t]*|\r")
+_ID_TOKEN = re.compile(r"<([^<>]*)>|\(([^()]*)\)|([^\s,<>()]+)")
+_ADDR = re.compile(r"[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+")
+_BOUNDARY_LINE = re.compile(r"^--([0-9A-Za-z'()+_,\-./:=?]{1,70})[ \t]*\r?$", re.MULTILINE)
+_UU_ENCODINGS = frozenset({"x-uuencode", "uuencode", "uue", "x-uue"})
+# Labels a browser reads as windows-1252 (WHATWG Encoding): their 0x80-0x9F bytes
+# are smart quotes and the euro sign in practice, not C1 controls.
+_WINDOWS_1252_LABELS = frozenset({"ascii", "iso8859-1", "latin-1", "cp1252"})
+_SINGLE_BYTE = ("ascii", "iso8859", "latin", "cp125", "cp437", "cp850", "koi8", "mac-")
+
+_STYLE_PROPERTIES = frozenset(
+    "color background-color font font-family font-size font-style font-weight "
+    "text-align text-decoration text-indent text-transform line-height letter-spacing "
+    "vertical-align white-space width height max-width min-width margin margin-top "
+    "margin-right margin-bottom margin-left padding padding-top padding-right "
+    "padding-bottom padding-left border border-top border-right border-bottom "
+    "border-left border-color border-style border-width border-collapse direction".split()
+)
+_RISKY_STYLE = ("expression", "url(", "javascript", "behavior", "binding", "@import", "\\", "/*")
+_HTML_CLEANER = nh3.Cleaner(
+    tags=nh3.ALLOWED_TAGS | {"font"},
+    clean_content_tags={"script", "style", "title"},
+    attributes={
+        **nh3.ALLOWED_ATTRIBUTES,
+        "*": {"style", "dir", "lang", "title"},
+        "font": {"color", "face", "size"},
+        "table": {"width", "border", "cellpadding", "cellspacing", "bgcolor", "align"},
+        "td": {"width", "height", "bgcolor", "valign", "align", "colspan", "rowspan"},
+        "th": {"width", "height", "bgcolor", "valign", "align", "colspan", "rowspan"},
+    },
+    url_schemes=nh3.ALLOWED_URL_SCHEMES | {"cid"},
+    filter_style_properties=_STYLE_PROPERTIES,
+    attribute_filter=lambda tag, name, value: _filter_attribute(name, value),
+)
+
+
+def parse_mail(raw: bytes) -> ParsedMail:
+    """Read one mail; never raise, so one strange mail cannot stop the queue."""
+    raw = bytes(raw)
+    defects: list[str] = []
+    try:
+        parser = mailparser.parse_from_bytes(raw)
+    except Exception as exc:  # anything at all: read it another way
+        defects.append(_cut(f"mail-parser failed: {type(exc).__name__}: {exc}"))
+    else:
+        try:
+            return _build(parser.message, parser, list(defects))
+        except Exception as exc:  # a mail our reading of the tree did not foresee
+            defects.append(_cut(f"reading mail-parser's result failed: {type(exc).__name__}: {exc}"))
+    try:
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        return _build(message, None, list(defects))
+    except Exception as exc:
+        defects.append(_cut(f"stdlib email parser failed: {type(exc).__name__}: {exc}"))
+    return _last_resort(raw, defects)
+
+
+# --- assembling --------------------------------------------------------------
+
+
+@dataclass
+class _Fields:
+    """Header-derived values, filled by the stdlib reading, then by mail-parser."""
+
+    headers: dict[str, tuple[str, ...]]
+    raw: dict[str, list[str]]
+    subject: str = ""
+    from_addr: str = ""
+    from_name: str = ""
+    to: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
+    reply_to: tuple[str, ...] = ()
+    date: datetime | None = None
+
+
+@dataclass
+class _File:
+    name: str
+    content_type: str
+    data: bytes
+    inline: bool = False
+    content_id: str | None = None
+
+
+@dataclass
+class _Walk:
+    """What the walk over the MIME tree collects."""
+
+    defects: list[str]
+    plain: list[str] = field(default_factory=list)
+    html: list[str] = field(default_factory=list)
+    decoded: list[tuple[int, str, str]] = field(default_factory=list)
+    files: list[_File] = field(default_factory=list)
+    tnef_text: str = ""
+    tnef_html: str = ""
+    count: int = 0
+
+
+def _build(message: Message, parser: Any, defects: list[str]) -> ParsedMail:
+    fields = _read_headers([(str(n), str(v)) for n, v in message.raw_items()], defects)
+    if parser is not None:
+        _take_from_mailparser(fields, parser, defects)
+    walk = _Walk(defects)
+    _walk(message, walk, depth=0)
+    if parser is not None:
+        _compare_bodies(walk, parser)
+    text, html = _bodies(walk)
+    bounced = mime_extras.bounced_message_ids(message, fields.from_addr, fields.subject, text)
+    return _result(fields, defects, text, html, _attachments(walk.files, defects), bounced)
+
+
+def _result(
+    fields: _Fields,
+    defects: list[str],
+    text: str = "",
+    html: str = "",
+    attachments: tuple[Attachment, ...] = (),
+    bounced: Iterable[str] = (),
+) -> ParsedMail:
+    message_ids = fields.raw.get("message-id", [])
+    message_id = next(iter(_id_list(message_ids[:1])), None)
+    if message_ids and message_id is None:
+        defects.append(_cut(f"Message-ID unreadable: {message_ids[0]!r}"))
+    own = {message_id}
+    return ParsedMail(
+        message_id=message_id,
+        subject=fields.subject,
+        from_addr=fields.from_addr,
+        from_name=fields.from_name,
+        to=fields.to,
+        cc=fields.cc,
+        reply_to=fields.reply_to,
+        in_reply_to=_id_list(fields.raw.get("in-reply-to", [])),
+        references=_id_list(fields.raw.get("references", [])),
+        date=fields.date,
+        text=text,
+        html=html,
+        attachments=attachments,
+        headers=fields.headers,
+        defects=tuple(dict.fromkeys(_cut(d) for d in defects)),
+        bounced_message_ids=tuple(i for i in _id_list(bounced) if i not in own),
+    )
+
+
+def _last_resort(raw: bytes, defects: list[str]) -> ParsedMail:
+    """Both parsers failed: read header lines by hand, keep the body as text."""
+    try:
+        head, _, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
+        pairs: list[tuple[str, str]] = []
+        for line in head.decode("ascii", "surrogateescape").split("\n"):
+            if line[:1] in (" ", "\t") and pairs:
+                pairs[-1] = (pairs[-1][0], pairs[-1][1] + "\n" + line)
+            elif ":" in line:
+                name, _, value = line.partition(":")
+                pairs.append((name, value.strip()))
+            elif line:
+                defects.append(_cut(f"unreadable header line: {line!r}"))
+        fields = _read_headers(pairs, defects)
+        defects.append("body kept as undecoded text")
+        return _result(fields, defects, text=_clean(body.decode("utf-8", "replace")))
+    except Exception as exc:
+        defects.append(_cut(f"header reading failed: {type(exc).__name__}: {exc}"))
+        return ParsedMail(
+            message_id=None,
+            subject="",
+            from_addr="",
+            text=_clean(raw.decode("utf-8", "replace")),
+            defects=tuple(dict.fromkeys(defects)),
+        )
+
+
+# --- headers -----------------------------------------------------------------
+
+
+def _read_headers(pairs: list[tuple[str, str]], defects: list[str]) -> _Fields:
+    """Decode every header (8-bit octets, then RFC 2047) and read the stdlib way."""
+    decoded: dict[str, list[str]] = {}
+    raw: dict[str, list[str]] = {}
+    for name, value in pairs:
+        key = _clean(_octets_to_text(name, defects, "header name")).strip().lower()
+        unfolded = _FOLD.sub(" ", _octets_to_text(value, defects, f"header {key}")).strip()
+        raw.setdefault(key, []).append(unfolded)
+        decoded.setdefault(key, []).append(decode_words(unfolded, defects, f"header {key}"))
+    fields = _Fields({k: tuple(v) for k, v in decoded.items()}, raw)
+    fields.subject = decoded.get("subject", [""])[0]
+    senders = _addresses(raw.get("from", []), defects)
+    if senders:
+        fields.from_name, fields.from_addr = senders[0]
+    elif "from" in raw:
+        defects.append(_cut(f"From header unreadable: {raw['from'][0]!r}"))
+    else:
+        defects.append("no From header")
+    fields.to, fields.cc, fields.reply_to = (
+        tuple(dict.fromkeys(a for _, a in _addresses(raw.get(k, []), defects)))
+        for k in ("to", "cc", "reply-to")
+    )
+    fields.date = _read_date(raw.get("date", []), None, defects)
+    return fields
+
+
+def _take_from_mailparser(fields: _Fields, parser: Any, defects: list[str]) -> None:
+    """Prefer mail-parser's addresses and date; keep ours where it has none."""
+    for entry in parser.defects:
+        for category in ("address-headers", "mime-headers"):
+            defects.extend(f"mail-parser: {d}" for d in entry.get(category, []))
+    for attr, key in (("from_", "from"), ("to", "to"), ("cc", "cc"), ("reply_to", "reply-to")):
+        values = fields.raw.get(key, [])
+        if not values:
+            continue
+        ours = _addresses(values, defects)
+        names = dict((a, n) for n, a in reversed(ours))
+        theirs = [
+            (names.get(a.lower(), n) if "\\udc" in n else n, a.lower())
+            for n, a in getattr(parser, attr) or []
+            if _ADDR.fullmatch(a)
+        ]
+        if not theirs:
+            if ours:
+                defects.append(f"mail-parser read no address in {key}; the stdlib's reading is kept")
+            continue
+        # mail-parser reads only the first occurrence of a header; add the others.
+        later = _addresses(values[1:], defects)
+        merged = list(dict.fromkeys(a for _, a in theirs + later))
+        if key == "from":
+            fields.from_name, fields.from_addr = theirs[0]
+        else:
+            setattr(fields, key.replace("-", "_"), tuple(merged))
+    fields.date = _read_date(fields.raw.get("date", []), parser.date, [])
+
+
+def _addresses(values: list[str], defects: list[str]) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    for name, addr in email.utils.getaddresses(values):
+        if _ADDR.fullmatch(addr):
+            pairs.append((decode_words(name, defects, "address name"), addr.lower()))
+    return pairs
+
+
+def _read_date(values: list[str], parsed: datetime | None, defects: list[str]) -> datetime | None:
+    """mail-parser's UTC instant, shown in the sender's own offset when we can."""
+    if not values:
+        return None
+    try:
+        local: datetime | None = email.utils.parsedate_to_datetime(values[0])
+    except (TypeError, ValueError, IndexError, OverflowError):
+        local = None
+    if local is not None and local.tzinfo is None:
+        local = local.replace(tzinfo=timezone.utc)  # "-0000": an unknown zone
+    if parsed is not None:
+        return local if local == parsed else parsed
+    if local is None:
+        defects.append(_cut(f"Date header unreadable: {values[0]!r}"))
+    return local
+
+
+def _id_list(values: Iterable[str]) -> tuple[str, ...]:
+    """Message ids as `<...>`: brackets may be missing, separators commas or spaces."""
+    found: list[str] = []
+    for value in values:
+        for bracketed, comment, bare in _ID_TOKEN.findall(value):
+            if comment:
+                continue
+            ident = "".join(bracketed.split()) if bracketed else bare
+            if ident and (bracketed or "@" in ident):
+                found.append(f"<{ident}>")
+    return tuple(dict.fromkeys(found))
+
+
+def decode_words(text: str, defects: list[str], where: str) -> str:
+    """Decode RFC 2047 encoded words, leniently, as mail clients do.
+
+    Whitespace between adjacent words is dropped, and adjacent words in one
+    charset are joined before decoding, so a character split across two
+    words (a common encoder bug) survives.
+    """
+    if "=?" not in text:
+        return _clean(text)
+    pieces: list[str] = []
+    pending = bytearray()
+    charset = ""
+    position = 0
+
+    def flush() -> None:
+        if pending:
+            decoded, defect = decode_text(bytes(pending), charset)
+            if defect:
+                defects.append(_cut(f"{where}: {defect}"))
+            pieces.append(decoded)
+            pending.clear()
+
+    for match in _ENCODED_WORD.finditer(text):
+        gap = text[position : match.start()]
+        if gap and not (gap.isspace() and position and pending):
+            flush()
+            pieces.append(gap)
+        data = _word_bytes(match.group(2), match.group(3))
+        word_charset = match.group(1).split("*", 1)[0].lower()
+        if data is None:
+            flush()
+            defects.append(_cut(f"{where}: encoded word does not decode: {match.group(0)!r}"))
+            pieces.append(match.group(0))
+        else:
+            if word_charset != charset:
+                flush()
+                charset = word_charset
+            pending.extend(data)
+        position = match.end()
+    flush()
+    pieces.append(text[position:])
+    return _clean("".join(pieces))
+
+
+def _word_bytes(encoding: str, payload: str) -> bytes | None:
+    try:
+        if encoding in "qQ":
+            return binascii.a2b_qp(payload.encode("utf-8"), header=True)
+        data = payload.encode("ascii").rstrip(b"=")
+        return base64.b64decode(data[: len(data) - len(data) % 4 // 3 * 1] + b"==", validate=False)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _octets_to_text(value: str, defects: list[str], where: str) -> str:
+    """The stdlib keeps raw 8-bit octets as surrogates; read them as UTF-8 or cp1252."""
+    if not any("\udc80" <= ch <= "\udcff" for ch in value):
+        return value
+    data = value.encode("utf-8", "surrogateescape")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        defects.append(f"{where}: raw 8-bit bytes that are not UTF-8; read as windows-1252")
+        return _cp1252(data)
+
+
+# --- charsets ----------------------------------------------------------------
+
+
+def decode_text(data: bytes, declared: str | None) -> tuple[str, str | None]:
+    """Decode bytes by their declared charset, checking the label against the bytes.
+
+    Returns the text and a defect, or None when the label was right. A label for
+    a single-byte charset on bytes that are valid UTF-8 is a lie (real Latin-1
+    text is almost never valid UTF-8), so UTF-8 wins.
+    """
+    label = (declared or "").strip().strip("\"'").lower()
+    if not data:
+        return "", None
+    try:
+        codec = codecs.lookup(label).name if label else ""
+    except LookupError:
+        text, used = _guess(data)
+        return text, f"unknown charset {label!r}; read as {used}"
+    if data.isascii() and codec not in ("utf-16", "utf-32", "utf-7") and "2022" not in codec:
+        return data.decode("ascii"), None
+    if not codec:
+        text, used = _guess(data)
+        return text, None if used == "utf-8" else f"no charset declared; read as {used}"
+    if codec.startswith(_SINGLE_BYTE) and _is_utf8(data):
+        return data.decode("utf-8"), f"declared charset {label} but the bytes are UTF-8"
+    if codec.startswith(("utf-16", "utf-32")) and b"\x00" not in data:
+        text, used = _guess(data)
+        return text, f"declared charset {label} but the bytes are not; read as {used}"
+    if codec in _WINDOWS_1252_LABELS:
+        defect = f"declared charset {label} but 8-bit bytes; read as windows-1252"
+        return _cp1252(data), defect if codec == "ascii" else None
+    try:
+        return _no_surrogates(data.decode(codec)), None
+    except UnicodeDecodeError:
+        text, used = _guess(data)
+        return text, f"bytes are not valid {label}; read as {used}"
+
+
+def _guess(data: bytes) -> tuple[str, str]:
+    if _is_utf8(data):
+        return data.decode("utf-8"), "utf-8"
+    return _cp1252(data), "windows-1252"
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _cp1252(data: bytes) -> str:
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:  # five bytes cp1252 leaves undefined
+        return data.decode("latin-1")
+
+
+def _no_surrogates(text: str) -> str:
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _clean(text: str) -> str:
+    """No NULs or lone surrogates: PostgreSQL text columns refuse them."""
+    return _no_surrogates(text).replace("\x00", "\ufffd")
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= _MAX_DEFECT else text[: _MAX_DEFECT - 1] + "…"
+
+
+# --- the MIME tree -----------------------------------------------------------
+
+
+def _walk(part: Message, walk: _Walk, depth: int) -> None:
+    walk.count += 1
+    index = walk.count
+    ctype = part.get_content_type()
+    try:
+        if depth >= MAX_DEPTH:
+            walk.defects.append(f"part {index}: nested over {MAX_DEPTH} levels; kept whole")
+            walk.files.append(_File("", ctype, _body_bytes(part, walk, index)))
+        elif part.is_multipart() and part.get_content_maintype() == "multipart":
+            for child in part.get_payload():
+                _walk(child, walk, depth + 1)
+        elif part.is_multipart():  # message/rfc822, delivery-status: keep whole
+            name = _filename(part, walk, index)
+            walk.files.append(_File(name, ctype, _body_bytes(part, walk, index)))
+        elif part.get_content_maintype() == "multipart":
+            _broken_multipart(part, walk, depth, index)
+        else:
+            _leaf(part, walk, index, ctype)
+    finally:
+        for defect in part.defects:
+            walk.defects.append(f"part {index} ({ctype}): {type(defect).__name__}")
+
+
+def _broken_multipart(part: Message, walk: _Walk, depth: int, index: int) -> None:
+    """A multipart whose boundary never appears: recover the one the body uses."""
+    body = _body_bytes(part, walk, index)
+    text = body.decode("ascii", "replace")
+    found = _BOUNDARY_LINE.findall(text)
+    boundary = next(
+        (b for b in found if f"--{b}--" in text or found.count(b) > 1 and not b.endswith("--")),
+        None,
+    )
+    if boundary is None:
+        walk.defects.append(f"part {index}: multipart without parts; body kept as text")
+        _add_body(part, walk, index, "text/plain")
+        return
+    walk.defects.append(f"part {index}: MIME boundary not found; recovered {boundary!r}")
+    head = f'Content-Type: {part.get_content_type()}; boundary="{boundary}"\r\n\r\n'
+    _walk(email.message_from_bytes(head.encode() + body, policy=part.policy), walk, depth + 1)
+
+
+def _leaf(part: Message, walk: _Walk, index: int, ctype: str) -> None:
+    disposition = part.get_content_disposition() or ""
+    name = _filename(part, walk, index)
+    cte = str(part.get("content-transfer-encoding", "")).strip().lower()
+    if cte in _UU_ENCODINGS:
+        _uu_part(part, walk, index, name, ctype)
+    elif ctype in ("text/plain", "text/html") and not name and disposition != "attachment":
+        _add_body(part, walk, index, ctype)
+    elif mime_extras.is_tnef(ctype, name):
+        _tnef(walk, index, name, ctype, _payload(part, walk, index))
+    else:
+        cid = "".join(str(part.get("content-id", "")).split()).strip("<>") or None
+        inline = disposition == "inline" or (cid is not None and disposition != "attachment")
+        walk.files.append(_File(name, ctype, _payload(part, walk, index), inline, cid))
+
+
+def _add_body(part: Message, walk: _Walk, index: int, ctype: str) -> None:
+    data = _payload(part, walk, index)
+    text, defect = decode_text(data, part.get_content_charset())
+    if defect:
+        walk.defects.append(f"part {index} ({ctype}): {defect}")
+    if "\x00" in text:
+        walk.defects.append(f"part {index} ({ctype}): NUL characters replaced")
+    text = _clean(text.replace("\r\n", "\n").replace("\r", "\n"))
+    walk.decoded.append((index, ctype, text))
+    if ctype == "text/html":
+        walk.html.append(text)
+        return
+    text, files, defects = mime_extras.extract_uuencoded(text)
+    walk.plain.append(text)
+    walk.defects.extend(f"part {index}: {d}" for d in defects)
+    walk.files.extend(_File(f.filename, f.content_type, f.data) for f in files)
+
+
+def _uu_part(part: Message, walk: _Walk, index: int, name: str, ctype: str) -> None:
+    """A Content-Transfer-Encoding: x-uuencode part; the stdlib fails on it silently."""
+    payload = part.get_payload()
+    text = payload if isinstance(payload, str) else ""
+    rest, files, defects = mime_extras.extract_uuencoded(
+        text.encode("utf-8", "surrogateescape").decode("latin-1")
+    )
+    walk.defects.extend(f"part {index}: {d}" for d in defects)
+    if not files:
+        walk.defects.append(f"part {index}: uuencoded part does not decode; kept as is")
+        walk.files.append(_File(name, ctype, rest.encode("latin-1")))
+    for found in files:
+        content_type = ctype if ctype != "text/plain" else found.content_type
+        walk.files.append(_File(name or found.filename, content_type, found.data))
+
+
+def _tnef(walk: _Walk, index: int, name: str, ctype: str, data: bytes) -> None:
+    try:
+        contents = mime_extras.unpack_tnef(data)
+    except ValueError as exc:
+        walk.defects.append(_cut(f"part {index}: winmail.dat not unpacked ({exc}); kept as is"))
+        walk.files.append(_File(name or "winmail.dat", ctype, data))
+        return
+    if contents.rtf_only:
+        walk.defects.append(f"part {index}: winmail.dat body is RTF only; kept winmail.dat")
+    if contents.rtf_only or not (contents.files or contents.text or contents.html):
+        walk.files.append(_File(name or "winmail.dat", ctype, data))
+    walk.files.extend(_File(f.filename, f.content_type, f.data) for f in contents.files)
+    walk.tnef_text = walk.tnef_text or contents.text
+    walk.tnef_html = walk.tnef_html or contents.html
+
+
+def _filename(part: Message, walk: _Walk, index: int) -> str:
+    """The sender's file name, decoded (RFC 2231, RFC 2047, raw 8-bit), not yet safe."""
+    name = part.get_filename() or ""
+    name = decode_words(_octets_to_text(name, walk.defects, f"part {index} filename"),
+                        walk.defects, f"part {index} filename")
+    if "\ufffd" in name:
+        walk.defects.append(f"part {index}: file name has undecodable bytes")
+    return name
+
+
+def _payload(part: Message, walk: _Walk, index: int) -> bytes:
+    data = part.get_payload(decode=True)
+    return data if isinstance(data, bytes) else _body_bytes(part, walk, index)
+
+
+def _body_bytes(part: Message, walk: _Walk, index: int) -> bytes:
+    """A part's body as bytes, serialised with CRLF like the mail it came in."""
+    try:
+        flat = part.as_bytes(policy=part.policy.clone(linesep="\r\n"))
+    except Exception as exc:  # a charset the generator cannot re-encode
+        walk.defects.append(_cut(f"part {index}: not serialisable ({exc}); body lost"))
+        return b""
+    if flat.startswith(b"\r\n"):
+        return flat[2:]
+    return flat.partition(b"\r\n\r\n")[2]
+
+
+# --- bodies and files --------------------------------------------------------
+
+
+def _compare_bodies(walk: _Walk, parser: Any) -> None:
+    """Record where mail-parser's text is not the declared decode (mojibake, #152)."""
+    theirs = {_norm(t) for t in parser.text_plain + parser.text_html + parser.text_not_managed}
+    for index, ctype, text in walk.decoded:
+        if text.strip() and _norm(text) not in theirs:
+            walk.defects.append(
+                f"part {index} ({ctype}): mail-parser's text differs from the decode "
+                "of the raw bytes; used the latter"
+            )
+
+
+def _norm(text: str) -> str:
+    return unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
+
+
+def _bodies(walk: _Walk) -> tuple[str, str]:
+    plain = [t.strip("\n") for t in walk.plain if t.strip()]
+    html_parts = [t for t in walk.html if t.strip()]
+    if not plain and not html_parts:
+        plain = [walk.tnef_text.strip()] if walk.tnef_text.strip() else []
+        html_parts = [walk.tnef_html] if walk.tnef_html.strip() else []
+    html = sanitise_html("\n".join(html_parts)) if html_parts else ""
+    if plain:
+        return "\n\n".join(plain), html
+    return (html_to_text(html) if html else ""), html
+
+
+def sanitise_html(html: str) -> str:
+    """Ammonia's allow-list: no script, handler, javascript: URL, iframe or live CSS."""
+    return _clean(_HTML_CLEANER.clean(html))
+
+
+def _filter_attribute(name: str, value: str) -> str | None:
+    if name == "style" and any(marker in value.lower() for marker in _RISKY_STYLE):
+        return None
+    return value
+
+
+def html_to_text(html: str) -> str:
+    """Plain text for an HTML-only mail; links stay as [text](url)."""
+    converter = html2text.HTML2Text()
+    converter.body_width = 0
+    converter.unicode_snob = True
+    converter.wrap_links = False
+    return _clean(converter.handle(html)).strip()
+
+
+def _attachments(files: list[_File], defects: list[str]) -> tuple[Attachment, ...]:
+    result: list[Attachment] = []
+    for number, found in enumerate(files, 1):
+        ctype = found.content_type
+        if ctype == "application/octet-stream" and found.name:
+            ctype = mime_extras.guess_type(found.name)
+        fallback = f"attachment-{number}{mime_extras.extension_for(ctype)}"
+        name = safe_filename(found.name, fallback)
+        if found.name and name != unicodedata.normalize("NFC", found.name):
+            defects.append(_cut(f"attachment {number}: file name {found.name!r} saved as {name!r}"))
+        result.append(Attachment(name, ctype, found.data, found.inline, found.content_id))
+    return tuple(result)
+
+
+_WINDOWS_DEVICES = frozenset(
+    {"CON", "PRN", "AUX", "NUL"} | {f"{d}{i}" for d in ("COM", "LPT") for i in range(1, 10)}
+)
+
+
+def safe_filename(name: str, fallback: str) -> str:
+    """A name safe on any disk: no path, no control or bidi characters, bounded.
+
+    Accents and Ñ stay: they are the name staff will recognise.
+    """
+    name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(
+        "_" if ch in '<>:"|?*' else ch
+        for ch in name
+        if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp")
+    )
+    name = " ".join(name.split()).strip(" .")
+    if not name:
+        return fallback
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem or len(ext) > 16:
+        stem, ext = name, ""
+    if stem.split(".")[0].upper() in _WINDOWS_DEVICES:
+        stem = "_" + stem
+    suffix = f".{ext}" if ext else ""
+    budget = MAX_FILENAME_BYTES - len(suffix.encode())
+    stem = stem.encode()[:budget].decode("utf-8", "ignore").rstrip(" .")
+    return f"{stem or 'file'}{suffix}"
