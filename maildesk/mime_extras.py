@@ -82,18 +82,17 @@ def unpack_tnef(data: bytes) -> TnefContents:
     _check_tnef_stream(data, depth=0)
     try:
         tnef = TNEF(data, do_checksum=False)
-        files = tuple(
-            Extracted(name, guess_type(name), bytes(attachment.data or b""))
-            for attachment in tnef.attachments
-            for name in (_tnef_name(attachment),)
-        )
+        files: list[Extracted] = []
+        for attachment in tnef.attachments:
+            name = _tnef_name(attachment)
+            files.append(Extracted(name, guess_type(name), bytes(attachment.data or b"")))
         codepage = tnef.codepage or "cp1252"
         text = _tnef_text(tnef.body, codepage)
         html = _tnef_text(tnef.htmlbody, codepage)
         rtf_only = bool(tnef.has_body()) and not (text or html)
     except Exception as exc:  # tnefparse raises struct.error, TypeError, ... on bad input
         raise ValueError(f"{type(exc).__name__}: {exc}") from exc
-    return TnefContents(files, text, html, rtf_only)
+    return TnefContents(tuple(files), text, html, rtf_only)
 
 
 def _check_tnef_stream(data: bytes, depth: int) -> None:
@@ -180,9 +179,7 @@ def extract_uuencoded(text: str) -> tuple[str, tuple[Extracted, ...], tuple[str,
     while i < len(lines):
         match = _UU_BEGIN.fullmatch(lines[i].rstrip("\r"))
         if match:
-            end = next(
-                (j for j in range(i + 1, len(lines)) if lines[j].strip() == "end"), None
-            )
+            end = next((j for j in range(i + 1, len(lines)) if lines[j].strip() == "end"), None)
             name = match.group(1)
             if end is None:
                 defects.append(f"uuencoded file {name!r} has no 'end' line; kept as text")

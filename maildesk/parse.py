@@ -27,11 +27,12 @@ import codecs
 import email
 import email.policy
 import email.utils
+import html as htmllib
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import Message
 from typing import Any
 
@@ -51,6 +52,7 @@ _FOLD = re.compile(r"\r?\n[ \t]*|\r")
 _ID_TOKEN = re.compile(r"<([^<>]*)>|\(([^()]*)\)|([^\s,<>()]+)")
 _ADDR = re.compile(r"[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+")
 _BOUNDARY_LINE = re.compile(r"^--([0-9A-Za-z'()+_,\-./:=?]{1,70})[ \t]*\r?$", re.MULTILINE)
+_BASE64_ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
 _UU_ENCODINGS = frozenset({"x-uuencode", "uuencode", "uue", "x-uue"})
 # Labels a browser reads as windows-1252 (WHATWG Encoding): their 0x80-0x9F bytes
 # are smart quotes and the euro sign in practice, not C1 controls.
@@ -58,12 +60,47 @@ _WINDOWS_1252_LABELS = frozenset({"ascii", "iso8859-1", "latin-1", "cp1252"})
 _SINGLE_BYTE = ("ascii", "iso8859", "latin", "cp125", "cp437", "cp850", "koi8", "mac-")
 
 _STYLE_PROPERTIES = frozenset(
-    "color background-color font font-family font-size font-style font-weight "
-    "text-align text-decoration text-indent text-transform line-height letter-spacing "
-    "vertical-align white-space width height max-width min-width margin margin-top "
-    "margin-right margin-bottom margin-left padding padding-top padding-right "
-    "padding-bottom padding-left border border-top border-right border-bottom "
-    "border-left border-color border-style border-width border-collapse direction".split()
+    [
+        "color",
+        "background-color",
+        "font",
+        "font-family",
+        "font-size",
+        "font-style",
+        "font-weight",
+        "text-align",
+        "text-decoration",
+        "text-indent",
+        "text-transform",
+        "line-height",
+        "letter-spacing",
+        "vertical-align",
+        "white-space",
+        "width",
+        "height",
+        "max-width",
+        "min-width",
+        "margin",
+        "margin-top",
+        "margin-right",
+        "margin-bottom",
+        "margin-left",
+        "padding",
+        "padding-top",
+        "padding-right",
+        "padding-bottom",
+        "padding-left",
+        "border",
+        "border-top",
+        "border-right",
+        "border-bottom",
+        "border-left",
+        "border-color",
+        "border-style",
+        "border-width",
+        "border-collapse",
+        "direction",
+    ]
 )
 _RISKY_STYLE = ("expression", "url(", "javascript", "behavior", "binding", "@import", "\\", "/*")
 _HTML_CLEANER = nh3.Cleaner(
@@ -73,9 +110,10 @@ _HTML_CLEANER = nh3.Cleaner(
         **nh3.ALLOWED_ATTRIBUTES,
         "*": {"style", "dir", "lang", "title"},
         "font": {"color", "face", "size"},
-        "table": {"width", "border", "cellpadding", "cellspacing", "bgcolor", "align"},
-        "td": {"width", "height", "bgcolor", "valign", "align", "colspan", "rowspan"},
-        "th": {"width", "height", "bgcolor", "valign", "align", "colspan", "rowspan"},
+        "table": nh3.ALLOWED_ATTRIBUTES["table"]
+        | {"width", "border", "cellpadding", "cellspacing", "bgcolor"},
+        "td": nh3.ALLOWED_ATTRIBUTES["td"] | {"width", "height", "bgcolor", "valign"},
+        "th": nh3.ALLOWED_ATTRIBUTES["th"] | {"width", "height", "bgcolor", "valign"},
     },
     url_schemes=nh3.ALLOWED_URL_SCHEMES | {"cid"},
     filter_style_properties=_STYLE_PROPERTIES,
@@ -95,7 +133,9 @@ def parse_mail(raw: bytes) -> ParsedMail:
         try:
             return _build(parser.message, parser, list(defects))
         except Exception as exc:  # a mail our reading of the tree did not foresee
-            defects.append(_cut(f"reading mail-parser's result failed: {type(exc).__name__}: {exc}"))
+            defects.append(
+                _cut(f"reading mail-parser's result failed: {type(exc).__name__}: {exc}")
+            )
     try:
         message = email.message_from_bytes(raw, policy=email.policy.default)
         return _build(message, None, list(defects))
@@ -149,6 +189,7 @@ def _build(message: Message, parser: Any, defects: list[str]) -> ParsedMail:
     fields = _read_headers([(str(n), str(v)) for n, v in message.raw_items()], defects)
     if parser is not None:
         _take_from_mailparser(fields, parser, defects)
+    fields.date = _read_date(fields.raw.get("date", []), parser, defects)
     walk = _Walk(defects)
     _walk(message, walk, depth=0)
     if parser is not None:
@@ -205,6 +246,7 @@ def _last_resort(raw: bytes, defects: list[str]) -> ParsedMail:
             elif line:
                 defects.append(_cut(f"unreadable header line: {line!r}"))
         fields = _read_headers(pairs, defects)
+        fields.date = _read_date(fields.raw.get("date", []), None, defects)
         defects.append("body kept as undecoded text")
         return _result(fields, defects, text=_clean(body.decode("utf-8", "replace")))
     except Exception as exc:
@@ -243,7 +285,6 @@ def _read_headers(pairs: list[tuple[str, str]], defects: list[str]) -> _Fields:
         tuple(dict.fromkeys(a for _, a in _addresses(raw.get(k, []), defects)))
         for k in ("to", "cc", "reply-to")
     )
-    fields.date = _read_date(raw.get("date", []), None, defects)
     return fields
 
 
@@ -257,7 +298,7 @@ def _take_from_mailparser(fields: _Fields, parser: Any, defects: list[str]) -> N
         if not values:
             continue
         ours = _addresses(values, defects)
-        names = dict((a, n) for n, a in reversed(ours))
+        names = {a: n for n, a in reversed(ours)}
         theirs = [
             (names.get(a.lower(), n) if "\\udc" in n else n, a.lower())
             for n, a in getattr(parser, attr) or []
@@ -265,7 +306,9 @@ def _take_from_mailparser(fields: _Fields, parser: Any, defects: list[str]) -> N
         ]
         if not theirs:
             if ours:
-                defects.append(f"mail-parser read no address in {key}; the stdlib's reading is kept")
+                defects.append(
+                    f"mail-parser read no address in {key}; the stdlib's reading is kept"
+                )
             continue
         # mail-parser reads only the first occurrence of a header; add the others.
         later = _addresses(values[1:], defects)
@@ -274,7 +317,6 @@ def _take_from_mailparser(fields: _Fields, parser: Any, defects: list[str]) -> N
             fields.from_name, fields.from_addr = theirs[0]
         else:
             setattr(fields, key.replace("-", "_"), tuple(merged))
-    fields.date = _read_date(fields.raw.get("date", []), parser.date, [])
 
 
 def _addresses(values: list[str], defects: list[str]) -> list[tuple[str, str]]:
@@ -285,7 +327,7 @@ def _addresses(values: list[str], defects: list[str]) -> list[tuple[str, str]]:
     return pairs
 
 
-def _read_date(values: list[str], parsed: datetime | None, defects: list[str]) -> datetime | None:
+def _read_date(values: list[str], parser: Any, defects: list[str]) -> datetime | None:
     """mail-parser's UTC instant, shown in the sender's own offset when we can."""
     if not values:
         return None
@@ -294,11 +336,14 @@ def _read_date(values: list[str], parsed: datetime | None, defects: list[str]) -
     except (TypeError, ValueError, IndexError, OverflowError):
         local = None
     if local is not None and local.tzinfo is None:
-        local = local.replace(tzinfo=timezone.utc)  # "-0000": an unknown zone
+        local = local.replace(tzinfo=UTC)  # "-0000": an unknown zone
+    parsed: datetime | None = parser.date if parser is not None else None
     if parsed is not None:
         return local if local == parsed else parsed
     if local is None:
         defects.append(_cut(f"Date header unreadable: {values[0]!r}"))
+    elif parser is not None:
+        defects.append(_cut(f"Date header is not RFC 5322; read leniently: {values[0]!r}"))
     return local
 
 
@@ -328,6 +373,7 @@ def decode_words(text: str, defects: list[str], where: str) -> str:
     pending = bytearray()
     charset = ""
     position = 0
+    after_word = False
 
     def flush() -> None:
         if pending:
@@ -339,7 +385,7 @@ def decode_words(text: str, defects: list[str], where: str) -> str:
 
     for match in _ENCODED_WORD.finditer(text):
         gap = text[position : match.start()]
-        if gap and not (gap.isspace() and position and pending):
+        if gap and not (after_word and gap.isspace()):
             flush()
             pieces.append(gap)
         data = _word_bytes(match.group(2), match.group(3))
@@ -348,11 +394,13 @@ def decode_words(text: str, defects: list[str], where: str) -> str:
             flush()
             defects.append(_cut(f"{where}: encoded word does not decode: {match.group(0)!r}"))
             pieces.append(match.group(0))
+            after_word = False
         else:
             if word_charset != charset:
                 flush()
                 charset = word_charset
             pending.extend(data)
+            after_word = True
         position = match.end()
     flush()
     pieces.append(text[position:])
@@ -363,8 +411,9 @@ def _word_bytes(encoding: str, payload: str) -> bytes | None:
     try:
         if encoding in "qQ":
             return binascii.a2b_qp(payload.encode("utf-8"), header=True)
-        data = payload.encode("ascii").rstrip(b"=")
-        return base64.b64decode(data[: len(data) - len(data) % 4 // 3 * 1] + b"==", validate=False)
+        data = bytes(c for c in payload.encode("ascii") if c in _BASE64_ALPHABET)
+        data = data[: len(data) - (len(data) % 4 == 1)]  # a lone sextet holds no byte
+        return base64.b64decode(data + b"=" * (-len(data) % 4))
     except (binascii.Error, ValueError):
         return None
 
@@ -396,10 +445,15 @@ def decode_text(data: bytes, declared: str | None) -> tuple[str, str | None]:
         return "", None
     try:
         codec = codecs.lookup(label).name if label else ""
-    except LookupError:
+    except (LookupError, ValueError):
         text, used = _guess(data)
         return text, f"unknown charset {label!r}; read as {used}"
-    if data.isascii() and codec not in ("utf-16", "utf-32", "utf-7") and "2022" not in codec:
+    if (
+        data.isascii()
+        and codec not in ("utf-16", "utf-32", "utf-7")
+        and "2022" not in codec
+        and codec != "hz"
+    ):
         return data.decode("ascii"), None
     if not codec:
         text, used = _guess(data)
@@ -414,7 +468,7 @@ def decode_text(data: bytes, declared: str | None) -> tuple[str, str | None]:
         return _cp1252(data), defect if codec == "ascii" else None
     try:
         return _no_surrogates(data.decode(codec)), None
-    except UnicodeDecodeError:
+    except (UnicodeError, LookupError, ValueError):  # also codecs that are not text codecs
         text, used = _guess(data)
         return text, f"bytes are not valid {label}; read as {used}"
 
@@ -566,8 +620,11 @@ def _tnef(walk: _Walk, index: int, name: str, ctype: str, data: bytes) -> None:
 def _filename(part: Message, walk: _Walk, index: int) -> str:
     """The sender's file name, decoded (RFC 2231, RFC 2047, raw 8-bit), not yet safe."""
     name = part.get_filename() or ""
-    name = decode_words(_octets_to_text(name, walk.defects, f"part {index} filename"),
-                        walk.defects, f"part {index} filename")
+    name = decode_words(
+        _octets_to_text(name, walk.defects, f"part {index} filename"),
+        walk.defects,
+        f"part {index} filename",
+    )
     if "\ufffd" in name:
         walk.defects.append(f"part {index}: file name has undecodable bytes")
     return name
@@ -617,7 +674,13 @@ def _bodies(walk: _Walk) -> tuple[str, str]:
     html = sanitise_html("\n".join(html_parts)) if html_parts else ""
     if plain:
         return "\n\n".join(plain), html
-    return (html_to_text(html) if html else ""), html
+    if not html:
+        return "", ""
+    try:
+        return html_to_text(html), html
+    except Exception as exc:  # html2text on markup it never met
+        walk.defects.append(_cut(f"html2text failed ({exc}); text is the HTML without tags"))
+        return _clean(htmllib.unescape(nh3.clean(html, tags=set()))).strip(), html
 
 
 def sanitise_html(html: str) -> str:

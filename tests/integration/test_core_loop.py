@@ -27,7 +27,7 @@ from maildesk.sources.listener import Listener
 from maildesk.sources.pipe import ingest_stream
 from tests.conftest import DeskFactory
 from tests.mails import DESK, make_bounce, make_mail
-from tests.servers import ImapUser, Relay
+from tests.servers import ImapUser, Relay, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +51,7 @@ def intake(request: pytest.FixtureRequest, make_desk: DeskFactory, relay: Relay)
 
         yield desk, deliver
     elif kind in ("listener", "lmtp"):
-        desk = make_desk(smtp=smtp, listener={"listen": "127.0.0.1:0", "protocol": "smtp" if kind == "listener" else "lmtp"})
+        desk = make_desk(smtp=smtp, listener={"listen": f"127.0.0.1:{free_port()}", "protocol": "smtp" if kind == "listener" else "lmtp"})
         assert desk.config.listener is not None
         listener = Listener(desk, desk.config.listener)
         listener.start()

@@ -30,6 +30,7 @@ from tests.servers import Dovecot, ImapUser, Relay, require_server
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
 SEEN = b"\\Seen"
+Runner = Callable[[ImapWatcher, threading.Event, list[int]], threading.Thread]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -75,7 +76,7 @@ class MemoryStore:
     ) -> None:
         with self._changed:
             if self.fail is not None:
-                raise self.fail
+                raise type(self.fail)(*self.fail.args)  # a fresh one: tracebacks don't pile up
             self.calls.append(Call(uidvalidity, tuple(m.uid for m in mails), last_uid, backfill))
             for mail in mails:
                 self.received.append((mail, backfill))
@@ -103,6 +104,14 @@ def mail(subject: str) -> bytes:
     ).encode()
 
 
+def eventually(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    """A bounded wait for something another thread does."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -127,19 +136,30 @@ def make_watcher(store: MemoryStore) -> Iterator[Callable[..., ImapWatcher]]:
         watcher.close()
 
 
+@pytest.fixture
+def run_in_thread(
+    make_watcher: Callable[..., ImapWatcher],
+) -> Iterator[Runner]:
+    """Start `watcher.run` in a thread; a test that fails still stops it before teardown."""
+    running: list[tuple[threading.Event, threading.Thread]] = []
+
+    def start(watcher: ImapWatcher, stop: threading.Event, stored: list[int]) -> threading.Thread:
+        thread = threading.Thread(target=watcher.run, args=(stop, stored.append), daemon=True)
+        thread.start()
+        running.append((stop, thread))
+        return thread
+
+    yield start
+    for stop, thread in running:
+        stop.set()
+        thread.join(10)
+
+
 def started(make: Callable[..., ImapWatcher], config: ImapConfig) -> ImapWatcher:
     """A watcher that has done its first pass on an empty folder (position recorded)."""
     watcher = make(config)
     assert watcher.poll_once() == 0
     return watcher
-
-
-def run_in_thread(
-    watcher: ImapWatcher, stop: threading.Event, stored: list[int]
-) -> threading.Thread:
-    thread = threading.Thread(target=watcher.run, args=(stop, stored.append), daemon=True)
-    thread.start()
-    return thread
 
 
 def stop_within(thread: threading.Thread, stop: threading.Event, seconds: float) -> float:
@@ -339,6 +359,7 @@ def test_uidvalidity_change_refetches_old_mail_as_backfill(
 
 def test_run_wakes_up_on_idle_and_stops_quickly(
     dovecot: Dovecot, imap_user: ImapUser, make_watcher: Callable[..., ImapWatcher],
+    run_in_thread: Runner,
     store: MemoryStore,
 ) -> None:
     """While run() idles, an arriving mail is stored within seconds; stop ends run() in ~1 s."""
@@ -361,14 +382,15 @@ def test_run_wakes_up_on_idle_and_stops_quickly(
     thread = run_in_thread(watcher, stop, stored)
     assert idling.wait(10), "the watcher never entered IDLE"
     raw = mail("while idling")
-    dovecot.deliver(imap_user.username, raw)
-    store.wait_until(lambda s: raw in s.raws, timeout=5)
-    assert stored == [1]
+    dovecot.deliver(imap_user.username, raw)  # LMTP, as an MTA would: headers get added
+    store.wait_until(lambda s: any(b"Subject: while idling" in r for r in s.raws), timeout=5)
+    eventually(lambda: stored == [1])  # on_stored comes after the acknowledgement
     stop_within(thread, stop, 2.0)
 
 
 def test_run_polls_without_idle(
     dovecot: Dovecot, imap_user: ImapUser, make_watcher: Callable[..., ImapWatcher],
+    run_in_thread: Runner,
     store: MemoryStore,
 ) -> None:
     """With idle off, run() polls every poll_seconds and still stops at once."""
@@ -384,6 +406,7 @@ def test_run_polls_without_idle(
 
 def test_run_survives_a_failing_store(
     dovecot: Dovecot, imap_user: ImapUser, make_watcher: Callable[..., ImapWatcher],
+    run_in_thread: Runner,
     store: MemoryStore, caplog: pytest.LogCaptureFixture,
 ) -> None:
     """run() logs a failing store, backs off, and stores the mail once the store works again."""
@@ -401,20 +424,18 @@ def test_run_survives_a_failing_store(
     stop, stored = threading.Event(), []
     with caplog.at_level(logging.ERROR, logger="maildesk.sources.imap"):
         thread = run_in_thread(watcher, stop, stored)
-        deadline = time.monotonic() + 10
-        while len(delays) < 3 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        eventually(lambda: len(delays) >= 3)
         assert delays[:3] == [0, 1, 2]  # attempts grow while it keeps failing
         with store._changed:
             store.fail = None
         store.wait_until(lambda s: raw in s.raws)
     assert "database is down" in caplog.text
-    assert stored == [1]
+    eventually(lambda: stored == [1])  # on_stored comes after the acknowledgement
     stop_within(thread, stop, 2.0)
 
 
 def test_run_reconnects_after_server_restart(
-    store: MemoryStore, make_watcher: Callable[..., ImapWatcher],
+    store: MemoryStore, make_watcher: Callable[..., ImapWatcher], run_in_thread: Runner,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Dovecot going down and up under a running watcher: mail sent after it is back arrives."""
@@ -434,7 +455,7 @@ def test_run_reconnects_after_server_restart(
             time.sleep(0.5)  # a few failed reconnects
             server.start()
             raw = mail("after the restart")
-            server.deliver("desk", raw)
+            server.append("desk", raw)
             store.wait_until(lambda s: raw in s.raws, timeout=10)
         assert "connection failed" in caplog.text
         stop_within(thread, stop, 2.0)

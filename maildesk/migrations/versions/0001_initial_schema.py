@@ -1,4 +1,4 @@
-"""Initial schema: desk, ticket, participant, message, attachment, event, inbound, outbox, mailbox position.
+"""Initial schema: desks, tickets, messages, attachments, events, inbound mail, outbox.
 
 Revision ID: 0001
 Revises:
@@ -66,7 +66,7 @@ def upgrade() -> None:
             ["related_ticket_id"], ["ticket.id"], name=op.f("fk_ticket_related_ticket_id_ticket")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ticket")),
-        sa.UniqueConstraint("desk_id", "number", name=op.f("uq_ticket_desk_id")),
+        sa.UniqueConstraint("desk_id", "number", name=op.f("uq_ticket_desk_id_number")),
         sa.UniqueConstraint("status_token", name=op.f("uq_ticket_status_token")),
     )
     with op.batch_alter_table("ticket", schema=None) as batch_op:
@@ -117,8 +117,8 @@ def upgrade() -> None:
             ["ticket_id"], ["ticket.id"], name=op.f("fk_inbound_ticket_id_ticket")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_inbound")),
-        sa.UniqueConstraint("desk_id", "dedupe_key", name=op.f("uq_inbound_desk_id")),
-        sa.UniqueConstraint("desk_id", "source_key", name=op.f("uq_inbound_desk_id")),
+        sa.UniqueConstraint("desk_id", "dedupe_key", name=op.f("uq_inbound_desk_id_dedupe_key")),
+        sa.UniqueConstraint("desk_id", "source_key", name=op.f("uq_inbound_desk_id_source_key")),
     )
     with op.batch_alter_table("inbound", schema=None) as batch_op:
         batch_op.create_index("ix_inbound_status_id", ["status", "id"], unique=False)
@@ -167,7 +167,7 @@ def upgrade() -> None:
             ["ticket_id"], ["ticket.id"], name=op.f("fk_participant_ticket_id_ticket")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_participant")),
-        sa.UniqueConstraint("ticket_id", "email", name=op.f("uq_participant_ticket_id")),
+        sa.UniqueConstraint("ticket_id", "email", name=op.f("uq_participant_ticket_id_email")),
     )
     with op.batch_alter_table("participant", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_participant_ticket_id"), ["ticket_id"], unique=False)
