@@ -1,18 +1,23 @@
-"""The MIME oddities `parse.py` must not drop: winmail.dat, pasted uuencode, bounces.
+"""Reading what senders get wrong, one pure helper each, for `parse.py`.
 
-Each helper is pure and small: it takes bytes, text or an already parsed
-`email.message.Message` and returns plain values. Failures are either raised as
-`ValueError` (the caller keeps the original bytes and records a defect) or
-returned as defect strings; nothing here logs or touches the disk.
+Charsets that lie, RFC 2047 words split mid-character, file names with paths,
+Outlook's winmail.dat, files pasted as uuencode, and the original Message-ID
+inside a bounce. Helpers take bytes, text or an already parsed
+`email.message.Message` and return plain values plus defect strings; an
+unreadable container raises `ValueError` so the caller keeps its bytes. Nothing
+here imports mail-parser, logs or touches the disk.
 """
 
 from __future__ import annotations
 
+import base64
 import binascii
+import codecs
 import email.parser
 import mimetypes
 import re
 import struct
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
@@ -67,6 +72,188 @@ def extension_for(content_type: str) -> str:
         or _MIME.guess_extension(content_type, strict=False)
         or (".txt" if content_type.startswith("text/") else ".bin")
     )
+
+
+# --- charsets, encoded words, file names -------------------------------------
+
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
+_BASE64_ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+# Labels a browser reads as windows-1252 (WHATWG Encoding): their 0x80-0x9F bytes
+# are smart quotes and the euro sign in practice, not C1 controls.
+_WINDOWS_1252_LABELS = frozenset({"ascii", "iso8859-1", "latin-1", "cp1252"})
+_SINGLE_BYTE = ("ascii", "iso8859", "latin", "cp125", "cp437", "cp850", "koi8", "mac-")
+_STATEFUL = ("utf-7", "utf-16", "utf-32", "hz")
+_MAX_FILENAME_BYTES = 200
+_MAX_DEFECT = 300
+
+
+def decode_words(text: str, defects: list[str], where: str) -> str:
+    """Decode RFC 2047 encoded words, leniently, as mail clients do.
+
+    Whitespace between adjacent words is dropped, and adjacent words in one
+    charset are joined before decoding, so a character split across two
+    words (a common encoder bug) survives.
+    """
+    if "=?" not in text:
+        return clean(text)
+    pieces: list[str] = []
+    pending = bytearray()
+    charset = ""
+    position = 0
+    after_word = False
+
+    def flush() -> None:
+        if pending:
+            decoded, defect = decode_text(bytes(pending), charset)
+            if defect:
+                defects.append(cut(f"{where}: {defect}"))
+            pieces.append(decoded)
+            pending.clear()
+
+    for match in _ENCODED_WORD.finditer(text):
+        gap = text[position : match.start()]
+        if gap and not (after_word and gap.isspace()):
+            flush()
+            pieces.append(gap)
+        data = _word_bytes(match.group(2), match.group(3))
+        word_charset = match.group(1).split("*", 1)[0].lower()
+        if data is None:
+            flush()
+            defects.append(cut(f"{where}: encoded word does not decode: {match.group(0)!r}"))
+            pieces.append(match.group(0))
+            after_word = False
+        else:
+            if word_charset != charset:
+                flush()
+                charset = word_charset
+            pending.extend(data)
+            after_word = True
+        position = match.end()
+    flush()
+    pieces.append(text[position:])
+    return clean("".join(pieces))
+
+
+def _word_bytes(encoding: str, payload: str) -> bytes | None:
+    try:
+        if encoding in "qQ":
+            return binascii.a2b_qp(payload.encode("utf-8"), header=True)
+        data = bytes(c for c in payload.encode("ascii") if c in _BASE64_ALPHABET)
+        data = data[: len(data) - (len(data) % 4 == 1)]  # a lone sextet holds no byte
+        return base64.b64decode(data + b"=" * (-len(data) % 4))
+    except (binascii.Error, ValueError):
+        return None
+
+
+def octets_to_text(value: str, defects: list[str], where: str) -> str:
+    """The stdlib keeps raw 8-bit octets as surrogates; read them as UTF-8 or cp1252."""
+    if not any("\udc80" <= ch <= "\udcff" for ch in value):
+        return value
+    data = value.encode("utf-8", "surrogateescape")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        defects.append(f"{where}: raw 8-bit bytes that are not UTF-8; read as windows-1252")
+        return _cp1252(data)
+
+
+def decode_text(data: bytes, declared: str | None) -> tuple[str, str | None]:
+    """Decode bytes by their declared charset, checking the label against the bytes.
+
+    Returns the text and a defect, or None when the label was right. A label for
+    a single-byte charset on bytes that are valid UTF-8 is a lie (real Latin-1
+    text is almost never valid UTF-8), so UTF-8 wins.
+    """
+    label = (declared or "").strip().strip("\"'").lower()
+    if not data:
+        return "", None
+    try:
+        codec = codecs.lookup(label).name if label else ""
+    except (LookupError, ValueError):
+        text, used = _guess(data)
+        return text, f"unknown charset {label!r}; read as {used}"
+    if data.isascii() and not codec.startswith(_STATEFUL) and "2022" not in codec:
+        return data.decode("ascii"), None
+    if not codec:
+        text, used = _guess(data)
+        return text, None if used == "utf-8" else f"no charset declared; read as {used}"
+    if codec.startswith(_SINGLE_BYTE) and _is_utf8(data):
+        return data.decode("utf-8"), f"declared charset {label} but the bytes are UTF-8"
+    if codec.startswith(("utf-16", "utf-32")) and b"\x00" not in data:
+        text, used = _guess(data)
+        return text, f"declared charset {label} but the bytes are not; read as {used}"
+    if codec in _WINDOWS_1252_LABELS:
+        defect = f"declared charset {label} but 8-bit bytes; read as windows-1252"
+        return _cp1252(data), defect if codec == "ascii" else None
+    try:
+        return _no_surrogates(data.decode(codec)), None
+    except (UnicodeError, LookupError, ValueError):  # also codecs that are not text codecs
+        text, used = _guess(data)
+        return text, f"bytes are not valid {label}; read as {used}"
+
+
+def _guess(data: bytes) -> tuple[str, str]:
+    if _is_utf8(data):
+        return data.decode("utf-8"), "utf-8"
+    return _cp1252(data), "windows-1252"
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _cp1252(data: bytes) -> str:
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:  # five bytes cp1252 leaves undefined
+        return data.decode("latin-1")
+
+
+def _no_surrogates(text: str) -> str:
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def clean(text: str) -> str:
+    """No NULs or lone surrogates: PostgreSQL text columns refuse them."""
+    return _no_surrogates(text).replace("\x00", "\ufffd")
+
+
+def cut(text: str) -> str:
+    return text if len(text) <= _MAX_DEFECT else text[: _MAX_DEFECT - 1] + "…"
+
+
+_WINDOWS_DEVICES = frozenset(
+    {"CON", "PRN", "AUX", "NUL"} | {f"{d}{i}" for d in ("COM", "LPT") for i in range(1, 10)}
+)
+
+
+def safe_filename(name: str, fallback: str) -> str:
+    """A name safe on any disk: no path, no control or bidi characters, bounded.
+
+    Accents and Ñ stay: they are the name staff will recognise.
+    """
+    name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(
+        "_" if ch in '<>:"|?*' else ch
+        for ch in name
+        if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp")
+    )
+    name = " ".join(name.split()).strip(" .")
+    if not name:
+        return fallback
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem or len(ext) > 16:
+        stem, ext = name, ""
+    if stem.split(".")[0].upper() in _WINDOWS_DEVICES:
+        stem = "_" + stem
+    suffix = f".{ext}" if ext else ""
+    budget = _MAX_FILENAME_BYTES - len(suffix.encode())
+    stem = stem.encode()[:budget].decode("utf-8", "ignore").rstrip(" .")
+    return f"{stem or 'file'}{suffix}"
 
 
 # --- Outlook winmail.dat (TNEF) ---------------------------------------------
@@ -274,11 +461,10 @@ def _parts(message: Message, depth: int = 0) -> Iterator[Message]:
     """Every part, descending through multiparts but never into attached messages."""
     yield message
     payload = message.get_payload()
-    if depth < _MAX_DEPTH and message.get_content_maintype() == "multipart":
-        if isinstance(payload, list):
-            for child in payload:
-                if isinstance(child, Message):
-                    yield from _parts(child, depth + 1)
+    if depth < _MAX_DEPTH and message.get_content_maintype() == "multipart" and payload:
+        for child in payload if isinstance(payload, list) else ():
+            if isinstance(child, Message):
+                yield from _parts(child, depth + 1)
 
 
 def _original_ids(container: Message) -> list[str]:

@@ -21,9 +21,6 @@ and bounces are `mime_extras`' job.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import codecs
 import email
 import email.policy
 import email.utils
@@ -42,65 +39,27 @@ import nh3
 
 from maildesk import mime_extras
 from maildesk.domain import Attachment, ParsedMail
+from maildesk.mime_extras import clean, cut
 
 MAX_DEPTH = 30
-MAX_FILENAME_BYTES = 200
-_MAX_DEFECT = 300
 
-_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 _FOLD = re.compile(r"\r?\n[ \t]*|\r")
 _ID_TOKEN = re.compile(r"<([^<>]*)>|\(([^()]*)\)|([^\s,<>()]+)")
 _ADDR = re.compile(r"[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+")
 _BOUNDARY_LINE = re.compile(r"^--([0-9A-Za-z'()+_,\-./:=?]{1,70})[ \t]*\r?$", re.MULTILINE)
-_BASE64_ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
 _UU_ENCODINGS = frozenset({"x-uuencode", "uuencode", "uue", "x-uue"})
-# Labels a browser reads as windows-1252 (WHATWG Encoding): their 0x80-0x9F bytes
-# are smart quotes and the euro sign in practice, not C1 controls.
-_WINDOWS_1252_LABELS = frozenset({"ascii", "iso8859-1", "latin-1", "cp1252"})
-_SINGLE_BYTE = ("ascii", "iso8859", "latin", "cp125", "cp437", "cp850", "koi8", "mac-")
 
+_SIDES = ("", "-top", "-right", "-bottom", "-left")
+# Inline CSS is kept for layout, by property; values that could load or run
+# anything drop the whole attribute (IE's expression(), url(), escapes, comments).
 _STYLE_PROPERTIES = frozenset(
-    [
-        "color",
-        "background-color",
-        "font",
-        "font-family",
-        "font-size",
-        "font-style",
-        "font-weight",
-        "text-align",
-        "text-decoration",
-        "text-indent",
-        "text-transform",
-        "line-height",
-        "letter-spacing",
-        "vertical-align",
-        "white-space",
-        "width",
-        "height",
-        "max-width",
-        "min-width",
-        "margin",
-        "margin-top",
-        "margin-right",
-        "margin-bottom",
-        "margin-left",
-        "padding",
-        "padding-top",
-        "padding-right",
-        "padding-bottom",
-        "padding-left",
-        "border",
-        "border-top",
-        "border-right",
-        "border-bottom",
-        "border-left",
-        "border-color",
-        "border-style",
-        "border-width",
-        "border-collapse",
-        "direction",
-    ]
+    ("color", "background-color", "direction", "white-space", "vertical-align")
+    + ("font", "font-family", "font-size", "font-style", "font-weight", "line-height")
+    + ("text-align", "text-decoration", "text-indent", "text-transform", "letter-spacing")
+    + ("width", "height", "max-width", "min-width", "border-collapse")
+    + tuple(f"{box}{side}" for box in ("margin", "padding") for side in _SIDES)
+    + tuple(f"border{side}" for side in _SIDES)
+    + ("border-color", "border-style", "border-width")
 )
 _RISKY_STYLE = ("expression", "url(", "javascript", "behavior", "binding", "@import", "\\", "/*")
 _HTML_CLEANER = nh3.Cleaner(
@@ -128,19 +87,17 @@ def parse_mail(raw: bytes) -> ParsedMail:
     try:
         parser = mailparser.parse_from_bytes(raw)
     except Exception as exc:  # anything at all: read it another way
-        defects.append(_cut(f"mail-parser failed: {type(exc).__name__}: {exc}"))
+        defects.append(cut(f"mail-parser failed: {type(exc).__name__}: {exc}"))
     else:
         try:
             return _build(parser.message, parser, list(defects))
         except Exception as exc:  # a mail our reading of the tree did not foresee
-            defects.append(
-                _cut(f"reading mail-parser's result failed: {type(exc).__name__}: {exc}")
-            )
+            defects.append(cut(f"reading mail-parser's result failed: {type(exc).__name__}: {exc}"))
     try:
         message = email.message_from_bytes(raw, policy=email.policy.default)
         return _build(message, None, list(defects))
     except Exception as exc:
-        defects.append(_cut(f"stdlib email parser failed: {type(exc).__name__}: {exc}"))
+        defects.append(cut(f"stdlib email parser failed: {type(exc).__name__}: {exc}"))
     return _last_resort(raw, defects)
 
 
@@ -190,6 +147,7 @@ def _build(message: Message, parser: Any, defects: list[str]) -> ParsedMail:
     if parser is not None:
         _take_from_mailparser(fields, parser, defects)
     fields.date = _read_date(fields.raw.get("date", []), parser, defects)
+    _check_sender(fields, defects)
     walk = _Walk(defects)
     _walk(message, walk, depth=0)
     if parser is not None:
@@ -210,7 +168,7 @@ def _result(
     message_ids = fields.raw.get("message-id", [])
     message_id = next(iter(_id_list(message_ids[:1])), None)
     if message_ids and message_id is None:
-        defects.append(_cut(f"Message-ID unreadable: {message_ids[0]!r}"))
+        defects.append(cut(f"Message-ID unreadable: {message_ids[0]!r}"))
     own = {message_id}
     return ParsedMail(
         message_id=message_id,
@@ -227,7 +185,7 @@ def _result(
         html=html,
         attachments=attachments,
         headers=fields.headers,
-        defects=tuple(dict.fromkeys(_cut(d) for d in defects)),
+        defects=tuple(dict.fromkeys(cut(d) for d in defects)),
         bounced_message_ids=tuple(i for i in _id_list(bounced) if i not in own),
     )
 
@@ -244,18 +202,19 @@ def _last_resort(raw: bytes, defects: list[str]) -> ParsedMail:
                 name, _, value = line.partition(":")
                 pairs.append((name, value.strip()))
             elif line:
-                defects.append(_cut(f"unreadable header line: {line!r}"))
+                defects.append(cut(f"unreadable header line: {line!r}"))
         fields = _read_headers(pairs, defects)
         fields.date = _read_date(fields.raw.get("date", []), None, defects)
+        _check_sender(fields, defects)
         defects.append("body kept as undecoded text")
-        return _result(fields, defects, text=_clean(body.decode("utf-8", "replace")))
+        return _result(fields, defects, text=clean(body.decode("utf-8", "replace")))
     except Exception as exc:
-        defects.append(_cut(f"header reading failed: {type(exc).__name__}: {exc}"))
+        defects.append(cut(f"header reading failed: {type(exc).__name__}: {exc}"))
         return ParsedMail(
             message_id=None,
             subject="",
             from_addr="",
-            text=_clean(raw.decode("utf-8", "replace")),
+            text=clean(raw.decode("utf-8", "replace")),
             defects=tuple(dict.fromkeys(defects)),
         )
 
@@ -268,24 +227,33 @@ def _read_headers(pairs: list[tuple[str, str]], defects: list[str]) -> _Fields:
     decoded: dict[str, list[str]] = {}
     raw: dict[str, list[str]] = {}
     for name, value in pairs:
-        key = _clean(_octets_to_text(name, defects, "header name")).strip().lower()
-        unfolded = _FOLD.sub(" ", _octets_to_text(value, defects, f"header {key}")).strip()
+        key = clean(mime_extras.octets_to_text(name, defects, "header name")).strip().lower()
+        unfolded = _FOLD.sub(
+            " ", mime_extras.octets_to_text(value, defects, f"header {key}")
+        ).strip()
         raw.setdefault(key, []).append(unfolded)
-        decoded.setdefault(key, []).append(decode_words(unfolded, defects, f"header {key}"))
+        decoded.setdefault(key, []).append(
+            mime_extras.decode_words(unfolded, defects, f"header {key}")
+        )
     fields = _Fields({k: tuple(v) for k, v in decoded.items()}, raw)
     fields.subject = decoded.get("subject", [""])[0]
     senders = _addresses(raw.get("from", []), defects)
     if senders:
         fields.from_name, fields.from_addr = senders[0]
-    elif "from" in raw:
-        defects.append(_cut(f"From header unreadable: {raw['from'][0]!r}"))
-    else:
-        defects.append("no From header")
     fields.to, fields.cc, fields.reply_to = (
         tuple(dict.fromkeys(a for _, a in _addresses(raw.get(k, []), defects)))
         for k in ("to", "cc", "reply-to")
     )
     return fields
+
+
+def _check_sender(fields: _Fields, defects: list[str]) -> None:
+    if fields.from_addr:
+        return
+    if "from" in fields.raw:
+        defects.append(cut(f"From header unreadable: {fields.raw['from'][0]!r}"))
+    else:
+        defects.append("no From header")
 
 
 def _take_from_mailparser(fields: _Fields, parser: Any, defects: list[str]) -> None:
@@ -323,7 +291,7 @@ def _addresses(values: list[str], defects: list[str]) -> list[tuple[str, str]]:
     pairs: list[tuple[str, str]] = []
     for name, addr in email.utils.getaddresses(values):
         if _ADDR.fullmatch(addr):
-            pairs.append((decode_words(name, defects, "address name"), addr.lower()))
+            pairs.append((mime_extras.decode_words(name, defects, "address name"), addr.lower()))
     return pairs
 
 
@@ -341,9 +309,9 @@ def _read_date(values: list[str], parser: Any, defects: list[str]) -> datetime |
     if parsed is not None:
         return local if local == parsed else parsed
     if local is None:
-        defects.append(_cut(f"Date header unreadable: {values[0]!r}"))
+        defects.append(cut(f"Date header unreadable: {values[0]!r}"))
     elif parser is not None:
-        defects.append(_cut(f"Date header is not RFC 5322; read leniently: {values[0]!r}"))
+        defects.append(cut(f"Date header is not RFC 5322; read leniently: {values[0]!r}"))
     return local
 
 
@@ -358,153 +326,6 @@ def _id_list(values: Iterable[str]) -> tuple[str, ...]:
             if ident and (bracketed or "@" in ident):
                 found.append(f"<{ident}>")
     return tuple(dict.fromkeys(found))
-
-
-def decode_words(text: str, defects: list[str], where: str) -> str:
-    """Decode RFC 2047 encoded words, leniently, as mail clients do.
-
-    Whitespace between adjacent words is dropped, and adjacent words in one
-    charset are joined before decoding, so a character split across two
-    words (a common encoder bug) survives.
-    """
-    if "=?" not in text:
-        return _clean(text)
-    pieces: list[str] = []
-    pending = bytearray()
-    charset = ""
-    position = 0
-    after_word = False
-
-    def flush() -> None:
-        if pending:
-            decoded, defect = decode_text(bytes(pending), charset)
-            if defect:
-                defects.append(_cut(f"{where}: {defect}"))
-            pieces.append(decoded)
-            pending.clear()
-
-    for match in _ENCODED_WORD.finditer(text):
-        gap = text[position : match.start()]
-        if gap and not (after_word and gap.isspace()):
-            flush()
-            pieces.append(gap)
-        data = _word_bytes(match.group(2), match.group(3))
-        word_charset = match.group(1).split("*", 1)[0].lower()
-        if data is None:
-            flush()
-            defects.append(_cut(f"{where}: encoded word does not decode: {match.group(0)!r}"))
-            pieces.append(match.group(0))
-            after_word = False
-        else:
-            if word_charset != charset:
-                flush()
-                charset = word_charset
-            pending.extend(data)
-            after_word = True
-        position = match.end()
-    flush()
-    pieces.append(text[position:])
-    return _clean("".join(pieces))
-
-
-def _word_bytes(encoding: str, payload: str) -> bytes | None:
-    try:
-        if encoding in "qQ":
-            return binascii.a2b_qp(payload.encode("utf-8"), header=True)
-        data = bytes(c for c in payload.encode("ascii") if c in _BASE64_ALPHABET)
-        data = data[: len(data) - (len(data) % 4 == 1)]  # a lone sextet holds no byte
-        return base64.b64decode(data + b"=" * (-len(data) % 4))
-    except (binascii.Error, ValueError):
-        return None
-
-
-def _octets_to_text(value: str, defects: list[str], where: str) -> str:
-    """The stdlib keeps raw 8-bit octets as surrogates; read them as UTF-8 or cp1252."""
-    if not any("\udc80" <= ch <= "\udcff" for ch in value):
-        return value
-    data = value.encode("utf-8", "surrogateescape")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        defects.append(f"{where}: raw 8-bit bytes that are not UTF-8; read as windows-1252")
-        return _cp1252(data)
-
-
-# --- charsets ----------------------------------------------------------------
-
-
-def decode_text(data: bytes, declared: str | None) -> tuple[str, str | None]:
-    """Decode bytes by their declared charset, checking the label against the bytes.
-
-    Returns the text and a defect, or None when the label was right. A label for
-    a single-byte charset on bytes that are valid UTF-8 is a lie (real Latin-1
-    text is almost never valid UTF-8), so UTF-8 wins.
-    """
-    label = (declared or "").strip().strip("\"'").lower()
-    if not data:
-        return "", None
-    try:
-        codec = codecs.lookup(label).name if label else ""
-    except (LookupError, ValueError):
-        text, used = _guess(data)
-        return text, f"unknown charset {label!r}; read as {used}"
-    if (
-        data.isascii()
-        and codec not in ("utf-16", "utf-32", "utf-7")
-        and "2022" not in codec
-        and codec != "hz"
-    ):
-        return data.decode("ascii"), None
-    if not codec:
-        text, used = _guess(data)
-        return text, None if used == "utf-8" else f"no charset declared; read as {used}"
-    if codec.startswith(_SINGLE_BYTE) and _is_utf8(data):
-        return data.decode("utf-8"), f"declared charset {label} but the bytes are UTF-8"
-    if codec.startswith(("utf-16", "utf-32")) and b"\x00" not in data:
-        text, used = _guess(data)
-        return text, f"declared charset {label} but the bytes are not; read as {used}"
-    if codec in _WINDOWS_1252_LABELS:
-        defect = f"declared charset {label} but 8-bit bytes; read as windows-1252"
-        return _cp1252(data), defect if codec == "ascii" else None
-    try:
-        return _no_surrogates(data.decode(codec)), None
-    except (UnicodeError, LookupError, ValueError):  # also codecs that are not text codecs
-        text, used = _guess(data)
-        return text, f"bytes are not valid {label}; read as {used}"
-
-
-def _guess(data: bytes) -> tuple[str, str]:
-    if _is_utf8(data):
-        return data.decode("utf-8"), "utf-8"
-    return _cp1252(data), "windows-1252"
-
-
-def _is_utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _cp1252(data: bytes) -> str:
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError:  # five bytes cp1252 leaves undefined
-        return data.decode("latin-1")
-
-
-def _no_surrogates(text: str) -> str:
-    return text.encode("utf-8", "replace").decode("utf-8")
-
-
-def _clean(text: str) -> str:
-    """No NULs or lone surrogates: PostgreSQL text columns refuse them."""
-    return _no_surrogates(text).replace("\x00", "\ufffd")
-
-
-def _cut(text: str) -> str:
-    return text if len(text) <= _MAX_DEFECT else text[: _MAX_DEFECT - 1] + "…"
 
 
 # --- the MIME tree -----------------------------------------------------------
@@ -569,12 +390,12 @@ def _leaf(part: Message, walk: _Walk, index: int, ctype: str) -> None:
 
 def _add_body(part: Message, walk: _Walk, index: int, ctype: str) -> None:
     data = _payload(part, walk, index)
-    text, defect = decode_text(data, part.get_content_charset())
+    text, defect = mime_extras.decode_text(data, part.get_content_charset())
     if defect:
         walk.defects.append(f"part {index} ({ctype}): {defect}")
     if "\x00" in text:
         walk.defects.append(f"part {index} ({ctype}): NUL characters replaced")
-    text = _clean(text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = clean(text.replace("\r\n", "\n").replace("\r", "\n"))
     walk.decoded.append((index, ctype, text))
     if ctype == "text/html":
         walk.html.append(text)
@@ -605,7 +426,7 @@ def _tnef(walk: _Walk, index: int, name: str, ctype: str, data: bytes) -> None:
     try:
         contents = mime_extras.unpack_tnef(data)
     except ValueError as exc:
-        walk.defects.append(_cut(f"part {index}: winmail.dat not unpacked ({exc}); kept as is"))
+        walk.defects.append(cut(f"part {index}: winmail.dat not unpacked ({exc}); kept as is"))
         walk.files.append(_File(name or "winmail.dat", ctype, data))
         return
     if contents.rtf_only:
@@ -620,8 +441,8 @@ def _tnef(walk: _Walk, index: int, name: str, ctype: str, data: bytes) -> None:
 def _filename(part: Message, walk: _Walk, index: int) -> str:
     """The sender's file name, decoded (RFC 2231, RFC 2047, raw 8-bit), not yet safe."""
     name = part.get_filename() or ""
-    name = decode_words(
-        _octets_to_text(name, walk.defects, f"part {index} filename"),
+    name = mime_extras.decode_words(
+        mime_extras.octets_to_text(name, walk.defects, f"part {index} filename"),
         walk.defects,
         f"part {index} filename",
     )
@@ -640,7 +461,7 @@ def _body_bytes(part: Message, walk: _Walk, index: int) -> bytes:
     try:
         flat = part.as_bytes(policy=part.policy.clone(linesep="\r\n"))
     except Exception as exc:  # a charset the generator cannot re-encode
-        walk.defects.append(_cut(f"part {index}: not serialisable ({exc}); body lost"))
+        walk.defects.append(cut(f"part {index}: not serialisable ({exc}); body lost"))
         return b""
     if flat.startswith(b"\r\n"):
         return flat[2:]
@@ -679,13 +500,13 @@ def _bodies(walk: _Walk) -> tuple[str, str]:
     try:
         return html_to_text(html), html
     except Exception as exc:  # html2text on markup it never met
-        walk.defects.append(_cut(f"html2text failed ({exc}); text is the HTML without tags"))
-        return _clean(htmllib.unescape(nh3.clean(html, tags=set()))).strip(), html
+        walk.defects.append(cut(f"html2text failed ({exc}); text is the HTML without tags"))
+        return clean(htmllib.unescape(nh3.clean(html, tags=set()))).strip(), html
 
 
 def sanitise_html(html: str) -> str:
     """Ammonia's allow-list: no script, handler, javascript: URL, iframe or live CSS."""
-    return _clean(_HTML_CLEANER.clean(html))
+    return clean(_HTML_CLEANER.clean(html))
 
 
 def _filter_attribute(name: str, value: str) -> str | None:
@@ -700,7 +521,7 @@ def html_to_text(html: str) -> str:
     converter.body_width = 0
     converter.unicode_snob = True
     converter.wrap_links = False
-    return _clean(converter.handle(html)).strip()
+    return clean(converter.handle(html)).strip()
 
 
 def _attachments(files: list[_File], defects: list[str]) -> tuple[Attachment, ...]:
@@ -710,38 +531,8 @@ def _attachments(files: list[_File], defects: list[str]) -> tuple[Attachment, ..
         if ctype == "application/octet-stream" and found.name:
             ctype = mime_extras.guess_type(found.name)
         fallback = f"attachment-{number}{mime_extras.extension_for(ctype)}"
-        name = safe_filename(found.name, fallback)
+        name = mime_extras.safe_filename(found.name, fallback)
         if found.name and name != unicodedata.normalize("NFC", found.name):
-            defects.append(_cut(f"attachment {number}: file name {found.name!r} saved as {name!r}"))
+            defects.append(cut(f"attachment {number}: file name {found.name!r} saved as {name!r}"))
         result.append(Attachment(name, ctype, found.data, found.inline, found.content_id))
     return tuple(result)
-
-
-_WINDOWS_DEVICES = frozenset(
-    {"CON", "PRN", "AUX", "NUL"} | {f"{d}{i}" for d in ("COM", "LPT") for i in range(1, 10)}
-)
-
-
-def safe_filename(name: str, fallback: str) -> str:
-    """A name safe on any disk: no path, no control or bidi characters, bounded.
-
-    Accents and Ñ stay: they are the name staff will recognise.
-    """
-    name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(
-        "_" if ch in '<>:"|?*' else ch
-        for ch in name
-        if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp")
-    )
-    name = " ".join(name.split()).strip(" .")
-    if not name:
-        return fallback
-    stem, dot, ext = name.rpartition(".")
-    if not dot or not stem or len(ext) > 16:
-        stem, ext = name, ""
-    if stem.split(".")[0].upper() in _WINDOWS_DEVICES:
-        stem = "_" + stem
-    suffix = f".{ext}" if ext else ""
-    budget = MAX_FILENAME_BYTES - len(suffix.encode())
-    stem = stem.encode()[:budget].decode("utf-8", "ignore").rstrip(" .")
-    return f"{stem or 'file'}{suffix}"
