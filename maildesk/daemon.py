@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import timedelta
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -40,7 +41,10 @@ def guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
 
 
 def send_outbox(desk: Desk) -> outbox.SendReport:
-    return outbox.send_due(desk.db, desk.transport(), desk.clock, max_attempts=desk.config.smtp.max_attempts)
+    smtp = desk.config.smtp
+    # A claim outlives the slowest possible send of a batch member, then expires.
+    lease = timedelta(seconds=3 * smtp.timeout_seconds + 10)
+    return outbox.send_due(desk.db, desk.transport(), desk.clock, max_attempts=smtp.max_attempts, lease=lease)
 
 
 def fetch_once(desk: Desk) -> int:

@@ -226,6 +226,8 @@ def cut(text: str) -> str:
     return text if len(text) <= _MAX_DEFECT else text[: _MAX_DEFECT - 1] + "…"
 
 
+_BREAKS = frozenset({"Cc", "Zl", "Zp"})
+_INVISIBLE = frozenset({"Cf", "Cs", "Co"})
 _WINDOWS_DEVICES = frozenset(
     {"CON", "PRN", "AUX", "NUL"} | {f"{d}{i}" for d in ("COM", "LPT") for i in range(1, 10)}
 )
@@ -238,9 +240,9 @@ def safe_filename(name: str, fallback: str) -> str:
     """
     name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(
-        "_" if ch in '<>:"|?*' else ch
+        "_" if ch in '<>:"|?*' else " " if unicodedata.category(ch) in _BREAKS else ch
         for ch in name
-        if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp")
+        if unicodedata.category(ch) not in _INVISIBLE  # bidi overrides disguise extensions
     )
     name = " ".join(name.split()).strip(" .")
     if not name:

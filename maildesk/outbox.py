@@ -13,7 +13,6 @@ Automatic mail to any one address is capped per hour; past the cap it is kept as
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -30,7 +29,6 @@ from maildesk.smtp import Transport
 log = logging.getLogger(__name__)
 
 PENDING, SENT, DEAD, SUPPRESSED = "pending", "sent", "dead", "suppressed"
-CLAIM_SECONDS = 300
 
 
 def backoff(attempts: int) -> timedelta:
@@ -111,8 +109,11 @@ class SendReport:
     dead: int = 0
 
 
-def _claim(db: Database, now: datetime, limit: int) -> list[int]:
-    """Take due rows for this worker; SKIP LOCKED lets several workers share the queue."""
+def _claim(db: Database, now: datetime, limit: int, lease: timedelta) -> list[int]:
+    """Take due rows for this worker for `lease`; SKIP LOCKED lets several workers share the queue.
+
+    A worker killed while holding a claim delays those mails by at most `lease`.
+    """
     with db.transaction() as session:
         query = (
             select(Outbox)
@@ -128,7 +129,7 @@ def _claim(db: Database, now: datetime, limit: int) -> list[int]:
             query = query.with_for_update(skip_locked=True)
         rows = list(session.scalars(query))
         for row in rows:
-            row.claimed_until = now + timedelta(seconds=CLAIM_SECONDS)
+            row.claimed_until = now + lease
         return [row.id for row in rows]
 
 
@@ -138,12 +139,12 @@ def send_due(
     clock: Clock,
     *,
     max_attempts: int,
-    limit: int = 100,
-    on_dead: Callable[[Outbox], None] | None = None,
+    lease: timedelta,
+    limit: int = 20,
 ) -> SendReport:
     """One pass over what is due."""
     report = SendReport()
-    for row_id in _claim(db, clock.now(), limit):
+    for row_id in _claim(db, clock.now(), limit, lease):
         with db.transaction() as session:
             row = session.get(Outbox, row_id)
             assert row is not None
@@ -166,8 +167,6 @@ def send_due(
                 row.status, row.last_error = DEAD, str(error)
                 report.dead += 1
                 log.error("outbox %s to %s given up: %s", row.id, row.recipient, error)
-                if on_dead is not None:
-                    on_dead(row)
             else:
                 row.next_attempt_at, row.last_error = now + backoff(row.attempts), str(error)
                 report.retried += 1

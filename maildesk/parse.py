@@ -45,7 +45,7 @@ MAX_DEPTH = 30
 
 _FOLD = re.compile(r"\r?\n[ \t]*|\r")
 _ID_TOKEN = re.compile(r"<([^<>]*)>|\(([^()]*)\)|([^\s,<>()]+)")
-_ADDR = re.compile(r"[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+")
+_ADDR = re.compile(r"[^@\s<>()\[\],;:\"\x00-\x1f\x7f]+@[^@\s<>()\[\],;:\"\x00-\x1f\x7f]+")
 _BOUNDARY_LINE = re.compile(r"^--([0-9A-Za-z'()+_,\-./:=?]{1,70})[ \t]*\r?$", re.MULTILINE)
 _UU_ENCODINGS = frozenset({"x-uuencode", "uuencode", "uue", "x-uue"})
 
@@ -136,6 +136,7 @@ class _Walk:
     plain: list[str] = field(default_factory=list)
     html: list[str] = field(default_factory=list)
     decoded: list[tuple[int, str, str]] = field(default_factory=list)
+    recovered: int = 0  # inside a re-parsed multipart, mail-parser saw other parts
     files: list[_File] = field(default_factory=list)
     tnef_text: str = ""
     tnef_html: str = ""
@@ -185,7 +186,7 @@ def _result(
         html=html,
         attachments=attachments,
         headers=fields.headers,
-        defects=tuple(dict.fromkeys(cut(d) for d in defects)),
+        defects=tuple(dict.fromkeys(clean(cut(d)) for d in defects)),
         bounced_message_ids=tuple(i for i in _id_list(bounced) if i not in own),
     )
 
@@ -228,9 +229,8 @@ def _read_headers(pairs: list[tuple[str, str]], defects: list[str]) -> _Fields:
     raw: dict[str, list[str]] = {}
     for name, value in pairs:
         key = clean(mime_extras.octets_to_text(name, defects, "header name")).strip().lower()
-        unfolded = _FOLD.sub(
-            " ", mime_extras.octets_to_text(value, defects, f"header {key}")
-        ).strip()
+        text = mime_extras.octets_to_text(value, defects, f"header {key}")
+        unfolded = clean(_FOLD.sub(" ", text)).strip()
         raw.setdefault(key, []).append(unfolded)
         decoded.setdefault(key, []).append(
             mime_extras.decode_words(unfolded, defects, f"header {key}")
@@ -268,7 +268,7 @@ def _take_from_mailparser(fields: _Fields, parser: Any, defects: list[str]) -> N
         ours = _addresses(values, defects)
         names = {a: n for n, a in reversed(ours)}
         theirs = [
-            (names.get(a.lower(), n) if "\\udc" in n else n, a.lower())
+            (clean(names.get(a.lower(), n) if "\\udc" in n else n), a.lower())
             for n, a in getattr(parser, attr) or []
             if _ADDR.fullmatch(a)
         ]
@@ -319,7 +319,7 @@ def _id_list(values: Iterable[str]) -> tuple[str, ...]:
     """Message ids as `<...>`: brackets may be missing, separators commas or spaces."""
     found: list[str] = []
     for value in values:
-        for bracketed, comment, bare in _ID_TOKEN.findall(value):
+        for bracketed, comment, bare in _ID_TOKEN.findall(clean(value)):
             if comment:
                 continue
             ident = "".join(bracketed.split()) if bracketed else bare
@@ -369,7 +369,11 @@ def _broken_multipart(part: Message, walk: _Walk, depth: int, index: int) -> Non
         return
     walk.defects.append(f"part {index}: MIME boundary not found; recovered {boundary!r}")
     head = f'Content-Type: {part.get_content_type()}; boundary="{boundary}"\r\n\r\n'
-    _walk(email.message_from_bytes(head.encode() + body, policy=part.policy), walk, depth + 1)
+    walk.recovered += 1
+    try:
+        _walk(email.message_from_bytes(head.encode() + body, policy=part.policy), walk, depth + 1)
+    finally:
+        walk.recovered -= 1
 
 
 def _leaf(part: Message, walk: _Walk, index: int, ctype: str) -> None:
@@ -396,7 +400,8 @@ def _add_body(part: Message, walk: _Walk, index: int, ctype: str) -> None:
     if "\x00" in text:
         walk.defects.append(f"part {index} ({ctype}): NUL characters replaced")
     text = clean(text.replace("\r\n", "\n").replace("\r", "\n"))
-    walk.decoded.append((index, ctype, text))
+    if not walk.recovered:
+        walk.decoded.append((index, ctype, text))
     if ctype == "text/html":
         walk.html.append(text)
         return
@@ -439,13 +444,18 @@ def _tnef(walk: _Walk, index: int, name: str, ctype: str, data: bytes) -> None:
 
 
 def _filename(part: Message, walk: _Walk, index: int) -> str:
-    """The sender's file name, decoded (RFC 2231, RFC 2047, raw 8-bit), not yet safe."""
-    name = part.get_filename() or ""
-    name = mime_extras.decode_words(
-        mime_extras.octets_to_text(name, walk.defects, f"part {index} filename"),
-        walk.defects,
-        f"part {index} filename",
-    )
+    """The sender's file name, decoded (RFC 2231, RFC 2047, raw 8-bit), not yet safe.
+
+    The headers are re-read from their raw octets first: through the part itself
+    the stdlib turns a raw UTF-8 name into replacement characters.
+    """
+    view = Message()
+    for key, value in part.raw_items():
+        if key.lower() in ("content-type", "content-disposition"):
+            where = f"part {index} {key.lower()}"
+            view[key] = mime_extras.octets_to_text(str(value), walk.defects, where)
+    name = view.get_filename() or ""
+    name = mime_extras.decode_words(name, walk.defects, f"part {index} filename")
     if "\ufffd" in name:
         walk.defects.append(f"part {index}: file name has undecodable bytes")
     return name
@@ -492,7 +502,7 @@ def _bodies(walk: _Walk) -> tuple[str, str]:
     if not plain and not html_parts:
         plain = [walk.tnef_text.strip()] if walk.tnef_text.strip() else []
         html_parts = [walk.tnef_html] if walk.tnef_html.strip() else []
-    html = sanitise_html("\n".join(html_parts)) if html_parts else ""
+    html = sanitise_html("\n".join(html_parts)).strip() if html_parts else ""
     if plain:
         return "\n\n".join(plain), html
     if not html:

@@ -267,32 +267,35 @@ class Dovecot:
                 raise RuntimeError(f"dovecot did not greet on {self.imap_port}\n{self.log_tail()}")
             time.sleep(0.05)
 
-    def halt(self, timeout: float = 10.0) -> None:
+    def halt(self, *, graceful: bool = True, timeout: float = 10.0) -> None:
         """Stop Dovecot and every connection it serves, but keep users, mail and ports.
 
+        Graceful: clients get `* BYE` before the connection closes; otherwise every process
+        is killed at once and clients just see the connection drop, as after a crash.
         The whole process group is signalled: when only the master stops, the `imap`
         processes of open connections live on, and a client would never notice.
         """
         process, self._process = self._process, None
         if process is None:
             return
+        if graceful:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            # The imap processes say BYE at once; the master may take a second more.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(0.3)
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout)
+            os.killpg(process.pid, signal.SIGKILL)
+        # Dead processes linger as zombies until reaped, hence "no live member".
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:  # stragglers: log, stats, imap, login processes
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                break
-            time.sleep(0.02)
+        while _live_group_members(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout)
 
-    def restart(self) -> None:
+    def restart(self, *, graceful: bool = True) -> None:
         """Drop every connection and come back on the same port with the same mail."""
-        self.halt()
+        self.halt(graceful=graceful)
         self.start()
 
     def stop(self) -> None:
@@ -437,6 +440,18 @@ def _make_traversable(path: Path) -> None:
     for parent in [path, *path.parents]:
         if not parent.stat().st_mode & 0o001:
             raise RuntimeError(f"{parent} is not traversable by the dovecot user; set TMPDIR=/tmp")
+
+
+def _live_group_members(pgid: int) -> bool:
+    """Whether any process of group `pgid` is still running (zombies do not count)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
 
 
 def _imap_greets(host: str, port: int) -> bool:

@@ -373,12 +373,12 @@ def test_run_wakes_up_on_idle_and_stops_quickly(
             real_idle()
             idling.set()
 
-        client.idle = idle  # type: ignore[method-assign]
+        client.idle = idle
         return client
 
     # poll_seconds is long: only IDLE can bring the mail in this quickly.
     watcher = make_watcher(imap_user.config(idle=True, poll_seconds=600), connect=connect)
-    stop, stored = threading.Event(), []
+    stop, stored = threading.Event(), list[int]()
     thread = run_in_thread(watcher, stop, stored)
     assert idling.wait(10), "the watcher never entered IDLE"
     raw = mail("while idling")
@@ -395,7 +395,7 @@ def test_run_polls_without_idle(
 ) -> None:
     """With idle off, run() polls every poll_seconds and still stops at once."""
     watcher = make_watcher(imap_user.config(idle=False, poll_seconds=1))
-    stop, stored = threading.Event(), []
+    stop, stored = threading.Event(), list[int]()
     thread = run_in_thread(watcher, stop, stored)
     store.wait_until(lambda s: bool(s.positions))
     raw = mail("polled")
@@ -421,7 +421,7 @@ def test_run_survives_a_failing_store(
     raw = mail("while the database is down")
     dovecot.append(imap_user.username, raw)
     store.fail = TemporaryError("database is down")
-    stop, stored = threading.Event(), []
+    stop, stored = threading.Event(), list[int]()
     with caplog.at_level(logging.ERROR, logger="maildesk.sources.imap"):
         thread = run_in_thread(watcher, stop, stored)
         eventually(lambda: len(delays) >= 3)
@@ -431,14 +431,23 @@ def test_run_survives_a_failing_store(
         store.wait_until(lambda s: raw in s.raws)
     assert "database is down" in caplog.text
     eventually(lambda: stored == [1])  # on_stored comes after the acknowledgement
+
+    # A good pass resets the backoff: the next failure waits the first delay again.
+    with store._changed:
+        store.fail = TemporaryError("database is down again")
+    dovecot.append(imap_user.username, mail("second"))
+    eventually(lambda: len(delays) >= 4)
+    assert delays[3] == 0
     stop_within(thread, stop, 2.0)
 
 
+@pytest.mark.parametrize("graceful", [True, False], ids=["bye", "crash"])
 def test_run_reconnects_after_server_restart(
+    graceful: bool,
     store: MemoryStore, make_watcher: Callable[..., ImapWatcher], run_in_thread: Runner,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Dovecot going down and up under a running watcher: mail sent after it is back arrives."""
+    """Dovecot going down (BYE, or a crash) and up under run(): mail sent afterwards arrives."""
     server = Dovecot()  # its own server: taking the shared one down would disturb other tests
     try:
         server.add_user("desk", "s3cret")
@@ -446,12 +455,12 @@ def test_run_reconnects_after_server_restart(
                             username="desk", password="s3cret", poll_seconds=600,
                             timeout_seconds=5)
         watcher = make_watcher(config, backoff=lambda attempt: 0.1)
-        stop, stored = threading.Event(), []
+        stop, stored = threading.Event(), list[int]()
         with caplog.at_level(logging.WARNING, logger="maildesk.sources.imap"):
             thread = run_in_thread(watcher, stop, stored)
             store.wait_until(lambda s: bool(s.positions))
             time.sleep(0.2)  # into IDLE
-            server.halt()
+            server.halt(graceful=graceful)
             time.sleep(0.5)  # a few failed reconnects
             server.start()
             raw = mail("after the restart")
@@ -471,7 +480,12 @@ def test_run_ends_when_stop_is_already_set(
 ) -> None:
     """run() with stop already set returns without touching the server."""
     calls: list[ImapConfig] = []
-    watcher = make_watcher(imap_user.config(), connect=lambda c: calls.append(c) or connect_imap(c))
+
+    def connect(config: ImapConfig) -> IMAPClient:
+        calls.append(config)
+        return connect_imap(config)
+
+    watcher = make_watcher(imap_user.config(), connect=connect)
     stop = threading.Event()
     stop.set()
     watcher.run(stop, lambda n: None)
@@ -497,7 +511,8 @@ def test_relay_records_messages_and_survives_stop_start(relay: Relay) -> None:
     assert relay.port == port
 
     relay.fail_with = "451 4.3.0 try later"
-    with smtplib.SMTP(relay.host, port, timeout=5) as smtp, pytest.raises(smtplib.SMTPDataError) as err:
+    smtp = smtplib.SMTP(relay.host, port, timeout=5)
+    with smtp, pytest.raises(smtplib.SMTPDataError) as err:
         smtp.sendmail("soporte@example.org", ["vecina@example.org"], mail("two"))
     assert err.value.smtp_code == 451
     relay.fail_with = None
