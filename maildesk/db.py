@@ -14,7 +14,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -88,9 +88,15 @@ class Database:
         """Create or upgrade the schema to the newest migration."""
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", str(MIGRATIONS))
-        with self.engine.begin() as connection:
-            cfg.attributes["connection"] = connection
-            command.upgrade(cfg, "head")
+        try:
+            with self.engine.begin() as connection:
+                if self.is_postgres:
+                    # Several workers may start at once; one migrates, the others wait.
+                    connection.execute(text("SELECT pg_advisory_xact_lock(7271)"))
+                cfg.attributes["connection"] = connection
+                command.upgrade(cfg, "head")
+        except OperationalError as exc:
+            raise TemporaryError(f"database unavailable: {exc.orig}") from exc
 
     def ping(self) -> bool:
         try:

@@ -341,7 +341,8 @@ def _walk(part: Message, walk: _Walk, depth: int) -> None:
             walk.files.append(_File("", ctype, _body_bytes(part, walk, index)))
         elif part.is_multipart() and part.get_content_maintype() == "multipart":
             for child in part.get_payload():
-                _walk(child, walk, depth + 1)
+                if isinstance(child, Message):
+                    _walk(child, walk, depth + 1)
         elif part.is_multipart():  # message/rfc822, delivery-status: keep whole
             name = _filename(part, walk, index)
             walk.files.append(_File(name, ctype, _body_bytes(part, walk, index)))
@@ -439,8 +440,10 @@ def _tnef(walk: _Walk, index: int, name: str, ctype: str, data: bytes) -> None:
     if contents.rtf_only or not (contents.files or contents.text or contents.html):
         walk.files.append(_File(name or "winmail.dat", ctype, data))
     walk.files.extend(_File(f.filename, f.content_type, f.data) for f in contents.files)
-    walk.tnef_text = walk.tnef_text or contents.text
-    walk.tnef_html = walk.tnef_html or contents.html
+    if "\x00" in contents.text + contents.html:
+        walk.defects.append(f"part {index}: NUL characters in winmail.dat body replaced")
+    walk.tnef_text = walk.tnef_text or clean(contents.text)
+    walk.tnef_html = walk.tnef_html or clean(contents.html)
 
 
 def _filename(part: Message, walk: _Walk, index: int) -> str:
