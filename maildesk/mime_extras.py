@@ -115,8 +115,10 @@ def decode_words(text: str, defects: list[str], where: str) -> str:
         if gap and not (after_word and gap.isspace()):
             flush()
             pieces.append(gap)
-        data = _word_bytes(match.group(2), match.group(3))
+        data, repaired = _word_bytes(match.group(2), match.group(3))
         word_charset = match.group(1).split("*", 1)[0].lower()
+        if repaired:
+            defects.append(cut(f"{where}: broken base64 in {match.group(0)!r}; read what it held"))
         if data is None:
             flush()
             defects.append(cut(f"{where}: encoded word does not decode: {match.group(0)!r}"))
@@ -134,15 +136,18 @@ def decode_words(text: str, defects: list[str], where: str) -> str:
     return clean("".join(pieces))
 
 
-def _word_bytes(encoding: str, payload: str) -> bytes | None:
+def _word_bytes(encoding: str, payload: str) -> tuple[bytes | None, bool]:
+    """The word's bytes (None if hopeless) and whether broken base64 was repaired."""
     try:
         if encoding in "qQ":
-            return binascii.a2b_qp(payload.encode("utf-8"), header=True)
-        data = bytes(c for c in payload.encode("ascii") if c in _BASE64_ALPHABET)
+            return binascii.a2b_qp(payload.encode("utf-8"), header=True), False
+        raw = payload.encode("ascii").rstrip(b"=")
+        data = bytes(c for c in raw if c in _BASE64_ALPHABET)
+        repaired = len(data) != len(raw) or len(data) % 4 == 1
         data = data[: len(data) - (len(data) % 4 == 1)]  # a lone sextet holds no byte
-        return base64.b64decode(data + b"=" * (-len(data) % 4))
+        return base64.b64decode(data + b"=" * (-len(data) % 4)), repaired
     except (binascii.Error, ValueError):
-        return None
+        return None, False
 
 
 def octets_to_text(value: str, defects: list[str], where: str) -> str:

@@ -154,7 +154,11 @@ def _build(message: Message, parser: Any, defects: list[str]) -> ParsedMail:
     if parser is not None:
         _compare_bodies(walk, parser)
     text, html = _bodies(walk)
-    bounced = mime_extras.bounced_message_ids(message, fields.from_addr, fields.subject, text)
+    try:
+        bounced = mime_extras.bounced_message_ids(message, fields.from_addr, fields.subject, text)
+    except Exception as exc:  # a bounce we cannot read is still a mail we can
+        defects.append(cut(f"bounce report unreadable ({exc!r})"))
+        bounced = ()
     return _result(fields, defects, text, html, _attachments(walk.files, defects), bounced)
 
 
@@ -350,6 +354,9 @@ def _walk(part: Message, walk: _Walk, depth: int) -> None:
             _broken_multipart(part, walk, depth, index)
         else:
             _leaf(part, walk, index, ctype)
+    except Exception as exc:  # a stdlib bug on one odd part must not cost the others
+        walk.defects.append(cut(f"part {index} ({ctype}): unreadable ({exc!r}); kept raw"))
+        walk.files.append(_File("", ctype, _body_bytes(part, walk, index)))
     finally:
         for defect in part.defects:
             walk.defects.append(f"part {index} ({ctype}): {type(defect).__name__}")
@@ -395,7 +402,12 @@ def _leaf(part: Message, walk: _Walk, index: int, ctype: str) -> None:
 
 def _add_body(part: Message, walk: _Walk, index: int, ctype: str) -> None:
     data = _payload(part, walk, index)
-    text, defect = mime_extras.decode_text(data, part.get_content_charset())
+    try:
+        charset = part.get_content_charset()
+    except Exception as exc:  # the same decode_params failure, on charset*0*=
+        walk.defects.append(cut(f"part {index}: charset unreadable ({exc!r})"))
+        charset = None
+    text, defect = mime_extras.decode_text(data, charset)
     if defect:
         walk.defects.append(f"part {index} ({ctype}): {defect}")
     if "\x00" in text:
@@ -457,7 +469,11 @@ def _filename(part: Message, walk: _Walk, index: int) -> str:
         if key.lower() in ("content-type", "content-disposition"):
             where = f"part {index} {key.lower()}"
             view[key] = mime_extras.octets_to_text(str(value), walk.defects, where)
-    name = view.get_filename() or ""
+    try:
+        name = view.get_filename() or ""
+    except Exception as exc:  # CPython's decode_params fails on mixed RFC 2231 sections
+        walk.defects.append(cut(f"part {index}: file name unreadable ({exc!r})"))
+        name = ""
     name = mime_extras.decode_words(name, walk.defects, f"part {index} filename")
     if "\ufffd" in name:
         walk.defects.append(f"part {index}: file name has undecodable bytes")

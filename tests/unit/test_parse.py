@@ -479,6 +479,51 @@ def test_mailparser_failure_falls_back_to_the_stdlib(monkeypatch: pytest.MonkeyP
     assert mail.text == "Добрый день! Отчёт во вложении."
 
 
+@pytest.mark.parametrize(
+    ("name", "error", "text"),
+    [
+        (
+            "mailparser_crash_bad_base64_sender.eml",
+            "HeaderParseError",
+            "El timbre del 2C no suena.",
+        ),
+        (
+            "mailparser_crash_nested_broken_boundary.eml",
+            "AttributeError",
+            "La caldera no enciende.",
+        ),
+        ("mailparser_crash_nul_in_charset.eml", "ValueError", "Presión de agua baja."),
+        ("mailparser_crash_mixed_rfc2231_sections.eml", "TypeError", "Ver plano adjunto."),
+    ],
+)
+def test_mails_that_crash_mailparser_are_read_by_the_stdlib(
+    name: str, error: str, text: str
+) -> None:
+    """Each of these makes mail-parser 4.8.0 raise; the stdlib reading keeps the mail whole."""
+    mail = load(name)
+    assert mail.defects[0].startswith(f"mail-parser failed: {error}")
+    assert mail.text == text
+    assert mail.from_addr in ("ana@example.com", "a@example.com")
+    assert mail.message_id is not None and mail.date is not None
+
+
+def test_stdlib_reading_survives_what_crashed_mailparser() -> None:
+    """The broken parts mail-parser choked on are recovered or kept, each with its defect."""
+    sender = load("mailparser_crash_bad_base64_sender.eml")
+    assert sender.from_name == "Ana Muño"
+    assert "header from: broken base64 in '=?utf-8?B?IE11w7Fve?='; read what it held" in (
+        sender.defects
+    )
+    nested = load("mailparser_crash_nested_broken_boundary.eml")
+    assert [(a.filename, a.data) for a in nested.attachments] == [("manual.pdf", b"%PDF-1.4\n")]
+    assert "part 2: MIME boundary not found; recovered 'inner-real'" in nested.defects
+    mixed = load("mailparser_crash_mixed_rfc2231_sections.eml")
+    assert [(a.filename, a.data) for a in mixed.attachments] == [
+        ("attachment-1.pdf", b"%PDF-1.4\n")
+    ]
+    assert any(d.startswith("part 3: file name unreadable (TypeError") for d in mixed.defects)
+
+
 def test_both_parsers_failing_leaves_headers_and_raw_text(monkeypatch: pytest.MonkeyPatch) -> None:
     """With both parsers down, headers are read line by line and the body kept as text."""
 

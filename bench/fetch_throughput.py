@@ -1,0 +1,141 @@
+"""How many mails per second `maildesk fetch --once` imports from a real Dovecot mailbox.
+
+    .venv/bin/python bench/fetch_throughput.py [--mails 1000] [--database sqlite|postgresql]
+
+Starts a Dovecot of its own (state in a temp dir), appends N generated mails (a
+third with a photo attached, Spanish subjects and bodies), and times:
+
+- baseline: imapclient fetching `BODY.PEEK[]` of every mail in batches, with no
+  storage at all — the ceiling set by the IMAP server and the socket;
+- maildesk: the real `maildesk fetch --once` command, as cron runs it: fetch, store
+  raw, flag on the server, parse, thread, open a ticket, render and enqueue the
+  confirmation — every mail committed.
+
+Prints both rates and their ratio. Start-up of the command (interpreter, imports,
+migrations check) is timed separately so the rate is the import itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from imapclient import IMAPClient  # noqa: E402
+from sqlalchemy import create_engine, func, select, text  # noqa: E402
+
+from maildesk.models import Ticket  # noqa: E402
+from tests.mails import make_mail  # noqa: E402
+from tests.servers import Dovecot  # noqa: E402
+
+PG_ADMIN = os.environ.get("MAILDESK_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+TOPICS = ["Fuga de agua en el baño", "Ruido después de las 23:00", "Paquete en conserjería", "Portón no abre",
+          "Ascensor detenido en la torre B", "Reserva del quincho", "Gastos comunes de noviembre"]
+
+
+def generate(count: int, seed: int = 7) -> list[bytes]:
+    rng = random.Random(seed)
+    mails = []
+    for i in range(count):
+        topic = rng.choice(TOPICS)
+        attachments = [("foto.jpg", "image/jpeg", rng.randbytes(40_000))] if i % 3 == 0 else []
+        mails.append(make_mail(
+            sender=f"residente{i}@correo.example",
+            sender_name=f"Residente Ñúñez {i}",
+            subject=f"{topic} — depto {100 + i % 400}",
+            body=f"Hola, les escribo por: {topic.lower()}. Quedo atento. Gracias.\n" * rng.randint(1, 6),
+            message_id=f"<bench{i}.{seed}@correo.example>",
+            attachments=attachments,
+        ))
+    return mails
+
+
+def baseline_fetch(dovecot: Dovecot, user: str, batch: int) -> float:
+    start = time.perf_counter()
+    client = IMAPClient(dovecot.host, port=dovecot.imap_port, ssl=False)
+    client.login(user, dovecot.passwords[user])
+    client.select_folder("INBOX", readonly=True)
+    uids = client.search("ALL")
+    total = 0
+    for i in range(0, len(uids), batch):
+        for data in client.fetch(uids[i : i + batch], ["BODY.PEEK[]"]).values():
+            total += len(data[b"BODY[]"])
+    client.logout()
+    assert total > 0
+    return time.perf_counter() - start
+
+
+def database_url(kind: str, workdir: Path) -> tuple[str, str | None]:
+    if kind == "sqlite":
+        return f"sqlite:///{workdir / 'maildesk.db'}", None
+    name = f"maildesk_bench_{os.getpid()}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", name
+
+
+def drop(name: str | None) -> None:
+    if name:
+        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mails", type=int, default=1000)
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--batch", type=int, default=50)
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="maildesk-bench-"))
+    url, pg_name = database_url(args.database, workdir)
+    with Dovecot() as dovecot:
+        dovecot.add_user("bench", "bench-password")
+        config = workdir / "maildesk.toml"
+        config.write_text(
+            f'[desk]\naddress = "soporte@alameda.example"\ndatabase = "{url}"\nsecret_key = "bench"\n'
+            f'[imap]\nhost = "{dovecot.host}"\nport = {dovecot.imap_port}\nsecurity = "none"\n'
+            f'username = "bench"\npassword = "bench-password"\nbatch_size = {args.batch}\n'
+        )
+        command = [sys.executable, "-m", "maildesk", "--config", str(config), "fetch", "--once"]
+        subprocess.run(command, check=True, cwd=workdir, capture_output=True)  # start from now
+        t0 = time.perf_counter()
+        subprocess.run(command, check=True, cwd=workdir, capture_output=True)  # empty pass
+        startup = time.perf_counter() - t0
+
+        mails = generate(args.mails)
+        megabytes = sum(map(len, mails)) / 1e6
+        dovecot.append_many("bench", mails)
+        baseline = baseline_fetch(dovecot, "bench", args.batch)
+
+        t0 = time.perf_counter()
+        subprocess.run(command, check=True, cwd=workdir, capture_output=True)
+        elapsed = time.perf_counter() - t0 - startup
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        tickets = conn.execute(select(func.count(Ticket.id))).scalar_one()
+    engine.dispose()
+    drop(pg_name)
+    assert tickets == args.mails, f"expected {args.mails} tickets, found {tickets}"
+
+    print(f"mails: {args.mails} ({megabytes:.1f} MB), database: {args.database}, batch: {args.batch}")
+    print(f"baseline  imapclient BODY.PEEK[] only : {baseline:7.2f} s  {args.mails / baseline:8.1f} mails/s")
+    print(f"maildesk  fetch --once (end to end)   : {elapsed:7.2f} s  {args.mails / elapsed:8.1f} mails/s"
+          f"  (+{startup:.2f} s command start-up)")
+    print(f"ratio maildesk/baseline: {baseline / elapsed:.3f}")
+
+
+if __name__ == "__main__":
+    main()
