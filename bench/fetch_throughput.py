@@ -36,8 +36,15 @@ from tests.mails import make_mail  # noqa: E402
 from tests.servers import Dovecot  # noqa: E402
 
 PG_ADMIN = os.environ.get("MAILDESK_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-TOPICS = ["Fuga de agua en el baño", "Ruido después de las 23:00", "Paquete en conserjería", "Portón no abre",
-          "Ascensor detenido en la torre B", "Reserva del quincho", "Gastos comunes de noviembre"]
+TOPICS = [
+    "Fuga de agua en el baño",
+    "Ruido después de las 23:00",
+    "Paquete en conserjería",
+    "Portón no abre",
+    "Ascensor detenido en la torre B",
+    "Reserva del quincho",
+    "Gastos comunes de noviembre",
+]
 
 
 def generate(count: int, seed: int = 7) -> list[bytes]:
@@ -46,14 +53,17 @@ def generate(count: int, seed: int = 7) -> list[bytes]:
     for i in range(count):
         topic = rng.choice(TOPICS)
         attachments = [("foto.jpg", "image/jpeg", rng.randbytes(40_000))] if i % 3 == 0 else []
-        mails.append(make_mail(
-            sender=f"residente{i}@correo.example",
-            sender_name=f"Residente Ñúñez {i}",
-            subject=f"{topic} — depto {100 + i % 400}",
-            body=f"Hola, les escribo por: {topic.lower()}. Quedo atento. Gracias.\n" * rng.randint(1, 6),
-            message_id=f"<bench{i}.{seed}@correo.example>",
-            attachments=attachments,
-        ))
+        mails.append(
+            make_mail(
+                sender=f"residente{i}@correo.example",
+                sender_name=f"Residente Ñúñez {i}",
+                subject=f"{topic} — depto {100 + i % 400}",
+                body=f"Hola, les escribo por: {topic.lower()}. Quedo atento. Gracias.\n"
+                * rng.randint(1, 6),
+                message_id=f"<bench{i}.{seed}@correo.example>",
+                attachments=attachments,
+            )
+        )
     return mails
 
 
@@ -104,7 +114,8 @@ def main() -> None:
         dovecot.add_user("bench", "bench-password")
         config = workdir / "maildesk.toml"
         config.write_text(
-            f'[desk]\naddress = "soporte@alameda.example"\ndatabase = "{url}"\nsecret_key = "bench"\n'
+            f'[desk]\naddress = "soporte@alameda.example"\ndatabase = "{url}"\n'
+            'secret_key = "bench"\n'
             f'[imap]\nhost = "{dovecot.host}"\nport = {dovecot.imap_port}\nsecurity = "none"\n'
             f'username = "bench"\npassword = "bench-password"\nbatch_size = {args.batch}\n'
         )
@@ -130,10 +141,18 @@ def main() -> None:
     drop(pg_name)
     assert tickets == args.mails, f"expected {args.mails} tickets, found {tickets}"
 
-    print(f"mails: {args.mails} ({megabytes:.1f} MB), database: {args.database}, batch: {args.batch}")
-    print(f"baseline  imapclient BODY.PEEK[] only : {baseline:7.2f} s  {args.mails / baseline:8.1f} mails/s")
-    print(f"maildesk  fetch --once (end to end)   : {elapsed:7.2f} s  {args.mails / elapsed:8.1f} mails/s"
-          f"  (+{startup:.2f} s command start-up)")
+    print(
+        f"mails: {args.mails} ({megabytes:.1f} MB), database: {args.database}, batch: {args.batch}"
+    )
+    print(
+        f"baseline  imapclient BODY.PEEK[] only : {baseline:7.2f} s"
+        f"  {args.mails / baseline:8.1f} mails/s"
+    )
+    print(
+        f"maildesk  fetch --once (end to end)   : {elapsed:7.2f} s"
+        f"  {args.mails / elapsed:8.1f} mails/s"
+        f"  (+{startup:.2f} s command start-up)"
+    )
     print(f"ratio maildesk/baseline: {baseline / elapsed:.3f}")
 
 

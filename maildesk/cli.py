@@ -67,7 +67,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     parts = tuple(p.strip() for p in args.only.split(",")) if args.only else PARTS
     unknown = [p for p in parts if p not in PARTS]
     if unknown:
-        print(f"--only: unknown part {', '.join(unknown)}; expected some of {', '.join(PARTS)}", file=sys.stderr)
+        print(
+            f"--only: unknown part {', '.join(unknown)}; expected some of {', '.join(PARTS)}",
+            file=sys.stderr,
+        )
         return 2
     desk = _desk(args)
     daemon = Daemon(desk, parts)
@@ -87,7 +90,11 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
     desk = _desk(args)
     if desk.config.imap is None:
-        print(f"{desk.config.source}: imap.host: expected an [imap] section to fetch from, got nothing", file=sys.stderr)
+        print(
+            f"{desk.config.source}: imap.host: expected an [imap] section to fetch from,"
+            " got nothing",
+            file=sys.stderr,
+        )
         return 1
     if args.once:
         stored = fetch_once(desk)
@@ -111,23 +118,45 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if args.retry:
         for inbound_id in args.retry:
             if not process.requeue(desk, inbound_id):
-                print(f"mail {inbound_id}: not quarantined or ignored here; nothing to retry", file=sys.stderr)
+                print(
+                    f"mail {inbound_id}: not quarantined or ignored here; nothing to retry",
+                    file=sys.stderr,
+                )
                 return 1
             print(f"mail {inbound_id}: {process.process_one(desk, inbound_id)}")
         return 0
     if args.dry_run:
-        raws = [p.read_bytes() for p in map(Path, args.files)] if args.files else [sys.stdin.buffer.read()]
+        raws = (
+            [p.read_bytes() for p in map(Path, args.files)]
+            if args.files
+            else [sys.stdin.buffer.read()]
+        )
         for raw in raws:
-            print(json.dumps(process.explain(desk, raw, envelope_from=args.sender, envelope_to=",".join(args.recipient)), ensure_ascii=False, indent=2))
+            print(
+                json.dumps(
+                    process.explain(
+                        desk, raw, envelope_from=args.sender, envelope_to=",".join(args.recipient)
+                    ),
+                    ensure_ascii=False,
+                    indent=2,
+                )
+            )
         return 0
     if args.files:
-        code, done = ingest_files(desk, [Path(f) for f in args.files], backfill=args.no_confirmation)
+        code, done = ingest_files(
+            desk, [Path(f) for f in args.files], backfill=args.no_confirmation
+        )
         for path, accepted in done:
-            print(f"{path}: inbound {accepted.inbound_id} {accepted.status}{'' if accepted.created else ' (already stored)'}")
+            print(
+                f"{path}: inbound {accepted.inbound_id} {accepted.status}"
+                + ("" if accepted.created else " (already stored)")
+            )
         return code
-    code, accepted = ingest_stream(desk, sys.stdin.buffer, envelope_from=args.sender, recipients=args.recipient)
-    if accepted is not None and code == EX_OK:
-        log.info("inbound %s %s", accepted.inbound_id, accepted.status)
+    code, piped = ingest_stream(
+        desk, sys.stdin.buffer, envelope_from=args.sender, recipients=args.recipient
+    )
+    if piped is not None and code == EX_OK:
+        log.info("inbound %s %s", piped.inbound_id, piped.status)
     return code
 
 
@@ -143,7 +172,11 @@ def cmd_outbox_send(args: argparse.Namespace) -> int:
 def cmd_outbox_list(args: argparse.Namespace) -> int:
     desk = _desk(args)
     rows = views.outbox_rows(desk, status=args.status)
-    print(json.dumps(rows, ensure_ascii=False, indent=2) if args.format == "json" else views.table(rows))
+    print(
+        json.dumps(rows, ensure_ascii=False, indent=2)
+        if args.format == "json"
+        else views.table(rows)
+    )
     return 0
 
 
@@ -152,8 +185,19 @@ def cmd_ticket_list(args: argparse.Namespace) -> int:
     if args.quarantine or args.ignored:
         rows = views.inbound_rows(desk, status="quarantined" if args.quarantine else "ignored")
     else:
-        rows = views.ticket_rows(desk, state=args.state, assignee=args.assignee, category=args.category, since=args.since, until=args.until)
-    print(json.dumps(rows, ensure_ascii=False, indent=2) if args.format == "json" else views.table(rows))
+        rows = views.ticket_rows(
+            desk,
+            state=args.state,
+            assignee=args.assignee,
+            category=args.category,
+            since=args.since,
+            until=args.until,
+        )
+    print(
+        json.dumps(rows, ensure_ascii=False, indent=2)
+        if args.format == "json"
+        else views.table(rows)
+    )
     return 0
 
 
@@ -163,7 +207,11 @@ def cmd_ticket_show(args: argparse.Namespace) -> int:
     if data is None:
         print(f"no ticket {args.number}", file=sys.stderr)
         return 1
-    print(json.dumps(data, ensure_ascii=False, indent=2) if args.format == "json" else views.ticket_text(data))
+    print(
+        json.dumps(data, ensure_ascii=False, indent=2)
+        if args.format == "json"
+        else views.ticket_text(data)
+    )
     return 0
 
 
@@ -186,17 +234,25 @@ def cmd_ticket_open(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="maildesk", description="An email-driven help desk for residential buildings.")
-    parser.add_argument("--config", help="configuration file (default: $MAILDESK_CONFIG, else ./maildesk.toml)")
+    parser = argparse.ArgumentParser(
+        prog="maildesk", description="An email-driven help desk for residential buildings."
+    )
+    parser.add_argument(
+        "--config", help="configuration file (default: $MAILDESK_CONFIG, else ./maildesk.toml)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("init", help="write a commented starter maildesk.toml and create the database")
+    p = sub.add_parser(
+        "init", help="write a commented starter maildesk.toml and create the database"
+    )
     p.add_argument("dir", nargs="?", default=".", help="folder for maildesk.toml (default: here)")
     p.add_argument("--force", action="store_true", help="overwrite an existing maildesk.toml")
     p.set_defaults(func=cmd_init)
 
-    p = sub.add_parser("run", help="the daemon: mailbox watcher, listener, outbox, scheduler, status page")
+    p = sub.add_parser(
+        "run", help="the daemon: mailbox watcher, listener, outbox, scheduler, status page"
+    )
     p.add_argument("--only", help="comma-separated subset of fetch,listener,outbox,scheduler,web")
     p.set_defaults(func=cmd_run)
 
@@ -206,14 +262,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ingest", help="import raw RFC 5322 messages from files, or one from stdin")
     p.add_argument("files", nargs="*", metavar="FILE")
-    p.add_argument("--dry-run", action="store_true", help="show how each mail would be threaded and why; change nothing")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show how each mail would be threaded and why; change nothing",
+    )
     p.add_argument("--sender", help="envelope sender given by the MTA (e.g. Postfix ${sender})")
-    p.add_argument("--recipient", action="append", default=[], help="envelope recipient (repeatable)")
-    p.add_argument("--no-confirmation", action="store_true", help="import old mail: open tickets without confirmations")
-    p.add_argument("--retry", type=int, nargs="+", metavar="ID", help="re-import quarantined or ignored mails by id")
+    p.add_argument(
+        "--recipient", action="append", default=[], help="envelope recipient (repeatable)"
+    )
+    p.add_argument(
+        "--no-confirmation",
+        action="store_true",
+        help="import old mail: open tickets without confirmations",
+    )
+    p.add_argument(
+        "--retry",
+        type=int,
+        nargs="+",
+        metavar="ID",
+        help="re-import quarantined or ignored mails by id",
+    )
     p.set_defaults(func=cmd_ingest)
 
-    outbox = sub.add_parser("outbox", help="the queue of mail to send").add_subparsers(dest="action", required=True, metavar="ACTION")
+    outbox = sub.add_parser("outbox", help="the queue of mail to send").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
     p = outbox.add_parser("send", help="deliver what is due")
     p.add_argument("--once", action="store_true", help="one pass, then exit")
     p.set_defaults(func=cmd_outbox_send)
@@ -222,15 +296,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.set_defaults(func=cmd_outbox_list)
 
-    ticket = sub.add_parser("ticket", help="look at tickets, open one for a resident").add_subparsers(dest="action", required=True, metavar="ACTION")
+    ticket = sub.add_parser(
+        "ticket", help="look at tickets, open one for a resident"
+    ).add_subparsers(dest="action", required=True, metavar="ACTION")
     p = ticket.add_parser("list", help="tickets, newest first")
     p.add_argument("--state")
     p.add_argument("--assignee")
     p.add_argument("--category")
     p.add_argument("--since", help="opened on or after this date (YYYY-MM-DD)")
     p.add_argument("--until", help="opened before this date (YYYY-MM-DD)")
-    p.add_argument("--quarantine", action="store_true", help="list quarantined mails instead, with their reasons")
-    p.add_argument("--ignored", action="store_true", help="list mails set aside on purpose (loops, bounces), with reasons")
+    p.add_argument(
+        "--quarantine",
+        action="store_true",
+        help="list quarantined mails instead, with their reasons",
+    )
+    p.add_argument(
+        "--ignored",
+        action="store_true",
+        help="list mails set aside on purpose (loops, bounces), with reasons",
+    )
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.set_defaults(func=cmd_ticket_list)
     p = ticket.add_parser("show", help="one ticket with its history")
@@ -238,7 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=cmd_ticket_show)
     p = ticket.add_parser("open", help="open a ticket for a resident who phoned or walked in")
-    p.add_argument("--for", dest="for_", required=True, metavar="EMAIL", help="the resident's email address")
+    p.add_argument(
+        "--for", dest="for_", required=True, metavar="EMAIL", help="the resident's email address"
+    )
     p.add_argument("--name", default="", help="the resident's name")
     p.add_argument("--subject", required=True)
     p.add_argument("--text", default="", help="what the resident asked for")
@@ -246,7 +332,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", default="cli", help="who is opening it (staff address)")
     p.set_defaults(func=cmd_ticket_open)
 
-    db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="action", required=True, metavar="ACTION")
+    db = sub.add_parser("db", help="database maintenance").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
     p = db.add_parser("upgrade", help="apply migrations")
     p.set_defaults(func=cmd_db_upgrade)
     return parser

@@ -22,6 +22,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from maildesk.domain import Attachment
 from maildesk.rules import LOOP_HEADER
+
 MAX_REFERENCES = 20
 
 
@@ -104,5 +105,10 @@ def build(
     msg.add_alternative(rendered.html, subtype="html", charset="utf-8")
     for item in attachments:
         maintype, _, subtype = item.content_type.partition("/")
-        msg.add_attachment(item.data, maintype=maintype or "application", subtype=subtype or "octet-stream", filename=item.filename)
+        msg.add_attachment(
+            item.data,
+            maintype=maintype or "application",
+            subtype=subtype or "octet-stream",
+            filename=item.filename,
+        )
     return msg

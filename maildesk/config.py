@@ -180,7 +180,11 @@ def _expected(kind: Any) -> str:
 def _convert(kind: Any, value: Any, *, from_env: bool) -> Any:
     """Turn a TOML (or environment) value into `kind`, or raise ValueError."""
     if kind is bool:
-        if from_env and isinstance(value, str) and value.lower() in ("1", "true", "yes", "0", "false", "no"):
+        if (
+            from_env
+            and isinstance(value, str)
+            and value.lower() in ("1", "true", "yes", "0", "false", "no")
+        ):
             return value.lower() in ("1", "true", "yes")
         if isinstance(value, bool):
             return value
@@ -212,13 +216,20 @@ def _convert(kind: Any, value: Any, *, from_env: bool) -> Any:
     raise TypeError(kind)
 
 
-def _build(cls: type, table: Mapping[str, Any], where: str, source: str, env_name: str | None) -> Any:
+def _build(
+    cls: type, table: Mapping[str, Any], where: str, source: str, env_name: str | None
+) -> Any:
     """Build dataclass `cls` from a TOML table, applying environment overrides."""
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     for key in table:
         if key not in names:
-            raise ConfigError(source, f"{where}.{key}", "one of the known keys: " + ", ".join(sorted(names)), "an unknown key")
+            raise ConfigError(
+                source,
+                f"{where}.{key}",
+                "one of the known keys: " + ", ".join(sorted(names)),
+                "an unknown key",
+            )
     values: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         kind = hints[f.name]
@@ -231,7 +242,9 @@ def _build(cls: type, table: Mapping[str, Any], where: str, source: str, env_nam
                 raw, from_env, origin = os.environ[var], True, f"${var}"
         if raw is dataclasses.MISSING:
             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise ConfigError(source, f"{where}.{f.name}", _expected(kind), "nothing (the key is required)")
+                raise ConfigError(
+                    source, f"{where}.{f.name}", _expected(kind), "nothing (the key is required)"
+                )
             continue
         try:
             values[f.name] = _convert(kind, raw, from_env=from_env)
@@ -244,15 +257,32 @@ def _check(config: Config) -> None:
     """Cross-field checks that a single type cannot express."""
     source = config.source
     if "@" not in config.desk.address:
-        raise ConfigError(source, "desk.address", "an email address such as soporte@example.org", repr(config.desk.address))
+        raise ConfigError(
+            source,
+            "desk.address",
+            "an email address such as soporte@example.org",
+            repr(config.desk.address),
+        )
     if not re.match(r"^https?://", config.desk.base_url):
-        raise ConfigError(source, "desk.base_url", "an http:// or https:// URL", repr(config.desk.base_url))
+        raise ConfigError(
+            source, "desk.base_url", "an http:// or https:// URL", repr(config.desk.base_url)
+        )
     try:
         ZoneInfo(config.desk.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(source, "desk.timezone", 'an IANA time zone such as "America/Santiago"', repr(config.desk.timezone)) from None
+        raise ConfigError(
+            source,
+            "desk.timezone",
+            'an IANA time zone such as "America/Santiago"',
+            repr(config.desk.timezone),
+        ) from None
     if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", config.desk.database):
-        raise ConfigError(source, "desk.database", "a sqlite:/// or postgresql+psycopg:// URL", repr(config.desk.database))
+        raise ConfigError(
+            source,
+            "desk.database",
+            "a sqlite:/// or postgresql+psycopg:// URL",
+            repr(config.desk.database),
+        )
     endpoints = [("web.listen", config.web.listen)]
     if config.listener is not None:
         endpoints.append(("listener.listen", config.listener.listen))
@@ -285,11 +315,23 @@ def _priorities(table: Any, source: str) -> Mapping[str, PriorityConfig]:
         if body is None:
             # A default priority tuned only from the environment starts from its defaults.
             default = merged[name]
-            body = {key: f"{d.seconds}{'b' if d.business else ''}s" for key, d in
-                    (("first_response", default.first_response), ("resolution", default.resolution))}
+            body = {
+                key: f"{d.seconds}{'b' if d.business else ''}s"
+                for key, d in (
+                    ("first_response", default.first_response),
+                    ("resolution", default.resolution),
+                )
+            }
         if not isinstance(body, dict):
-            raise ConfigError(source, f"priorities.{name}", "a table with first_response and resolution", repr(body))
-        merged[name] = _build(PriorityConfig, body, f"priorities.{name}", source, f"priorities_{name}")
+            raise ConfigError(
+                source,
+                f"priorities.{name}",
+                "a table with first_response and resolution",
+                repr(body),
+            )
+        merged[name] = _build(
+            PriorityConfig, body, f"priorities.{name}", source, f"priorities_{name}"
+        )
     return types.MappingProxyType(merged)
 
 
@@ -316,13 +358,17 @@ def load(path: Path | None = None, *, required: bool = False) -> Config:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(source, "(syntax)", "valid TOML", str(exc)) from None
         except UnicodeDecodeError:
-            raise ConfigError(source, "(encoding)", "a UTF-8 text file", "undecodable bytes") from None
+            raise ConfigError(
+                source, "(encoding)", "a UTF-8 text file", "undecodable bytes"
+            ) from None
     elif explicit or required:
         raise ConfigError(str(path), "(file)", "an existing configuration file", "no such file")
     known = set(_SECTIONS) | {"staff", "priorities"}
     for key in data:
         if key not in known:
-            raise ConfigError(source, key, "one of the sections " + ", ".join(sorted(known)), "an unknown section")
+            raise ConfigError(
+                source, key, "one of the sections " + ", ".join(sorted(known)), "an unknown section"
+            )
     sections: dict[str, Any] = {}
     for name, cls in _SECTIONS.items():
         table = data.get(name, {})

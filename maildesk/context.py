@@ -64,7 +64,9 @@ def ensure_desk_row(db: Database, config: Config, clock: Clock) -> int:
     with db.transaction() as session:
         row = session.scalars(select(DeskRow).where(DeskRow.address == address)).first()
         if row is None:
-            row = DeskRow(address=address, name=config.desk.name, next_number=1, created_at=clock.now())
+            row = DeskRow(
+                address=address, name=config.desk.name, next_number=1, created_at=clock.now()
+            )
             session.add(row)
             session.flush()
         elif row.name != config.desk.name:
@@ -80,4 +82,6 @@ def open_desk(config: Config, *, clock: Clock | None = None, upgrade: bool = Tru
     if upgrade:
         db.upgrade()
     desk_id = ensure_desk_row(db, config, clock)
-    return Desk(config=config, db=db, clock=clock, desk_id=desk_id, blobs=BlobStore(config.data_path))
+    return Desk(
+        config=config, db=db, clock=clock, desk_id=desk_id, blobs=BlobStore(config.data_path)
+    )

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import schedule
 
@@ -44,13 +44,19 @@ def send_outbox(desk: Desk) -> outbox.SendReport:
     smtp = desk.config.smtp
     # A claim outlives the slowest possible send of a batch member, then expires.
     lease = timedelta(seconds=3 * smtp.timeout_seconds + 10)
-    return outbox.send_due(desk.db, desk.transport(), desk.clock, max_attempts=smtp.max_attempts, lease=lease)
+    return outbox.send_due(
+        desk.db, desk.transport(), desk.clock, max_attempts=smtp.max_attempts, lease=lease
+    )
 
 
 def fetch_once(desk: Desk) -> int:
     """One pass over the mailbox, then process what was stored (cron mode)."""
     assert desk.config.imap is not None
-    watcher = ImapWatcher(desk.config.imap, DatabaseMailboxStore(desk.db, desk.desk_id, desk.clock), now=desk.clock.now)
+    watcher = ImapWatcher(
+        desk.config.imap,
+        DatabaseMailboxStore(desk.db, desk.desk_id, desk.clock),
+        now=desk.clock.now,
+    )
     try:
         stored = watcher.poll_once()
     finally:
@@ -85,17 +91,28 @@ class Daemon:
         if "fetch" in self.parts and cfg.imap is not None:
             store = DatabaseMailboxStore(desk.db, desk.desk_id, desk.clock)
             watcher = ImapWatcher(cfg.imap, store, now=desk.clock.now)
-            self._thread("fetch", lambda: watcher.run(self.stop, lambda _n: guarded("process", lambda: process_pending(desk))()))
+            self._thread(
+                "fetch",
+                lambda: watcher.run(
+                    self.stop, lambda _n: guarded("process", lambda: process_pending(desk))()
+                ),
+            )
         if "listener" in self.parts and cfg.listener is not None:
             self.listener: Listener | None = Listener(desk, cfg.listener)
             self.listener.start()
         else:
             self.listener = None
         if "outbox" in self.parts:
-            self._thread("outbox", lambda: self._loop("outbox", lambda: send_outbox(desk), OUTBOX_SECONDS))
+            self._thread(
+                "outbox", lambda: self._loop("outbox", lambda: send_outbox(desk), OUTBOX_SECONDS)
+            )
         if "scheduler" in self.parts:
-            self.scheduler.every(1).minutes.do(guarded("retry pending mail", lambda: process_pending(desk)))
-            self._thread("scheduler", lambda: self._loop("scheduler", self.scheduler.run_pending, 1.0))
+            self.scheduler.every(1).minutes.do(
+                guarded("retry pending mail", lambda: process_pending(desk))
+            )
+            self._thread(
+                "scheduler", lambda: self._loop("scheduler", self.scheduler.run_pending, 1.0)
+            )
         if "web" in self.parts:
             from maildesk.web.serve import WebServer
 

@@ -43,7 +43,12 @@ def dedupe_key(raw: bytes) -> str:
     headers = BytesHeaderParser(policy=compat32).parsebytes(head + b"\n\n")
     digest = hashlib.sha256()
     for name in _IDENTITY_HEADERS:
-        digest.update(name.encode() + b":" + str(headers.get(name, "")).strip().encode("utf-8", "surrogateescape") + b"\n")
+        digest.update(
+            name.encode()
+            + b":"
+            + str(headers.get(name, "")).strip().encode("utf-8", "surrogateescape")
+            + b"\n"
+        )
     digest.update(hashlib.sha256(body.replace(b"\r\n", b"\n")).digest())
     return digest.hexdigest()
 
@@ -140,6 +145,10 @@ class DatabaseMailboxStore:
                 )
             row = session.get(MailboxPosition, mailbox)
             if row is None:
-                session.add(MailboxPosition(mailbox=mailbox, uidvalidity=uidvalidity, last_uid=last_uid, checked_at=now))
+                session.add(
+                    MailboxPosition(
+                        mailbox=mailbox, uidvalidity=uidvalidity, last_uid=last_uid, checked_at=now
+                    )
+                )
             else:
                 row.uidvalidity, row.last_uid, row.checked_at = uidvalidity, last_uid, now

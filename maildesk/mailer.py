@@ -45,7 +45,9 @@ def queue_mail(
         "tag": f"[{desk.config.desk.tag_prefix}{number}]" if ticket is not None else "",
     }
     rendered = compose.render(kind, desk.language, {**base, **context})
-    reply_to = signing.reply_address(desk.address, number, desk.secret) if ticket is not None else None
+    reply_to = (
+        signing.reply_address(desk.address, number, desk.secret) if ticket is not None else None
+    )
     message = compose.build(
         rendered,
         from_name=desk.config.desk.name,
@@ -103,7 +105,11 @@ def _tell_admins(session: Session, desk: Desk, *, address: str, count: int, now:
         return
     admins = [s for s in desk.config.staff if s.role == "admin"]
     if not admins:
-        log.warning("automatic mail to %s held after %d in an hour; no admin configured to tell", address, count)
+        log.warning(
+            "automatic mail to %s held after %d in an hour; no admin configured to tell",
+            address,
+            count,
+        )
         return
     for admin in admins:
         queue_mail(

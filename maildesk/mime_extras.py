@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from email.message import Message
 
 from tnefparse import TNEF
+from tnefparse.mapi import IMESSAGE_SIG, IMESSAGE_SIG_LEN
 
 # Built-in table only: `mimetypes.guess_*` would read /etc/mime.types, so names
 # generated for the same mail would differ between machines.
@@ -38,6 +39,7 @@ _EXTRA_EXTENSIONS = {
     "text/rfc822-headers": ".txt",
 }
 _TNEF_TYPES = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
+_MAX_EMBEDDED = 50
 _MAX_DEPTH = 30
 
 
@@ -273,7 +275,7 @@ def is_tnef(content_type: str, filename: str) -> bool:
 
 def unpack_tnef(data: bytes) -> TnefContents:
     """Unpack winmail.dat with tnefparse; raise ValueError when it cannot be read."""
-    _check_tnef_stream(data, depth=0)
+    _check_tnef_stream(data)
     try:
         tnef = TNEF(data, do_checksum=False)
         files: list[Extracted] = []
@@ -289,15 +291,30 @@ def unpack_tnef(data: bytes) -> TnefContents:
     return TnefContents(tuple(files), text, html, rtf_only)
 
 
-def _check_tnef_stream(data: bytes, depth: int) -> None:
+def _check_tnef_stream(data: bytes) -> None:
     """Refuse streams whose property counts exceed their data.
 
     tnefparse loops once per announced MAPI property even past the end of the data,
     so a corrupt count of four billion would hang the parse. Embedded messages
-    (attachments that are themselves TNEF) are checked the same way.
+    (attachments that are themselves TNEF) are checked the same way, and a stream
+    holding more of them than any real mail does is refused outright.
     """
-    if len(data) < 6 or struct.unpack_from("<I", data)[0] != TNEF.TNEF_SIGNATURE:
+    if len(data) < 6 or _u32(data, 0) != TNEF.TNEF_SIGNATURE:
         raise ValueError("not a TNEF stream (wrong signature)")
+    _check_tnef_objects(data)
+    starts: list[int] = []
+    start = data.find(IMESSAGE_SIG)
+    while start != -1:
+        if len(starts) == _MAX_EMBEDDED:
+            raise ValueError(f"TNEF stream embeds more than {_MAX_EMBEDDED} messages")
+        starts.append(start + IMESSAGE_SIG_LEN)
+        start = data.find(IMESSAGE_SIG, start + 1)
+    for start in starts:
+        if len(data) - start >= 6 and _u32(data, start) == TNEF.TNEF_SIGNATURE:
+            _check_tnef_objects(data[start:])
+
+
+def _check_tnef_objects(data: bytes) -> None:
     counted = {TNEF.ATTMAPIPROPS, TNEF.ATTATTACHMENT, TNEF.ATTRECIPTABLE}
     offset = 6
     while offset + TNEF.MIN_OBJ_SIZE < len(data):
@@ -306,15 +323,6 @@ def _check_tnef_stream(data: bytes, depth: int) -> None:
         if name in counted and len(body) >= 4 and _u32(body, 0) > len(body) // 4:
             raise ValueError(f"TNEF object {name:#06x} announces more properties than it holds")
         offset += min(len(data) - offset, length + 11)
-    if depth >= 5:
-        return
-    signature = b"\x07\x03\x02\x00\x00\x00\x00\x00\xc0\x00\x00\x00\x00\x00\x00\x46"
-    start = data.find(signature)
-    while start != -1:
-        embedded = data[start + len(signature) :]
-        if embedded[:4] == struct.pack("<I", TNEF.TNEF_SIGNATURE):
-            _check_tnef_stream(embedded, depth + 1)
-        start = data.find(signature, start + 1)
 
 
 def _u32(data: bytes, offset: int) -> int:

@@ -37,14 +37,17 @@ def backoff(attempts: int) -> timedelta:
 
 
 def automatic_sent_recently(session: Session, recipient: str, now: datetime) -> int:
-    return session.scalar(
-        select(func.count(Outbox.id)).where(
-            Outbox.recipient == recipient,
-            Outbox.automatic.is_(True),
-            Outbox.status != SUPPRESSED,
-            Outbox.created_at > now - timedelta(hours=1),
+    return (
+        session.scalar(
+            select(func.count(Outbox.id)).where(
+                Outbox.recipient == recipient,
+                Outbox.automatic.is_(True),
+                Outbox.status != SUPPRESSED,
+                Outbox.created_at > now - timedelta(hours=1),
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +89,9 @@ def enqueue(
         status=SUPPRESSED if held is not None else PENDING,
         attempts=0,
         next_attempt_at=now,
-        last_error=f"held: {held} automatic mails to this address in the last hour" if held is not None else "",
+        last_error=f"held: {held} automatic mails to this address in the last hour"
+        if held is not None
+        else "",
         created_at=now,
         ref=ref,
     )
@@ -97,9 +102,16 @@ def enqueue(
 
 def notice_sent_recently(session: Session, kind: str, ref: str, now: datetime) -> bool:
     """Has a notice of `kind` about `ref` been queued in the last hour?"""
-    return session.scalar(
-        select(Outbox.id).where(Outbox.kind == kind, Outbox.ref == ref, Outbox.created_at > now - timedelta(hours=1)).limit(1)
-    ) is not None
+    return (
+        session.scalar(
+            select(Outbox.id)
+            .where(
+                Outbox.kind == kind, Outbox.ref == ref, Outbox.created_at > now - timedelta(hours=1)
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 @dataclass

@@ -94,10 +94,15 @@ class Analysis:
     decision: ThreadDecision
 
 
-def analyse(session: Session, desk: Desk, raw: bytes, *, envelope_from: str | None, envelope_to: str) -> Analysis:
+def analyse(
+    session: Session, desk: Desk, raw: bytes, *, envelope_from: str | None, envelope_to: str
+) -> Analysis:
     mail = parse_mail(raw)
     verdict = rules.classify(
-        mail, rules.RuleContext(desk_address=desk.address, secret=desk.secret, envelope_sender=envelope_from)
+        mail,
+        rules.RuleContext(
+            desk_address=desk.address, secret=desk.secret, envelope_sender=envelope_from
+        ),
     )
     decision = correlate.decide(
         mail,
@@ -126,7 +131,9 @@ def _bounced_ticket(lookup: DatabaseLookup, desk: Desk, analysis: Analysis) -> i
 def _handle(session: Session, desk: Desk, row: Inbound) -> None:
     """Decide and write the outcome of one stored mail (inside its transaction)."""
     now = desk.clock.now()
-    analysis = analyse(session, desk, row.raw, envelope_from=row.envelope_from, envelope_to=row.envelope_to)
+    analysis = analyse(
+        session, desk, row.raw, envelope_from=row.envelope_from, envelope_to=row.envelope_to
+    )
     mail, verdict, decision = analysis.mail, analysis.verdict, analysis.decision
     lookup = DatabaseLookup(session, desk.desk_id)
     row.verdict = verdict.kind.value
@@ -138,18 +145,24 @@ def _handle(session: Session, desk: Desk, row: Inbound) -> None:
         ticket = lookup.ticket(number) if number is not None else None
         if ticket is None:
             raise IgnoreMail("a bounce for no mail of ours that we can find")
-        tickets.add_inbound_message(session, desk, ticket, mail, kind="bounce", public=False, now=now, inbound_id=row.id)
+        tickets.add_inbound_message(
+            session, desk, ticket, mail, kind="bounce", public=False, now=now, inbound_id=row.id
+        )
         row.ticket_id = ticket.id
         return
     ticket = lookup.ticket(decision.ticket_number) if decision.ticket_number is not None else None
     if verdict.kind is MailKind.AUTO_REPLY:
         if ticket is None:
             raise IgnoreMail(f"{verdict.reason}; it names no ticket of its sender")
-        tickets.add_inbound_message(session, desk, ticket, mail, kind="auto_reply", public=False, now=now, inbound_id=row.id)
+        tickets.add_inbound_message(
+            session, desk, ticket, mail, kind="auto_reply", public=False, now=now, inbound_id=row.id
+        )
         row.ticket_id = ticket.id
         return
     if ticket is None:
-        related = lookup.ticket(decision.related_number) if decision.related_number is not None else None
+        related = (
+            lookup.ticket(decision.related_number) if decision.related_number is not None else None
+        )
         ticket = tickets.open_ticket(
             session,
             desk,
@@ -164,17 +177,44 @@ def _handle(session: Session, desk: Desk, row: Inbound) -> None:
         for address in mail.cc + mail.to:
             if address != mail.from_addr and not signing.is_desk_address(address, desk.address):
                 tickets.add_participant(session, ticket, address, role="cc")
-        tickets.add_inbound_message(session, desk, ticket, mail, kind=verdict.kind.value, public=True, now=now, inbound_id=row.id)
+        tickets.add_inbound_message(
+            session,
+            desk,
+            ticket,
+            mail,
+            kind=verdict.kind.value,
+            public=True,
+            now=now,
+            inbound_id=row.id,
+        )
         if verdict.may_autoreply and not row.backfill and mail.from_addr:
             tagged = correlate.tagged_subject(
-                ticket.subject, ticket.number, desk.config.desk.tag_prefix, ticket.foreign_tags.splitlines()
+                ticket.subject,
+                ticket.number,
+                desk.config.desk.tag_prefix,
+                ticket.foreign_tags.splitlines(),
             )
             tickets.send_confirmation(
-                session, desk, ticket, text=mail.text, tagged_subject=tagged, now=now,
-                in_reply_to=mail.message_id, references=mail.references,
+                session,
+                desk,
+                ticket,
+                text=mail.text,
+                tagged_subject=tagged,
+                now=now,
+                in_reply_to=mail.message_id,
+                references=mail.references,
             )
     else:
-        tickets.add_inbound_message(session, desk, ticket, mail, kind=verdict.kind.value, public=True, now=now, inbound_id=row.id)
+        tickets.add_inbound_message(
+            session,
+            desk,
+            ticket,
+            mail,
+            kind=verdict.kind.value,
+            public=True,
+            now=now,
+            inbound_id=row.id,
+        )
     row.ticket_id = ticket.id
 
 
@@ -266,7 +306,9 @@ def requeue(desk: Desk, inbound_id: int) -> bool:
         return True
 
 
-def explain(desk: Desk, raw: bytes, *, envelope_from: str | None = None, envelope_to: str = "") -> dict[str, Any]:
+def explain(
+    desk: Desk, raw: bytes, *, envelope_from: str | None = None, envelope_to: str = ""
+) -> dict[str, Any]:
     """What would happen to this mail, and why; writes nothing (`ingest --dry-run`)."""
     with desk.db.read_only() as session:
         analysis = analyse(session, desk, raw, envelope_from=envelope_from, envelope_to=envelope_to)
@@ -278,7 +320,9 @@ def explain(desk: Desk, raw: bytes, *, envelope_from: str | None = None, envelop
     elif verdict.kind in (MailKind.AUTO_REPLY, MailKind.BOUNCE):
         action = "record on the ticket it names, or set aside"
     else:
-        action = "open a new ticket" + (" and send a confirmation" if verdict.may_autoreply else " (no automatic answer)")
+        action = "open a new ticket" + (
+            " and send a confirmation" if verdict.may_autoreply else " (no automatic answer)"
+        )
     return {
         "from": mail.from_addr,
         "subject": mail.subject,

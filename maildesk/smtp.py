@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import smtplib
-import socket
 import ssl
 import tempfile
 import time
@@ -33,7 +32,12 @@ class SmtpTransport:
     def _connect(self) -> smtplib.SMTP:
         cfg = self.config
         if cfg.security == "ssl":
-            return smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout_seconds, context=ssl.create_default_context())
+            return smtplib.SMTP_SSL(
+                cfg.host,
+                cfg.port,
+                timeout=cfg.timeout_seconds,
+                context=ssl.create_default_context(),
+            )
         client = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout_seconds)
         if cfg.security == "starttls":
             client.starttls(context=ssl.create_default_context())
@@ -47,7 +51,9 @@ class SmtpTransport:
                 refused = client.sendmail(envelope_from, list(recipients), raw)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
-            text = "; ".join(f"{rcpt}: {code} {msg!r}" for rcpt, (code, msg) in exc.recipients.items())
+            text = "; ".join(
+                f"{rcpt}: {code} {msg!r}" for rcpt, (code, msg) in exc.recipients.items()
+            )
             if all(code >= 500 for code in codes):
                 raise PermanentError(f"relay refused the recipient: {text}") from exc
             raise TemporaryError(f"relay deferred the recipient: {text}") from exc
@@ -56,7 +62,7 @@ class SmtpTransport:
             if 500 <= exc.smtp_code < 600 and exc.smtp_code not in (530, 535):
                 raise PermanentError(error) from exc
             raise TemporaryError(error) from exc
-        except (OSError, smtplib.SMTPException, socket.timeout) as exc:
+        except (TimeoutError, OSError, smtplib.SMTPException) as exc:
             raise TemporaryError(f"relay unreachable: {exc}") from exc
         if refused:
             raise PermanentError(f"relay refused some recipients: {refused}")

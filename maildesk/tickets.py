@@ -15,12 +15,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from maildesk import correlate, signing
-
 from maildesk.context import Desk
 from maildesk.domain import Attachment as MailAttachment
 from maildesk.domain import Channel, ParsedMail, Priority, State
 from maildesk.mailer import queue_mail
-from maildesk.models import Attachment, Desk as DeskRow, Event, Message, Participant, Ticket
+from maildesk.models import Attachment, Event, Message, Participant, Ticket
+from maildesk.models import Desk as DeskRow
 
 SUMMARY_CHARS = 600
 
@@ -57,7 +57,9 @@ def record_event(
     return event
 
 
-def add_participant(session: Session, ticket: Ticket, email: str, *, role: str, name: str = "") -> None:
+def add_participant(
+    session: Session, ticket: Ticket, email: str, *, role: str, name: str = ""
+) -> None:
     email = email.strip().lower()
     if not email:
         return
@@ -102,13 +104,24 @@ def open_ticket(
     session.add(ticket)
     session.flush()
     add_participant(session, ticket, requester_email, role="requester", name=requester_name)
-    record_event(session, ticket, actor=actor or requester_email.lower(), kind="created", now=now, detail={"channel": channel.value})
+    record_event(
+        session,
+        ticket,
+        actor=actor or requester_email.lower(),
+        kind="created",
+        now=now,
+        detail={"channel": channel.value},
+    )
     if related is not None:
-        record_event(session, ticket, actor="system", kind="related", now=now, detail={"ticket_id": related})
+        record_event(
+            session, ticket, actor="system", kind="related", now=now, detail={"ticket_id": related}
+        )
     return ticket
 
 
-def store_attachments(session: Session, desk: Desk, message: Message, items: Iterable[MailAttachment]) -> None:
+def store_attachments(
+    session: Session, desk: Desk, message: Message, items: Iterable[MailAttachment]
+) -> None:
     for item in items:
         digest = desk.blobs.put(item.data)
         session.add(
@@ -222,16 +235,32 @@ def open_for_resident(
     now = desk.clock.now()
     with desk.db.transaction() as session:
         ticket = open_ticket(
-            session, desk, subject=subject, requester_email=requester, requester_name=name,
-            channel=channel, now=now, actor=actor,
+            session,
+            desk,
+            subject=subject,
+            requester_email=requester,
+            requester_name=name,
+            channel=channel,
+            now=now,
+            actor=actor,
         )
         message = Message(
-            ticket_id=ticket.id, direction="inbound", kind="normal", public=True,
-            sender_email=requester.lower(), sender_name=name, subject=subject, text=text,
+            ticket_id=ticket.id,
+            direction="inbound",
+            kind="normal",
+            public=True,
+            sender_email=requester.lower(),
+            sender_name=name,
+            subject=subject,
+            text=text,
             created_at=now,
         )
         session.add(message)
-        record_event(session, ticket, actor=actor, kind="message", now=now, detail={"channel": channel.value})
-        tagged = correlate.tagged_subject(ticket.subject, ticket.number, desk.config.desk.tag_prefix)
+        record_event(
+            session, ticket, actor=actor, kind="message", now=now, detail={"channel": channel.value}
+        )
+        tagged = correlate.tagged_subject(
+            ticket.subject, ticket.number, desk.config.desk.tag_prefix
+        )
         send_confirmation(session, desk, ticket, text=text, tagged_subject=tagged, now=now)
         return ticket.number

@@ -86,14 +86,22 @@ def _message(message: Message) -> dict[str, Any]:
         "text": message.text,
         "defects": [d for d in message.defects.split("\n") if d],
         "attachments": [
-            {"filename": a.filename, "content_type": a.content_type, "size": a.size, "sha256": a.sha256, "inline": a.inline}
+            {
+                "filename": a.filename,
+                "content_type": a.content_type,
+                "size": a.size,
+                "sha256": a.sha256,
+                "inline": a.inline,
+            }
             for a in message.attachments
         ],
     }
 
 
 def load_ticket(session: Session, desk: Desk, number: int) -> Ticket | None:
-    return session.scalars(select(Ticket).where(Ticket.desk_id == desk.desk_id, Ticket.number == number)).first()
+    return session.scalars(
+        select(Ticket).where(Ticket.desk_id == desk.desk_id, Ticket.number == number)
+    ).first()
 
 
 def ticket_detail(desk: Desk, number: int) -> dict[str, Any] | None:
@@ -104,10 +112,17 @@ def ticket_detail(desk: Desk, number: int) -> dict[str, Any] | None:
         return {
             **ticket_summary(ticket),
             "status_url": desk.status_url(ticket.status_token),
-            "participants": [{"email": p.email, "name": p.name, "role": p.role} for p in ticket.participants],
+            "participants": [
+                {"email": p.email, "name": p.name, "role": p.role} for p in ticket.participants
+            ],
             "messages": [_message(m) for m in ticket.messages],
             "events": [
-                {"at": _iso(e.at), "actor": e.actor, "kind": e.kind, "detail": json.loads(e.detail) if e.detail else {}}
+                {
+                    "at": _iso(e.at),
+                    "actor": e.actor,
+                    "kind": e.kind,
+                    "detail": json.loads(e.detail) if e.detail else {},
+                }
                 for e in ticket.events
             ],
         }
@@ -116,8 +131,10 @@ def ticket_detail(desk: Desk, number: int) -> dict[str, Any] | None:
 def ticket_text(data: dict[str, Any]) -> str:
     lines = [
         f"#{data['number']} {data['subject']}",
-        f"  state {data['state']} · priority {data['priority']} · category {data['category']} · channel {data['channel']}",
-        f"  requester {data['requester_name']} <{data['requester']}> · assignee {data['assignee'] or '-'}",
+        f"  state {data['state']} · priority {data['priority']} · category {data['category']}"
+        f" · channel {data['channel']}",
+        f"  requester {data['requester_name']} <{data['requester']}>"
+        f" · assignee {data['assignee'] or '-'}",
         f"  opened {data['opened_at']} · status page {data['status_url']}",
         "",
     ]
@@ -125,17 +142,26 @@ def ticket_text(data: dict[str, Any]) -> str:
         visibility = "" if m["public"] else " [internal]"
         lines.append(f"--- {m['at']} {m['direction']} {m['kind']}{visibility} from {m['sender']}")
         lines.append(m["text"].rstrip())
-        lines.extend(f"    [attachment] {a['filename']} ({a['content_type']}, {a['size']} bytes)" for a in m["attachments"])
+        lines.extend(
+            f"    [attachment] {a['filename']} ({a['content_type']}, {a['size']} bytes)"
+            for a in m["attachments"]
+        )
         lines.append("")
     lines.append("history:")
-    lines.extend(f"  {e['at']} {e['actor']} {e['kind']} {json.dumps(e['detail'], ensure_ascii=False) if e['detail'] else ''}".rstrip() for e in data["events"])
+    lines.extend(
+        f"  {e['at']} {e['actor']} {e['kind']} "
+        f"{json.dumps(e['detail'], ensure_ascii=False) if e['detail'] else ''}".rstrip()
+        for e in data["events"]
+    )
     return "\n".join(lines)
 
 
 def inbound_rows(desk: Desk, *, status: str) -> list[dict[str, Any]]:
     with desk.db.read_only() as session:
         rows = session.scalars(
-            select(Inbound).where(Inbound.desk_id == desk.desk_id, Inbound.status == status).order_by(Inbound.id)
+            select(Inbound)
+            .where(Inbound.desk_id == desk.desk_id, Inbound.status == status)
+            .order_by(Inbound.id)
         )
         return [
             {
@@ -175,8 +201,26 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) 
     """A plain text table of the first columns that fit a terminal."""
     if not rows:
         return "(none)"
-    columns = list(columns or [c for c in rows[0] if c not in ("requester_name", "updated_at", "first_response_at", "resolved_at", "closed_at", "team", "unit")])
-    cells = [[("" if row.get(c) is None else str(row.get(c)))[:48] for c in columns] for row in rows]
+    columns = list(
+        columns
+        or [
+            c
+            for c in rows[0]
+            if c
+            not in (
+                "requester_name",
+                "updated_at",
+                "first_response_at",
+                "resolved_at",
+                "closed_at",
+                "team",
+                "unit",
+            )
+        ]
+    )
+    cells = [
+        [("" if row.get(c) is None else str(row.get(c)))[:48] for c in columns] for row in rows
+    ]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
     out = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
     out += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
@@ -185,12 +229,15 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) 
 
 def startup_banner(desk: Desk, parts: Sequence[str]) -> str:
     cfg = desk.config
-    lines = [f"maildesk is running ({', '.join(parts)}) with {cfg.source}; database {cfg.database_url}"]
+    lines = [
+        f"maildesk is running ({', '.join(parts)}) with {cfg.source}; database {cfg.database_url}"
+    ]
     if cfg.listener is not None and "listener" in parts:
         host, _, port = cfg.listener.listen.rpartition(":")
         lines.append(
-            f"send a first mail: python3 -c \"import smtplib; smtplib.SMTP('{host}', {port}).sendmail("
-            f"'vecina@example.org', '{desk.address}', 'Subject: Fuga de agua\\n\\nHay una fuga en el depto 402.')\""
+            'send a first mail: python3 -c "import smtplib; '
+            f"smtplib.SMTP('{host}', {port}).sendmail('vecina@example.org', '{desk.address}', "
+            "'Subject: Fuga de agua\\n\\nHay una fuga en el depto 402.')\""
         )
     if not cfg.smtp.host:
         lines.append(f"outbound mail is written to {desk.outbox_dir} (no [smtp] relay configured)")
@@ -199,7 +246,7 @@ def startup_banner(desk: Desk, parts: Sequence[str]) -> str:
     return "\n  ".join(lines)
 
 
-STARTER = '''# maildesk configuration. Every key can also come from the environment as
+STARTER = """# maildesk configuration. Every key can also come from the environment as
 # MAILDESK_<SECTION>_<KEY>, e.g. MAILDESK_IMAP_PASSWORD, so secrets need not live here.
 
 [desk]
@@ -252,7 +299,7 @@ listen = "127.0.0.1:8080"
 # [priorities.alta]
 # first_response = "1h"
 # resolution = "8h"
-'''
+"""
 
 
 def starter_config(secret: str) -> str:

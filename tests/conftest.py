@@ -24,7 +24,9 @@ from maildesk.models import Base
 
 pytest_plugins = ["tests.servers"]
 
-PG_ADMIN_URL = os.environ.get("MAILDESK_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_ADMIN_URL = os.environ.get(
+    "MAILDESK_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 SECRET = "test-secret-key-0123456789"
 START = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
 
@@ -39,7 +41,7 @@ def pg_database() -> Iterator[str]:
     try:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            conn.execute(text(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0'))
+            conn.execute(text(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0"))
     except Exception as exc:  # noqa: BLE001 - any failure means no PostgreSQL here
         admin.dispose()
         require_server("postgresql", f"cannot create a database at {PG_ADMIN_URL}: {exc}")
@@ -55,7 +57,9 @@ def _empty_postgres(url: str) -> None:
     with engine.begin() as conn:
         present = {
             row[0]
-            for row in conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
+            for row in conn.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            )
         }
         tables = [t.name for t in Base.metadata.sorted_tables if t.name in present]
         if tables:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
-from datetime import UTC, datetime
 
 DESK = "soporte@alameda.example"
 
@@ -51,7 +51,9 @@ def make_mail(
     return msg.as_bytes()
 
 
-def make_bounce(*, to: str, original_headers: str, recipient: str = "vecina@correo.example") -> bytes:
+def make_bounce(
+    *, to: str, original_headers: str, recipient: str = "vecina@correo.example"
+) -> bytes:
     """A delivery status notification (RFC 3464) as Postfix writes it."""
     text = f"""Return-Path: <>
 From: Mail Delivery System <MAILER-DAEMON@mx.correo.example>

@@ -14,7 +14,9 @@ connection = config.attributes.get("connection")
 if connection is None:
     engine = create_engine(config.get_main_option("sqlalchemy.url") or "sqlite://")
     with engine.begin() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        context.configure(
+            connection=connection, target_metadata=target_metadata, render_as_batch=True
+        )
         context.run_migrations()
 else:
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)

@@ -227,10 +227,11 @@ class ImapWatcher:
         stored = 0
         while True:  # until a search finds nothing; IDLE then reports anything later
             found = client.search(["UID", f"{last_uid + 1}:*"])
-            uids = sorted(u for u in (int(x) for x in found) if u > last_uid)  # n:* matches max<n
-            if not uids:
+            uids = sorted(u for u in (int(x) for x in found))
+            batches = self._batches(client, uids)
+            if not batches:  # all expunged since the search (or no sizes): look next pass
                 break
-            for batch in self._batches(client, uids):
+            for batch in batches:
                 mails = self._fetch(client, batch)
                 old = [m for m in mails if is_backfill(m)]
                 new = [m for m in mails if not is_backfill(m)]

@@ -31,17 +31,28 @@ class DeskHandler:
         self.desk = desk
         self.lmtp = lmtp
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
         if not is_desk_address(address, self.desk.address):
             return "550 5.1.1 Not a mailbox of this help desk"
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        raw = envelope.original_content or (envelope.content if isinstance(envelope.content, bytes) else b"")
+        raw = envelope.original_content or (
+            envelope.content if isinstance(envelope.content, bytes) else b""
+        )
         loop = asyncio.get_running_loop()
         try:
-            result = await loop.run_in_executor(None, self._accept, raw, envelope.mail_from or "", list(envelope.rcpt_tos))
+            result = await loop.run_in_executor(
+                None, self._accept, raw, envelope.mail_from or "", list(envelope.rcpt_tos)
+            )
             status = f"250 2.0.0 Stored as {result}"
         except TemporaryError as exc:
             log.warning("listener could not store a mail: %s", exc)
@@ -81,6 +92,7 @@ class Listener:
     def __init__(self, desk: Desk, config: ListenerConfig) -> None:
         host, port = parse_endpoint(config.listen, key="listener.listen")
         lmtp = config.protocol == "lmtp"
+        self.port = port
         self.controller = _Controller(
             DeskHandler(desk, lmtp=lmtp),
             lmtp=lmtp,
@@ -90,12 +102,6 @@ class Listener:
             server_hostname=desk.domain,
             decode_data=False,
         )
-
-    @property
-    def port(self) -> int:
-        server = self.controller.server
-        assert server is not None
-        return int(server.sockets[0].getsockname()[1])
 
     def start(self) -> None:
         self.controller.start()

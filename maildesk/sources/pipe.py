@@ -22,20 +22,26 @@ EX_NOINPUT = 66
 EX_TEMPFAIL = 75
 
 
-def ingest_stream(desk: Desk, stream: BinaryIO, *, envelope_from: str | None, recipients: Sequence[str]) -> tuple[int, Accepted | None]:
+def ingest_stream(
+    desk: Desk, stream: BinaryIO, *, envelope_from: str | None, recipients: Sequence[str]
+) -> tuple[int, Accepted | None]:
     raw = stream.read()
     if not raw.strip():
         log.error("no message on standard input")
         return EX_NOINPUT, None
     try:
-        accepted = accept(desk, raw, source="pipe", envelope_from=envelope_from, envelope_to=recipients)
+        accepted = accept(
+            desk, raw, source="pipe", envelope_from=envelope_from, envelope_to=recipients
+        )
     except TemporaryError as exc:
         log.error("not stored, the MTA should retry: %s", exc)
         return EX_TEMPFAIL, None
     return EX_OK, accepted
 
 
-def ingest_files(desk: Desk, paths: Sequence[Path], *, backfill: bool = False) -> tuple[int, list[tuple[Path, Accepted]]]:
+def ingest_files(
+    desk: Desk, paths: Sequence[Path], *, backfill: bool = False
+) -> tuple[int, list[tuple[Path, Accepted]]]:
     done: list[tuple[Path, Accepted]] = []
     for path in paths:
         try:

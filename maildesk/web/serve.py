@@ -16,12 +16,14 @@ log = logging.getLogger(__name__)
 class WebServer:
     def __init__(self, desk: Desk) -> None:
         host, port = parse_endpoint(desk.config.web.listen, key="web.listen")
-        self.server = create_server(create_app(desk), host=host, port=port, threads=4, ident="maildesk")
+        self.server = create_server(
+            create_app(desk), host=host, port=port, threads=4, ident="maildesk"
+        )
         log.info("status page on http://%s:%s/", host, self.port)
 
     @property
     def port(self) -> int:
-        return int(self.server.effective_port)  # type: ignore[attr-defined]
+        return int(self.server.effective_port)
 
     def run(self) -> None:
         self.server.run()

@@ -46,7 +46,12 @@ def ticket(token: str) -> ResponseReturnValue:
         if found is None:
             abort(404)
         messages = [
-            {"at": m.created_at, "mine": m.direction == "inbound", "text": m.text, "files": [a.filename for a in m.attachments]}
+            {
+                "at": m.created_at,
+                "mine": m.direction == "inbound",
+                "text": m.text,
+                "files": [a.filename for a in m.attachments],
+            }
             for m in found.messages
             if m.public
         ]

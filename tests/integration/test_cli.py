@@ -24,7 +24,9 @@ from tests.servers import free_port
 pytestmark = pytest.mark.integration
 
 
-def maildesk(*args: str, cwd: Path, stdin: bytes = b"", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def maildesk(
+    *args: str, cwd: Path, stdin: bytes = b"", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         [sys.executable, "-m", "maildesk", *args],
         input=stdin,
@@ -33,7 +35,9 @@ def maildesk(*args: str, cwd: Path, stdin: bytes = b"", env: dict[str, str] | No
         env={**os.environ, **(env or {})},
         timeout=60,
     )
-    return subprocess.CompletedProcess(result.args, result.returncode, result.stdout.decode(), result.stderr.decode())
+    return subprocess.CompletedProcess(
+        result.args, result.returncode, result.stdout.decode(), result.stderr.decode()
+    )
 
 
 def test_init_then_ingest_then_list_and_show(tmp_path: Path) -> None:
@@ -44,29 +48,60 @@ def test_init_then_ingest_then_list_and_show(tmp_path: Path) -> None:
     assert "# maildesk configuration" in text and "MAILDESK_IMAP_PASSWORD" in text
     assert (tmp_path / "maildesk.db").exists()
     config = str(tmp_path / "maildesk.toml")
-    raw = make_mail(to="soporte@example.org", subject="Ruido en el depto 301 — ¿qué hago?", attachments=[("grabación.m4a", "audio/mp4", b"\x00\x01audio")])
+    raw = make_mail(
+        to="soporte@example.org",
+        subject="Ruido en el depto 301 — ¿qué hago?",
+        attachments=[("grabación.m4a", "audio/mp4", b"\x00\x01audio")],
+    )
     done = maildesk("--config", config, "ingest", cwd=tmp_path, stdin=raw)
     assert done.returncode == 0, done.stderr
-    listed = json.loads(maildesk("--config", config, "ticket", "list", "--format", "json", cwd=tmp_path).stdout)
+    listed = json.loads(
+        maildesk("--config", config, "ticket", "list", "--format", "json", cwd=tmp_path).stdout
+    )
     assert [(t["number"], t["subject"], t["state"], t["requester"]) for t in listed] == [
         (1, "Ruido en el depto 301 — ¿qué hago?", "recibido", "vecina@correo.example")
     ]
     table = maildesk("--config", config, "ticket", "list", cwd=tmp_path).stdout
     assert "Ruido en el depto 301" in table and "number" in table
-    shown = json.loads(maildesk("--config", config, "ticket", "show", "1", "--format", "json", cwd=tmp_path).stdout)
-    assert set(shown) >= {"number", "subject", "state", "priority", "category", "requester", "assignee", "opened_at",
-                          "first_response_at", "resolved_at", "closed_at", "messages", "events", "status_url"}
+    shown = json.loads(
+        maildesk("--config", config, "ticket", "show", "1", "--format", "json", cwd=tmp_path).stdout
+    )
+    assert set(shown) >= {
+        "number",
+        "subject",
+        "state",
+        "priority",
+        "category",
+        "requester",
+        "assignee",
+        "opened_at",
+        "first_response_at",
+        "resolved_at",
+        "closed_at",
+        "messages",
+        "events",
+        "status_url",
+    }
     inbound, outbound = shown["messages"]
-    assert (inbound["direction"], inbound["public"], inbound["sender"]) == ("inbound", True, "vecina@correo.example")
+    assert (inbound["direction"], inbound["public"], inbound["sender"]) == (
+        "inbound",
+        True,
+        "vecina@correo.example",
+    )
     assert inbound["attachments"][0]["filename"] == "grabación.m4a"
     assert outbound["kind"] == "confirmation" and outbound["direction"] == "outbound"
     assert [e["kind"] for e in shown["events"]][:2] == ["created", "message"]
     text_view = maildesk("--config", config, "ticket", "show", "1", cwd=tmp_path).stdout
     assert "#1 Ruido en el depto 301" in text_view and "grabación.m4a" in text_view
     assert maildesk("--config", config, "ticket", "show", "9", cwd=tmp_path).returncode == 1
-    assert maildesk("--config", config, "outbox", "send", "--once", cwd=tmp_path).stdout.startswith("sent 1")
+    assert maildesk("--config", config, "outbox", "send", "--once", cwd=tmp_path).stdout.startswith(
+        "sent 1"
+    )
     [eml] = (tmp_path / "data" / "outbox").glob("*.eml")
-    assert email.message_from_bytes(eml.read_bytes(), policy=default)["Subject"] == "[#1] Ruido en el depto 301 — ¿qué hago?"
+    assert (
+        email.message_from_bytes(eml.read_bytes(), policy=default)["Subject"]
+        == "[#1] Ruido en el depto 301 — ¿qué hago?"
+    )
 
 
 def test_dry_run_explains_and_writes_nothing(make_desk: DeskFactory, tmp_path: Path) -> None:
@@ -80,9 +115,15 @@ def test_dry_run_explains_and_writes_nothing(make_desk: DeskFactory, tmp_path: P
     done = maildesk("--config", config, "ingest", "--dry-run", str(path), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     verdict = json.loads(done.stdout)
-    assert verdict["ticket"] == 1 and verdict["signal"] == "subject-tag" and verdict["action"] == "append to ticket 1"
+    assert (
+        verdict["ticket"] == 1
+        and verdict["signal"] == "subject-tag"
+        and verdict["action"] == "append to ticket 1"
+    )
     assert "1" in verdict["why"]
-    listed = json.loads(maildesk("--config", config, "ticket", "show", "1", "--format", "json", cwd=tmp_path).stdout)
+    listed = json.loads(
+        maildesk("--config", config, "ticket", "show", "1", "--format", "json", cwd=tmp_path).stdout
+    )
     assert len([m for m in listed["messages"] if m["direction"] == "inbound"]) == 1
     assert desk.db.ping()
 
@@ -95,10 +136,16 @@ def test_config_error_exits_before_touching_the_mailbox(tmp_path: Path) -> None:
     server.setblocking(False)
     port = server.getsockname()[1]
     config = tmp_path / "maildesk.toml"
-    config.write_text(f'[imap]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\npoll_seconds = "often"\n')
+    config.write_text(
+        f'[imap]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\npoll_seconds = "often"\n'
+    )
     done = maildesk("--config", str(config), "fetch", "--once", cwd=tmp_path)
     assert done.returncode == 1
-    assert str(config) in done.stderr and "imap.poll_seconds" in done.stderr and "expected an integer" in done.stderr
+    assert (
+        str(config) in done.stderr
+        and "imap.poll_seconds" in done.stderr
+        and "expected an integer" in done.stderr
+    )
     with pytest.raises(BlockingIOError):
         server.accept()
     server.close()
@@ -107,7 +154,9 @@ def test_config_error_exits_before_touching_the_mailbox(tmp_path: Path) -> None:
 def test_ingest_exits_75_when_the_database_is_down(tmp_path: Path) -> None:
     """An MTA pipe gets EX_TEMPFAIL when the mail cannot be stored, so it keeps and retries it."""
     config = tmp_path / "maildesk.toml"
-    config.write_text(f'[desk]\ndatabase = "postgresql+psycopg://postgres@127.0.0.1:{free_port()}/none"\nsecret_key = "k"\n')
+    config.write_text(
+        f'[desk]\ndatabase = "postgresql+psycopg://postgres@127.0.0.1:{free_port()}/none"\nsecret_key = "k"\n'
+    )
     done = maildesk("--config", str(config), "ingest", cwd=tmp_path, stdin=make_mail())
     assert done.returncode == 75, done.stderr
 
@@ -118,27 +167,75 @@ def test_quarantine_list_and_retry(make_desk: DeskFactory, tmp_path: Path) -> No
     from maildesk import ingest
 
     with desk.db.transaction() as session:
-        stored = ingest.store(session, desk_id=desk.desk_id, raw=make_mail(), source="pipe", now=desk.clock.now())
+        stored = ingest.store(
+            session, desk_id=desk.desk_id, raw=make_mail(), source="pipe", now=desk.clock.now()
+        )
         row = session.get(ingest.Inbound, stored.inbound_id)
         assert row is not None
-        row.status, row.attempts, row.reason = "quarantined", 3, "failed 3 times: RuntimeError: boom"
+        row.status, row.attempts, row.reason = (
+            "quarantined",
+            3,
+            "failed 3 times: RuntimeError: boom",
+        )
     config = str(tmp_path / "maildesk.toml")
-    listed = json.loads(maildesk("--config", config, "ticket", "list", "--quarantine", "--format", "json", cwd=tmp_path).stdout)
-    assert listed[0]["reason"].endswith("boom") and listed[0]["retry"] == f"maildesk ingest --retry {stored.inbound_id}"
+    listed = json.loads(
+        maildesk(
+            "--config", config, "ticket", "list", "--quarantine", "--format", "json", cwd=tmp_path
+        ).stdout
+    )
+    assert (
+        listed[0]["reason"].endswith("boom")
+        and listed[0]["retry"] == f"maildesk ingest --retry {stored.inbound_id}"
+    )
     done = maildesk("--config", config, "ingest", "--retry", str(stored.inbound_id), cwd=tmp_path)
     assert done.returncode == 0 and "processed" in done.stdout, done.stderr
-    assert json.loads(maildesk("--config", config, "ticket", "list", "--quarantine", "--format", "json", cwd=tmp_path).stdout) == []
+    assert (
+        json.loads(
+            maildesk(
+                "--config",
+                config,
+                "ticket",
+                "list",
+                "--quarantine",
+                "--format",
+                "json",
+                cwd=tmp_path,
+            ).stdout
+        )
+        == []
+    )
 
 
 def test_ticket_open_for_a_phone_call(make_desk: DeskFactory, tmp_path: Path) -> None:
     """Staff open a ticket for a resident who phoned; the channel is recorded and a confirmation queued."""
     make_desk()
     config = str(tmp_path / "maildesk.toml")
-    done = maildesk("--config", config, "ticket", "open", "--for", "Vecino@Correo.example", "--name", "José Peña",
-                    "--subject", "Portón del estacionamiento no abre", "--text", "Llamó a las 9:00", "--channel", "phone", cwd=tmp_path)
+    done = maildesk(
+        "--config",
+        config,
+        "ticket",
+        "open",
+        "--for",
+        "Vecino@Correo.example",
+        "--name",
+        "José Peña",
+        "--subject",
+        "Portón del estacionamiento no abre",
+        "--text",
+        "Llamó a las 9:00",
+        "--channel",
+        "phone",
+        cwd=tmp_path,
+    )
     assert done.returncode == 0 and "opened ticket 1" in done.stdout, done.stderr
-    shown = json.loads(maildesk("--config", config, "ticket", "show", "1", "--format", "json", cwd=tmp_path).stdout)
-    assert (shown["channel"], shown["requester"], shown["requester_name"]) == ("phone", "vecino@correo.example", "José Peña")
+    shown = json.loads(
+        maildesk("--config", config, "ticket", "show", "1", "--format", "json", cwd=tmp_path).stdout
+    )
+    assert (shown["channel"], shown["requester"], shown["requester_name"]) == (
+        "phone",
+        "vecino@correo.example",
+        "José Peña",
+    )
     assert [m["kind"] for m in shown["messages"]] == ["normal", "confirmation"]
 
 
@@ -153,7 +250,13 @@ def test_run_on_embedded_defaults(tmp_path: Path) -> None:
         "MAILDESK_DESK_BASE_URL": f"http://127.0.0.1:{web_port}",
     }
     log = tmp_path / "run.log"
-    daemon = subprocess.Popen([sys.executable, "-m", "maildesk", "run"], cwd=tmp_path, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "maildesk", "run"],
+        cwd=tmp_path,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 30
         while "maildesk is running" not in log.read_text() and time.monotonic() < deadline:
@@ -162,7 +265,11 @@ def test_run_on_embedded_defaults(tmp_path: Path) -> None:
         banner = log.read_text()
         assert "send a first mail" in banner and "data/outbox" in banner
         with smtplib.SMTP("127.0.0.1", smtp_port) as client:
-            client.sendmail("vecina@correo.example", ["soporte@localhost"], make_mail(to="soporte@localhost", subject="Luz del pasillo"))
+            client.sendmail(
+                "vecina@correo.example",
+                ["soporte@localhost"],
+                make_mail(to="soporte@localhost", subject="Luz del pasillo"),
+            )
         outbox = tmp_path / "data" / "outbox"
         while not list(outbox.glob("*.eml")) and time.monotonic() < deadline:
             time.sleep(0.1)

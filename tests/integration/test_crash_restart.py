@@ -27,7 +27,16 @@ MAILS = 40
 
 def start_daemon(config: Path, log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "maildesk", "--config", str(config), "run", "--only", "fetch,outbox,scheduler"],
+        [
+            sys.executable,
+            "-m",
+            "maildesk",
+            "--config",
+            str(config),
+            "run",
+            "--only",
+            "fetch,outbox,scheduler",
+        ],
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
         cwd=config.parent,
@@ -37,7 +46,9 @@ def start_daemon(config: Path, log: Path) -> subprocess.Popen[bytes]:
 def counts(desk: Desk) -> tuple[int, int, int]:
     with desk.db.read_only() as session:
         tickets = session.scalar(select(func.count(Ticket.id))) or 0
-        done = session.scalar(select(func.count(Inbound.id)).where(Inbound.status == "processed")) or 0
+        done = (
+            session.scalar(select(func.count(Inbound.id)).where(Inbound.status == "processed")) or 0
+        )
         sent = session.scalar(select(func.count(Outbox.id)).where(Outbox.status == "sent")) or 0
     return int(tickets), int(done), int(sent)
 
@@ -51,28 +62,52 @@ def wait_until(predicate: object, timeout: float, what: str, log: Path) -> None:
     raise AssertionError(f"timed out waiting for {what}; daemon log:\n{log.read_text()[-3000:]}")
 
 
-def test_sigkill_mid_batch_loses_and_duplicates_nothing(make_desk: DeskFactory, imap_user: ImapUser, relay: Relay, tmp_path: Path) -> None:
+def test_sigkill_mid_batch_loses_and_duplicates_nothing(
+    make_desk: DeskFactory, imap_user: ImapUser, relay: Relay, tmp_path: Path
+) -> None:
     """Three SIGKILLs while 40 mails are fetched, processed and confirmed; in the end 40 tickets and 40 confirmations."""
     desk = make_desk(
         smtp={"host": relay.host, "port": relay.port, "security": "none", "timeout_seconds": 3},
-        imap={"host": imap_user.host, "port": imap_user.port, "security": "none", "username": imap_user.username,
-              "password": imap_user.password, "batch_size": 4, "poll_seconds": 1},
+        imap={
+            "host": imap_user.host,
+            "port": imap_user.port,
+            "security": "none",
+            "username": imap_user.username,
+            "password": imap_user.password,
+            "batch_size": 4,
+            "poll_seconds": 1,
+        },
     )
     config, log = tmp_path / "maildesk.toml", tmp_path / "daemon.log"
     daemon = start_daemon(config, log)
     try:
-        wait_until(lambda: "listening" in log.read_text() or "maildesk is running" in log.read_text(), 30, "start-up", log)
+        wait_until(
+            lambda: "listening" in log.read_text() or "maildesk is running" in log.read_text(),
+            30,
+            "start-up",
+            log,
+        )
         time.sleep(1.0)  # the watcher has set its starting point
         for i in range(MAILS):
-            imap_user.server.append(imap_user.username, make_mail(
-                sender=f"residente{i}@correo.example", subject=f"Solicitud número {i} — depto {100 + i}",
-                message_id=f"<crash{i}@correo.example>"))
+            imap_user.server.append(
+                imap_user.username,
+                make_mail(
+                    sender=f"residente{i}@correo.example",
+                    subject=f"Solicitud número {i} — depto {100 + i}",
+                    message_id=f"<crash{i}@correo.example>",
+                ),
+            )
         for threshold in (3, 15, 27):
             wait_until(lambda t=threshold: counts(desk)[0] >= t, 60, f"{threshold} tickets", log)
             os.kill(daemon.pid, signal.SIGKILL)
             daemon.wait(10)
             daemon = start_daemon(config, log)
-        wait_until(lambda: counts(desk) == (MAILS, MAILS, MAILS), 120, f"every mail processed and confirmed, {counts(desk)}", log)
+        wait_until(
+            lambda: counts(desk) == (MAILS, MAILS, MAILS),
+            120,
+            f"every mail processed and confirmed, {counts(desk)}",
+            log,
+        )
         daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(30) == 0, log.read_text()[-3000:]
     finally:
@@ -80,13 +115,19 @@ def test_sigkill_mid_batch_loses_and_duplicates_nothing(make_desk: DeskFactory, 
             daemon.kill()
             daemon.wait()
     with desk.db.read_only() as session:
-        per_ticket = session.execute(select(Outbox.ticket_id, func.count(Outbox.id)).group_by(Outbox.ticket_id)).all()
+        per_ticket = session.execute(
+            select(Outbox.ticket_id, func.count(Outbox.id)).group_by(Outbox.ticket_id)
+        ).all()
         subjects = sorted(session.scalars(select(Ticket.subject)))
     assert len(per_ticket) == MAILS and all(n == 1 for _, n in per_ticket)
     assert subjects == sorted(f"Solicitud número {i} — depto {100 + i}" for i in range(MAILS))
     # A crash between the relay's 250 and the mark may resend, but always the same Message-ID.
-    relayed = {email.message_from_bytes(m.raw, policy=default)["Message-ID"] for m in relay.messages}
+    relayed = {
+        email.message_from_bytes(m.raw, policy=default)["Message-ID"] for m in relay.messages
+    }
     assert len(relayed) == MAILS
-    assert {m.rcpt_tos[0] for m in relay.messages} == {f"residente{i}@correo.example" for i in range(MAILS)}
+    assert {m.rcpt_tos[0] for m in relay.messages} == {
+        f"residente{i}@correo.example" for i in range(MAILS)
+    }
     flags = imap_user.server.flags(imap_user.username)
     assert len(flags) == MAILS and all(b"\\Seen" not in f for f in flags.values())

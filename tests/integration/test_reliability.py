@@ -36,11 +36,17 @@ def outbox_statuses(desk: Desk) -> list[str]:
         return list(session.scalars(select(Outbox.status).order_by(Outbox.id)))
 
 
-def test_relay_down_then_up_delivers_everything_once(make_desk: DeskFactory, relay: Relay, clock: FixedClock) -> None:
+def test_relay_down_then_up_delivers_everything_once(
+    make_desk: DeskFactory, relay: Relay, clock: FixedClock
+) -> None:
     """While the relay is down mail waits with backoff; once it is up each mail arrives exactly once."""
     desk = make_desk(smtp=relay_config(relay))
     for i in range(5):
-        accept(desk, make_mail(subject=f"Solicitud {i}", message_id=f"<m{i}@correo.example>"), source="pipe")
+        accept(
+            desk,
+            make_mail(subject=f"Solicitud {i}", message_id=f"<m{i}@correo.example>"),
+            source="pipe",
+        )
     relay.stop()
     report = send_outbox(desk)
     assert (report.sent, report.retried) == (0, 5)
@@ -55,7 +61,9 @@ def test_relay_down_then_up_delivers_everything_once(make_desk: DeskFactory, rel
     assert outbox_statuses(desk) == ["sent"] * 5
 
 
-def test_relay_refusing_temporarily_then_permanently(make_desk: DeskFactory, relay: Relay, clock: FixedClock) -> None:
+def test_relay_refusing_temporarily_then_permanently(
+    make_desk: DeskFactory, relay: Relay, clock: FixedClock
+) -> None:
     """A 451 is retried with the same bytes; a 550 is given up at once and recorded."""
     desk = make_desk(smtp=relay_config(relay))
     accept(desk, make_mail(), source="pipe")
@@ -72,7 +80,15 @@ def test_relay_refusing_temporarily_then_permanently(make_desk: DeskFactory, rel
 
 def test_gives_up_after_max_attempts(make_desk: DeskFactory, clock: FixedClock) -> None:
     """A relay that never answers ends in a dead letter after max_attempts, not an endless loop."""
-    desk = make_desk(smtp={"host": "127.0.0.1", "port": free_port(), "security": "none", "max_attempts": 3, "timeout_seconds": 2})
+    desk = make_desk(
+        smtp={
+            "host": "127.0.0.1",
+            "port": free_port(),
+            "security": "none",
+            "max_attempts": 3,
+            "timeout_seconds": 2,
+        }
+    )
     accept(desk, make_mail(), source="pipe")
     for _ in range(3):
         send_outbox(desk)
@@ -80,7 +96,9 @@ def test_gives_up_after_max_attempts(make_desk: DeskFactory, clock: FixedClock) 
     assert outbox_statuses(desk) == ["dead"]
 
 
-def test_failing_mail_is_quarantined_after_three_tries_and_reimported(make_desk: DeskFactory, relay: Relay, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failing_mail_is_quarantined_after_three_tries_and_reimported(
+    make_desk: DeskFactory, relay: Relay, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A mail whose processing keeps failing is rolled back each time, quarantined on the third, and retried by id."""
     desk = make_desk(smtp=relay_config(relay))
     calls = {"n": 0}
@@ -95,7 +113,15 @@ def test_failing_mail_is_quarantined_after_three_tries_and_reimported(make_desk:
     assert first.status == "pending"
     process.process_pending(desk)
     process.process_pending(desk)
-    accept(desk, make_mail(sender="otro@correo.example", subject="Otra solicitud", message_id="<good@correo.example>"), source="pipe")
+    accept(
+        desk,
+        make_mail(
+            sender="otro@correo.example",
+            subject="Otra solicitud",
+            message_id="<good@correo.example>",
+        ),
+        source="pipe",
+    )
     with desk.db.read_only() as session:
         bad = session.get(Inbound, first.inbound_id)
         assert bad is not None and bad.status == "quarantined" and bad.attempts == 3
@@ -110,23 +136,45 @@ def test_failing_mail_is_quarantined_after_three_tries_and_reimported(make_desk:
         assert session.scalar(select(func.count(Outbox.id))) == 2
 
 
-def test_automatic_mail_is_capped_per_address_and_admin_told(make_desk: DeskFactory, relay: Relay, clock: FixedClock) -> None:
+def test_automatic_mail_is_capped_per_address_and_admin_told(
+    make_desk: DeskFactory, relay: Relay, clock: FixedClock
+) -> None:
     """A robot that rewrites its headers on every auto-reply still gets at most the cap per hour; an admin hears once."""
-    desk = make_desk(smtp=relay_config(relay), desk={"autoreply_per_hour": 3},
-                     staff=[{"email": "admin@alameda.example", "name": "Admin", "role": "admin"}])
+    desk = make_desk(
+        smtp=relay_config(relay),
+        desk={"autoreply_per_hour": 3},
+        staff=[{"email": "admin@alameda.example", "name": "Admin", "role": "admin"}],
+    )
     for i in range(6):
-        accept(desk, make_mail(sender="crm@robot.example", subject=f"Caso CRM {i}", body=f"Nuevo caso {i}", message_id=f"<crm{i}@robot.example>"), source="pipe")
+        accept(
+            desk,
+            make_mail(
+                sender="crm@robot.example",
+                subject=f"Caso CRM {i}",
+                body=f"Nuevo caso {i}",
+                message_id=f"<crm{i}@robot.example>",
+            ),
+            source="pipe",
+        )
     assert outbox_statuses(desk).count("pending") == 4  # 3 confirmations + 1 notice to the admin
     assert outbox_statuses(desk).count("suppressed") == 3
     send_outbox(desk)
     recipients = sorted(m.rcpt_tos[0] for m in relay.wait_for(4))
     assert recipients == ["admin@alameda.example"] + ["crm@robot.example"] * 3
     clock.advance(timedelta(hours=1, minutes=1))
-    accept(desk, make_mail(sender="crm@robot.example", subject="Caso CRM 7", message_id="<crm7@robot.example>"), source="pipe")
+    accept(
+        desk,
+        make_mail(
+            sender="crm@robot.example", subject="Caso CRM 7", message_id="<crm7@robot.example>"
+        ),
+        source="pipe",
+    )
     assert outbox_statuses(desk)[-1] == "pending"  # the cap is per hour, not forever
 
 
-def test_unreachable_database_is_a_temporary_failure(make_desk: DeskFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreachable_database_is_a_temporary_failure(
+    make_desk: DeskFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """When the mail cannot be stored, the pipe exits 75 and the listener answers 451, so the MTA keeps it."""
     desk = make_desk(listener={"listen": f"127.0.0.1:{free_port()}"})
 
@@ -140,7 +188,10 @@ def test_unreachable_database_is_a_temporary_failure(make_desk: DeskFactory, mon
     listener = Listener(desk, desk.config.listener)
     listener.start()
     try:
-        with smtplib.SMTP("127.0.0.1", listener.port) as client, pytest.raises(smtplib.SMTPDataError) as info:
+        with (
+            smtplib.SMTP("127.0.0.1", listener.port) as client,
+            pytest.raises(smtplib.SMTPDataError) as info,
+        ):
             client.sendmail("vecina@correo.example", [DESK], make_mail())
         assert info.value.smtp_code == 451
     finally:
@@ -154,7 +205,10 @@ def test_listener_refuses_other_recipients(make_desk: DeskFactory) -> None:
     listener = Listener(desk, desk.config.listener)
     listener.start()
     try:
-        with smtplib.SMTP("127.0.0.1", listener.port) as client, pytest.raises(smtplib.SMTPRecipientsRefused):
+        with (
+            smtplib.SMTP("127.0.0.1", listener.port) as client,
+            pytest.raises(smtplib.SMTPRecipientsRefused),
+        ):
             client.sendmail("vecina@correo.example", ["someone@elsewhere.example"], make_mail())
     finally:
         listener.stop()

@@ -95,7 +95,11 @@ def test_environment_overrides_every_key(tmp_path: Path, monkeypatch: pytest.Mon
         ("[desk]\nadress = 'typo@x.org'\n", "desk.adress", "known keys"),
         ("[dsk]\nname = 'x'\n", "dsk", "sections"),
         ("[web]\nlisten = '8080'\n", "web.listen", "host:port"),
-        ("[priorities.alta]\nfirst_response = 'soon'\nresolution = '8h'\n", "priorities.alta.first_response", "duration"),
+        (
+            "[priorities.alta]\nfirst_response = 'soon'\nresolution = '8h'\n",
+            "priorities.alta.first_response",
+            "duration",
+        ),
         ("[priorities.alta]\nresolution = '8h'\n", "priorities.alta.first_response", "required"),
         ("[[staff]]\nname = 'Ana'\n", "staff[0].email", "required"),
         ("[[staff]]\nemail = 'ana@x.org'\nrole = 'boss'\n", "staff[0].role", '"agent"'),
@@ -103,7 +107,9 @@ def test_environment_overrides_every_key(tmp_path: Path, monkeypatch: pytest.Mon
         ("[desk\nname = 'x'\n", "(syntax)", "valid TOML"),
     ],
 )
-def test_errors_name_file_key_and_expectation(tmp_path: Path, text: str, key: str, expected: str) -> None:
+def test_errors_name_file_key_and_expectation(
+    tmp_path: Path, text: str, key: str, expected: str
+) -> None:
     """A broken config names the file, the key and what was expected."""
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as info:
@@ -114,7 +120,9 @@ def test_errors_name_file_key_and_expectation(tmp_path: Path, text: str, key: st
     assert expected in message
 
 
-def test_bad_environment_value_names_the_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_environment_value_names_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An override that does not parse names the environment variable, not the file."""
     monkeypatch.setenv("MAILDESK_SMTP_PORT", "lots")
     with pytest.raises(ConfigError, match=r"\$MAILDESK_SMTP_PORT: smtp.port: expected an integer"):
@@ -138,7 +146,14 @@ def test_secret_is_created_once_and_kept(tmp_path: Path, monkeypatch: pytest.Mon
 
 @pytest.mark.parametrize(
     ("text", "seconds", "business"),
-    [("30s", 30, False), ("15m", 900, False), ("8h", 28800, False), ("2d", 172800, False), ("8bh", 28800, True), ("2bd", 172800, True)],
+    [
+        ("30s", 30, False),
+        ("15m", 900, False),
+        ("8h", 28800, False),
+        ("2d", 172800, False),
+        ("8bh", 28800, True),
+        ("2bd", 172800, True),
+    ],
 )
 def test_durations(text: str, seconds: int, business: bool) -> None:
     """Durations as interface.md writes them."""
