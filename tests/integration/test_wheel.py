@@ -1,0 +1,80 @@
+"""The built wheel carries everything: every mail template and page renders from an installed wheel."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+
+CHECK = r'''
+import sys
+from pathlib import Path
+import maildesk
+assert maildesk.__file__.startswith(sys.argv[1]), maildesk.__file__
+from importlib.resources import files
+from maildesk import compose, config
+from maildesk.context import open_desk
+from maildesk.intake import accept
+from maildesk.web import create_app
+
+root = files("maildesk.mail_templates")
+kinds = sorted({p.name.split(".")[0] for p in root.joinpath("es").iterdir() if p.name.endswith(".j2")})
+context = {"number": 7, "subject": "Ñandú en el ascensor", "tagged_subject": "[#7] Ñandú en el ascensor",
+           "summary": "Línea 1\nLínea 2", "status_url": "https://x.example/t/abc", "requester_name": "José",
+           "desk_name": "Edificio Ñuñoa", "language": "es", "tag": "[#7]", "address": "a@b.example", "count": 11}
+rendered = 0
+for language in ("es", "en"):
+    names = sorted(p.name for p in root.joinpath(language).iterdir() if p.name.endswith(".j2"))
+    assert sorted(f"{k}.{part}.j2" for k in kinds for part in ("subject", "txt", "html")) == names, (language, names)
+    for kind in kinds:
+        out = compose.render(kind, language, {**context, "language": language})
+        assert out.subject and out.text.strip() and "<html" in out.html, (language, kind)
+        rendered += 1
+desk = open_desk(config.load(Path(sys.argv[2])))
+accept(desk, b"From: Ana <ana@x.example>\r\nTo: soporte@alameda.example\r\nSubject: =?utf-8?q?Port=C3=B3n?=\r\nMessage-ID: <w@x>\r\n\r\nNo abre.\r\n", source="pipe")
+from sqlalchemy import select
+from maildesk.models import Ticket
+with desk.db.read_only() as s:
+    token = s.scalars(select(Ticket.status_token)).one()
+client = create_app(desk).test_client()
+for url in ("/", f"/t/{token}", "/healthz", "/static/style.css"):
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+assert "Portón" in client.get(f"/t/{token}").get_data(as_text=True)
+print(f"ok {rendered} mail templates, 4 pages")
+'''
+
+
+def test_every_template_renders_from_an_installed_wheel(tmp_path: Path) -> None:
+    """Build the wheel, install it alone into a folder, and render every template and page from there."""
+    wheels, target = tmp_path / "wheels", tmp_path / "site"
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(ROOT)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert build.returncode == 0, build.stderr
+    [wheel] = wheels.glob("maildesk-*.whl")
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert install.returncode == 0, install.stderr
+    config = tmp_path / "maildesk.toml"
+    config.write_text(f'[desk]\naddress = "soporte@alameda.example"\ndatabase = "sqlite:///{tmp_path}/w.db"\n'
+                      f'data_dir = "{tmp_path}/data"\nsecret_key = "k"\n')
+    script = tmp_path / "check.py"
+    script.write_text(CHECK)
+    done = subprocess.run(
+        [sys.executable, str(script), str(target), str(config)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(target)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("ok ") and "4 pages" in done.stdout
