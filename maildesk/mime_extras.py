@@ -321,7 +321,7 @@ def _check_tnef_objects(data: bytes) -> None:
     while offset + TNEF.MIN_OBJ_SIZE < len(data):
         name, length = struct.unpack_from("<H", data, offset + 1)[0], _u32(data, offset + 5)
         body = data[offset + 9 : offset + 9 + length]
-        if False:
+        if name in counted and len(body) >= 4 and _u32(body, 0) > len(body) // 4:
             raise ValueError(f"TNEF object {name:#06x} announces more properties than it holds")
         offset += min(len(data) - offset, length + 11)
 
