@@ -11,6 +11,7 @@ developer's machine and fails in CI (`CI=true`), so CI never goes green by skipp
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import grp
 import itertools
 import os
@@ -22,10 +23,11 @@ import signal
 import smtplib
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -251,6 +253,7 @@ class Dovecot:
                 stdout=stderr,
                 stderr=stderr,
                 start_new_session=True,
+                preexec_fn=_die_with_parent(),
             )
         finally:
             stderr.close()
@@ -440,6 +443,26 @@ def _make_traversable(path: Path) -> None:
     for parent in [path, *path.parents]:
         if not parent.stat().st_mode & 0o001:
             raise RuntimeError(f"{parent} is not traversable by the dovecot user; set TMPDIR=/tmp")
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """Linux: have the kernel stop Dovecot when the test process dies without tearing down.
+
+    Without it, a pytest killed by `timeout` leaves a Dovecot behind. The signal follows the
+    thread that started the process, so this is only used from the main thread.
+    """
+    if sys.platform != "linux" or threading.current_thread() is not threading.main_thread():
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+    pr_set_pdeathsig = 1
+
+    def set_pdeathsig() -> None:
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+
+    return set_pdeathsig
 
 
 def _live_group_members(pgid: int) -> bool:

@@ -227,7 +227,7 @@ class ImapWatcher:
         stored = 0
         while True:  # until a search finds nothing; IDLE then reports anything later
             found = client.search(["UID", f"{last_uid + 1}:*"])
-            uids = sorted(u for u in (int(x) for x in found))
+            uids = sorted(u for u in (int(x) for x in found) if u > last_uid)  # n:* matches max<n
             batches = self._batches(client, uids)
             if not batches:  # all expunged since the search (or no sizes): look next pass
                 break
