@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from maildesk.clock import Clock
 from maildesk.db import Database
 from maildesk.models import Inbound, MailboxPosition
-from maildesk.sources.imap import Fetched, Position
+from maildesk.sources.imap import Backfill, Fetched, Position
 
 PENDING, PROCESSED, IGNORED, QUARANTINED = "pending", "processed", "ignored", "quarantined"
 
@@ -116,11 +116,16 @@ class DatabaseMailboxStore:
         self.clock = clock
 
     def position(self, mailbox: str) -> Position | None:
-        with self.db.transaction() as session:
+        with self.db.read_only() as session:
             row = session.get(MailboxPosition, mailbox)
             if row is None:
                 return None
-            return Position(row.uidvalidity, row.last_uid, row.checked_at)
+            backfill = (
+                Backfill(row.backfill_below_uid, row.backfill_before)
+                if row.backfill_below_uid is not None
+                else None
+            )
+            return Position(row.uidvalidity, row.last_uid, row.checked_at, backfill)
 
     def store(
         self,
@@ -130,6 +135,7 @@ class DatabaseMailboxStore:
         last_uid: int,
         *,
         backfill: bool,
+        pending: Backfill | None = None,
     ) -> None:
         now = self.clock.now()
         with self.db.transaction() as session:
@@ -145,10 +151,8 @@ class DatabaseMailboxStore:
                 )
             row = session.get(MailboxPosition, mailbox)
             if row is None:
-                session.add(
-                    MailboxPosition(
-                        mailbox=mailbox, uidvalidity=uidvalidity, last_uid=last_uid, checked_at=now
-                    )
-                )
-            else:
-                row.uidvalidity, row.last_uid, row.checked_at = uidvalidity, last_uid, now
+                row = MailboxPosition(mailbox=mailbox)
+                session.add(row)
+            row.uidvalidity, row.last_uid, row.checked_at = uidvalidity, last_uid, now
+            row.backfill_below_uid = pending.below_uid if pending is not None else None
+            row.backfill_before = pending.before if pending is not None else None

@@ -235,3 +235,5 @@ class MailboxPosition(Base):
     uidvalidity: Mapped[int] = mapped_column(BigInteger)
     last_uid: Mapped[int] = mapped_column(BigInteger)
     checked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    backfill_below_uid: Mapped[int | None] = mapped_column(BigInteger)
+    backfill_before: Mapped[datetime | None] = mapped_column(UTCDateTime())

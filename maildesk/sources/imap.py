@@ -69,12 +69,32 @@ class Fetched:
 
 
 @dataclass(frozen=True, slots=True)
+class Backfill:
+    """Which mails of an import under way are old: no confirmation is sent for them.
+
+    Kept with the position, so an import interrupted by a crash goes on treating
+    the rest of the old mail as old after the restart.
+    """
+
+    below_uid: int  # mail already in the folder when the import started
+    before: datetime | None = None  # after a UIDVALIDITY change: only mail older than this
+
+    def covers(self, mail: Fetched) -> bool:
+        if mail.uid >= self.below_uid:
+            return False
+        if self.before is None:
+            return True
+        return mail.internaldate is None or _aware(mail.internaldate) < self.before
+
+
+@dataclass(frozen=True, slots=True)
 class Position:
     """Where the watcher is in one folder."""
 
     uidvalidity: int
     last_uid: int
     checked_at: datetime  # when the last pass completed
+    backfill: Backfill | None = None  # an import of old mail still under way
 
 
 class MailboxStore(Protocol):
@@ -90,10 +110,12 @@ class MailboxStore(Protocol):
         last_uid: int,
         *,
         backfill: bool,
+        pending: Backfill | None = None,
     ) -> None:
         """Durably store the raw mails (deduplicated) and the new position in ONE transaction.
 
-        Commit before returning. The stored position's `checked_at` is the commit time.
+        Commit before returning. The stored position's `checked_at` is the commit time;
+        `pending` is the import still under way after this batch (None when done).
         """
         ...
 
@@ -175,11 +197,10 @@ class ImapWatcher:
         writable = b"READ-ONLY" not in selected
         position = self.store.position(self.mailbox)
 
-        # A mail is backfill when its UID is below `backfill_below_uid` (mail that was
-        # already there when an import started) or its INTERNALDATE is before
-        # `backfill_before` (mail from before a UIDVALIDITY change).
-        backfill_below_uid = 0
-        backfill_before: datetime | None = None
+        # An import of old mail (a new mailbox with import_existing, or a UIDVALIDITY
+        # change) covers the UIDs below UIDNEXT at its start; it is kept with the
+        # position until the watcher has passed them, even across a crash.
+        pending: Backfill | None = None
         must_record = False  # the position must be written even if nothing is found
         if position is None and not self.config.import_existing:
             start = (uidnext - 1) if uidnext else max(client.search("ALL") or [0])
@@ -193,7 +214,7 @@ class ImapWatcher:
             )
             last_uid = start
         elif position is None:
-            backfill_below_uid = uidnext or 2**32
+            pending = Backfill(uidnext or 2**32)
             must_record = True
             log.info(
                 "%s: new mailbox, importing existing mail as backfill (uidvalidity %d)",
@@ -203,7 +224,8 @@ class ImapWatcher:
             last_uid = 0
         elif position.uidvalidity != uidvalidity:
             # INTERNALDATE has whole seconds: a mail from the same second counts as new.
-            backfill_before = _aware(position.checked_at).replace(microsecond=0)
+            before = _aware(position.checked_at).replace(microsecond=0)
+            pending = Backfill(uidnext or 2**32, before)
             must_record = True
             log.warning(
                 "%s: UIDVALIDITY changed from %d to %d; fetching the whole folder again, "
@@ -211,18 +233,18 @@ class ImapWatcher:
                 self.mailbox,
                 position.uidvalidity,
                 uidvalidity,
-                backfill_before.isoformat(),
+                before.isoformat(),
             )
             last_uid = 0
         else:
             last_uid = position.last_uid
+            pending = position.backfill
 
         def is_backfill(mail: Fetched) -> bool:
-            if mail.uid < backfill_below_uid:
-                return True
-            if backfill_before is None:
-                return False
-            return mail.internaldate is None or _aware(mail.internaldate) < backfill_before
+            return pending is not None and pending.covers(mail)
+
+        def still_pending(uid: int) -> Backfill | None:
+            return pending if pending is not None and uid + 1 < pending.below_uid else None
 
         stored = 0
         while True:  # until a search finds nothing; IDLE then reports anything later
@@ -238,11 +260,25 @@ class ImapWatcher:
                 if old and new:
                     # One store call per kind. The first must not move the position past
                     # the second's mails, or a crash in between would skip them.
-                    self.store.store(self.mailbox, uidvalidity, old, last_uid, backfill=True)
-                    self.store.store(self.mailbox, uidvalidity, new, batch[-1], backfill=False)
+                    self.store.store(
+                        self.mailbox, uidvalidity, old, last_uid, backfill=True, pending=pending
+                    )
+                    self.store.store(
+                        self.mailbox,
+                        uidvalidity,
+                        new,
+                        batch[-1],
+                        backfill=False,
+                        pending=still_pending(batch[-1]),
+                    )
                 else:
                     self.store.store(
-                        self.mailbox, uidvalidity, mails, batch[-1], backfill=bool(old)
+                        self.mailbox,
+                        uidvalidity,
+                        mails,
+                        batch[-1],
+                        backfill=bool(old),
+                        pending=still_pending(batch[-1]),
                     )
                 must_record = False
                 last_uid = batch[-1]
@@ -261,7 +297,14 @@ class ImapWatcher:
         if must_record:
             # An empty folder after an import or a UIDVALIDITY change: record where we are,
             # or every pass would start over (and warn again).
-            self.store.store(self.mailbox, uidvalidity, [], last_uid, backfill=False)
+            self.store.store(
+                self.mailbox,
+                uidvalidity,
+                [],
+                last_uid,
+                backfill=False,
+                pending=still_pending(last_uid),
+            )
         return stored
 
     def _batches(self, client: IMAPClient, uids: list[int]) -> list[list[int]]:

@@ -20,6 +20,7 @@ from maildesk.config import ImapConfig
 from maildesk.errors import TemporaryError
 from maildesk.sources.imap import (
     IMPORTED_FLAG,
+    Backfill,
     Fetched,
     ImapWatcher,
     Position,
@@ -59,6 +60,7 @@ class MemoryStore:
         self.calls: list[Call] = []
         self.received: list[tuple[Fetched, bool]] = []  # every mail handed over, with backfill
         self.fail: Exception | None = None
+        self.fail_after: int | None = None  # store calls that succeed before a crash
         self._changed = threading.Condition()
 
     def position(self, mailbox: str) -> Position | None:
@@ -73,15 +75,18 @@ class MemoryStore:
         last_uid: int,
         *,
         backfill: bool,
+        pending: Backfill | None = None,
     ) -> None:
         with self._changed:
             if self.fail is not None:
                 raise type(self.fail)(*self.fail.args)  # a fresh one: tracebacks don't pile up
+            if self.fail_after is not None and len(self.calls) >= self.fail_after:
+                raise RuntimeError("killed in the middle of the import")
             self.calls.append(Call(uidvalidity, tuple(m.uid for m in mails), last_uid, backfill))
             for mail in mails:
                 self.received.append((mail, backfill))
                 self.kept.setdefault(hashlib.sha256(mail.raw).hexdigest(), Kept(mail.raw, backfill))
-            self.positions[mailbox] = Position(uidvalidity, last_uid, datetime.now(UTC))
+            self.positions[mailbox] = Position(uidvalidity, last_uid, datetime.now(UTC), pending)
             self._changed.notify_all()
 
     @property
@@ -176,7 +181,9 @@ def stop_within(thread: threading.Thread, stop: threading.Event, seconds: float)
 
 
 def test_first_pass_starts_from_now(
-    dovecot: Dovecot, imap_user: ImapUser, make_watcher: Callable[..., ImapWatcher],
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    make_watcher: Callable[..., ImapWatcher],
     store: MemoryStore,
 ) -> None:
     """Mail already in the INBOX at the first pass is not imported; mail arriving later is."""
@@ -197,7 +204,9 @@ def test_first_pass_starts_from_now(
 
 
 def test_import_existing_stores_old_mail_as_backfill(
-    dovecot: Dovecot, imap_user: ImapUser, make_watcher: Callable[..., ImapWatcher],
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    make_watcher: Callable[..., ImapWatcher],
     store: MemoryStore,
 ) -> None:
     """With import_existing, the mail already there is imported as backfill, later mail is not."""
@@ -213,6 +222,35 @@ def test_import_existing_stores_old_mail_as_backfill(
     assert watcher.poll_once() == 1
     assert store.received[-1][0].raw == new
     assert store.received[-1][1] is False
+
+
+def test_import_interrupted_by_a_crash_keeps_old_mail_as_backfill(
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    make_watcher: Callable[..., ImapWatcher],
+    store: MemoryStore,
+) -> None:
+    """A crash in the middle of importing old mail: after the restart the rest is still backfill."""
+    user = imap_user.username
+    old = [mail(f"old {i}") for i in range(5)]
+    dovecot.append_many(user, old)
+    first = make_watcher(imap_user.config(import_existing=True, batch_size=2))
+    store.fail_after = 1  # the second batch dies with the process
+    with pytest.raises(RuntimeError):
+        first.poll_once()
+    first.close()
+    store.fail_after = None
+    assert store.positions[first.mailbox].backfill is not None
+    restarted = make_watcher(imap_user.config(import_existing=True, batch_size=2))
+    assert restarted.poll_once() == 3
+    new = mail("new after restart")
+    dovecot.append(user, new)
+    assert restarted.poll_once() == 1
+    assert {k.raw: k.backfill for k in store.kept.values()} == {
+        **{raw: True for raw in old},
+        new: False,
+    }
+    assert store.positions[restarted.mailbox].backfill is None
 
 
 def test_import_existing_on_empty_folder_records_position(
@@ -231,7 +269,9 @@ def test_import_existing_on_empty_folder_records_position(
 
 
 def test_fetch_never_sets_seen_and_flags_imported(
-    dovecot: Dovecot, imap_user: ImapUser, make_watcher: Callable[..., ImapWatcher],
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    make_watcher: Callable[..., ImapWatcher],
     store: MemoryStore,
 ) -> None:
     """After a pass no message is \\Seen, each one is flagged $MaildeskImported, none is gone."""
@@ -249,7 +289,9 @@ def test_fetch_never_sets_seen_and_flags_imported(
 
 
 def test_processed_folder_gets_the_mail_by_move(
-    dovecot: Dovecot, imap_user: ImapUser, make_watcher: Callable[..., ImapWatcher],
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    make_watcher: Callable[..., ImapWatcher],
     store: MemoryStore,
 ) -> None:
     """With processed_folder set, stored mail is MOVEd there (created if missing), unread."""
@@ -270,7 +312,9 @@ def test_processed_folder_gets_the_mail_by_move(
 
 
 def test_failed_store_leaves_mail_unacknowledged(
-    dovecot: Dovecot, imap_user: ImapUser, make_watcher: Callable[..., ImapWatcher],
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    make_watcher: Callable[..., ImapWatcher],
     store: MemoryStore,
 ) -> None:
     """A store that raises leaves the mail unflagged and the position as it was; it is retried."""
@@ -293,7 +337,9 @@ def test_failed_store_leaves_mail_unacknowledged(
 
 
 def test_place_is_kept_by_uid_not_by_seen(
-    dovecot: Dovecot, imap_user: ImapUser, make_watcher: Callable[..., ImapWatcher],
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    make_watcher: Callable[..., ImapWatcher],
     store: MemoryStore,
 ) -> None:
     """A mail a person already read (\\Seen) before the pass is still imported."""
@@ -306,7 +352,9 @@ def test_place_is_kept_by_uid_not_by_seen(
 
 
 def test_batches_store_once_per_batch(
-    dovecot: Dovecot, imap_user: ImapUser, make_watcher: Callable[..., ImapWatcher],
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    make_watcher: Callable[..., ImapWatcher],
     store: MemoryStore,
 ) -> None:
     """120 new mails with batch_size 50 make 3 store calls, and each mail is stored once."""
@@ -324,8 +372,11 @@ def test_batches_store_once_per_batch(
 
 
 def test_uidvalidity_change_refetches_old_mail_as_backfill(
-    dovecot: Dovecot, imap_user: ImapUser, make_watcher: Callable[..., ImapWatcher],
-    store: MemoryStore, caplog: pytest.LogCaptureFixture,
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    make_watcher: Callable[..., ImapWatcher],
+    store: MemoryStore,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """When UIDVALIDITY changes the folder is fetched again: older mail as backfill, newer not."""
     user, folder = imap_user.username, "Soporte"
@@ -347,7 +398,9 @@ def test_uidvalidity_change_refetches_old_mail_as_backfill(
         assert watcher.poll_once() == 3
     assert "UIDVALIDITY changed" in caplog.text
     assert {f.raw: backfill for f, backfill in store.received} == {
-        old[0]: True, old[1]: True, new: False,
+        old[0]: True,
+        old[1]: True,
+        new: False,
     }
     assert len(store.kept) == 3  # the store's dedupe: nothing twice
     position = store.positions[watcher.mailbox]
@@ -358,7 +411,9 @@ def test_uidvalidity_change_refetches_old_mail_as_backfill(
 
 
 def test_run_wakes_up_on_idle_and_stops_quickly(
-    dovecot: Dovecot, imap_user: ImapUser, make_watcher: Callable[..., ImapWatcher],
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    make_watcher: Callable[..., ImapWatcher],
     run_in_thread: Runner,
     store: MemoryStore,
 ) -> None:
@@ -389,7 +444,9 @@ def test_run_wakes_up_on_idle_and_stops_quickly(
 
 
 def test_run_polls_without_idle(
-    dovecot: Dovecot, imap_user: ImapUser, make_watcher: Callable[..., ImapWatcher],
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    make_watcher: Callable[..., ImapWatcher],
     run_in_thread: Runner,
     store: MemoryStore,
 ) -> None:
@@ -405,9 +462,12 @@ def test_run_polls_without_idle(
 
 
 def test_run_survives_a_failing_store(
-    dovecot: Dovecot, imap_user: ImapUser, make_watcher: Callable[..., ImapWatcher],
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    make_watcher: Callable[..., ImapWatcher],
     run_in_thread: Runner,
-    store: MemoryStore, caplog: pytest.LogCaptureFixture,
+    store: MemoryStore,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """run() logs a failing store, backs off, and stores the mail once the store works again."""
     delays: list[int] = []
@@ -444,16 +504,24 @@ def test_run_survives_a_failing_store(
 @pytest.mark.parametrize("graceful", [True, False], ids=["bye", "crash"])
 def test_run_reconnects_after_server_restart(
     graceful: bool,
-    store: MemoryStore, make_watcher: Callable[..., ImapWatcher], run_in_thread: Runner,
+    store: MemoryStore,
+    make_watcher: Callable[..., ImapWatcher],
+    run_in_thread: Runner,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Dovecot going down (BYE, or a crash) and up under run(): mail sent afterwards arrives."""
     server = Dovecot()  # its own server: taking the shared one down would disturb other tests
     try:
         server.add_user("desk", "s3cret")
-        config = ImapConfig(host=server.host, port=server.port, security="none",
-                            username="desk", password="s3cret", poll_seconds=600,
-                            timeout_seconds=5)
+        config = ImapConfig(
+            host=server.host,
+            port=server.port,
+            security="none",
+            username="desk",
+            password="s3cret",
+            poll_seconds=600,
+            timeout_seconds=5,
+        )
         watcher = make_watcher(config, backoff=lambda attempt: 0.1)
         stop, stored = threading.Event(), list[int]()
         with caplog.at_level(logging.WARNING, logger="maildesk.sources.imap"):
@@ -547,4 +615,3 @@ def test_new_users_have_empty_mailboxes(dovecot: Dovecot, imap_user: ImapUser) -
     dovecot.add_user("just-added-" + uuid.uuid4().hex[:6], "pw")
     name = next(reversed(dovecot.passwords))
     assert dovecot.uids(name) == []
-

@@ -36,6 +36,8 @@ def upgrade() -> None:
         sa.Column("uidvalidity", sa.BigInteger(), nullable=False),
         sa.Column("last_uid", sa.BigInteger(), nullable=False),
         sa.Column("checked_at", sa.DateTime(), nullable=False),
+        sa.Column("backfill_below_uid", sa.BigInteger(), nullable=True),
+        sa.Column("backfill_before", sa.DateTime(), nullable=True),
         sa.PrimaryKeyConstraint("mailbox", name=op.f("pk_mailbox_position")),
     )
     op.create_table(
