@@ -14,7 +14,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event, select, text
+from sqlalchemy import Connection, Engine, create_engine, event, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,7 +23,9 @@ from maildesk.errors import TemporaryError
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, decide when a transaction begins (below).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -32,10 +34,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin(connection: Connection) -> None:
+    """Units of work take SQLite's write lock up front.
+
+    The sqlite3 module would otherwise read outside any transaction and only lock
+    at the first write, so two threads could both claim the same pending mail.
+    Read-only sessions begin a plain (deferred) transaction and never wait.
+    """
+    deferred = connection.get_execution_options().get("read_only", False)
+    connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
@@ -47,6 +61,9 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(
+            self.engine.execution_options(read_only=True), expire_on_commit=False
+        )
 
     @property
     def is_postgres(self) -> bool:
@@ -78,7 +95,7 @@ class Database:
 
         Closing without commit discards any change; loaded objects stay readable.
         """
-        session = self._sessions()
+        session = self._read_sessions()
         try:
             yield session
         finally:
@@ -100,7 +117,7 @@ class Database:
 
     def ping(self) -> bool:
         try:
-            with self.engine.connect() as connection:
+            with self.engine.execution_options(read_only=True).connect() as connection:
                 connection.execute(select(1))
             return True
         except OperationalError:

@@ -317,3 +317,29 @@ def test_reused_message_id_with_new_content_is_kept(
         )
     )
     assert [t.subject for t in tickets(desk)] == ["Ruido en el 301", "Paquete en conserjería"]
+
+
+def test_importing_the_past_sends_no_confirmations(
+    make_desk: DeskFactory, imap_user: ImapUser
+) -> None:
+    """With import_existing, old mail in the mailbox becomes tickets but nobody gets an automatic mail."""
+    for i in range(3):
+        imap_user.server.append(
+            imap_user.username, make_mail(subject=f"Antigua {i}", message_id=f"<old{i}@x>")
+        )
+    desk = make_desk(
+        imap={
+            "host": imap_user.host,
+            "port": imap_user.port,
+            "security": "none",
+            "import_existing": True,
+            "username": imap_user.username,
+            "password": imap_user.password,
+        }
+    )
+    assert fetch_once(desk) == 3
+    assert [t.subject for t in tickets(desk)] == ["Antigua 0", "Antigua 1", "Antigua 2"]
+    assert count(desk, Outbox) == 0
+    imap_user.server.append(imap_user.username, make_mail(subject="Nueva", message_id="<new@x>"))
+    assert fetch_once(desk) == 1
+    assert count(desk, Outbox) == 1

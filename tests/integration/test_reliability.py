@@ -212,3 +212,43 @@ def test_listener_refuses_other_recipients(make_desk: DeskFactory) -> None:
             client.sendmail("vecina@correo.example", ["someone@elsewhere.example"], make_mail())
     finally:
         listener.stop()
+
+
+def test_two_workers_share_the_queue_without_duplicates(make_desk: DeskFactory) -> None:
+    """Two workers processing the same pending mails at once make each ticket and confirmation once."""
+    import threading
+
+    desk = make_desk()
+    with desk.db.transaction() as session:
+        from maildesk import ingest
+
+        for i in range(30):
+            ingest.store(
+                session,
+                desk_id=desk.desk_id,
+                raw=make_mail(sender=f"r{i}@correo.example", message_id=f"<w{i}@x>"),
+                source="pipe",
+                now=desk.clock.now(),
+            )
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            process.process_pending(desk)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    with desk.db.read_only() as session:
+        numbers = sorted(session.scalars(select(Ticket.number)))
+        assert numbers == list(range(1, 31))
+        assert session.scalar(select(func.count(Outbox.id))) == 30
+        assert (
+            session.scalar(select(func.count(Inbound.id)).where(Inbound.status == "processed"))
+            == 30
+        )
