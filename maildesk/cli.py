@@ -61,18 +61,10 @@ def _install_signals(stop: Any) -> None:
     signal.signal(signal.SIGINT, handler)
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from maildesk.daemon import PARTS, Daemon
+def _serve(desk: Desk, parts: tuple[str, ...]) -> int:
+    """Run the daemon's `parts` until SIGTERM or SIGINT, then stop them cleanly."""
+    from maildesk.daemon import Daemon
 
-    parts = tuple(p.strip() for p in args.only.split(",")) if args.only else PARTS
-    unknown = [p for p in parts if p not in PARTS]
-    if unknown:
-        print(
-            f"--only: unknown part {', '.join(unknown)}; expected some of {', '.join(PARTS)}",
-            file=sys.stderr,
-        )
-        return 2
-    desk = _desk(args)
     daemon = Daemon(desk, parts)
     _install_signals(daemon.stop)
     daemon.start()
@@ -85,8 +77,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from maildesk.daemon import PARTS
+
+    parts = tuple(p.strip() for p in args.only.split(",")) if args.only else PARTS
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown:
+        print(
+            f"--only: unknown part {', '.join(unknown)}; expected some of {', '.join(PARTS)}",
+            file=sys.stderr,
+        )
+        return 2
+    return _serve(_desk(args), parts)
+
+
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from maildesk.daemon import Daemon, fetch_once
+    from maildesk.daemon import fetch_once
 
     desk = _desk(args)
     if desk.config.imap is None:
@@ -100,15 +106,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         stored = fetch_once(desk)
         print(f"stored {stored} new mail(s)")
         return 0
-    daemon = Daemon(desk, ("fetch",))
-    _install_signals(daemon.stop)
-    daemon.start()
-    try:
-        while not daemon.stop.wait(1.0):
-            pass
-    finally:
-        daemon.shutdown()
-    return 0
+    return _serve(desk, ("fetch",))
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:

@@ -159,6 +159,7 @@ def _handle(session: Session, desk: Desk, row: Inbound) -> None:
         )
         row.ticket_id = ticket.id
         return
+    is_new = ticket is None
     if ticket is None:
         related = (
             lookup.ticket(decision.related_number) if decision.related_number is not None else None
@@ -177,43 +178,25 @@ def _handle(session: Session, desk: Desk, row: Inbound) -> None:
         for address in mail.cc + mail.to:
             if address != mail.from_addr and not signing.is_desk_address(address, desk.address):
                 tickets.add_participant(session, ticket, address, role="cc")
-        tickets.add_inbound_message(
+    tickets.add_inbound_message(
+        session,
+        desk,
+        ticket,
+        mail,
+        kind=verdict.kind.value,
+        public=True,
+        now=now,
+        inbound_id=row.id,
+    )
+    if is_new and verdict.may_autoreply and not row.backfill and mail.from_addr:
+        tickets.send_confirmation(
             session,
             desk,
             ticket,
-            mail,
-            kind=verdict.kind.value,
-            public=True,
+            text=mail.text,
             now=now,
-            inbound_id=row.id,
-        )
-        if verdict.may_autoreply and not row.backfill and mail.from_addr:
-            tagged = correlate.tagged_subject(
-                ticket.subject,
-                ticket.number,
-                desk.config.desk.tag_prefix,
-                ticket.foreign_tags.splitlines(),
-            )
-            tickets.send_confirmation(
-                session,
-                desk,
-                ticket,
-                text=mail.text,
-                tagged_subject=tagged,
-                now=now,
-                in_reply_to=mail.message_id,
-                references=mail.references,
-            )
-    else:
-        tickets.add_inbound_message(
-            session,
-            desk,
-            ticket,
-            mail,
-            kind=verdict.kind.value,
-            public=True,
-            now=now,
-            inbound_id=row.id,
+            in_reply_to=mail.message_id,
+            references=mail.references,
         )
     row.ticket_id = ticket.id
 

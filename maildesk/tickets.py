@@ -192,7 +192,6 @@ def send_confirmation(
     ticket: Ticket,
     *,
     text: str,
-    tagged_subject: str,
     now: datetime,
     in_reply_to: str | None = None,
     references: Sequence[str] = (),
@@ -212,7 +211,12 @@ def send_confirmation(
         context={
             "number": ticket.number,
             "subject": ticket.subject,
-            "tagged_subject": tagged_subject,
+            "tagged_subject": correlate.tagged_subject(
+                ticket.subject,
+                ticket.number,
+                desk.config.desk.tag_prefix,
+                ticket.foreign_tags.splitlines(),
+            ),
             "summary": summary(text),
             "status_url": desk.status_url(ticket.status_token),
             "requester_name": ticket.requester_name,
@@ -259,8 +263,5 @@ def open_for_resident(
         record_event(
             session, ticket, actor=actor, kind="message", now=now, detail={"channel": channel.value}
         )
-        tagged = correlate.tagged_subject(
-            ticket.subject, ticket.number, desk.config.desk.tag_prefix
-        )
-        send_confirmation(session, desk, ticket, text=text, tagged_subject=tagged, now=now)
+        send_confirmation(session, desk, ticket, text=text, now=now)
         return ticket.number
