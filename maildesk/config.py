@@ -56,6 +56,9 @@ class DeskConfig:
     max_message_mb: int = 40
     autoreply_per_hour: int = 10
     reopen_days: int = 14
+    auto_close_days: int = 5
+    default_team: str = "administración"
+    trusted_authserv_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,13 +112,173 @@ class StaffConfig:
 class PriorityConfig:
     first_response: Duration
     resolution: Duration
+    keywords: tuple[str, ...] = ()
 
+
+@dataclass(frozen=True, slots=True)
+class CategoryConfig:
+    """A category, the words that suggest it, and the team it goes to by default."""
+
+    keywords: tuple[str, ...] = ()
+    team: str = ""
+    priority: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RouteConfig:
+    """A routing rule: the first rule any of whose criteria matches picks the team."""
+
+    team: str
+    categories: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    units: tuple[str, ...] = ()
+    senders: tuple[str, ...] = ()
+
+
+DEFAULT_CATEGORIES: Mapping[str, CategoryConfig] = types.MappingProxyType(
+    {
+        "mantenimiento": CategoryConfig(
+            (
+                "fuga",
+                "gotera",
+                "filtración",
+                "humedad",
+                "cañería",
+                "desagüe",
+                "ascensor",
+                "luz",
+                "enchufe",
+                "ampolleta",
+                "calefont",
+                "agua caliente",
+                "puerta",
+                "ventana",
+                "bomba",
+                "citófono",
+                "gas",
+                "reparación",
+                "roto",
+                "rota",
+                "no funciona",
+            ),
+            team="mantenimiento",
+        ),
+        "convivencia": CategoryConfig(
+            (
+                "ruido",
+                "música",
+                "fiesta",
+                "vecino",
+                "mascota",
+                "perro",
+                "olor",
+                "basura",
+                "humo de cigarro",
+                "molestia",
+            ),
+            team="administración",
+        ),
+        "seguridad": CategoryConfig(
+            (
+                "robo",
+                "hurto",
+                "sospechoso",
+                "cámara",
+                "alarma",
+                "portón abierto",
+                "intruso",
+                "vigilante",
+                "guardia",
+                "seguridad",
+            ),
+            team="seguridad",
+        ),
+        "paquetería": CategoryConfig(
+            (
+                "paquete",
+                "encomienda",
+                "correspondencia",
+                "delivery",
+                "courier",
+                "carta",
+                "conserjería",
+            ),
+            team="recepción",
+        ),
+        "accesos": CategoryConfig(
+            (
+                "llave",
+                "tarjeta",
+                "tag",
+                "control remoto",
+                "acceso",
+                "visita",
+                "portón",
+                "estacionamiento",
+                "clave",
+            ),
+            team="recepción",
+        ),
+        "amenidades": CategoryConfig(
+            (
+                "quincho",
+                "piscina",
+                "gimnasio",
+                "sala de eventos",
+                "reserva",
+                "lavandería",
+                "sala multiuso",
+                "terraza",
+            ),
+            team="administración",
+        ),
+        "administración": CategoryConfig(
+            (
+                "gastos comunes",
+                "cobro",
+                "pago",
+                "boleta",
+                "factura",
+                "reglamento",
+                "certificado",
+                "multa",
+                "asamblea",
+                "contrato",
+            ),
+            team="administración",
+        ),
+    }
+)
 
 DEFAULT_PRIORITIES: Mapping[str, PriorityConfig] = types.MappingProxyType(
     {
-        "alta": PriorityConfig(Duration(3600), Duration(8 * 3600)),
+        "alta": PriorityConfig(
+            Duration(3600),
+            Duration(8 * 3600),
+            (
+                "urgente",
+                "emergencia",
+                "incendio",
+                "humo",
+                "inundación",
+                "inundado",
+                "fuga de gas",
+                "olor a gas",
+                "sin agua",
+                "sin luz",
+                "corte de luz",
+                "atrapado",
+                "atrapada",
+                "urgent",
+                "emergency",
+            ),
+        ),
         "media": PriorityConfig(Duration(4 * 3600), Duration(3 * 86400)),
-        "baja": PriorityConfig(Duration(86400), Duration(7 * 86400)),
+        "baja": PriorityConfig(
+            Duration(86400),
+            Duration(7 * 86400),
+            ("consulta", "sugerencia", "duda", "pregunta"),
+        ),
     }
 )
 
@@ -131,6 +294,8 @@ class Config:
     web: WebConfig = field(default_factory=WebConfig)
     staff: tuple[StaffConfig, ...] = ()
     priorities: Mapping[str, PriorityConfig] = field(default_factory=lambda: DEFAULT_PRIORITIES)
+    categories: Mapping[str, CategoryConfig] = field(default_factory=lambda: DEFAULT_CATEGORIES)
+    routes: tuple[RouteConfig, ...] = ()
     source: str = "(embedded defaults)"
     base_dir: Path = field(default_factory=Path.cwd)
 
@@ -150,6 +315,18 @@ class Config:
     def staff_member(self, address: str) -> StaffConfig | None:
         address = address.strip().lower()
         return next((s for s in self.staff if s.email.lower() == address), None)
+
+    @property
+    def teams(self) -> tuple[str, ...]:
+        """Every team named anywhere: staff, categories, routes and the default."""
+        names = {self.desk.default_team}
+        names.update(t for s in self.staff for t in s.teams)
+        names.update(c.team for c in self.categories.values() if c.team)
+        names.update(r.team for r in self.routes)
+        return tuple(sorted(names))
+
+    def team_members(self, team: str) -> tuple[StaffConfig, ...]:
+        return tuple(s for s in self.staff if team in s.teams)
 
 
 _SECTIONS: dict[str, type] = {
@@ -293,6 +470,24 @@ def _check(config: Config) -> None:
             raise ConfigError(source, "imap.host", "the IMAP server's host name", "nothing")
         if not 1 <= config.imap.port <= 65535:
             raise ConfigError(source, "imap.port", "a port from 1 to 65535", repr(config.imap.port))
+    for name, category in config.categories.items():
+        if category.priority and category.priority not in config.priorities:
+            raise ConfigError(
+                source,
+                f"categories.{name}.priority",
+                "one of the priorities " + ", ".join(config.priorities),
+                repr(category.priority),
+            )
+    for i, route in enumerate(config.routes):
+        unknown = [c for c in route.categories if c not in config.categories]
+        if unknown:
+            raise ConfigError(
+                source,
+                f"routes[{i}].categories",
+                "categories defined under [categories] or the defaults: "
+                + ", ".join(config.categories),
+                repr(unknown),
+            )
     for i, member in enumerate(config.staff):
         if "@" not in member.email:
             raise ConfigError(source, f"staff[{i}].email", "an email address", repr(member.email))
@@ -322,6 +517,7 @@ def _priorities(table: Any, source: str) -> Mapping[str, PriorityConfig]:
                     ("resolution", default.resolution),
                 )
             }
+            body["keywords"] = list(default.keywords)
         if not isinstance(body, dict):
             raise ConfigError(
                 source,
@@ -332,6 +528,32 @@ def _priorities(table: Any, source: str) -> Mapping[str, PriorityConfig]:
         merged[name] = _build(
             PriorityConfig, body, f"priorities.{name}", source, f"priorities_{name}"
         )
+    return types.MappingProxyType(merged)
+
+
+def _tables(cls: type[Any], raw: Any, name: str, source: str) -> tuple[Any, ...]:
+    """An array of tables (`[[staff]]`, `[[routes]]`), each checked like a section."""
+    if not isinstance(raw, list):
+        raise ConfigError(source, name, f"[[{name}]] tables", repr(raw))
+    return tuple(
+        _build(cls, entry if isinstance(entry, dict) else {}, f"{name}[{i}]", source, None)
+        for i, entry in enumerate(raw)
+    )
+
+
+def _categories(table: Any, source: str) -> Mapping[str, CategoryConfig]:
+    """The default categories, with the file's tables replacing or adding to them."""
+    if not isinstance(table, dict):
+        raise ConfigError(
+            source, "categories", "tables such as [categories.mantenimiento]", repr(table)
+        )
+    merged = dict(DEFAULT_CATEGORIES)
+    for name, body in table.items():
+        if not isinstance(body, dict):
+            raise ConfigError(
+                source, f"categories.{name}", "a table with keywords and team", repr(body)
+            )
+        merged[name] = _build(CategoryConfig, body, f"categories.{name}", source, None)
     return types.MappingProxyType(merged)
 
 
@@ -363,7 +585,7 @@ def load(path: Path | None = None, *, required: bool = False) -> Config:
             ) from None
     elif explicit or required:
         raise ConfigError(str(path), "(file)", "an existing configuration file", "no such file")
-    known = set(_SECTIONS) | {"staff", "priorities"}
+    known = set(_SECTIONS) | {"staff", "priorities", "categories", "routes"}
     for key in data:
         if key not in known:
             raise ConfigError(
@@ -378,13 +600,7 @@ def load(path: Path | None = None, *, required: bool = False) -> Config:
     no_file = source == "(embedded defaults)"
     imap_on = "imap" in data or bool(sections["imap"].host)
     listener_on = "listener" in data or no_file or f"{ENV_PREFIX}LISTENER_LISTEN" in os.environ
-    staff_raw = data.get("staff", [])
-    if not isinstance(staff_raw, list):
-        raise ConfigError(source, "staff", "[[staff]] tables", repr(staff_raw))
-    staff = tuple(
-        _build(StaffConfig, entry if isinstance(entry, dict) else {}, f"staff[{i}]", source, None)
-        for i, entry in enumerate(staff_raw)
-    )
+    staff = _tables(StaffConfig, data.get("staff", []), "staff", source)
     config = Config(
         desk=sections["desk"],
         imap=sections["imap"] if imap_on else None,
@@ -393,6 +609,8 @@ def load(path: Path | None = None, *, required: bool = False) -> Config:
         web=sections["web"],
         staff=staff,
         priorities=_priorities(data.get("priorities", {}), source),
+        categories=_categories(data.get("categories", {}), source),
+        routes=_tables(RouteConfig, data.get("routes", []), "routes", source),
         source=source,
         base_dir=base_dir,
     )

@@ -139,7 +139,9 @@ def _by_reply_address(mail: ParsedMail, inputs: _Inputs) -> _Named | None:
     """A signed `support+N-sig@` recipient: only our mail could have told the sender."""
     for address in inputs.recipients:
         bare = address.strip().strip("<>")
-        number = signing.parse_reply_address(bare, inputs.desk_address, inputs.secret)
+        number = signing.parse_reply_address(
+            bare, inputs.desk_address, inputs.secret, sender=mail.from_addr
+        )
         if number is not None and inputs.lookup.exists(number):
             reason = f"Reply address {bare} is signed for ticket {number}."
             return _Named(number, "reply-address", reason)

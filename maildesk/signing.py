@@ -28,24 +28,56 @@ def split_address(address: str) -> tuple[str, str]:
     return local, domain
 
 
-def reply_address(desk_address: str, number: int, secret: str) -> str:
-    """The address a reply about ticket `number` goes to: `local+N-sig@domain`."""
+def _reply_signature(secret: str, number: int, recipient: str | None) -> str:
+    if recipient is None:
+        return _sign(secret, "reply", str(number))
+    return _sign(secret, "reply-to", f"{number}:{recipient.strip().lower()}")
+
+
+def reply_address(desk_address: str, number: int, secret: str, recipient: str | None = None) -> str:
+    """The address a reply about ticket `number` goes to: `local+N-sig@domain`.
+
+    With `recipient`, the signature also covers who the mail was sent to: a reply
+    from that address to it proves the sender received our mail (staff proof).
+    """
     local, domain = split_address(desk_address)
-    return f"{local}+{number}-{_sign(secret, 'reply', str(number))}@{domain}"
+    return f"{local}+{number}-{_reply_signature(secret, number, recipient)}@{domain}"
 
 
-def parse_reply_address(address: str, desk_address: str, secret: str) -> int | None:
-    """The ticket number of a correctly signed reply address of this desk, else None."""
+def _reply_parts(address: str, desk_address: str) -> tuple[int, str] | None:
     local, domain = split_address(address)
     desk_local, desk_domain = split_address(desk_address)
     if domain != desk_domain:
         return None
     match = re.fullmatch(re.escape(desk_local) + r"\+(\d{1,12})-([a-z2-7]+)", local)
-    if not match:
+    return (int(match.group(1)), match.group(2)) if match else None
+
+
+def parse_reply_address(
+    address: str, desk_address: str, secret: str, *, sender: str | None = None
+) -> int | None:
+    """The ticket number of a correctly signed reply address of this desk, else None.
+
+    Accepts the ticket's own signature, and the one bound to `sender` when given.
+    """
+    parts = _reply_parts(address, desk_address)
+    if parts is None:
         return None
-    number = int(match.group(1))
-    expected = _sign(secret, "reply", str(number))
-    return number if hmac.compare_digest(expected, match.group(2)) else None
+    number, sig = parts
+    if hmac.compare_digest(_reply_signature(secret, number, None), sig):
+        return number
+    if sender and hmac.compare_digest(_reply_signature(secret, number, sender), sig):
+        return number
+    return None
+
+
+def proves_recipient(address: str, desk_address: str, secret: str, sender: str) -> int | None:
+    """The ticket number when `address` was signed for `sender` itself, else None."""
+    parts = _reply_parts(address, desk_address)
+    if parts is None or not sender:
+        return None
+    number, sig = parts
+    return number if hmac.compare_digest(_reply_signature(secret, number, sender), sig) else None
 
 
 def is_desk_address(address: str, desk_address: str) -> bool:
