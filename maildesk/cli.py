@@ -218,15 +218,18 @@ def cmd_ticket_open(args: argparse.Namespace) -> int:
     from maildesk.tickets import open_for_resident
 
     desk = _desk(args)
-    number = open_for_resident(
-        desk,
-        requester=args.for_,
-        name=args.name,
-        subject=args.subject,
-        text=args.text,
-        channel=Channel(args.channel),
-        actor=args.by,
-    )
+    with desk.db.transaction() as session:
+        number = open_for_resident(
+            session,
+            desk,
+            requester=args.for_,
+            name=args.name,
+            subject=args.subject,
+            text=args.text,
+            channel=Channel(args.channel),
+            actor=args.by,
+            now=desk.clock.now(),
+        ).number
     print(f"opened ticket {number}")
     return 0
 

@@ -17,6 +17,7 @@ import schedule
 
 from maildesk import outbox
 from maildesk.context import Desk
+from maildesk.housekeeping import close_unanswered
 from maildesk.ingest import DatabaseMailboxStore
 from maildesk.process import process_pending
 from maildesk.sources.imap import ImapWatcher
@@ -107,6 +108,9 @@ class Daemon:
                 "outbox", lambda: self._loop("outbox", lambda: send_outbox(desk), OUTBOX_SECONDS)
             )
         if "scheduler" in self.parts:
+            self.scheduler.every(10).minutes.do(
+                guarded("close unanswered", lambda: close_unanswered(desk))
+            )
             self.scheduler.every(1).minutes.do(
                 guarded("retry pending mail", lambda: process_pending(desk))
             )

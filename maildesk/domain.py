@@ -21,6 +21,25 @@ class State(enum.StrEnum):
     CERRADO = "cerrado"
 
 
+# A ticket's state in words a resident understands, per desk language.
+STATE_WORDS: dict[str, dict[str, str]] = {
+    "es": {
+        "recibido": "Recibida",
+        "en_progreso": "En progreso",
+        "en_espera": "En espera",
+        "validacion": "Resuelta, esperando tu confirmación",
+        "cerrado": "Cerrada",
+    },
+    "en": {
+        "recibido": "Received",
+        "en_progreso": "In progress",
+        "en_espera": "Waiting",
+        "validacion": "Resolved, awaiting your confirmation",
+        "cerrado": "Closed",
+    },
+}
+
+
 class Priority(enum.StrEnum):
     ALTA = "alta"
     MEDIA = "media"

@@ -1,24 +1,56 @@
 """One way to send a mail: render, build with the desk's identity, enqueue.
 
 Runs inside the caller's transaction. Every outbound mail about a ticket is also
-recorded as a message on that ticket, so a reply to it threads even by database
-look-up, and the history shows what the resident was told.
+recorded as a message on that ticket (public for the resident's thread, internal
+for staff and vendors), so a reply to it threads even by database look-up, and
+the history shows who was told what.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from maildesk import compose, outbox, signing
 from maildesk.context import Desk
-from maildesk.models import Message, Outbox, Ticket
+from maildesk.domain import Attachment as MailAttachment
+from maildesk.models import Attachment, Message, Outbox, Ticket
 
 log = logging.getLogger(__name__)
+
+
+def store_attachments(
+    session: Session, desk: Desk, message: Message, items: Iterable[MailAttachment]
+) -> None:
+    """Keep the bytes once under data_dir and list them on the message."""
+    for item in items:
+        session.add(
+            Attachment(
+                message_id=message.id,
+                filename=item.filename,
+                content_type=item.content_type,
+                size=len(item.data),
+                sha256=desk.blobs.put(item.data),
+                inline=item.inline,
+                content_id=item.content_id,
+            )
+        )
+
+
+def thread_of(session: Session, ticket: Ticket, *, public_only: bool) -> list[str]:
+    """The Message-IDs of a ticket's thread as one audience saw it, oldest first.
+
+    Residents only ever saw the public messages; staff saw everything.
+    """
+    query = select(Message.mid).where(Message.ticket_id == ticket.id, Message.mid.is_not(None))
+    if public_only:
+        query = query.where(Message.public.is_(True))
+    return [mid for mid in session.scalars(query.order_by(Message.id)) if mid]
 
 
 def queue_mail(
@@ -31,13 +63,23 @@ def queue_mail(
     context: Mapping[str, Any],
     ticket: Ticket | None = None,
     to_name: str = "",
-    in_reply_to: str | None = None,
-    references: Sequence[str] = (),
     automatic: bool = False,
     public: bool = True,
     ref: str = "",
+    sign_for_recipient: bool = False,
+    from_name: str | None = None,
+    attachments: Sequence[MailAttachment] = (),
+    record_text: str | None = None,
+    in_reply_to: str | None = None,
+    references: Sequence[str] | None = None,
 ) -> Outbox:
-    """Render `kind` in the desk's language and put it in the outbox."""
+    """Render `kind` in the desk's language and put it in the outbox.
+
+    Threading headers default to the ticket's thread as the recipient saw it (the
+    public messages for a resident, all of them otherwise). `sign_for_recipient`
+    signs the Reply-To for this recipient alone, which is what proves a staff
+    member's reply later.
+    """
     number = ticket.number if ticket is not None else 0
     base = {
         "desk_name": desk.config.desk.name,
@@ -45,12 +87,17 @@ def queue_mail(
         "tag": f"[{desk.config.desk.tag_prefix}{number}]" if ticket is not None else "",
     }
     rendered = compose.render(kind, desk.language, {**base, **context})
-    reply_to = (
-        signing.reply_address(desk.address, number, desk.secret) if ticket is not None else None
-    )
+    reply_to = None
+    if ticket is not None:
+        reply_to = signing.reply_address(
+            desk.address, number, desk.secret, to if sign_for_recipient else None
+        )
+        if references is None:
+            references = thread_of(session, ticket, public_only=public)
+            in_reply_to = in_reply_to or (references[-1] if references else None)
     message = compose.build(
         rendered,
-        from_name=desk.config.desk.name,
+        from_name=from_name or desk.config.desk.name,
         from_addr=desk.address,
         to=to,
         to_name=to_name,
@@ -59,8 +106,9 @@ def queue_mail(
         loop_marker=desk.address,
         reply_to=reply_to,
         in_reply_to=in_reply_to,
-        references=references,
+        references=references or (),
         automatic=automatic,
+        attachments=attachments,
     )
     queued = outbox.enqueue(
         session,
@@ -76,24 +124,25 @@ def queue_mail(
         ref=ref,
     )
     if ticket is not None:
-        session.add(
-            Message(
-                ticket_id=ticket.id,
-                direction="outbound",
-                kind=kind,
-                public=public,
-                sender_email=desk.address,
-                sender_name=desk.config.desk.name,
-                recipients=to,
-                mid=queued.row.mid,
-                in_reply_to=in_reply_to or "",
-                references=" ".join(references),
-                subject=rendered.subject,
-                text=rendered.text,
-                html="",
-                created_at=now,
-            )
+        recorded = Message(
+            ticket_id=ticket.id,
+            direction="outbound",
+            kind=kind,
+            public=public,
+            sender_email=desk.address,
+            sender_name=from_name or desk.config.desk.name,
+            recipients=to,
+            mid=queued.row.mid,
+            in_reply_to=in_reply_to or "",
+            references=" ".join(references or ()),
+            subject=rendered.subject,
+            text=rendered.text if record_text is None else record_text,
+            html="",
+            created_at=now,
         )
+        session.add(recorded)
+        session.flush()
+        store_attachments(session, desk, recorded, attachments)
     if queued.suppressed_count is not None:
         _tell_admins(session, desk, address=to, count=queued.suppressed_count, now=now)
     return queued.row

@@ -94,6 +94,8 @@ class Ticket(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     related_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
+    resolution: Mapped[str] = mapped_column(Text, default="")
+    outcome: Mapped[str | None] = mapped_column(String(20))
     foreign_tags: Mapped[str] = mapped_column(Text, default="")
 
     messages: Mapped[list[Message]] = relationship(

@@ -1,7 +1,7 @@
 """Turn stored raw mails into tickets: one mail, one transaction, all or nothing.
 
 The pipeline for one mail is parse -> rules -> thread -> open or append ->
-confirm -> mark processed. Outcomes are decided in one place (`_handle`); errors
+confirm -> mark processed. Outcomes are decided in one place (`dispatch.py`); errors
 are mapped in one place (`process_one`): a temporary error leaves the mail
 pending, anything else counts an attempt, and the third failure quarantines the
 mail with its reason so the queue moves on.
@@ -15,190 +15,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from maildesk import correlate, ingest, rules, signing, tickets
+from maildesk import ingest
 from maildesk.context import Desk
-from maildesk.domain import Channel, MailKind, ParsedMail, ThreadDecision, Verdict
+from maildesk.dispatch import analyse, dispatch
+from maildesk.domain import MailKind
 from maildesk.errors import IgnoreMail, TemporaryError
-from maildesk.models import Inbound, Message, Outbox, Participant, Ticket
-from maildesk.parse import parse_mail
+from maildesk.models import Inbound
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
-
-
-class DatabaseLookup:
-    """`correlate.TicketLookup` over this desk's tickets."""
-
-    def __init__(self, session: Session, desk_id: int) -> None:
-        self.session = session
-        self.desk_id = desk_id
-
-    def number_for_message_id(self, message_id: str) -> int | None:
-        found = self.session.scalar(
-            select(Ticket.number)
-            .join(Message, Message.ticket_id == Ticket.id)
-            .where(Ticket.desk_id == self.desk_id, Message.mid == message_id)
-            .order_by(Message.id.desc())
-            .limit(1)
-        )
-        if found is None:
-            found = self.session.scalar(
-                select(Ticket.number)
-                .join(Outbox, Outbox.ticket_id == Ticket.id)
-                .where(Ticket.desk_id == self.desk_id, Outbox.mid == message_id)
-                .limit(1)
-            )
-        return found
-
-    def ticket(self, number: int) -> Ticket | None:
-        return self.session.scalars(
-            select(Ticket).where(Ticket.desk_id == self.desk_id, Ticket.number == number)
-        ).first()
-
-    def exists(self, number: int) -> bool:
-        return self.ticket(number) is not None
-
-    def is_on_ticket(self, number: int, address: str) -> bool:
-        address = address.lower()
-        found = self.session.scalar(
-            select(Ticket.id)
-            .outerjoin(Participant, Participant.ticket_id == Ticket.id)
-            .where(
-                Ticket.desk_id == self.desk_id,
-                Ticket.number == number,
-                or_(Ticket.requester_email == address, Participant.email == address),
-            )
-            .limit(1)
-        )
-        return found is not None
-
-
-def _recipients(mail: ParsedMail, envelope_to: str) -> list[str]:
-    found = [a for a in envelope_to.split(",") if a]
-    found += [*mail.to, *mail.cc]
-    for name in ("delivered-to", "x-original-to", "envelope-to"):
-        found += [v.strip().strip("<>") for v in mail.headers.get(name, ())]
-    return found
-
-
-@dataclass(frozen=True, slots=True)
-class Analysis:
-    """What the pipeline decided about one mail, before anything is written."""
-
-    mail: ParsedMail
-    verdict: Verdict
-    decision: ThreadDecision
-
-
-def analyse(
-    session: Session, desk: Desk, raw: bytes, *, envelope_from: str | None, envelope_to: str
-) -> Analysis:
-    mail = parse_mail(raw)
-    verdict = rules.classify(
-        mail,
-        rules.RuleContext(
-            desk_address=desk.address, secret=desk.secret, envelope_sender=envelope_from
-        ),
-    )
-    decision = correlate.decide(
-        mail,
-        recipients=_recipients(mail, envelope_to),
-        desk_address=desk.address,
-        secret=desk.secret,
-        tag_prefix=desk.config.desk.tag_prefix,
-        is_staff=desk.is_staff,
-        lookup=DatabaseLookup(session, desk.desk_id),
-    )
-    return Analysis(mail, verdict, decision)
-
-
-def _bounced_ticket(lookup: DatabaseLookup, desk: Desk, analysis: Analysis) -> int | None:
-    """The ticket whose mail bounced: by signed address, then the original Message-ID."""
-    number = analysis.decision.ticket_number or analysis.decision.related_number
-    if number is not None:
-        return number
-    for mid in analysis.mail.bounced_message_ids:
-        number = signing.parse_message_id(mid, desk.secret) or lookup.number_for_message_id(mid)
-        if number is not None:
-            return number
-    return None
-
-
-def _handle(session: Session, desk: Desk, row: Inbound) -> None:
-    """Decide and write the outcome of one stored mail (inside its transaction)."""
-    now = desk.clock.now()
-    analysis = analyse(
-        session, desk, row.raw, envelope_from=row.envelope_from, envelope_to=row.envelope_to
-    )
-    mail, verdict, decision = analysis.mail, analysis.verdict, analysis.decision
-    lookup = DatabaseLookup(session, desk.desk_id)
-    row.verdict = verdict.kind.value
-    row.reason = verdict.reason or decision.reason
-    if not verdict.process:
-        raise IgnoreMail(verdict.reason)
-    if verdict.kind is MailKind.BOUNCE:
-        number = _bounced_ticket(lookup, desk, analysis)
-        ticket = lookup.ticket(number) if number is not None else None
-        if ticket is None:
-            raise IgnoreMail("a bounce for no mail of ours that we can find")
-        tickets.add_inbound_message(
-            session, desk, ticket, mail, kind="bounce", public=False, now=now, inbound_id=row.id
-        )
-        row.ticket_id = ticket.id
-        return
-    ticket = lookup.ticket(decision.ticket_number) if decision.ticket_number is not None else None
-    if verdict.kind is MailKind.AUTO_REPLY:
-        if ticket is None:
-            raise IgnoreMail(f"{verdict.reason}; it names no ticket of its sender")
-        tickets.add_inbound_message(
-            session, desk, ticket, mail, kind="auto_reply", public=False, now=now, inbound_id=row.id
-        )
-        row.ticket_id = ticket.id
-        return
-    is_new = ticket is None
-    if ticket is None:
-        related = (
-            lookup.ticket(decision.related_number) if decision.related_number is not None else None
-        )
-        ticket = tickets.open_ticket(
-            session,
-            desk,
-            subject=correlate.strip_reply_prefixes(mail.subject),
-            requester_email=mail.from_addr,
-            requester_name=mail.from_name,
-            channel=Channel.EMAIL,
-            now=now,
-            related=related.id if related is not None else None,
-            foreign_tags=correlate.foreign_tags(mail.subject, desk.config.desk.tag_prefix),
-        )
-        for address in mail.cc + mail.to:
-            if address != mail.from_addr and not signing.is_desk_address(address, desk.address):
-                tickets.add_participant(session, ticket, address, role="cc")
-    tickets.add_inbound_message(
-        session,
-        desk,
-        ticket,
-        mail,
-        kind=verdict.kind.value,
-        public=True,
-        now=now,
-        inbound_id=row.id,
-    )
-    if is_new and verdict.may_autoreply and not row.backfill and mail.from_addr:
-        tickets.send_confirmation(
-            session,
-            desk,
-            ticket,
-            text=mail.text,
-            now=now,
-            in_reply_to=mail.message_id,
-            references=mail.references,
-        )
-    row.ticket_id = ticket.id
 
 
 def _lock_pending(session: Session, desk: Desk, inbound_id: int) -> Inbound | None:
@@ -217,7 +46,7 @@ def process_one(desk: Desk, inbound_id: int) -> str:
                 status = session.scalar(select(Inbound.status).where(Inbound.id == inbound_id))
                 return status or "missing"
             try:
-                _handle(session, desk, row)
+                dispatch(session, desk, row)
                 row.status = ingest.PROCESSED
             except IgnoreMail as exc:
                 row.status, row.reason = ingest.IGNORED, str(exc)

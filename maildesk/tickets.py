@@ -7,20 +7,22 @@ enqueued in the same transaction (through `mailer`), never sent inline.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from maildesk import correlate, signing
+from maildesk import correlate, signing, states
+from maildesk.classify import classify
 from maildesk.context import Desk
 from maildesk.domain import Attachment as MailAttachment
-from maildesk.domain import Channel, ParsedMail, Priority, State
-from maildesk.mailer import queue_mail
-from maildesk.models import Attachment, Event, Message, Participant, Ticket
+from maildesk.domain import Channel, ParsedMail, State
+from maildesk.mailer import queue_mail, store_attachments
 from maildesk.models import Desk as DeskRow
+from maildesk.models import Event, Message, Participant, Ticket
+from maildesk.states import Action
 
 SUMMARY_CHARS = 600
 
@@ -80,18 +82,23 @@ def open_ticket(
     requester_name: str,
     channel: Channel,
     now: datetime,
+    text: str = "",
     actor: str | None = None,
     related: int | None = None,
     foreign_tags: Sequence[str] = (),
 ) -> Ticket:
+    """A new ticket, classified and routed by the desk's rules (staff can change both)."""
+    guess = classify(desk.config, subject=subject, text=text, sender=requester_email)
     number = next_number(session, desk.desk_id)
     ticket = Ticket(
         desk_id=desk.desk_id,
         number=number,
         subject=subject.strip() or "(sin asunto)",
         state=State.RECIBIDO.value,
-        priority=Priority.MEDIA.value,
-        category="general",
+        priority=guess.priority,
+        category=guess.category,
+        team=guess.team,
+        unit=guess.unit,
         channel=channel.value,
         requester_email=requester_email.lower(),
         requester_name=requester_name,
@@ -110,31 +117,19 @@ def open_ticket(
         actor=actor or requester_email.lower(),
         kind="created",
         now=now,
-        detail={"channel": channel.value},
+        detail={
+            "channel": channel.value,
+            "category": guess.category,
+            "priority": guess.priority,
+            "team": guess.team,
+            "unit": guess.unit,
+        },
     )
     if related is not None:
         record_event(
             session, ticket, actor="system", kind="related", now=now, detail={"ticket_id": related}
         )
     return ticket
-
-
-def store_attachments(
-    session: Session, desk: Desk, message: Message, items: Iterable[MailAttachment]
-) -> None:
-    for item in items:
-        digest = desk.blobs.put(item.data)
-        session.add(
-            Attachment(
-                message_id=message.id,
-                filename=item.filename,
-                content_type=item.content_type,
-                size=len(item.data),
-                sha256=digest,
-                inline=item.inline,
-                content_id=item.content_id,
-            )
-        )
 
 
 def add_inbound_message(
@@ -147,8 +142,12 @@ def add_inbound_message(
     public: bool,
     now: datetime,
     inbound_id: int | None,
+    text: str | None = None,
 ) -> Message:
-    """Record a mail we received on its ticket, with its attachments."""
+    """Record a mail we received on its ticket, with its attachments.
+
+    `text` replaces the mail's own text, e.g. a reply without its quoted history.
+    """
     message = Message(
         ticket_id=ticket.id,
         direction="inbound",
@@ -161,7 +160,7 @@ def add_inbound_message(
         in_reply_to=" ".join(mail.in_reply_to),
         references=" ".join(mail.references),
         subject=mail.subject,
-        text=mail.text,
+        text=mail.text if text is None else text,
         html=mail.html,
         defects="\n".join(mail.defects),
         created_at=now,
@@ -226,6 +225,7 @@ def send_confirmation(
 
 
 def open_for_resident(
+    session: Session,
     desk: Desk,
     *,
     requester: str,
@@ -234,34 +234,157 @@ def open_for_resident(
     text: str,
     channel: Channel,
     actor: str,
-) -> int:
-    """A ticket opened by staff for a resident who phoned or came to the lobby."""
-    now = desk.clock.now()
-    with desk.db.transaction() as session:
-        ticket = open_ticket(
-            session,
-            desk,
-            subject=subject,
-            requester_email=requester,
-            requester_name=name,
-            channel=channel,
-            now=now,
-            actor=actor,
-        )
-        message = Message(
-            ticket_id=ticket.id,
-            direction="inbound",
-            kind="normal",
-            public=True,
-            sender_email=requester.lower(),
-            sender_name=name,
-            subject=subject,
-            text=text,
-            created_at=now,
-        )
-        session.add(message)
-        record_event(
-            session, ticket, actor=actor, kind="message", now=now, detail={"channel": channel.value}
-        )
-        send_confirmation(session, desk, ticket, text=text, now=now)
-        return ticket.number
+    now: datetime,
+    attachments: Sequence[MailAttachment] = (),
+) -> Ticket:
+    """A ticket opened by staff for a resident who phoned, came to the lobby or was relayed.
+
+    The resident's words are recorded as theirs, through the channel they used,
+    and they get the usual confirmation.
+    """
+    ticket = open_ticket(
+        session,
+        desk,
+        subject=subject,
+        requester_email=requester,
+        requester_name=name,
+        channel=channel,
+        now=now,
+        text=text,
+        actor=actor,
+    )
+    message = Message(
+        ticket_id=ticket.id,
+        direction="inbound",
+        kind="normal",
+        public=True,
+        sender_email=requester.lower(),
+        sender_name=name,
+        subject=subject,
+        text=text,
+        created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    store_attachments(session, desk, message, attachments)
+    record_event(
+        session,
+        ticket,
+        actor=actor,
+        kind="message",
+        now=now,
+        detail={"channel": channel.value, "message": message.id},
+    )
+    send_confirmation(session, desk, ticket, text=text, now=now)
+    return ticket
+
+
+def transition(
+    session: Session,
+    ticket: Ticket,
+    action: Action,
+    *,
+    actor: str,
+    now: datetime,
+    note: str = "",
+    success: bool = True,
+) -> State:
+    """Move the ticket through the state machine, keeping its times and history."""
+    before = State(ticket.state)
+    after = states.apply(before, action)
+    ticket.state = after.value
+    if after is State.VALIDACION:
+        ticket.resolved_at = now
+        ticket.resolution = note or ticket.resolution
+    if after is State.CERRADO:
+        ticket.closed_at = now
+        ticket.resolved_at = ticket.resolved_at or now
+        ticket.outcome = "success" if success else "failure"
+        ticket.resolution = note or ticket.resolution
+    if before is State.CERRADO or (before is State.VALIDACION and after is State.EN_PROGRESO):
+        ticket.closed_at = None
+        ticket.resolved_at = None
+        ticket.outcome = None
+    if after is not before:
+        detail: dict[str, Any] = {"from": before.value, "to": after.value, "action": action.value}
+        if note:
+            detail["note"] = note
+        if after is State.CERRADO:
+            detail["outcome"] = ticket.outcome
+        record_event(session, ticket, actor=actor, kind="state", now=now, detail=detail)
+    return after
+
+
+def assign(
+    session: Session,
+    ticket: Ticket,
+    *,
+    assignee: str | None,
+    team: str | None,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Give the ticket to a person (and their team) or to a team."""
+    ticket.assignee = assignee.lower() if assignee else None
+    if team is not None:
+        ticket.team = team
+    record_event(
+        session,
+        ticket,
+        actor=actor,
+        kind="assigned",
+        now=now,
+        detail={"assignee": ticket.assignee, "team": ticket.team},
+    )
+
+
+def set_field(
+    session: Session, ticket: Ticket, name: str, value: str, *, actor: str, now: datetime
+) -> None:
+    """Change the priority or the category, recording the old value."""
+    if name not in ("priority", "category"):
+        raise ValueError(name)
+    old = getattr(ticket, name)
+    if old == value:
+        return
+    setattr(ticket, name, value)
+    record_event(
+        session, ticket, actor=actor, kind=name, now=now, detail={"from": old, "to": value}
+    )
+
+
+def add_note(
+    session: Session,
+    desk: Desk,
+    ticket: Ticket,
+    *,
+    actor: str,
+    actor_name: str,
+    text: str,
+    kind: str = "note",
+    attachments: Sequence[MailAttachment] = (),
+    now: datetime,
+    inbound_id: int | None = None,
+) -> Message:
+    """An internal message: staff notes, vendor replies, unverified mail. Never public."""
+    message = Message(
+        ticket_id=ticket.id,
+        direction="inbound",
+        kind=kind,
+        public=False,
+        sender_email=actor,
+        sender_name=actor_name,
+        text=text,
+        created_at=now,
+        inbound_id=inbound_id,
+    )
+    session.add(message)
+    session.flush()
+    store_attachments(session, desk, message, attachments)
+    record_event(session, ticket, actor=actor, kind=kind, now=now, detail={"message": message.id})
+    return message
+
+
+def mark_first_response(ticket: Ticket, now: datetime) -> None:
+    if ticket.first_response_at is None:
+        ticket.first_response_at = now

@@ -6,26 +6,10 @@ from flask import Blueprint, abort, current_app, render_template
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
+from maildesk.domain import STATE_WORDS
 from maildesk.models import Ticket
 
 bp = Blueprint("status", __name__)
-
-STATE_WORDS = {
-    "es": {
-        "recibido": "Recibida",
-        "en_progreso": "En progreso",
-        "en_espera": "En espera",
-        "validacion": "Resuelta, esperando tu confirmación",
-        "cerrado": "Cerrada",
-    },
-    "en": {
-        "recibido": "Received",
-        "en_progreso": "In progress",
-        "en_espera": "Waiting",
-        "validacion": "Resolved, awaiting your confirmation",
-        "cerrado": "Closed",
-    },
-}
 
 
 @bp.get("/")

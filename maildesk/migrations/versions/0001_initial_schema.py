@@ -62,6 +62,8 @@ def upgrade() -> None:
         sa.Column("closed_at", sa.DateTime(), nullable=True),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.Column("related_ticket_id", sa.Integer(), nullable=True),
+        sa.Column("resolution", sa.Text(), nullable=False),
+        sa.Column("outcome", sa.String(length=20), nullable=True),
         sa.Column("foreign_tags", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(["desk_id"], ["desk.id"], name=op.f("fk_ticket_desk_id_desk")),
         sa.ForeignKeyConstraint(

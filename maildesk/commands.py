@@ -1,0 +1,600 @@
+"""Reads the `#commands` at the top of a staff reply (pure).
+
+The manual of the staff mail interface:
+
+- Commands are lines at the top of a reply that start with `#` and a letter.
+  Blank lines may come before and between them; the first other line starts the
+  body, and a `#` line after that is plain text. `#1234` (a digit after `#`) is
+  never a command: it starts the body.
+- Words are Spanish or English, in any case, with or without accents
+  (`#Categoría` = `#categoria` = `#category`). An argument may follow the word
+  after a space or a colon (`#nota: llamé al conserje`).
+- `#nota`/`#note [texto]`: the whole reply (the rest of that line plus the body)
+  is an internal note, never sent to the resident.
+- `#tomar`/`#take [posesión]`: assign the ticket to the sender.
+- `#asignar`/`#assign <email | name | team>`: a staff address, a staff name (the
+  whole name, or any part of it that names one person), or a team. `value` is the
+  staff email (it contains "@") or the team name.
+- `#prioridad`/`#priority <name>`: the configured names, plus high/medium/low for
+  alta/media/baja when those are configured.
+- `#categoria`/`#category <name>`: a configured category; `value` is its spelling
+  in the configuration.
+- `#estado`/`#status <state> [note]`: `value` is a `domain.State` value. cerrado
+  and validación need a note, as `#cerrar` and `#resuelto` do; cerrado takes the
+  same sin-éxito words as `#cerrar`.
+- `#espera`/`#wait [reason]`, `#reabrir`/`#reopen [reason]`.
+- `#resuelto`/`#resolve <note>`: to validación; the resident is asked to confirm.
+- `#cerrar`/`#close <note>`: closed con éxito; `#cerrar sin-éxito <reason>`
+  (also `sin éxito`, `#close unsuccessful`, `#close failed`): closed sin éxito.
+- `#proveedor`/`#vendor <address> [message]`: `value` is the vendor's address,
+  `note` the message.
+- `#abrir`/`#open <resident address> ["Name"]`: open a ticket for a resident (the
+  mail's subject and body are the request); `value` is the address, `note` the name.
+
+A required note (close, resolve, estado cerrado/validación) may be written on the
+command line or, when the line has none, is the body; the body still goes to the
+resident unless the reply is a `#nota`. Problems are reported, never raised; the
+caller answers the sender and changes nothing when there are any. Roles are not
+checked here: the caller knows who may do what.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+
+from maildesk.domain import State
+
+__all__ = [
+    "COMMAND_HELP",
+    "COMMAND_HELP_INTRO",
+    "PROBLEM_TEXT",
+    "Command",
+    "Parsed",
+    "Problem",
+    "Verb",
+    "Vocabulary",
+    "parse",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """The configured names commands may use: plain values, so this module stays pure."""
+
+    priorities: tuple[str, ...]
+    categories: tuple[str, ...]
+    teams: tuple[str, ...]
+    staff: Mapping[str, str]  # email -> display name
+
+
+class Verb(StrEnum):
+    NOTE = "note"
+    TAKE = "take"
+    ASSIGN = "assign"
+    PRIORITY = "priority"
+    CATEGORY = "category"
+    STATUS = "status"
+    WAIT = "wait"
+    RESOLVE = "resolve"
+    CLOSE = "close"
+    REOPEN = "reopen"
+    VENDOR = "vendor"
+    OPEN = "open"
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One understood command; `value` is canonical, `line` is the line as written."""
+
+    verb: Verb
+    value: str = ""
+    note: str = ""
+    success: bool = True
+    line: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A command line that was not understood, or that contradicts another one."""
+
+    line: str
+    code: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """The commands of a reply, what was wrong with them, and the rest of the text."""
+
+    commands: tuple[Command, ...]
+    problems: tuple[Problem, ...]
+    body: str
+
+    @property
+    def only_commands(self) -> bool:
+        """Nothing but commands: nothing is sent to the resident."""
+        return not self.body.strip()
+
+    @property
+    def is_note(self) -> bool:
+        """The reply is an internal note (`#nota`): nothing is sent to the resident."""
+        return any(c.verb is Verb.NOTE for c in self.commands)
+
+
+PROBLEM_CODES = (
+    "unknown_command",
+    "missing_argument",
+    "unknown_priority",
+    "unknown_category",
+    "unknown_state",
+    "unknown_assignee",
+    "bad_address",
+    "note_required",
+    "conflict",
+)
+
+# Each verb's words, folded (lower case, no accents, words only).
+_VERBS: Mapping[str, Verb] = MappingProxyType(
+    {
+        word: verb
+        for verb, words in {
+            Verb.NOTE: ("nota", "note"),
+            Verb.TAKE: ("tomar", "take"),
+            Verb.ASSIGN: ("asignar", "assign"),
+            Verb.PRIORITY: ("prioridad", "priority"),
+            Verb.CATEGORY: ("categoria", "category"),
+            Verb.STATUS: ("estado", "status"),
+            Verb.WAIT: ("espera", "wait"),
+            Verb.RESOLVE: ("resuelto", "resolve"),
+            Verb.CLOSE: ("cerrar", "close"),
+            Verb.REOPEN: ("reabrir", "reopen"),
+            Verb.VENDOR: ("proveedor", "vendor"),
+            Verb.OPEN: ("abrir", "open"),
+        }.items()
+        for word in words
+    }
+)
+# Each state's names after `#estado`, folded ("en-progreso" and "en_progreso" too).
+_STATES: Mapping[str, State] = MappingProxyType(
+    {
+        name: state
+        for state, names in {
+            State.RECIBIDO: ("recibido", "nuevo", "nueva", "new", "received"),
+            State.EN_PROGRESO: ("en progreso", "en ejecucion", "in progress"),
+            State.EN_ESPERA: ("en espera", "espera", "waiting", "on hold"),
+            State.VALIDACION: (
+                "validacion",
+                "en validacion",
+                "resuelto",
+                "resolved",
+                "validation",
+            ),
+            State.CERRADO: ("cerrado", "cerrada", "closed"),
+        }.items()
+        for name in names
+    }
+)
+# The first words of a close note that say how it ended (seeds: finalizada con/sin éxito).
+_OUTCOMES: Mapping[str, bool] = MappingProxyType(
+    {
+        "sin exito": False,
+        "sinexito": False,
+        "no exitoso": False,
+        "unsuccessful": False,
+        "unsuccessfully": False,
+        "failed": False,
+        "con exito": True,
+        "successful": True,
+        "successfully": True,
+    }
+)
+_PRIORITY_ALIASES: Mapping[str, str] = MappingProxyType(
+    {"high": "alta", "medium": "media", "low": "baja"}
+)
+_NEEDS_NOTE = frozenset({State.CERRADO, State.VALIDACION})
+_TAKE_FILLER = frozenset({"posesion", "ownership"})
+_ASSIGN_FILLER = frozenset({"a", "al", "to"})
+_MAX_WORDS = 6
+
+_COMMAND = re.compile(r"#(?P<word>[^\W\d_][\w-]*)(?P<rest>.*)", re.DOTALL)
+_SEPARATOR = re.compile(r"^\s*[:;,.\-–—]*\s*")
+_ADDRESS = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@"
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
+)
+_BRACKETED = re.compile(r"<([^<>]*)>")
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _key(text: str) -> str:
+    """Words only, folded: "En-Progreso" -> "en progreso", "Categoría:" -> "categoria"."""
+    return " ".join(re.findall(r"[^\W_]+", _fold(text)))
+
+
+def _split(rest: str, n: int) -> tuple[str, str]:
+    """The first `n` words of `rest` and what follows them, spacing kept."""
+    parts = rest.split(maxsplit=n)
+    return " ".join(parts[:n]), parts[n].strip() if len(parts) > n else ""
+
+
+def _longest(rest: str, table: Mapping[str, str]) -> tuple[str, str] | None:
+    """The longest opening of `rest` that names a key of `table`: (value, the rest)."""
+    for n in range(min(_MAX_WORDS, len(rest.split())), 0, -1):
+        head, tail = _split(rest, n)
+        found = table.get(_key(head))
+        if found is not None:
+            return found, tail
+    return None
+
+
+def _outcome(rest: str) -> tuple[bool, str]:
+    """Whether a close note says con/sin éxito first, and the note without those words."""
+    for n in (2, 1):
+        head, tail = _split(rest, n)
+        outcome = _OUTCOMES.get(_key(head)) if len(rest.split()) >= n else None
+        if outcome is not None:
+            return outcome, _SEPARATOR.sub("", tail, count=1)
+    return True, rest
+
+
+def _has_words(text: str) -> bool:
+    return any(c.isalnum() for c in text)
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    verb: Verb
+    rest: str
+    line: str
+    body: str
+    vocabulary: Vocabulary
+
+    def problem(self, code: str, detail: str = "") -> Problem:
+        return Problem(self.line, code, detail)
+
+    def command(self, value: str = "", note: str = "", success: bool = True) -> Command:
+        return Command(self.verb, value, note, success, self.line)
+
+    def note_or_body(self, note: str) -> str:
+        return note if _has_words(note) else self.body.strip()
+
+
+_Outcome = Command | Problem
+
+
+def _take(cmd: _Line) -> _Outcome:
+    head, tail = _split(cmd.rest, 1)
+    return cmd.command(note=tail if _key(head) in _TAKE_FILLER else cmd.rest)
+
+
+def _note_required(cmd: _Line, value: str = "", note: str = "", success: bool = True) -> _Outcome:
+    note = cmd.note_or_body(note)
+    if not note:
+        return cmd.problem("note_required", "write what was done, on the line or in the body")
+    return cmd.command(value, note, success)
+
+
+def _priority(cmd: _Line) -> _Outcome:
+    if not cmd.rest:
+        return cmd.problem("missing_argument", "which priority?")
+    known = {_key(p): p for p in cmd.vocabulary.priorities}
+    for alias, name in _PRIORITY_ALIASES.items():
+        if name in known:
+            known.setdefault(alias, known[name])
+    found = _longest(cmd.rest, known)
+    if found is None:
+        listed = ", ".join(cmd.vocabulary.priorities)
+        return cmd.problem("unknown_priority", f"{cmd.rest!r} is not one of: {listed}")
+    return cmd.command(*found)
+
+
+def _category(cmd: _Line) -> _Outcome:
+    if not cmd.rest:
+        return cmd.problem("missing_argument", "which category?")
+    found = _longest(cmd.rest, {_key(c): c for c in cmd.vocabulary.categories})
+    if found is None:
+        listed = ", ".join(cmd.vocabulary.categories)
+        return cmd.problem("unknown_category", f"{cmd.rest!r} is not one of: {listed}")
+    return cmd.command(*found)
+
+
+def _status(cmd: _Line) -> _Outcome:
+    if not cmd.rest:
+        return cmd.problem("missing_argument", "which state?")
+    found = _longest(cmd.rest, {k: s.value for k, s in _STATES.items()})
+    if found is None:
+        listed = ", ".join(s.value for s in State)
+        return cmd.problem("unknown_state", f"{cmd.rest!r} is not one of: {listed}")
+    value, note = found
+    success = True
+    if value == State.CERRADO:
+        success, note = _outcome(note)
+    if State(value) in _NEEDS_NOTE:
+        return _note_required(cmd, value, note, success)
+    return cmd.command(value, note)
+
+
+def _close(cmd: _Line) -> _Outcome:
+    success, note = _outcome(cmd.rest)
+    return _note_required(cmd, note=note, success=success)
+
+
+def _find_address(rest: str) -> tuple[str, str, str] | None:
+    """(address, text before it, text after it), or None when no word has an "@"."""
+    bracketed = _BRACKETED.search(rest)
+    if bracketed:
+        return bracketed.group(1).strip(), rest[: bracketed.start()], rest[bracketed.end() :]
+    match = re.search(r"\S*@\S*", rest)
+    if match is None:
+        return None
+    return match.group(0), rest[: match.start()], rest[match.end() :]
+
+
+def _clean_address(raw: str) -> str | None:
+    address = raw.strip().strip("<>\"',;.")
+    if address.lower().startswith("mailto:"):
+        address = address[len("mailto:") :]
+    return address.lower() if _ADDRESS.fullmatch(address) else None
+
+
+def _address_command(cmd: _Line, *, name_first: bool) -> _Outcome:
+    if not cmd.rest:
+        return cmd.problem("missing_argument", "which address?")
+    found = _find_address(cmd.rest)
+    address = _clean_address(found[0]) if found else None
+    if found is None or address is None:
+        return cmd.problem("bad_address", f"{cmd.rest!r} has no valid email address")
+    _, before, after = found
+    if name_first:  # #abrir: the name may come before or after the address
+        name = (before.strip() or after.strip()).strip("\"'“”«» ,")
+        return cmd.command(address, name)
+    return cmd.command(address, after.strip().lstrip(":,- "))
+
+
+def _assignee(cmd: _Line) -> _Outcome:
+    rest = cmd.rest
+    if not rest:
+        return cmd.problem("missing_argument", "assign to whom?")
+    staff = {email.lower(): name for email, name in cmd.vocabulary.staff.items()}
+    if "@" in rest:
+        found = _find_address(rest)
+        address = _clean_address(found[0]) if found else None
+        if found is None or address is None:
+            return cmd.problem("bad_address", f"{rest!r} has no valid email address")
+        if address not in staff:
+            return cmd.problem("unknown_assignee", f"{address} is not a staff address")
+        return cmd.command(address, found[2].strip().lstrip(":,- "))
+    head, tail = _split(rest, 1)
+    if _key(head) in _ASSIGN_FILLER and tail:
+        rest = tail
+    ambiguous: set[str] = set()
+    for n in range(min(_MAX_WORDS, len(rest.split())), 0, -1):
+        head, tail = _split(rest, n)
+        matches = _who(_key(head), staff, cmd.vocabulary.teams)
+        if len(matches) == 1:
+            return cmd.command(matches[0], tail)
+        ambiguous.update(matches)
+    if ambiguous:
+        listed = ", ".join(sorted(ambiguous))
+        return cmd.problem("unknown_assignee", f"{rest!r} could be any of: {listed}")
+    return cmd.problem("unknown_assignee", f"{rest!r} is no staff member or team")
+
+
+def _who(key: str, staff: Mapping[str, str], teams: tuple[str, ...]) -> list[str]:
+    """Who `key` names: an exact name or team first, else every partial match."""
+    if not key:
+        return []
+    exact = [email for email, name in staff.items() if name and _key(name) == key]
+    exact += [team for team in teams if _key(team) == key]
+    if exact:
+        return exact
+    words = key.split()
+    partial: list[str] = []
+    for email, name in staff.items():
+        named = _key(name).split()
+        runs = (named[i : i + len(words)] for i in range(len(named) - len(words) + 1))
+        if words in runs or key == _key(email.partition("@")[0]):
+            partial.append(email)
+    return partial
+
+
+_HANDLERS: Mapping[Verb, Callable[[_Line], _Outcome]] = MappingProxyType(
+    {
+        Verb.TAKE: _take,
+        Verb.ASSIGN: _assignee,
+        Verb.PRIORITY: _priority,
+        Verb.CATEGORY: _category,
+        Verb.STATUS: _status,
+        Verb.WAIT: lambda cmd: cmd.command(note=cmd.rest),
+        Verb.RESOLVE: lambda cmd: _note_required(cmd, note=cmd.rest),
+        Verb.CLOSE: _close,
+        Verb.REOPEN: lambda cmd: cmd.command(note=cmd.rest),
+        Verb.VENDOR: lambda cmd: _address_command(cmd, name_first=False),
+        Verb.OPEN: lambda cmd: _address_command(cmd, name_first=True),
+    }
+)
+
+
+def _slot(command: Command) -> tuple[str, tuple[str, bool]] | None:
+    """What a command sets, and to what: two different values for one slot conflict."""
+    target = {
+        Verb.WAIT: State.EN_ESPERA.value,
+        Verb.RESOLVE: State.VALIDACION.value,
+        Verb.CLOSE: State.CERRADO.value,
+        Verb.REOPEN: State.EN_PROGRESO.value,
+        Verb.STATUS: command.value,
+    }.get(command.verb)
+    if target is not None:
+        return "state", (target, command.success)
+    if command.verb is Verb.TAKE:
+        return "assignee", ("", True)  # the sender, whoever that is
+    if command.verb in (Verb.ASSIGN, Verb.PRIORITY, Verb.CATEGORY, Verb.OPEN):
+        slot = "assignee" if command.verb is Verb.ASSIGN else command.verb.value
+        return slot, (command.value, True)
+    if command.verb is Verb.NOTE:
+        return "open", ("#note", True)  # a request for a new ticket cannot be internal
+    return None
+
+
+def _conflicts(commands: tuple[Command, ...]) -> list[Problem]:
+    first: dict[str, tuple[tuple[str, bool], Command]] = {}
+    problems: list[Problem] = []
+    for command in commands:
+        slot = _slot(command)
+        if slot is None:
+            continue
+        name, value = slot
+        if name not in first:
+            first[name] = (value, command)
+        elif first[name][0] != value:
+            earlier = first[name][1].line
+            problems.append(Problem(command.line, "conflict", f"contradicts {earlier!r}"))
+    return problems
+
+
+def _split_block(text: str) -> tuple[list[str], str]:
+    """The command lines at the top (stripped, NFC) and the body after them."""
+    lines = text.splitlines()
+    block: list[str] = []
+    index = 0
+    while index < len(lines):
+        line = unicodedata.normalize("NFC", lines[index]).strip()
+        if line and not _COMMAND.fullmatch(line):
+            break
+        if line:
+            block.append(line)
+        index += 1
+    return block, "\n".join(lines[index:]).rstrip()
+
+
+def parse(text: str, vocabulary: Vocabulary) -> Parsed:
+    """Read the commands at the top of a staff reply; never raises."""
+    block, body = _split_block(text)
+    commands: list[Command] = []
+    problems: list[Problem] = []
+    notes: list[str] = []
+    note_at: int | None = None
+    note_line = ""
+    for line in block:
+        match = _COMMAND.fullmatch(line)
+        assert match is not None  # _split_block keeps only command lines
+        rest = _SEPARATOR.sub("", match.group("rest"), count=1).strip()
+        verb = _VERBS.get(_key(match.group("word")))
+        if verb is None:
+            problems.append(Problem(line, "unknown_command", f"#{match.group('word')}"))
+        elif verb is Verb.NOTE:
+            if note_at is None:
+                note_at, note_line = len(commands), line
+            notes.append(rest)
+        else:
+            outcome = _HANDLERS[verb](_Line(verb, rest, line, body, vocabulary))
+            if isinstance(outcome, Command):
+                commands.append(outcome)
+            else:
+                problems.append(outcome)
+    if note_at is not None:
+        note = "\n".join(part for part in (*notes, body.strip()) if part)
+        commands.insert(note_at, Command(Verb.NOTE, note=note, line=note_line))
+    problems += _conflicts(tuple(commands))
+    return Parsed(tuple(commands), tuple(problems), body)
+
+
+COMMAND_HELP_INTRO: Mapping[str, str] = MappingProxyType(
+    {
+        "es": (
+            "Puede responder con comandos en las primeras líneas, cada uno en su línea y "
+            "empezando con #. Una respuesta que solo tiene comandos no se envía al residente."
+        ),
+        "en": (
+            "You can reply with commands on the first lines, one per line, each starting "
+            "with #. A reply that has only commands is not sent to the resident."
+        ),
+    }
+)
+
+COMMAND_HELP: Mapping[str, tuple[tuple[str, str], ...]] = MappingProxyType(
+    {
+        "es": (
+            ("#nota [texto]", "Toda la respuesta queda como nota interna; el residente no la ve."),
+            ("#tomar", "Toma posesión del ticket: queda asignado a usted."),
+            ("#asignar <correo | nombre | equipo>", "Asigna el ticket a otra persona o equipo."),
+            ("#prioridad <alta | media | baja>", "Cambia la prioridad."),
+            ("#categoria <nombre>", "Cambia la categoría."),
+            (
+                "#estado <recibido | en progreso | en espera | validación | cerrado>",
+                "Cambia el estado; validación y cerrado requieren una nota.",
+            ),
+            ("#espera [motivo]", "En espera del residente o de un proveedor; el plazo se pausa."),
+            ("#resuelto <nota>", "Pasa a validación: se pide al residente que confirme."),
+            ("#cerrar <nota>", "Cierra con éxito; la nota puede ir en el cuerpo."),
+            ("#cerrar sin-éxito <motivo>", "Cierra sin éxito, indicando el motivo."),
+            ("#reabrir [motivo]", "Reabre el ticket."),
+            ("#proveedor <correo> [mensaje]", "Deriva el caso a un proveedor."),
+            (
+                '#abrir <correo del residente> ["Nombre"]',
+                "Abre un ticket a nombre del residente con el asunto y el cuerpo del correo.",
+            ),
+        ),
+        "en": (
+            ("#note [text]", "The whole reply is an internal note; the resident never sees it."),
+            ("#take", "Take ownership: the ticket is assigned to you."),
+            ("#assign <email | name | team>", "Assign the ticket to someone else or a team."),
+            ("#priority <high | medium | low>", "Change the priority."),
+            ("#category <name>", "Change the category."),
+            (
+                "#status <new | in progress | waiting | validation | closed>",
+                "Change the state; validation and closed need a note.",
+            ),
+            ("#wait [reason]", "Waiting on the resident or a vendor; the SLA clock pauses."),
+            ("#resolve <note>", "Move to validation: the resident is asked to confirm."),
+            ("#close <note>", "Close successfully; the note may be the body."),
+            ("#close unsuccessful <reason>", "Close without success, saying why."),
+            ("#reopen [reason]", "Reopen the ticket."),
+            ("#vendor <email> [message]", "Hand the case to a vendor."),
+            (
+                '#open <resident email> ["Name"]',
+                "Open a ticket for a resident with this mail's subject and body.",
+            ),
+        ),
+    }
+)
+
+PROBLEM_TEXT: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "es": {
+            "unknown_command": "Comando desconocido.",
+            "missing_argument": "Falta el valor del comando.",
+            "unknown_priority": "Prioridad desconocida.",
+            "unknown_category": "Categoría desconocida.",
+            "unknown_state": "Estado desconocido.",
+            "unknown_assignee": "No se encontró a esa persona o equipo.",
+            "bad_address": "La dirección de correo no es válida.",
+            "note_required": "Se requiere una nota que explique lo realizado.",
+            "conflict": "Contradice otro comando del mismo correo.",
+            "forbidden": "Tu rol no permite hacerlo en esta solicitud.",
+            "invalid_transition": "No se puede en el estado actual de la solicitud.",
+        },
+        "en": {
+            "unknown_command": "Unknown command.",
+            "missing_argument": "The command needs a value.",
+            "unknown_priority": "Unknown priority.",
+            "unknown_category": "Unknown category.",
+            "unknown_state": "Unknown state.",
+            "unknown_assignee": "No such staff member or team.",
+            "bad_address": "Not a valid email address.",
+            "note_required": "A note saying what was done is required.",
+            "conflict": "Contradicts another command in the same mail.",
+            "forbidden": "Your role may not do this on this request.",
+            "invalid_transition": "Not possible in the request's current state.",
+        },
+    }
+)

@@ -1,0 +1,166 @@
+"""Who hears about a ticket, and the mails they get (queued, never sent inline).
+
+Staff get notices with the resident's words and a Reply-To signed for them alone
+(their reply is then proven theirs). Residents get the staff's answers from the
+desk address, with the staff member's name but never their address, and a short
+mail on the changes that matter to them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from maildesk.commands import COMMAND_HELP
+from maildesk.config import StaffConfig
+from maildesk.context import Desk
+from maildesk.correlate import tagged_subject
+from maildesk.domain import STATE_WORDS, Attachment
+from maildesk.mailer import queue_mail
+from maildesk.models import Ticket
+
+log = logging.getLogger(__name__)
+
+SUPERVISING = ("supervisor", "manager", "director", "admin")
+
+
+def tagged(desk: Desk, ticket: Ticket) -> str:
+    return tagged_subject(
+        ticket.subject, ticket.number, desk.config.desk.tag_prefix, ticket.foreign_tags.splitlines()
+    )
+
+
+def staff_for(desk: Desk, ticket: Ticket, *, exclude: str | None = None) -> list[StaffConfig]:
+    """The assignee if there is one, else the ticket's team, else the supervisors."""
+    config = desk.config
+    people: Sequence[StaffConfig] = ()
+    if ticket.assignee:
+        member = config.staff_member(ticket.assignee)
+        people = (member,) if member is not None else ()
+    if not people and ticket.team:
+        people = config.team_members(ticket.team)
+    if not people:
+        people = tuple(s for s in config.staff if s.role in SUPERVISING)
+    chosen = [p for p in people if not exclude or p.email.lower() != exclude.lower()]
+    if not chosen and not people:
+        log.warning("ticket %s has nobody to notify (team %s)", ticket.number, ticket.team)
+    return chosen
+
+
+def notify_staff(
+    session: Session,
+    desk: Desk,
+    ticket: Ticket,
+    *,
+    notice: str,
+    text: str,
+    now: datetime,
+    attachments: Sequence[Attachment] = (),
+    actor: str = "",
+    people: Sequence[StaffConfig] | None = None,
+) -> None:
+    """One notice per staff member concerned (the actor is never told of their own act)."""
+    recipients = list(people) if people is not None else staff_for(desk, ticket, exclude=actor)
+    for member in recipients:
+        if actor and member.email.lower() == actor.lower():
+            continue
+        queue_mail(
+            session,
+            desk,
+            kind="staff_notice",
+            to=member.email,
+            to_name=member.name,
+            ticket=ticket,
+            now=now,
+            public=False,
+            sign_for_recipient=True,
+            attachments=attachments,
+            record_text=f"[{notice}] {text}",
+            context={
+                "notice": notice,
+                "number": ticket.number,
+                "subject": ticket.subject,
+                "tagged_subject": tagged(desk, ticket),
+                "requester_name": ticket.requester_name,
+                "requester_email": ticket.requester_email,
+                "unit": ticket.unit,
+                "category": ticket.category,
+                "priority": ticket.priority,
+                "state": STATE_WORDS[desk.language].get(ticket.state, ticket.state),
+                "team": ticket.team,
+                "assignee": ticket.assignee,
+                "text": text,
+                "attachments": [a.filename for a in attachments],
+                "commands": COMMAND_HELP[desk.language],
+                "status_url": desk.status_url(ticket.status_token),
+                "actor": actor,
+            },
+        )
+
+
+def answer_resident(
+    session: Session,
+    desk: Desk,
+    ticket: Ticket,
+    *,
+    member: StaffConfig,
+    text: str,
+    now: datetime,
+    attachments: Sequence[Attachment] = (),
+    state_note: str = "",
+) -> None:
+    """A staff member's words to the resident, from the desk address, in the ticket's thread."""
+    name = member.name or member.email.split("@")[0]
+    queue_mail(
+        session,
+        desk,
+        kind="staff_reply",
+        to=ticket.requester_email,
+        to_name=ticket.requester_name,
+        ticket=ticket,
+        now=now,
+        from_name=f"{name} ({desk.config.desk.name})",
+        attachments=attachments,
+        record_text=text,
+        context={
+            "text": text,
+            "staff_name": name,
+            "state_note": state_note,
+            "tagged_subject": tagged(desk, ticket),
+            "status_url": desk.status_url(ticket.status_token),
+        },
+    )
+
+
+def tell_resident(
+    session: Session,
+    desk: Desk,
+    ticket: Ticket,
+    *,
+    change: str,
+    now: datetime,
+    note: str = "",
+    staff_name: str = "",
+) -> None:
+    """A short mail on a change that matters to the resident (taken, waiting, resolved, …)."""
+    queue_mail(
+        session,
+        desk,
+        kind="state_change",
+        to=ticket.requester_email,
+        to_name=ticket.requester_name,
+        ticket=ticket,
+        now=now,
+        automatic=True,
+        context={
+            "change": change,
+            "note": note,
+            "staff_name": staff_name,
+            "requester_name": ticket.requester_name,
+            "tagged_subject": tagged(desk, ticket),
+            "status_url": desk.status_url(ticket.status_token),
+        },
+    )
