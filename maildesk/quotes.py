@@ -144,27 +144,14 @@ _DEVICE = re.compile(
     r"|pixel|nokia|\bhonor\b|oppo|bluemail",
     re.IGNORECASE,
 )
+_FOOTER_LINES = 3  # a footer soft-wrapped by format=flowed spans at most this
 _LINK = re.compile(r"<https?://[^>\s]*>|\(https?://[^)\s]*\)|\[|\]")
 
 # --- HTML markers ------------------------------------------------------------
 
 _VOID = frozenset(
-    [
-        "area",
-        "base",
-        "br",
-        "col",
-        "embed",
-        "hr",
-        "img",
-        "input",
-        "link",
-        "meta",
-        "param",
-        "source",
-        "track",
-        "wbr",
-    ]
+    ("area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param")
+    + ("source", "track", "wbr")
 )
 _CONTAINER_CLASSES = ("gmail_quote", "gmail_attr", "moz-cite-prefix", "moz-forward-container")
 _FROM_TEXT = re.compile(r"^\W*(?:" + _LABELS["from"] + r")\W*:", re.IGNORECASE)
@@ -173,30 +160,8 @@ _BORDER_TOP = re.compile(r"border-top\s*:\s*solid", re.IGNORECASE)
 _TOKEN = re.compile(r"<(/?)\s*([a-zA-Z][a-zA-Z0-9]*)[^>]*>|<[^>]*>|[^<]+")
 _LINE_BLOCKS = frozenset({"div"})
 _OTHER_BLOCKS = frozenset(
-    [
-        "p",
-        "blockquote",
-        "ul",
-        "ol",
-        "li",
-        "dl",
-        "dt",
-        "dd",
-        "table",
-        "thead",
-        "tbody",
-        "tr",
-        "td",
-        "th",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "hr",
-        "pre",
-    ]
+    ("p", "blockquote", "pre", "hr", "ul", "ol", "li", "dl", "dt", "dd")
+    + ("table", "thead", "tbody", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6")
 )
 _LOOKAHEAD = 600
 
@@ -375,7 +340,11 @@ def _footer_start(lines: list[str]) -> int | None:
     if not lines:
         return None
     start = len(lines) - 1
-    while start and lines[start - 1].endswith(" ") and not _BLANK.match(lines[start - 1]):
+    while (
+        start > len(lines) - _FOOTER_LINES
+        and lines[start - 1].endswith(" ")
+        and not _BLANK.match(lines[start - 1])
+    ):
         start -= 1
     for first in range(start, len(lines)):
         candidate = " ".join(_LINK.sub("", line).strip() for line in lines[first:]).strip()

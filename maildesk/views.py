@@ -260,6 +260,10 @@ data_dir = "data"                           # attachments, outbound .eml when no
 secret_key = "{secret}"  # signs reply addresses and links; keep it secret
 # tag_prefix = "#"                          # subject tag: [#1234]
 # autoreply_per_hour = 10                   # cap on automatic mails to one address
+# default_team = "administración"           # requests no rule routes elsewhere
+# reopen_days = 14                          # a reply to a closed ticket reopens it until then
+# auto_close_days = 5                       # resolved and unanswered: closes by itself
+# trusted_authserv_ids = ["mx.example.org"] # servers whose DKIM/SPF results prove staff mail
 
 # The support mailbox. Remove this section to receive mail only from the listener or ingest.
 # [imap]
@@ -299,6 +303,20 @@ listen = "127.0.0.1:8080"
 # [priorities.alta]
 # first_response = "1h"
 # resolution = "8h"
+# keywords = ["urgente", "fuga de gas", "sin agua"]
+
+# Categories: mantenimiento, convivencia, seguridad, paquetería, accesos, amenidades and
+# administración are built in; a table here replaces or adds one.
+# [categories.mantenimiento]
+# keywords = ["fuga", "gotera", "ascensor"]
+# team = "mantenimiento"
+
+# Routing rules, first match wins; else the category's team; else default_team.
+# [[routes]]
+# team = "seguridad"
+# keywords = ["robo", "alarma"]
+# units = ["torre B"]
+# senders = ["@empresa-seguridad.cl"]
 """
 
 

@@ -43,10 +43,18 @@ def test_every_command_has_help_and_is_in_the_readme(path: tuple[str, ...], pars
         assert f"maildesk {' '.join(path)}" in README
 
 
-@pytest.mark.parametrize("section", ["desk", "imap", "smtp", "listener", "web", "staff", "priorities"])
+@pytest.mark.parametrize(
+    "section", ["desk", "imap", "smtp", "listener", "web", "staff", "priorities", "categories", "routes"]
+)
 def test_every_config_key_is_in_the_readme(section: str) -> None:
     """Each key of each section is documented in the README's configuration table."""
-    cls = {"staff": config.StaffConfig, "priorities": config.PriorityConfig}.get(section) or config._SECTIONS[section]
+    tables = {
+        "staff": config.StaffConfig,
+        "priorities": config.PriorityConfig,
+        "categories": config.CategoryConfig,
+        "routes": config.RouteConfig,
+    }
+    cls = tables.get(section) or config._SECTIONS[section]
     for field in dataclasses.fields(cls):
         assert re.search(rf"`{field.name}`", README), f"[{section}] {field.name} is not in the README"
 

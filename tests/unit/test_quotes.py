@@ -271,7 +271,9 @@ def test_escribio_in_the_writers_own_text_does_not_cut(text: str) -> None:
 
 def test_attribution_needs_a_date_or_time() -> None:
     """A line like an attribution, with an address but no date or time, is the writer's."""
-    text = "Aviso:\nEl conserje (conserje@alameda.example) escribió:\nque el ascensor está detenido."
+    text = (
+        "Aviso:\nEl conserje (conserje@alameda.example) escribió:\nque el ascensor está detenido."
+    )
     assert strip_reply(text) == text
 
 
