@@ -138,6 +138,9 @@ PROBLEM_CODES = (
     "conflict",
 )
 
+# Codes the caller adds after checking the sender's role and the state machine.
+CHECK_CODES = ("forbidden", "invalid_transition")
+
 # Each verb's words, folded (lower case, no accents, words only).
 _VERBS: Mapping[str, Verb] = MappingProxyType(
     {

@@ -208,7 +208,7 @@ def _on_ticket(
     if proof.member is not None and proof.proven:
         staffmail.handle(session, desk, ticket, mail, proof.member, now=now, inbound_id=row.id)
         return ticket
-    text = quotes.strip_reply(mail.text, mail.html)
+    text = quotes.reply_text(mail, keep_forwarded=True)
     if proof.member is not None:
         tickets.add_note(
             session,
@@ -300,7 +300,7 @@ def _staff_opens(
     now: datetime,
 ) -> Ticket | None:
     """`#abrir vecina@…`: a proven staff member opens a ticket on a resident's behalf."""
-    parsed = parse(quotes.strip_reply(mail.text, mail.html), staffmail.vocabulary(desk.config))
+    parsed = parse(quotes.reply_text(mail), staffmail.vocabulary(desk.config))
     command = next((c for c in parsed.commands if c.verb is Verb.OPEN), None)
     if command is None:
         return None

@@ -108,6 +108,7 @@ class ParsedMail:
     headers: dict[str, tuple[str, ...]] = field(default_factory=dict)
     defects: tuple[str, ...] = ()
     bounced_message_ids: tuple[str, ...] = ()
+    text_from_html: bool = False  # the mail had no plain part; `text` is the HTML's
 
     def header(self, name: str) -> str:
         """The first value of a header, or the empty string."""

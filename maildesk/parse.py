@@ -70,11 +70,24 @@ _HTML_CLEANER = nh3.Cleaner(
     attributes={
         **nh3.ALLOWED_ATTRIBUTES,
         "*": {"style", "dir", "lang", "title"},
+        # Quote markers survive for quotes.py (ids and classes below, nothing else).
+        "div": nh3.ALLOWED_ATTRIBUTES.get("div", set()) | {"id"},
+        "blockquote": nh3.ALLOWED_ATTRIBUTES.get("blockquote", set()) | {"type"},
         "font": {"color", "face", "size"},
         "table": nh3.ALLOWED_ATTRIBUTES["table"]
         | {"width", "border", "cellpadding", "cellspacing", "bgcolor"},
         "td": nh3.ALLOWED_ATTRIBUTES["td"] | {"width", "height", "bgcolor", "valign"},
         "th": nh3.ALLOWED_ATTRIBUTES["th"] | {"width", "height", "bgcolor", "valign"},
+    },
+    allowed_classes={
+        "div": {
+            "gmail_quote",
+            "gmail_attr",
+            "moz-cite-prefix",
+            "moz-forward-container",
+            "yahoo_quoted",
+        },
+        "blockquote": {"gmail_quote"},
     },
     url_schemes=nh3.ALLOWED_URL_SCHEMES | {"cid"},
     filter_style_properties=_STYLE_PROPERTIES,
@@ -156,12 +169,15 @@ def _build(message: Message, parser: Any, defects: list[str]) -> ParsedMail:
     if parser is not None:
         _compare_bodies(walk, parser)
     text, html = _bodies(walk)
+    from_html = not any(t.strip() for t in walk.plain) and bool(html)
     try:
         bounced = mime_extras.bounced_message_ids(message, fields.from_addr, fields.subject, text)
     except Exception as exc:  # a bounce we cannot read is still a mail we can
         defects.append(cut(f"bounce report unreadable ({exc!r})"))
         bounced = ()
-    return _result(fields, defects, text, html, _attachments(walk.files, defects), bounced)
+    return _result(
+        fields, defects, text, html, _attachments(walk.files, defects), bounced, from_html
+    )
 
 
 def _result(
@@ -171,6 +187,7 @@ def _result(
     html: str = "",
     attachments: tuple[Attachment, ...] = (),
     bounced: Iterable[str] = (),
+    text_from_html: bool = False,
 ) -> ParsedMail:
     message_ids = fields.raw.get("message-id", [])
     message_id = next(iter(_id_list(message_ids[:1])), None)
@@ -194,6 +211,7 @@ def _result(
         headers=fields.headers,
         defects=tuple(dict.fromkeys(clean(cut(d)) for d in defects)),
         bounced_message_ids=tuple(i for i in _id_list(bounced) if i not in own),
+        text_from_html=text_from_html,
     )
 
 

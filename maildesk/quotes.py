@@ -63,10 +63,14 @@ from __future__ import annotations
 
 import html as htmllib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
+from maildesk.domain import ParsedMail
 from maildesk.parse import html_to_text, sanitise_html
+
+_SIGNATURE_LINES = 8  # a signature longer than this is a letter, not a signature
 
 __all__ = ["strip_reply"]
 
@@ -193,6 +197,31 @@ class _Cut:
     start: int
     body: int
     forward: bool = False
+
+
+def reply_text(
+    mail: ParsedMail, *, keep_forwarded: bool = False, signer_names: Sequence[str] = ()
+) -> str:
+    """The new words of a received reply, whether the mail had a plain part or only HTML.
+
+    `signer_names` (the writer's known names) also cut a trailing signature that
+    starts with one of them: Outlook and Apple Mail put no "-- " line before theirs.
+    """
+    text = strip_reply(
+        "" if mail.text_from_html else mail.text, mail.html, keep_forwarded=keep_forwarded
+    )
+    return strip_named_signature(text, signer_names)
+
+
+def strip_named_signature(text: str, names: Sequence[str]) -> str:
+    """Cut the last lines from a line that is just the writer's name, after a break."""
+    wanted = {n.strip().casefold() for n in names if n.strip()}
+    lines = text.rstrip().split("\n")
+    for i in range(len(lines) - 1, max(len(lines) - _SIGNATURE_LINES, 1) - 1, -1):
+        before = lines[i - 1].strip()
+        if lines[i].strip().casefold() in wanted and (not before or before.endswith(",")):
+            return "\n".join(lines[:i]).rstrip()
+    return text
 
 
 def _new_text(lines: list[str], *, keep_forwarded: bool, confirmed: bool) -> str:

@@ -128,7 +128,7 @@ def handle(
     now: datetime,
     inbound_id: int,
 ) -> None:
-    text = quotes.strip_reply(mail.text, mail.html)
+    text = quotes.reply_text(mail, signer_names=_names(member))
     parsed = parse(text, vocabulary(desk.config))
     problems = check(parsed, member, ticket)
     if problems:
@@ -179,6 +179,11 @@ def handle(
             note=note,
             staff_name=member.name if notice == "taken" else "",
         )
+
+
+def _names(member: StaffConfig) -> tuple[str, ...]:
+    """How a staff member signs: full name and first name."""
+    return (member.name, member.name.split(" ")[0]) if member.name else ()
 
 
 def _note_of(commands: Sequence[Command]) -> str:

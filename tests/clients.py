@@ -16,7 +16,7 @@ What each client does with a signature, as the real ones do:
 `mobile=True` adds the footer of the client's phone app: Apple's iOS Mail
 ("Enviado desde mi iPhone"), Outlook for iOS ("Obtener Outlook para iOS"),
 Thunderbird for Android (K-9 Mail's footer). The Gmail apps add no footer, so for
-Gmail `mobile` changes nothing but the X-Mailer-free headers it already has.
+Gmail `mobile` changes nothing.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, getaddresses, parsedate_to_datetime
 from typing import Literal
+
+from maildesk.parse import html_to_text, sanitise_html
 
 Client = Literal["gmail", "outlook", "apple", "thunderbird"]
 Language = Literal["es", "en"]
@@ -249,8 +251,6 @@ def _bodies(msg: EmailMessage) -> tuple[str, str]:
     elif text:
         markup = "".join(f"<div>{_esc(line) or '<br>'}</div>" for line in text.split("\n"))
     if not text and markup:
-        from maildesk.parse import html_to_text, sanitise_html
-
         text = html_to_text(sanitise_html(markup))
     return text, markup
 

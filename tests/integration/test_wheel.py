@@ -13,7 +13,7 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 
-CHECK = r'''
+CHECK = r"""
 import sys
 from pathlib import Path
 import maildesk
@@ -49,31 +49,60 @@ for url in ("/", f"/t/{token}", "/healthz", "/static/style.css"):
     assert response.status_code == 200, (url, response.status_code)
 assert "Portón" in client.get(f"/t/{token}").get_data(as_text=True)
 print(f"ok {rendered} mail templates, 4 pages")
-'''
+"""
 
 
 def test_every_template_renders_from_an_installed_wheel(tmp_path: Path) -> None:
     """Build the wheel, install it alone into a folder, and render every template and page from there."""
     wheels, target = tmp_path / "wheels", tmp_path / "site"
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(ROOT)],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "-w",
+            str(wheels),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert build.returncode == 0, build.stderr
     [wheel] = wheels.glob("maildesk-*.whl")
     install = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert install.returncode == 0, install.stderr
     config = tmp_path / "maildesk.toml"
-    config.write_text(f'[desk]\naddress = "soporte@alameda.example"\ndatabase = "sqlite:///{tmp_path}/w.db"\n'
-                      f'data_dir = "{tmp_path}/data"\nsecret_key = "k"\n')
+    config.write_text(
+        f'[desk]\naddress = "soporte@alameda.example"\ndatabase = "sqlite:///{tmp_path}/w.db"\n'
+        f'data_dir = "{tmp_path}/data"\nsecret_key = "k"\n'
+    )
     script = tmp_path / "check.py"
     script.write_text(CHECK)
     done = subprocess.run(
         [sys.executable, str(script), str(target), str(config)],
-        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
         env={**os.environ, "PYTHONPATH": str(target)},
     )
     assert done.returncode == 0, done.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from maildesk.commands import (
+    CHECK_CODES,
     COMMAND_HELP,
     COMMAND_HELP_INTRO,
     PROBLEM_CODES,
@@ -205,7 +206,7 @@ def test_every_problem_code_is_tested_and_explained() -> None:
     """Every problem code appears in the table and has a sentence in Spanish and English."""
     assert {code for _, code, _ in PROBLEMS} == set(PROBLEM_CODES)
     for language in ("es", "en"):
-        assert set(PROBLEM_TEXT[language]) == set(PROBLEM_CODES)
+        assert set(PROBLEM_TEXT[language]) == set(PROBLEM_CODES) | set(CHECK_CODES)
 
 
 def test_same_thing_twice_is_no_conflict() -> None:
