@@ -28,7 +28,13 @@ root = files("maildesk.mail_templates")
 kinds = sorted({p.name.split(".")[0] for p in root.joinpath("es").iterdir() if p.name.endswith(".j2")})
 context = {"number": 7, "subject": "Ñandú en el ascensor", "tagged_subject": "[#7] Ñandú en el ascensor",
            "summary": "Línea 1\nLínea 2", "status_url": "https://x.example/t/abc", "requester_name": "José",
-           "desk_name": "Edificio Ñuñoa", "language": "es", "tag": "[#7]", "address": "a@b.example", "count": 11}
+           "desk_name": "Edificio Ñuñoa", "language": "es", "tag": "[#7]", "address": "a@b.example", "count": 11,
+           "notice": "new", "text": "Hay una fuga", "attachments": ["foto.jpg"], "requester_email": "r@x.example",
+           "unit": "depto 402", "category": "mantenimiento", "priority": "alta", "state": "Recibida",
+           "team": "mantenimiento", "assignee": None, "actor": "", "commands": [("#tomar", "toma")],
+           "staff_name": "Ana", "state_note": "resolved", "change": "taken", "note": "nota",
+           "problems": [("#volar", "unknown_command", "")], "problem_text": {"unknown_command": "Comando desconocido."},
+           "message": "¿Pueden venir?"}
 rendered = 0
 for language in ("es", "en"):
     names = sorted(p.name for p in root.joinpath(language).iterdir() if p.name.endswith(".j2"))
