@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from maildesk import correlate, signing, states
+from maildesk import notify, signing, states
 from maildesk.classify import classify
 from maildesk.context import Desk
 from maildesk.domain import Attachment as MailAttachment
@@ -210,12 +210,7 @@ def send_confirmation(
         context={
             "number": ticket.number,
             "subject": ticket.subject,
-            "tagged_subject": correlate.tagged_subject(
-                ticket.subject,
-                ticket.number,
-                desk.config.desk.tag_prefix,
-                ticket.foreign_tags.splitlines(),
-            ),
+            "tagged_subject": notify.tagged(desk, ticket),
             "summary": summary(text),
             "status_url": desk.status_url(ticket.status_token),
             "requester_name": ticket.requester_name,

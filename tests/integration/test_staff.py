@@ -536,3 +536,24 @@ def test_resident_reply_resumes_a_waiting_ticket(world: World) -> None:
     assert world.ticket().state == "en_progreso"
     [heads_up] = to(mails, ANA)
     assert "Aquí va la foto." in text_of(heads_up)
+
+
+def test_status_reopen_and_assign_to_a_team(world: World) -> None:
+    """#estado en progreso, #asignar a team, then #cerrar and #reabrir: each recorded, the resident told of the reopening."""
+    notice = open_leak(world)
+    staff_reply(world, notice, ANA, "#estado en progreso\n#asignar recepción")
+    ticket = world.ticket()
+    assert (ticket.state, ticket.team, ticket.assignee) == ("en_progreso", "recepción", None)
+    original = parse(world.relay.messages[0].raw)
+    world.deliver(reply(original, client="gmail", language="es", sender=SOFIA, sender_name="Sofía Rojas",
+                        text="#cerrar Se reemplazó la llave de paso.", to=_signed_for(world, SOFIA)))
+    world.flush()
+    assert world.ticket().state == "cerrado"
+    world.deliver(reply(original, client="gmail", language="es", sender=SOFIA, sender_name="Sofía Rojas",
+                        text="#reabrir", to=_signed_for(world, SOFIA)))
+    mails = world.flush()
+    ticket = world.ticket()
+    assert ticket.state == "en_progreso" and ticket.closed_at is None and ticket.outcome is None
+    [told] = to(mails, RESIDENT)
+    assert "Reabrimos" in text_of(told)
+    assert [e.kind for e in ticket.events].count("state") == 3
