@@ -251,23 +251,13 @@ def _assign(
     *,
     now: datetime,
 ) -> None:
-    config = desk.config
-    if command.verb is Verb.TAKE:
-        assignee: StaffConfig | None = member
-        team = (
-            ticket.team
-            if ticket.team in member.teams
-            else (member.teams[0] if member.teams else ticket.team)
-        )
-    elif (person := config.staff_member(command.value)) is not None:
-        assignee = person
-        team = (
-            ticket.team
-            if ticket.team in person.teams
-            else (person.teams[0] if person.teams else ticket.team)
-        )
+    assignee = member if command.verb is Verb.TAKE else desk.config.staff_member(command.value)
+    if assignee is not None:
+        # The ticket stays with its team when the new owner belongs to it.
+        keep = ticket.team in assignee.teams or not assignee.teams
+        team = ticket.team if keep else assignee.teams[0]
     else:
-        assignee, team = None, command.value
+        team = command.value
     tickets.assign(
         session,
         ticket,

@@ -248,27 +248,21 @@ def open_for_resident(
         text=text,
         actor=actor,
     )
-    message = Message(
-        ticket_id=ticket.id,
-        direction="inbound",
+    add_message(
+        session,
+        desk,
+        ticket,
         kind="normal",
         public=True,
-        sender_email=requester.lower(),
+        sender_email=requester,
         sender_name=name,
-        subject=subject,
         text=text,
-        created_at=now,
-    )
-    session.add(message)
-    session.flush()
-    store_attachments(session, desk, message, attachments)
-    record_event(
-        session,
-        ticket,
-        actor=actor,
-        kind="message",
+        subject=subject,
+        attachments=attachments,
         now=now,
-        detail={"channel": channel.value, "message": message.id},
+        actor=actor,
+        event="message",
+        detail={"channel": channel.value},
     )
     send_confirmation(session, desk, ticket, text=text, now=now)
     return ticket
@@ -348,6 +342,51 @@ def set_field(
     )
 
 
+def add_message(
+    session: Session,
+    desk: Desk,
+    ticket: Ticket,
+    *,
+    kind: str,
+    public: bool,
+    sender_email: str,
+    sender_name: str,
+    text: str,
+    now: datetime,
+    actor: str,
+    event: str,
+    subject: str = "",
+    attachments: Sequence[MailAttachment] = (),
+    inbound_id: int | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> Message:
+    """A message written on someone's behalf (not a parsed mail), with its files and event."""
+    message = Message(
+        ticket_id=ticket.id,
+        direction="inbound",
+        kind=kind,
+        public=public,
+        sender_email=sender_email.lower(),
+        sender_name=sender_name,
+        subject=subject,
+        text=text,
+        created_at=now,
+        inbound_id=inbound_id,
+    )
+    session.add(message)
+    session.flush()
+    store_attachments(session, desk, message, attachments)
+    record_event(
+        session,
+        ticket,
+        actor=actor,
+        kind=event,
+        now=now,
+        detail={**(detail or {}), "message": message.id},
+    )
+    return message
+
+
 def add_note(
     session: Session,
     desk: Desk,
@@ -362,22 +401,21 @@ def add_note(
     inbound_id: int | None = None,
 ) -> Message:
     """An internal message: staff notes, vendor replies, unverified mail. Never public."""
-    message = Message(
-        ticket_id=ticket.id,
-        direction="inbound",
+    return add_message(
+        session,
+        desk,
+        ticket,
         kind=kind,
         public=False,
         sender_email=actor,
         sender_name=actor_name,
         text=text,
-        created_at=now,
+        attachments=attachments,
+        now=now,
+        actor=actor,
+        event=kind,
         inbound_id=inbound_id,
     )
-    session.add(message)
-    session.flush()
-    store_attachments(session, desk, message, attachments)
-    record_event(session, ticket, actor=actor, kind=kind, now=now, detail={"message": message.id})
-    return message
 
 
 def mark_first_response(ticket: Ticket, now: datetime) -> None:
