@@ -100,6 +100,50 @@ class WebConfig:
     listen: str = "127.0.0.1:8080"
 
 
+DAY_NAMES = {
+    "mon": 0,
+    "tue": 1,
+    "wed": 2,
+    "thu": 3,
+    "fri": 4,
+    "sat": 5,
+    "sun": 6,
+    "lun": 0,
+    "mar": 1,
+    "mie": 2,
+    "mié": 2,
+    "jue": 3,
+    "vie": 4,
+    "sab": 5,
+    "sáb": 5,
+    "dom": 6,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarConfig:
+    """The desk's business hours, for targets written in business time (`8bh`, `2bd`)."""
+
+    days: tuple[str, ...] = ("lun", "mar", "mié", "jue", "vie")
+    opens: str = "09:00"
+    closes: str = "18:00"
+    holidays_country: str = "CL"
+    holidays_subdivision: str = ""
+    holidays: tuple[str, ...] = ()  # extra closed days, "YYYY-MM-DD"
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationConfig:
+    """When a ticket climbs to whom (seeds: supervisor → gerente → dirección)."""
+
+    at_risk: float = 0.75  # share of a target used: warn the assignee
+    manager_after: Duration = Duration(24 * 3600)  # open longer than this: the manager hears
+    manager_margin: float = 0.5  # broken by more than this share again: the manager hears
+    director_factor: float = 2.0  # an alta ticket past this many times its target: direction
+    digest_daily: str = "08:00"  # "" turns the daily digest off
+    digest_weekly: str = "lun 08:00"  # "" turns the weekly digest off
+
+
 @dataclass(frozen=True, slots=True)
 class StaffConfig:
     email: str
@@ -292,6 +336,8 @@ class Config:
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     listener: ListenerConfig | None = None
     web: WebConfig = field(default_factory=WebConfig)
+    calendar: CalendarConfig = field(default_factory=CalendarConfig)
+    escalation: EscalationConfig = field(default_factory=EscalationConfig)
     staff: tuple[StaffConfig, ...] = ()
     priorities: Mapping[str, PriorityConfig] = field(default_factory=lambda: DEFAULT_PRIORITIES)
     categories: Mapping[str, CategoryConfig] = field(default_factory=lambda: DEFAULT_CATEGORIES)
@@ -335,6 +381,8 @@ _SECTIONS: dict[str, type] = {
     "smtp": SmtpConfig,
     "listener": ListenerConfig,
     "web": WebConfig,
+    "calendar": CalendarConfig,
+    "escalation": EscalationConfig,
 }
 
 
@@ -343,6 +391,8 @@ def _expected(kind: Any) -> str:
         return "true or false"
     if kind is int:
         return "an integer"
+    if kind is float:
+        return "a number"
     if kind is str:
         return "a string"
     if kind is Duration:
@@ -375,6 +425,12 @@ def _convert(kind: Any, value: Any, *, from_env: bool) -> Any:
     if kind is str:
         if isinstance(value, str):
             return value
+        raise ValueError
+    if kind is float:
+        if from_env and isinstance(value, str):
+            return float(value)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
         raise ValueError
     if kind is Duration:
         if isinstance(value, str):
@@ -488,9 +544,48 @@ def _check(config: Config) -> None:
                 + ", ".join(config.categories),
                 repr(unknown),
             )
+    _check_calendar(config)
     for i, member in enumerate(config.staff):
         if "@" not in member.email:
             raise ConfigError(source, f"staff[{i}].email", "an email address", repr(member.email))
+
+
+def _check_calendar(config: Config) -> None:
+    source, cal = config.source, config.calendar
+    for day in cal.days:
+        if day.lower() not in DAY_NAMES:
+            raise ConfigError(
+                source, "calendar.days", "day names such as lun, mar … or mon, tue …", repr(day)
+            )
+    for key in ("opens", "closes"):
+        value = getattr(cal, key)
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ConfigError(source, f"calendar.{key}", 'a time such as "09:00"', repr(value))
+    if cal.closes <= cal.opens:
+        raise ConfigError(
+            source, "calendar.closes", f"a time after opens ({cal.opens})", repr(cal.closes)
+        )
+    for value in cal.holidays:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ConfigError(
+                source, "calendar.holidays", 'dates such as "2026-12-24"', repr(value)
+            )
+    esc = config.escalation
+    if not re.fullmatch(r"(([01]\d|2[0-3]):[0-5]\d)?", esc.digest_daily):
+        raise ConfigError(
+            source,
+            "escalation.digest_daily",
+            'a time such as "08:00" or ""',
+            repr(esc.digest_daily),
+        )
+    weekly = esc.digest_weekly.split()
+    if esc.digest_weekly and (len(weekly) != 2 or weekly[0].lower() not in DAY_NAMES):
+        raise ConfigError(
+            source,
+            "escalation.digest_weekly",
+            'a day and time such as "lun 08:00" or ""',
+            repr(esc.digest_weekly),
+        )
 
 
 def parse_endpoint(value: str, *, source: str = "", key: str = "") -> tuple[str, int]:
@@ -607,6 +702,8 @@ def load(path: Path | None = None, *, required: bool = False) -> Config:
         smtp=sections["smtp"],
         listener=sections["listener"] if listener_on else None,
         web=sections["web"],
+        calendar=sections["calendar"],
+        escalation=sections["escalation"],
         staff=staff,
         priorities=_priorities(data.get("priorities", {}), source),
         categories=_categories(data.get("categories", {}), source),

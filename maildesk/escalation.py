@@ -1,0 +1,155 @@
+"""Who must hear about a ticket's SLA, and why: the escalation policy (pure).
+
+Given what is known of a ticket (its priority, history of states, first response
+and resolution) and a moment, it answers which (target, level) escalations are
+due. Defaults follow the seeds: a target at risk (75 % used) warns the assignee;
+a broken target goes to the supervisor; open more than 24 h, or broken by a
+further margin, to the manager; critical (an alta ticket past twice its target,
+or an unhappy resident) to direction. Which of them already fired is the
+caller's business (the database keeps that, so each fires once).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from maildesk.config import DAY_NAMES, Config, Duration
+from maildesk.domain import State
+from maildesk.sla import BusinessCalendar, Status, Target, measure, running_spans
+
+FIRST_RESPONSE, RESOLUTION = "first_response", "resolution"
+
+
+class Level(enum.StrEnum):
+    ASSIGNEE = "assignee"
+    SUPERVISOR = "supervisor"
+    MANAGER = "manager"
+    DIRECTOR = "director"
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the policy needs of one ticket, as plain values."""
+
+    number: int
+    priority: str
+    opened_at: datetime
+    history: Sequence[tuple[datetime, State]]  # (when, state entered), oldest first
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    unhappy: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    target: str  # first_response | resolution | open | unhappy
+    level: Level
+    reason: str
+    overdue_seconds: float
+
+
+def calendar_for(config: Config, years: Sequence[int]) -> BusinessCalendar:
+    """The desk's business calendar from `[calendar]`, with its country's holidays."""
+    cal = config.calendar
+    hours = [time.fromisoformat(cal.opens), time.fromisoformat(cal.closes)]
+    days = frozenset(DAY_NAMES[d.lower()] for d in cal.days)
+    extra = [date.fromisoformat(d) for d in cal.holidays]
+    if cal.holidays_country:
+        return BusinessCalendar.with_country_holidays(
+            timezone=config.desk.timezone,
+            days=days,
+            opens=hours[0],
+            closes=hours[1],
+            country=cal.holidays_country,
+            subdivision=cal.holidays_subdivision or None,
+            years=years,
+            extra=extra,
+        )
+    return BusinessCalendar(config.desk.timezone, days, hours[0], hours[1], frozenset(extra))
+
+
+def target_of(duration: Duration) -> Target:
+    return Target(duration.seconds, duration.business)
+
+
+def statuses(
+    facts: Facts, config: Config, calendar: BusinessCalendar, now: datetime
+) -> dict[str, Status]:
+    """First-response and resolution status of one ticket at `now`."""
+    settings = config.priorities.get(facts.priority) or next(iter(config.priorities.values()))
+    spans = running_spans(facts.history, opened_at=facts.opened_at)
+    return {
+        FIRST_RESPONSE: measure(
+            target_of(settings.first_response),
+            spans,
+            calendar=calendar,
+            now=now,
+            done_at=facts.first_response_at,
+        ),
+        RESOLUTION: measure(
+            target_of(settings.resolution),
+            spans,
+            calendar=calendar,
+            now=now,
+            done_at=facts.resolved_at,
+        ),
+    }
+
+
+def _overdue(status: Status) -> float:
+    return max(-status.remaining, 0.0)
+
+
+def due(facts: Facts, found: dict[str, Status], config: Config, now: datetime) -> list[Due]:
+    """Every escalation this ticket deserves now (the caller drops those already sent)."""
+    rules = config.escalation
+    out: list[Due] = []
+    for target, status in found.items():
+        if status.met is not None:
+            continue  # the target's event happened: nothing to chase
+        if status.used >= rules.at_risk:
+            out.append(
+                Due(
+                    target,
+                    Level.ASSIGNEE,
+                    f"{status.used:.0%} of the {target} target used",
+                    _overdue(status),
+                )
+            )
+        if status.breached:
+            out.append(Due(target, Level.SUPERVISOR, f"{target} target broken", _overdue(status)))
+            if status.used >= 1 + rules.manager_margin:
+                out.append(
+                    Due(
+                        target,
+                        Level.MANAGER,
+                        f"{target} target broken by more than {rules.manager_margin:.0%}",
+                        _overdue(status),
+                    )
+                )
+            if facts.priority == "alta" and status.used >= rules.director_factor:
+                out.append(
+                    Due(
+                        target,
+                        Level.DIRECTOR,
+                        f"alta {target} target broken {rules.director_factor:g} times over",
+                        _overdue(status),
+                    )
+                )
+    still_open = facts.resolved_at is None
+    age = (now - facts.opened_at).total_seconds()
+    if still_open and age > rules.manager_after.seconds:
+        out.append(
+            Due(
+                "open",
+                Level.MANAGER,
+                f"open more than {rules.manager_after.seconds // 3600} h",
+                age - rules.manager_after.seconds,
+            )
+        )
+    if still_open and facts.unhappy:
+        out.append(Due("unhappy", Level.DIRECTOR, "the resident is unhappy", 0.0))
+    return out
