@@ -49,6 +49,7 @@ class Due:
     level: Level
     reason: str
     overdue_seconds: float
+    used: float = 0.0  # share of the target used, 0 for open/unhappy
 
 
 def calendar_for(config: Config, years: Sequence[int]) -> BusinessCalendar:
@@ -117,10 +118,19 @@ def due(facts: Facts, found: dict[str, Status], config: Config, now: datetime) -
                     Level.ASSIGNEE,
                     f"{status.used:.0%} of the {target} target used",
                     _overdue(status),
+                    status.used,
                 )
             )
         if status.breached:
-            out.append(Due(target, Level.SUPERVISOR, f"{target} target broken", _overdue(status)))
+            out.append(
+                Due(
+                    target,
+                    Level.SUPERVISOR,
+                    f"{target} target broken",
+                    _overdue(status),
+                    status.used,
+                )
+            )
             if status.used >= 1 + rules.manager_margin:
                 out.append(
                     Due(
@@ -128,6 +138,7 @@ def due(facts: Facts, found: dict[str, Status], config: Config, now: datetime) -
                         Level.MANAGER,
                         f"{target} target broken by more than {rules.manager_margin:.0%}",
                         _overdue(status),
+                        status.used,
                     )
                 )
             if facts.priority == "alta" and status.used >= rules.director_factor:
@@ -137,6 +148,7 @@ def due(facts: Facts, found: dict[str, Status], config: Config, now: datetime) -
                         Level.DIRECTOR,
                         f"alta {target} target broken {rules.director_factor:g} times over",
                         _overdue(status),
+                        status.used,
                     )
                 )
     still_open = facts.resolved_at is None

@@ -97,6 +97,9 @@ class Ticket(Base):
     resolution: Mapped[str] = mapped_column(Text, default="")
     outcome: Mapped[str | None] = mapped_column(String(20))
     foreign_tags: Mapped[str] = mapped_column(Text, default="")
+    rating: Mapped[int | None] = mapped_column(Integer)
+    rating_comment: Mapped[str] = mapped_column(Text, default="", server_default="")
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     messages: Mapped[list[Message]] = relationship(
         back_populates="ticket", order_by="Message.id", foreign_keys="Message.ticket_id"
@@ -239,3 +242,28 @@ class MailboxPosition(Base):
     checked_at: Mapped[datetime] = mapped_column(UTCDateTime())
     backfill_below_uid: Mapped[int | None] = mapped_column(BigInteger)
     backfill_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Escalation(Base):
+    """An escalation that fired: once per ticket, target and level, whatever the workers."""
+
+    __tablename__ = "escalation"
+    __table_args__ = (UniqueConstraint("ticket_id", "target", "level"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    target: Mapped[str] = mapped_column(String(20))
+    level: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    fired_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ScheduledRun(Base):
+    """A periodic job's run for one period (a day's digest), claimed once across workers."""
+
+    __tablename__ = "scheduled_run"
+    __table_args__ = (UniqueConstraint("desk_id", "job", "period"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    desk_id: Mapped[int] = mapped_column(ForeignKey("desk.id"))
+    job: Mapped[str] = mapped_column(String(40))
+    period: Mapped[str] = mapped_column(String(40))
+    ran_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,12 +1,30 @@
-"""The residents' status page: `create_app(desk)` and its blueprints."""
+"""The residents' status page: `create_app(desk)` wires its blueprints and protections.
+
+Every form is CSRF-protected (Flask-WTF), the lookup form is rate-limited
+(Flask-Limiter, in memory per process), every answer carries the security
+headers below, and errors are answered with the page's own short, localised pages.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from importlib.resources import files
+from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, current_app, render_template
+from flask.typing import ResponseReturnValue
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
 
 from maildesk.context import Desk
+from maildesk.web.words import WORDS
+
+# Limits of the reply form. TODO(config): move to `[web]` in maildesk.toml.
+MAX_FILES = 3
+MAX_MB = 10
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -18,6 +36,27 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
 }
 
+_ERRORS = {
+    400: ("bad_request_title", "bad_request"),
+    404: ("not_found_title", "not_found"),
+    413: ("too_large_title", "too_large"),
+    429: ("too_many_title", "too_many"),
+}
+
+
+def desk_of_app() -> Desk:
+    desk: Desk = current_app.config["DESK"]
+    return desk
+
+
+def words() -> dict[str, str]:
+    return WORDS[desk_of_app().language]
+
+
+def _session_key(secret: str) -> bytes:
+    """A key of its own for signed cookies, derived from the desk's secret."""
+    return hmac.new(secret.encode(), b"maildesk-web-session", hashlib.sha256).digest()
+
 
 def create_app(desk: Desk) -> Flask:
     assets = files("maildesk.web_assets")
@@ -26,13 +65,52 @@ def create_app(desk: Desk) -> Flask:
         template_folder=str(assets / "templates"),
         static_folder=str(assets / "static"),
     )
-    app.config["DESK"] = desk
-    app.jinja_options = {**app.jinja_options}
+    # Flask escapes only `*.html` by default; our pages are `*.html.j2`, so say it outright.
+    app.jinja_options = {**app.jinja_options, "autoescape": True}
+    https = desk.config.desk.base_url.lower().startswith("https://")
+    app.config.update(
+        DESK=desk,
+        SECRET_KEY=_session_key(desk.secret),
+        MAX_CONTENT_LENGTH=(MAX_FILES * MAX_MB + 1) * 1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=https,
+        # Browsers send no Referer under `Referrer-Policy: no-referrer`, so Flask-WTF's
+        # HTTPS referrer check would refuse every form; the token and SameSite cookie remain.
+        WTF_CSRF_SSL_STRICT=False,
+        WTF_CSRF_TIME_LIMIT=4 * 3600,
+    )
+    CSRFProtect(app)
+    limiter = Limiter(get_remote_address, app=app, storage_uri="memory://")
 
-    from maildesk.web import health, status
+    from maildesk.web import actions, health, lookup, status
 
     app.register_blueprint(status.bp)
+    app.register_blueprint(actions.bp)
+    app.register_blueprint(lookup.bp)
     app.register_blueprint(health.bp)
+    lookup.limit(limiter, lookup.bp)
+
+    @app.context_processor
+    def page_context() -> dict[str, Any]:
+        return {
+            "desk_name": desk.config.desk.name,
+            "language": desk.language,
+            "t": WORDS[desk.language],
+            "max_files": MAX_FILES,
+            "max_mb": MAX_MB,
+        }
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError) -> ResponseReturnValue:
+        return _error_page(400)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> ResponseReturnValue:
+        code = error.code or 500
+        if code not in _ERRORS:
+            return error
+        return _error_page(code)
 
     @app.after_request
     def secure(response: Response) -> Response:
@@ -41,3 +119,14 @@ def create_app(desk: Desk) -> Flask:
         return response
 
     return app
+
+
+def _error_page(code: int) -> ResponseReturnValue:
+    title, text = _ERRORS[code]
+    t = words()
+    body = render_template(
+        "error.html.j2",
+        title=t[title],
+        text=t[text].format(files=MAX_FILES, mb=MAX_MB),
+    )
+    return body, code, {"Cache-Control": "no-store"}

@@ -1,15 +1,83 @@
-"""`/healthz` for monitoring: 200 when the database answers, 503 otherwise."""
+"""`/healthz` for monitoring: database, IMAP passes, quarantine and outbox, as JSON.
+
+503 when the database does not answer, when the newest pass of an IMAP mailbox is
+older than ten polling intervals (IMAP configured), or when the oldest pending
+outbox mail has waited more than an hour; 200 otherwise.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from maildesk.models import Inbound, MailboxPosition, Outbox
+from maildesk.outbox import PENDING
+from maildesk.web import desk_of_app
 
 bp = Blueprint("health", __name__)
+
+OUTBOX_MAX_AGE = timedelta(hours=1)
+IMAP_STALE_POLLS = 10
+
+
+def _age(now: datetime, then: datetime) -> float:
+    return round((now - then).total_seconds(), 1)
 
 
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
-    desk = current_app.config["DESK"]
-    ok = desk.db.ping()
-    return jsonify({"database": "ok" if ok else "unreachable"}), 200 if ok else 503
+    desk = desk_of_app()
+    headers = {"Cache-Control": "no-store"}
+    if not desk.db.ping():
+        return jsonify({"status": "fail", "database": "unreachable"}), 503, headers
+    now = desk.clock.now()
+    problems: list[str] = []
+    try:
+        with desk.db.read_only() as session:
+            positions = session.scalars(
+                select(MailboxPosition).order_by(MailboxPosition.mailbox)
+            ).all()
+            quarantined = session.scalar(
+                select(func.count(Inbound.id)).where(
+                    Inbound.desk_id == desk.desk_id, Inbound.status == "quarantined"
+                )
+            )
+            pending, oldest = session.execute(
+                select(func.count(Outbox.id), func.min(Outbox.created_at)).where(
+                    Outbox.desk_id == desk.desk_id, Outbox.status == PENDING
+                )
+            ).one()
+    except SQLAlchemyError:
+        return jsonify({"status": "fail", "database": "unreachable"}), 503, headers
+    mailboxes: list[dict[str, Any]] = [
+        {
+            "mailbox": p.mailbox,
+            "last_pass": p.checked_at.isoformat(),
+            "age_seconds": _age(now, p.checked_at),
+        }
+        for p in positions
+    ]
+    imap = desk.config.imap
+    if imap is not None and imap.host and positions:
+        newest = max(p.checked_at for p in positions)
+        if now - newest > timedelta(seconds=IMAP_STALE_POLLS * imap.poll_seconds):
+            problems.append("imap_stale")
+    # The column type gives aware UTC times back; min() over it may come back naive.
+    oldest_at = oldest.replace(tzinfo=now.tzinfo) if oldest and oldest.tzinfo is None else oldest
+    oldest_age = _age(now, oldest_at) if oldest_at is not None else None
+    if oldest_at is not None and now - oldest_at > OUTBOX_MAX_AGE:
+        problems.append("outbox_stale")
+    body = {
+        "status": "fail" if problems else "ok",
+        "problems": problems,
+        "database": "ok",
+        "mailboxes": mailboxes,
+        "quarantined": int(quarantined or 0),
+        "outbox": {"pending": int(pending or 0), "oldest_pending_age_seconds": oldest_age},
+    }
+    return jsonify(body), 503 if problems else 200, headers

@@ -1,50 +1,138 @@
-"""`/t/<token>`: a resident's ticket, public messages only, everything escaped."""
+"""`/t/<token>`: a resident's ticket and its public attachments, everything escaped.
+
+Only public messages are shown (never internal notes or staff notices), staff
+appear by first name or team, never by address, and an attachment is served
+only when it belongs to a public message of the ticket the token opens.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template
+import io
+from dataclasses import dataclass, field
+
+from flask import Blueprint, abort, render_template, send_file
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from maildesk.domain import STATE_WORDS
-from maildesk.models import Ticket
+from maildesk.context import Desk
+from maildesk.domain import STATE_WORDS, State
+from maildesk.models import Attachment, Message, Ticket
+from maildesk.web import desk_of_app, tokens, words
+from maildesk.web.words import local_datetime
 
 bp = Blueprint("status", __name__)
 
+# Shown in the page; anything else (SVG above all) is only ever downloaded.
+INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
-@bp.get("/")
-def index() -> ResponseReturnValue:
-    desk = current_app.config["DESK"]
-    return render_template("index.html.j2", desk_name=desk.config.desk.name, language=desk.language)
+
+@dataclass(frozen=True, slots=True)
+class FileLink:
+    id: int
+    filename: str
+    size_kb: int
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    at: str
+    who: str
+    mine: bool
+    text: str
+    files: list[FileLink] = field(default_factory=list)
+
+
+def handler_name(desk: Desk, ticket: Ticket) -> str | None:
+    """The assignee's first name when known, else the team: never an address."""
+    if ticket.assignee:
+        member = desk.config.staff_member(ticket.assignee)
+        if member is not None and member.name.strip():
+            return member.name.split()[0]
+    return ticket.team
+
+
+def timeline(desk: Desk, ticket: Ticket) -> list[Entry]:
+    """The public messages, oldest first, as the resident sees them."""
+    t = words()
+    public = sorted((m for m in ticket.messages if m.public), key=lambda m: (m.created_at, m.id))
+    entries = []
+    for m in public:
+        inbound = m.direction == "inbound"
+        mine = inbound and m.sender_email.lower() == ticket.requester_email.lower()
+        who = t["you"] if mine else t["participant"] if inbound else desk.config.desk.name
+        entries.append(
+            Entry(
+                at=local_datetime(
+                    m.created_at, timezone=desk.config.desk.timezone, language=desk.language
+                ),
+                who=who,
+                mine=mine,
+                text=m.text,
+                files=[FileLink(a.id, a.filename, max(1, a.size // 1024)) for a in m.attachments],
+            )
+        )
+    return entries
+
+
+def find_or_404(session: Session, desk: Desk, token: str) -> Ticket:
+    found = tokens.find(session, desk, token)
+    if found is None:
+        abort(404)
+    return found
 
 
 @bp.get("/t/<token>")
 def ticket(token: str) -> ResponseReturnValue:
-    desk = current_app.config["DESK"]
-    if len(token) < 16 or len(token) > 64:
-        abort(404)
+    desk = desk_of_app()
+    t = words()
     with desk.db.read_only() as session:
-        found = session.scalars(
-            select(Ticket).where(Ticket.desk_id == desk.desk_id, Ticket.status_token == token)
-        ).first()
-        if found is None:
-            abort(404)
-        messages = [
-            {
-                "at": m.created_at,
-                "mine": m.direction == "inbound",
-                "text": m.text,
-                "files": [a.filename for a in m.attachments],
-            }
-            for m in found.messages
-            if m.public
-        ]
+        found = find_or_404(session, desk, token)
         page = render_template(
             "ticket.html.j2",
-            desk_name=desk.config.desk.name,
-            language=desk.language,
             ticket=found,
+            token=token,
             state=STATE_WORDS[desk.language].get(found.state, found.state),
-            messages=messages,
+            priority=t.get(f"priority_{found.priority}", found.priority),
+            opened=local_datetime(
+                found.opened_at, timezone=desk.config.desk.timezone, language=desk.language
+            ),
+            handler=handler_name(desk, found),
+            entries=timeline(desk, found),
+            in_validation=found.state == State.VALIDACION.value,
+            closed=found.state == State.CERRADO.value,
         )
     return page, 200, {"Cache-Control": "no-store"}
+
+
+@bp.get("/t/<token>/a/<int:attachment_id>")
+def attachment(token: str, attachment_id: int) -> ResponseReturnValue:
+    desk = desk_of_app()
+    with desk.db.read_only() as session:
+        found = find_or_404(session, desk, token)
+        item = session.scalars(
+            select(Attachment)
+            .join(Message, Message.id == Attachment.message_id)
+            .where(
+                Attachment.id == attachment_id,
+                Message.ticket_id == found.id,
+                Message.public.is_(True),
+            )
+        ).first()
+        if item is None:
+            abort(404)
+        filename, content_type, sha256 = item.filename, item.content_type.lower(), item.sha256
+    try:
+        data = desk.blobs.get(sha256)
+    except FileNotFoundError:
+        abort(404)
+    response = send_file(
+        io.BytesIO(data),
+        mimetype=content_type or "application/octet-stream",
+        as_attachment=content_type not in INLINE_TYPES,
+        download_name=filename or "adjunto",
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

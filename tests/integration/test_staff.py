@@ -545,12 +545,30 @@ def test_status_reopen_and_assign_to_a_team(world: World) -> None:
     ticket = world.ticket()
     assert (ticket.state, ticket.team, ticket.assignee) == ("en_progreso", "recepción", None)
     original = parse(world.relay.messages[0].raw)
-    world.deliver(reply(original, client="gmail", language="es", sender=SOFIA, sender_name="Sofía Rojas",
-                        text="#cerrar Se reemplazó la llave de paso.", to=_signed_for(world, SOFIA)))
+    world.deliver(
+        reply(
+            original,
+            client="gmail",
+            language="es",
+            sender=SOFIA,
+            sender_name="Sofía Rojas",
+            text="#cerrar Se reemplazó la llave de paso.",
+            to=_signed_for(world, SOFIA),
+        )
+    )
     world.flush()
     assert world.ticket().state == "cerrado"
-    world.deliver(reply(original, client="gmail", language="es", sender=SOFIA, sender_name="Sofía Rojas",
-                        text="#reabrir", to=_signed_for(world, SOFIA)))
+    world.deliver(
+        reply(
+            original,
+            client="gmail",
+            language="es",
+            sender=SOFIA,
+            sender_name="Sofía Rojas",
+            text="#reabrir",
+            to=_signed_for(world, SOFIA),
+        )
+    )
     mails = world.flush()
     ticket = world.ticket()
     assert ticket.state == "en_progreso" and ticket.closed_at is None and ticket.outcome is None

@@ -34,7 +34,11 @@ context = {"number": 7, "subject": "Ñandú en el ascensor", "tagged_subject": "
            "team": "mantenimiento", "assignee": None, "actor": "", "commands": [("#tomar", "toma")],
            "staff_name": "Ana", "state_note": "resolved", "change": "taken", "note": "nota",
            "problems": [("#volar", "unknown_command", "")], "problem_text": {"unknown_command": "Comando desconocido."},
-           "message": "¿Pueden venir?"}
+           "message": "¿Pueden venir?",
+           "rows": [{"number": 7, "subject": "Ñandú", "priority": "alta", "state": "recibido", "assignee": "",
+                     "team": "mantenimiento", "level": "supervisor", "target": "first_response", "used": 120,
+                     "late_minutes": 20, "history": [("2026-11-23 10:00", "a@b.example", "created")],
+                     "reply_to": "soporte+7-abc@alameda.example"}]}
 rendered = 0
 for language in ("es", "en"):
     names = sorted(p.name for p in root.joinpath(language).iterdir() if p.name.endswith(".j2"))

@@ -14,10 +14,19 @@ from maildesk.sla import CALENDAR_24x7
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)  # a Tuesday
 
 
-def facts(priority: str = "alta", *, hours: float = 0, first: float | None = None, resolved: float | None = None,
-          unhappy: bool = False, history: tuple[tuple[float, State], ...] = ()) -> Facts:
+def facts(
+    priority: str = "alta",
+    *,
+    hours: float = 0,
+    first: float | None = None,
+    resolved: float | None = None,
+    unhappy: bool = False,
+    history: tuple[tuple[float, State], ...] = (),
+) -> Facts:
     return Facts(
-        number=1, priority=priority, opened_at=T0,
+        number=1,
+        priority=priority,
+        opened_at=T0,
         history=((T0, State.RECIBIDO), *((T0 + timedelta(hours=h), s) for h, s in history)),
         first_response_at=T0 + timedelta(hours=first) if first is not None else None,
         resolved_at=T0 + timedelta(hours=resolved) if resolved is not None else None,
@@ -28,7 +37,9 @@ def facts(priority: str = "alta", *, hours: float = 0, first: float | None = Non
 def levels(f: Facts, after: timedelta) -> set[tuple[str, Level]]:
     config = Config()
     now = f.opened_at + after
-    return {(d.target, d.level) for d in due(f, statuses(f, config, CALENDAR_24x7, now), config, now)}
+    return {
+        (d.target, d.level) for d in due(f, statuses(f, config, CALENDAR_24x7, now), config, now)
+    }
 
 
 @pytest.mark.parametrize(
@@ -36,22 +47,62 @@ def levels(f: Facts, after: timedelta) -> set[tuple[str, Level]]:
     [
         (facts(), timedelta(minutes=30), set()),
         (facts(), timedelta(minutes=46), {("first_response", Level.ASSIGNEE)}),
-        (facts(), timedelta(minutes=61), {("first_response", Level.ASSIGNEE), ("first_response", Level.SUPERVISOR)}),
-        (facts(), timedelta(minutes=91), {("first_response", Level.ASSIGNEE), ("first_response", Level.SUPERVISOR),
-                                          ("first_response", Level.MANAGER)}),
-        (facts(), timedelta(minutes=121), {("first_response", Level.ASSIGNEE), ("first_response", Level.SUPERVISOR),
-                                           ("first_response", Level.MANAGER), ("first_response", Level.DIRECTOR)}),
-        (facts("media"), timedelta(hours=9), {("first_response", Level.ASSIGNEE), ("first_response", Level.SUPERVISOR),
-                                              ("first_response", Level.MANAGER)}),
+        (
+            facts(),
+            timedelta(minutes=61),
+            {("first_response", Level.ASSIGNEE), ("first_response", Level.SUPERVISOR)},
+        ),
+        (
+            facts(),
+            timedelta(minutes=91),
+            {
+                ("first_response", Level.ASSIGNEE),
+                ("first_response", Level.SUPERVISOR),
+                ("first_response", Level.MANAGER),
+            },
+        ),
+        (
+            facts(),
+            timedelta(minutes=121),
+            {
+                ("first_response", Level.ASSIGNEE),
+                ("first_response", Level.SUPERVISOR),
+                ("first_response", Level.MANAGER),
+                ("first_response", Level.DIRECTOR),
+            },
+        ),
+        (
+            facts("media"),
+            timedelta(hours=9),
+            {
+                ("first_response", Level.ASSIGNEE),
+                ("first_response", Level.SUPERVISOR),
+                ("first_response", Level.MANAGER),
+            },
+        ),
         (facts(first=0.5), timedelta(hours=7), {("resolution", Level.ASSIGNEE)}),
         (facts(first=0.5, resolved=7), timedelta(hours=30), set()),
         (facts("baja", first=1), timedelta(hours=25), {("open", Level.MANAGER)}),
         (facts("baja", first=1, unhappy=True), timedelta(hours=2), {("unhappy", Level.DIRECTOR)}),
-        (facts(first=0.5, history=((1, State.EN_ESPERA), (20, State.EN_PROGRESO))), timedelta(hours=20),
-         set()),
+        (
+            facts(first=0.5, history=((1, State.EN_ESPERA), (20, State.EN_PROGRESO))),
+            timedelta(hours=20),
+            set(),
+        ),
     ],
-    ids=["fresh", "at-risk", "broken", "broken-by-margin", "alta-twice-over", "media-no-director",
-         "resolution-at-risk", "resolved", "open-24h", "unhappy", "paused-in-espera"],
+    ids=[
+        "fresh",
+        "at-risk",
+        "broken",
+        "broken-by-margin",
+        "alta-twice-over",
+        "media-no-director",
+        "resolution-at-risk",
+        "resolved",
+        "open-24h",
+        "unhappy",
+        "paused-in-espera",
+    ],
 )
 def test_levels(case: Facts, after: timedelta, expected: set[tuple[str, Level]]) -> None:
     """Each level fires at its threshold and not before; met targets and pauses hold escalations back."""

@@ -1,0 +1,213 @@
+"""The escalation pass: what is due is recorded once per (ticket, target, level) and
+each person gets one mail per pass listing all their tickets that escalated in it.
+
+Recording and mailing happen in one transaction, and a unique constraint on the
+record means a second worker, a restart or the next pass never sends it again.
+On PostgreSQL an advisory lock lets one worker run the pass at a time; the others
+skip it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from maildesk import notify, signing, tickets
+from maildesk.config import Config, StaffConfig
+from maildesk.context import Desk
+from maildesk.domain import State
+from maildesk.escalation import Due, Facts, Level, calendar_for, due, statuses
+from maildesk.mailer import queue_mail
+from maildesk.models import Escalation, Ticket
+from maildesk.sla import BusinessCalendar
+
+log = logging.getLogger(__name__)
+
+LOCK_ESCALATE = 7272
+
+# Who is told at each level; when nobody has that role, the next one up hears.
+ROLE_FOR = {Level.SUPERVISOR: "supervisor", Level.MANAGER: "manager", Level.DIRECTOR: "director"}
+CLIMB = ("supervisor", "manager", "director", "admin")
+
+
+def facts_of(ticket: Ticket) -> Facts:
+    history = [
+        (e.at, State(_to(e.detail))) for e in ticket.events if e.kind == "state" and _to(e.detail)
+    ]
+    unhappy = any(e.kind == "state" and '"action": "reject"' in e.detail for e in ticket.events)
+    return Facts(
+        number=ticket.number,
+        priority=ticket.priority,
+        opened_at=ticket.opened_at,
+        history=[(ticket.opened_at, State.RECIBIDO), *history],
+        first_response_at=ticket.first_response_at,
+        resolved_at=ticket.resolved_at,
+        unhappy=unhappy,
+    )
+
+
+def _to(detail: str) -> str:
+    try:
+        value = json.loads(detail).get("to", "") if detail else ""
+    except ValueError:
+        return ""
+    return value if value in State.__members__.values() else ""
+
+
+def recipients(config: Config, ticket: Ticket, level: Level) -> list[StaffConfig]:
+    if level is Level.ASSIGNEE:
+        member = config.staff_member(ticket.assignee) if ticket.assignee else None
+        if member is not None:
+            return [member]
+        team = list(config.team_members(ticket.team)) if ticket.team else []
+        if team:
+            return team
+        level = Level.SUPERVISOR
+    start = CLIMB.index(ROLE_FOR[level])
+    for role in CLIMB[start:]:
+        people = [s for s in config.staff if s.role == role]
+        same_team = [s for s in people if ticket.team in s.teams]
+        if people:
+            return same_team or people
+    return []
+
+
+@dataclass
+class PassReport:
+    skipped: bool = False
+    escalations: int = 0
+    mails: int = 0
+    by_recipient: dict[str, list[tuple[int, str, str]]] = field(default_factory=dict)
+
+
+_calendars: dict[tuple[str, int], BusinessCalendar] = {}
+
+
+def calendar(config: Config, now: datetime) -> BusinessCalendar:
+    """Built once per desk and year (holidays of last, this and next year)."""
+    key = (config.source + config.desk.address, now.year)
+    if key not in _calendars:
+        _calendars[key] = calendar_for(config, [now.year - 1, now.year, now.year + 1])
+    return _calendars[key]
+
+
+def _locked(session: Session, desk: Desk) -> bool:
+    if not desk.db.is_postgres:
+        return True
+    return bool(session.scalar(select(func.pg_try_advisory_xact_lock(LOCK_ESCALATE))))
+
+
+def run_pass(desk: Desk) -> PassReport:
+    """One escalation pass at `desk.clock.now()`."""
+    config, now = desk.config, desk.clock.now()
+    report = PassReport()
+    with desk.db.transaction() as session:
+        if not _locked(session, desk):
+            return PassReport(skipped=True)
+        open_tickets = list(
+            session.scalars(
+                select(Ticket).where(
+                    Ticket.desk_id == desk.desk_id, Ticket.state != State.CERRADO.value
+                )
+            )
+        )
+        fired = {
+            (e.ticket_id, e.target, e.level)
+            for e in session.scalars(
+                select(Escalation).where(Escalation.ticket_id.in_([t.id for t in open_tickets]))
+            )
+        }
+        pending: dict[str, tuple[StaffConfig, list[tuple[Ticket, Due]]]] = {}
+        cal = calendar(config, now)
+        for ticket in open_tickets:
+            facts = facts_of(ticket)
+            for item in due(facts, statuses(facts, config, cal, now), config, now):
+                if (ticket.id, item.target, item.level.value) in fired:
+                    continue
+                session.add(
+                    Escalation(
+                        ticket_id=ticket.id,
+                        target=item.target,
+                        level=item.level.value,
+                        reason=item.reason,
+                        fired_at=now,
+                    )
+                )
+                report.escalations += 1
+                for person in recipients(config, ticket, item.level):
+                    pending.setdefault(person.email.lower(), (person, []))[1].append((ticket, item))
+        session.flush()
+        for email, (person, items) in pending.items():
+            items.sort(key=lambda pair: -pair[1].overdue_seconds)
+            _mail(session, desk, person, items, now=now)
+            report.mails += 1
+            report.by_recipient[email] = [(t.number, d.target, d.level.value) for t, d in items]
+    if report.escalations:
+        log.info("escalation pass: %d escalation(s), %d mail(s)", report.escalations, report.mails)
+    return report
+
+
+def _mail(
+    session: Session,
+    desk: Desk,
+    person: StaffConfig,
+    items: Sequence[tuple[Ticket, Due]],
+    *,
+    now: datetime,
+) -> None:
+    """One mail to one person for all their escalations in this pass."""
+    rows = []
+    for ticket, item in items:
+        events = [e for e in ticket.events if e.kind in ("created", "state", "assigned", "reply")]
+        rows.append(
+            {
+                "number": ticket.number,
+                "subject": ticket.subject,
+                "priority": ticket.priority,
+                "state": ticket.state,
+                "assignee": ticket.assignee or "",
+                "team": ticket.team or "",
+                "level": item.level.value,
+                "target": item.target,
+                "used": round(item.used * 100),
+                "late_minutes": int(item.overdue_seconds // 60),
+                "history": [
+                    (e.at.strftime("%Y-%m-%d %H:%M"), e.actor, e.kind) for e in events[-5:]
+                ],
+                "reply_to": signing.reply_address(
+                    desk.address, ticket.number, desk.secret, person.email
+                ),
+            }
+        )
+    single = items[0][0] if len(items) == 1 else None
+    queue_mail(
+        session,
+        desk,
+        kind="escalation",
+        to=person.email,
+        to_name=person.name,
+        now=now,
+        ticket=single,
+        public=False,
+        sign_for_recipient=True,
+        context={
+            "rows": rows,
+            "tagged_subject": notify.tagged(desk, single) if single is not None else "",
+            "count": len(rows),
+        },
+    )
+    for ticket, item in items:
+        tickets.record_event(
+            session,
+            ticket,
+            actor="system",
+            kind="escalated",
+            now=now,
+            detail={"level": item.level.value, "target": item.target, "to": person.email.lower()},
+        )

@@ -1,0 +1,183 @@
+"""The status page's forms: add a reply, confirm or reject a resolution, rate the service.
+
+A reply becomes a mail handed to `intake.accept`, so it threads and changes the
+ticket exactly as a mail would. Confirm, reject and rate change the ticket
+directly, each in one transaction, and answer with a redirect to the page.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+import unicodedata
+from pathlib import PurePosixPath
+
+from flask import Blueprint, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import update
+from werkzeug.datastructures import FileStorage
+
+from maildesk import notify, tickets
+from maildesk.domain import State
+from maildesk.intake import accept
+from maildesk.mailer import thread_of
+from maildesk.models import Ticket
+from maildesk.states import Action
+from maildesk.web import MAX_FILES, MAX_MB, desk_of_app, words
+from maildesk.web.status import find_or_404
+from maildesk.web.webmail import Upload, build_reply
+
+bp = Blueprint("actions", __name__)
+
+MAX_TEXT = 20_000
+MAX_COMMENT = 2_000
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _back(token: str) -> ResponseReturnValue:
+    return redirect(url_for("status.ticket", token=token), code=303)
+
+
+def safe_filename(name: str) -> str:
+    """The last path part of an uploaded name, without control characters."""
+    name = PurePosixPath(name.replace("\\", "/")).name
+    name = _CONTROL.sub("", unicodedata.normalize("NFC", name)).strip()
+    return name[:200] or "adjunto"
+
+
+def content_type_of(filename: str) -> str:
+    """The type from the name (never the browser's word); containers are opaque bytes."""
+    guessed = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    if guessed.split("/")[0] in ("multipart", "message"):
+        return "application/octet-stream"
+    return guessed
+
+
+def read_uploads(items: list[FileStorage]) -> list[Upload] | None:
+    """The uploaded files, or None when there are too many or one is too large."""
+    chosen = [f for f in items if f.filename]
+    if len(chosen) > MAX_FILES:
+        return None
+    uploads = []
+    for item in chosen:
+        data = item.read(MAX_MB * 1024 * 1024 + 1)
+        if len(data) > MAX_MB * 1024 * 1024:
+            return None
+        name = safe_filename(item.filename or "")
+        uploads.append(Upload(name, content_type_of(name), data))
+    return uploads
+
+
+@bp.post("/t/<token>/responder")
+def reply(token: str) -> ResponseReturnValue:
+    desk = desk_of_app()
+    t = words()
+    text = request.form.get("text", "").replace("\r\n", "\n").strip()[:MAX_TEXT]
+    uploads = read_uploads(request.files.getlist("files"))
+    if uploads is None:
+        flash(t["reply_too_many"].format(files=MAX_FILES, mb=MAX_MB), "error")
+        return _back(token)
+    if not text and not uploads:
+        flash(t["reply_empty"], "error")
+        return _back(token)
+    with desk.db.read_only() as session:
+        found = find_or_404(session, desk, token)
+        raw = build_reply(
+            desk_address=desk.address,
+            desk_domain=desk.domain,
+            secret=desk.secret,
+            tag_prefix=desk.config.desk.tag_prefix,
+            number=found.number,
+            subject=found.subject,
+            foreign_tags=found.foreign_tags.splitlines(),
+            requester_email=found.requester_email,
+            requester_name=found.requester_name,
+            thread=thread_of(session, found, public_only=True),
+            text=text,
+            uploads=uploads,
+            now=desk.clock.now(),
+        )
+    accept(desk, raw, source="web")
+    flash(t["reply_done"], "ok")
+    # A reply to a long-closed ticket opens a new one; this link still shows the old one.
+    return _back(token)
+
+
+@bp.post("/t/<token>/confirmar")
+def confirm(token: str) -> ResponseReturnValue:
+    desk = desk_of_app()
+    t = words()
+    now = desk.clock.now()
+    with desk.db.transaction() as session:
+        found = find_or_404(session, desk, token)
+        if found.state != State.VALIDACION.value:
+            flash(t["not_in_validation"], "error")
+            return _back(token)
+        tickets.transition(session, found, Action.CONFIRM, actor=found.requester_email, now=now)
+    flash(t["confirmed"], "ok")
+    return _back(token)
+
+
+@bp.post("/t/<token>/rechazar")
+def reject(token: str) -> ResponseReturnValue:
+    desk = desk_of_app()
+    t = words()
+    now = desk.clock.now()
+    reason = request.form.get("reason", "").replace("\r\n", "\n").strip()[:MAX_TEXT]
+    with desk.db.transaction() as session:
+        found = find_or_404(session, desk, token)
+        if found.state != State.VALIDACION.value:
+            flash(t["not_in_validation"], "error")
+            return _back(token)
+        actor = found.requester_email
+        tickets.transition(session, found, Action.REJECT, actor=actor, now=now, note=reason)
+        notify.notify_staff(
+            session,
+            desk,
+            found,
+            notice="reopened",
+            text=reason or t["reject"],
+            now=now,
+            actor=actor,
+        )
+    flash(t["rejected"], "ok")
+    return _back(token)
+
+
+@bp.post("/t/<token>/calificar")
+def rate(token: str) -> ResponseReturnValue:
+    desk = desk_of_app()
+    t = words()
+    now = desk.clock.now()
+    raw_rating = request.form.get("rating", "")
+    rating = int(raw_rating) if raw_rating in ("1", "2", "3", "4", "5") else None
+    comment = request.form.get("comment", "").replace("\r\n", "\n").strip()[:MAX_COMMENT]
+    with desk.db.transaction() as session:
+        found = find_or_404(session, desk, token)
+        if found.state != State.CERRADO.value:
+            return _back(token)
+        if found.rating is not None:
+            flash(t["already_rated"].format(rating=found.rating), "error")
+            return _back(token)
+        if rating is None:
+            flash(t["rate_invalid"], "error")
+            return _back(token)
+        # Once only, even when two posts race: the row changes only while unrated.
+        changed = session.execute(
+            update(Ticket)
+            .where(Ticket.id == found.id, Ticket.rating.is_(None))
+            .values(rating=rating, rating_comment=comment, rated_at=now)
+            .returning(Ticket.id)
+            .execution_options(synchronize_session=False)
+        ).first()
+        if changed is not None:
+            tickets.record_event(
+                session,
+                found,
+                actor=found.requester_email,
+                kind="rated",
+                now=now,
+                detail={"rating": rating, "comment": comment} if comment else {"rating": rating},
+            )
+    flash(t["rated"], "ok")
+    return _back(token)

@@ -1,0 +1,72 @@
+"""`/healthz` reports the database, IMAP passes, quarantine and the outbox, and fails on staleness."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from maildesk.clock import FixedClock
+from maildesk.context import Desk
+from maildesk.db import Database
+from maildesk.models import Inbound, MailboxPosition
+from tests.conftest import DeskFactory
+from tests.web.conftest import client_for, open_ticket
+
+
+def test_healthy_desk_answers_200_with_its_figures(desk: Desk) -> None:
+    """A fresh desk with a just-queued confirmation is healthy; the JSON gives the outbox depth."""
+    open_ticket(desk)
+    response = client_for(desk).get("/healthz")
+    body = response.get_json()
+    assert response.status_code == 200, body
+    assert body["status"] == "ok" and body["database"] == "ok"
+    assert body["outbox"]["pending"] == 1 and body["outbox"]["oldest_pending_age_seconds"] == 0
+    assert body["quarantined"] == 0 and body["mailboxes"] == []
+
+
+def test_old_pending_outbox_mail_answers_503(desk: Desk, clock: FixedClock) -> None:
+    """A mail pending for more than an hour makes the desk unhealthy."""
+    open_ticket(desk)
+    clock.advance(timedelta(minutes=61))
+    response = client_for(desk).get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["problems"] == ["outbox_stale"]
+
+
+def test_unreachable_database_answers_503(desk: Desk, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A database that cannot be opened answers 503."""
+    broken = replace(desk, db=Database(f"sqlite:///{tmp_path}/missing/dir/x.db"))
+    response = client_for(broken).get("/healthz")
+    assert response.status_code == 503 and response.get_json()["database"] == "unreachable"
+
+
+def test_stale_imap_pass_answers_503_and_quarantine_is_counted(
+    make_desk: DeskFactory, clock: FixedClock
+) -> None:
+    """A mailbox not passed in ten poll intervals fails the check; quarantined mails are counted."""
+    desk = make_desk(
+        imap={"host": "imap.example", "username": "u", "password": "p", "poll_seconds": 30}
+    )
+    now = clock.now()
+    with desk.db.transaction() as session:
+        session.add(MailboxPosition(mailbox="INBOX", uidvalidity=1, last_uid=5, checked_at=now))
+        session.add(
+            Inbound(
+                desk_id=desk.desk_id,
+                source="imap",
+                dedupe_key="k",
+                raw=b"x",
+                size=1,
+                received_at=now,
+                status="quarantined",
+            )
+        )
+    client = client_for(desk)
+    fresh = client.get("/healthz")
+    assert fresh.status_code == 200
+    assert fresh.get_json()["quarantined"] == 1
+    assert fresh.get_json()["mailboxes"][0]["mailbox"] == "INBOX"
+    clock.advance(timedelta(seconds=301))
+    stale = client.get("/healthz")
+    assert stale.status_code == 503 and stale.get_json()["problems"] == ["imap_stale"]
+    assert stale.get_json()["mailboxes"][0]["age_seconds"] == 301
