@@ -158,6 +158,30 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return code
 
 
+def cmd_escalate(args: argparse.Namespace) -> int:
+    from maildesk.jobs import tick
+
+    report = tick(_desk(args))
+    if report.skipped:
+        print("another worker is running the escalation pass; skipped")
+    else:
+        print(f"{report.escalations} escalation(s), {report.mails} mail(s) queued")
+    return 0
+
+
+def cmd_ticket_token(args: argparse.Namespace) -> int:
+    from maildesk.web.tokens import rotate
+
+    desk = _desk(args)
+    try:
+        token = rotate(desk, args.number)
+    except LookupError:
+        print(f"no ticket {args.number}", file=sys.stderr)
+        return 1
+    print(desk.status_url(token))
+    return 0
+
+
 def cmd_outbox_send(args: argparse.Namespace) -> int:
     from maildesk.daemon import send_outbox
 
@@ -286,6 +310,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_ingest)
 
+    p = sub.add_parser(
+        "escalate", help="the SLA pass: escalations, overdue alerts, digests, auto-close"
+    )
+    p.add_argument("--once", action="store_true", help="one pass, then exit (cron mode)")
+    p.set_defaults(func=cmd_escalate)
+
     outbox = sub.add_parser("outbox", help="the queue of mail to send").add_subparsers(
         dest="action", required=True, metavar="ACTION"
     )
@@ -332,6 +362,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--channel", choices=["phone", "walk-in", "web", "email"], default="phone")
     p.add_argument("--by", default="cli", help="who is opening it (staff address)")
     p.set_defaults(func=cmd_ticket_open)
+
+    p = ticket.add_parser(
+        "token", help="issue a new status link for a ticket; the old one stops working"
+    )
+    p.add_argument("number", type=int)
+    p.add_argument("--new", action="store_true", required=True, help="required: rotates the token")
+    p.set_defaults(func=cmd_ticket_token)
 
     db = sub.add_parser("db", help="database maintenance").add_subparsers(
         dest="action", required=True, metavar="ACTION"

@@ -17,8 +17,8 @@ import schedule
 
 from maildesk import outbox
 from maildesk.context import Desk
-from maildesk.housekeeping import close_unanswered
 from maildesk.ingest import DatabaseMailboxStore
+from maildesk.jobs import tick
 from maildesk.process import process_pending
 from maildesk.sources.imap import ImapWatcher
 from maildesk.sources.listener import Listener
@@ -108,9 +108,9 @@ class Daemon:
                 "outbox", lambda: self._loop("outbox", lambda: send_outbox(desk), OUTBOX_SECONDS)
             )
         if "scheduler" in self.parts:
-            self.scheduler.every(10).minutes.do(
-                guarded("close unanswered", lambda: close_unanswered(desk))
-            )
+            # The SLA pass and the periodic jobs; what is due is decided from the desk's
+            # clock and claimed in the database, so `schedule` only sets the pace.
+            self.scheduler.every(1).minutes.do(guarded("escalation and jobs", lambda: tick(desk)))
             self.scheduler.every(1).minutes.do(
                 guarded("retry pending mail", lambda: process_pending(desk))
             )
