@@ -24,6 +24,11 @@ servers:
 	  if [ "$$(id -u)" = 0 ]; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd dovecot-lmtpd >/dev/null; \
 	  else echo "Dovecot is missing: sudo apt-get install dovecot-imapd dovecot-lmtpd"; fi; }
+	@# Chromium (Debian's) is the real browser of the status page's end-to-end test.
+	@[ -x /usr/bin/chromium ] || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Chromium is missing: sudo apt-get install chromium"; fi; }
 
 test: $(STAMP) servers
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

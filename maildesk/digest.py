@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from maildesk.config import StaffConfig
 from maildesk.context import Desk
 from maildesk.domain import STATE_WORDS, State
-from maildesk.escalate import calendar, facts_of
-from maildesk.escalation import FIRST_RESPONSE, RESOLUTION, statuses
+from maildesk.escalate import facts_of
+from maildesk.escalation import FIRST_RESPONSE, RESOLUTION, desk_calendar, statuses
 from maildesk.mailer import queue_mail
 from maildesk.models import Ticket
 from maildesk.sla import Status
@@ -96,7 +96,7 @@ def _late(status: Status) -> float:
 
 
 def ticket_facts(desk: Desk, tickets: Sequence[Ticket], now: datetime) -> list[TicketFacts]:
-    cal = calendar(desk.config, now)
+    cal = desk_calendar(desk.config, now)
     out = []
     for ticket in tickets:
         found = statuses(facts_of(ticket), desk.config, cal, now)

@@ -22,10 +22,10 @@ from maildesk import notify, signing, tickets
 from maildesk.config import Config, StaffConfig
 from maildesk.context import Desk
 from maildesk.domain import State
-from maildesk.escalation import Due, Facts, Level, calendar_for, due, statuses
+from maildesk.escalation import Due, Facts, Level, desk_calendar, due, statuses
 from maildesk.mailer import queue_mail
 from maildesk.models import Escalation, Ticket
-from maildesk.sla import BusinessCalendar
+from maildesk.sla import Status
 
 log = logging.getLogger(__name__)
 
@@ -86,15 +86,9 @@ class PassReport:
     by_recipient: dict[str, list[tuple[int, str, str]]] = field(default_factory=dict)
 
 
-_calendars: dict[tuple[str, int], BusinessCalendar] = {}
-
-
-def calendar(config: Config, now: datetime) -> BusinessCalendar:
-    """Built once per desk and year (holidays of last, this and next year)."""
-    key = (config.source + config.desk.address, now.year)
-    if key not in _calendars:
-        _calendars[key] = calendar_for(config, [now.year - 1, now.year, now.year + 1])
-    return _calendars[key]
+def sla_of(desk: Desk, ticket: Ticket, now: datetime) -> dict[str, Status]:
+    """A ticket's first-response and resolution status now: for views, pages and mails."""
+    return statuses(facts_of(ticket), desk.config, desk_calendar(desk.config, now), now)
 
 
 def _locked(session: Session, desk: Desk) -> bool:
@@ -124,7 +118,7 @@ def run_pass(desk: Desk) -> PassReport:
             )
         }
         pending: dict[str, tuple[StaffConfig, list[tuple[Ticket, Due]]]] = {}
-        cal = calendar(config, now)
+        cal = desk_calendar(config, now)
         for ticket in open_tickets:
             facts = facts_of(ticket)
             for item in due(facts, statuses(facts, config, cal, now), config, now):

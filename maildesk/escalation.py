@@ -16,9 +16,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from maildesk.config import DAY_NAMES, Config, Duration
+from maildesk.config import DAY_NAMES, CalendarConfig, Config, Duration
 from maildesk.domain import State
-from maildesk.sla import BusinessCalendar, Status, Target, measure, running_spans
+from maildesk.sla import (
+    BusinessCalendar,
+    Status,
+    Target,
+    expected_first_answer,
+    measure,
+    running_spans,
+)
 
 FIRST_RESPONSE, RESOLUTION = "first_response", "resolution"
 
@@ -70,6 +77,25 @@ def calendar_for(config: Config, years: Sequence[int]) -> BusinessCalendar:
             extra=extra,
         )
     return BusinessCalendar(config.desk.timezone, days, hours[0], hours[1], frozenset(extra))
+
+
+_calendars: dict[tuple[str, CalendarConfig, int], BusinessCalendar] = {}
+
+
+def desk_calendar(config: Config, now: datetime) -> BusinessCalendar:
+    """The desk's calendar, built once per configuration and year (holidays of three years)."""
+    key = (config.desk.timezone, config.calendar, now.year)
+    if key not in _calendars:
+        _calendars[key] = calendar_for(config, [now.year - 1, now.year, now.year + 1])
+    return _calendars[key]
+
+
+def expected_answer(config: Config, priority: str, received_at: datetime) -> datetime:
+    """When the resident can expect a first answer, given the desk's hours."""
+    settings = config.priorities.get(priority) or next(iter(config.priorities.values()))
+    return expected_first_answer(
+        received_at, target_of(settings.first_response), desk_calendar(config, received_at)
+    )
 
 
 def target_of(duration: Duration) -> Target:
@@ -165,3 +191,23 @@ def due(facts: Facts, found: dict[str, Status], config: Config, now: datetime) -
     if still_open and facts.unhappy:
         out.append(Due("unhappy", Level.DIRECTOR, "the resident is unhappy", 0.0))
     return out
+
+
+_DAYS = {
+    "es": ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+
+
+def office_hours(config: Config, language: str) -> str:
+    """ "lunes a viernes, de 09:00 a 18:00": the desk's hours in the desk's words."""
+    days = sorted({DAY_NAMES[d.lower()] for d in config.calendar.days})
+    names = _DAYS[language]
+    if days == list(range(days[0], days[-1] + 1)) and len(days) > 2:
+        span = f"{names[days[0]]} {'a' if language == 'es' else 'to'} {names[days[-1]]}"
+    else:
+        span = ", ".join(names[d] for d in days)
+    cal = config.calendar
+    if language == "es":
+        return f"{span}, de {cal.opens} a {cal.closes}"
+    return f"{span}, {cal.opens}–{cal.closes}"

@@ -19,6 +19,8 @@ from maildesk.classify import classify
 from maildesk.context import Desk
 from maildesk.domain import Attachment as MailAttachment
 from maildesk.domain import Channel, ParsedMail, State
+from maildesk.escalation import expected_answer, office_hours
+from maildesk.localtime import local_datetime
 from maildesk.mailer import queue_mail, store_attachments
 from maildesk.models import Desk as DeskRow
 from maildesk.models import Event, Message, Participant, Ticket
@@ -214,6 +216,12 @@ def send_confirmation(
             "summary": summary(text),
             "status_url": desk.status_url(ticket.status_token),
             "requester_name": ticket.requester_name,
+            "expected": local_datetime(
+                expected_answer(desk.config, ticket.priority, ticket.opened_at),
+                timezone=desk.config.desk.timezone,
+                language=desk.language,
+            ),
+            "hours": office_hours(desk.config, desk.language),
         },
     )
     record_event(session, ticket, actor="system", kind="confirmation_queued", now=now)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from maildesk.context import Desk
+from maildesk.escalate import sla_of
 from maildesk.models import Inbound, Message, Outbox, Ticket
 
 
@@ -112,6 +113,16 @@ def ticket_detail(desk: Desk, number: int) -> dict[str, Any] | None:
         return {
             **ticket_summary(ticket),
             "status_url": desk.status_url(ticket.status_token),
+            "sla": {
+                name: {
+                    "due_at": _iso(status.due_at),
+                    "met": status.met,
+                    "breached": status.breached,
+                    "elapsed_seconds": round(status.elapsed),
+                    "remaining_seconds": round(status.remaining),
+                }
+                for name, status in sla_of(desk, ticket, desk.clock.now()).items()
+            },
             "participants": [
                 {"email": p.email, "name": p.name, "role": p.role} for p in ticket.participants
             ],
@@ -136,6 +147,17 @@ def ticket_text(data: dict[str, Any]) -> str:
         f"  requester {data['requester_name']} <{data['requester']}>"
         f" · assignee {data['assignee'] or '-'}",
         f"  opened {data['opened_at']} · status page {data['status_url']}",
+        *(
+            f"  {name.replace('_', ' ')}: "
+            + (
+                "met"
+                if s["met"]
+                else "missed"
+                if s["met"] is False
+                else f"due {s['due_at']}" + (" (BROKEN)" if s["breached"] else "")
+            )
+            for name, s in data["sla"].items()
+        ),
         "",
     ]
     for m in data["messages"]:

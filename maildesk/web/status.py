@@ -17,9 +17,11 @@ from sqlalchemy.orm import Session
 
 from maildesk.context import Desk
 from maildesk.domain import STATE_WORDS, State
+from maildesk.escalate import sla_of
+from maildesk.escalation import FIRST_RESPONSE, RESOLUTION, office_hours
+from maildesk.localtime import local_datetime
 from maildesk.models import Attachment, Message, Ticket
 from maildesk.web import desk_of_app, tokens, words
-from maildesk.web.words import local_datetime
 
 bp = Blueprint("status", __name__)
 
@@ -49,7 +51,16 @@ def handler_name(desk: Desk, ticket: Ticket) -> str | None:
         member = desk.config.staff_member(ticket.assignee)
         if member is not None and member.name.strip():
             return member.name.split()[0]
-    return ticket.team
+    return ticket.team.capitalize() if ticket.team else None
+
+
+def shown_text(message: Message, ticket: Ticket) -> str:
+    """What the page shows of a message: automatic mails in a line, never the page's own link."""
+    t = words()
+    if message.direction == "outbound" and message.kind in ("confirmation", "status_link"):
+        return str(t[f"sent_{message.kind}"])
+    link = f"/t/{ticket.status_token}"
+    return "\n".join(line for line in message.text.splitlines() if link not in line).strip()
 
 
 def timeline(desk: Desk, ticket: Ticket) -> list[Entry]:
@@ -68,7 +79,7 @@ def timeline(desk: Desk, ticket: Ticket) -> list[Entry]:
                 ),
                 who=who,
                 mine=mine,
-                text=m.text,
+                text=shown_text(m, ticket),
                 files=[FileLink(a.id, a.filename, max(1, a.size // 1024)) for a in m.attachments],
             )
         )
@@ -80,6 +91,29 @@ def find_or_404(session: Session, desk: Desk, token: str) -> Ticket:
     if found is None:
         abort(404)
     return found
+
+
+def expected_dates(desk: Desk, ticket: Ticket) -> list[tuple[str, str]]:
+    """When the resident can expect an answer and a solution, or when they came."""
+    t = words()
+    found = sla_of(desk, ticket, desk.clock.now())
+    rows = []
+    for name, label, done_label, done_at in (
+        (FIRST_RESPONSE, "first_answer_by", "answered", ticket.first_response_at),
+        (RESOLUTION, "solution_by", "solved", ticket.resolved_at),
+    ):
+        moment = done_at or found[name].due_at
+        if moment is not None:
+            key = done_label if done_at else label
+            rows.append(
+                (
+                    t[key],
+                    local_datetime(
+                        moment, timezone=desk.config.desk.timezone, language=desk.language
+                    ),
+                )
+            )
+    return rows
 
 
 @bp.get("/t/<token>")
@@ -98,6 +132,8 @@ def ticket(token: str) -> ResponseReturnValue:
                 found.opened_at, timezone=desk.config.desk.timezone, language=desk.language
             ),
             handler=handler_name(desk, found),
+            expected=expected_dates(desk, found),
+            hours=office_hours(desk.config, desk.language),
             entries=timeline(desk, found),
             in_validation=found.state == State.VALIDACION.value,
             closed=found.state == State.CERRADO.value,

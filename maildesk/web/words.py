@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
-from babel.dates import format_date, format_time
-
 WORDS: dict[str, dict[str, str]] = {
     "es": {
         "help_desk": "Mesa de ayuda",
@@ -26,6 +21,13 @@ WORDS: dict[str, dict[str, str]] = {
         "priority": "Prioridad",
         "category": "Categoría",
         "opened": "Abierta",
+        "hours": "Horario de atención",
+        "sent_confirmation": "Recibimos tu solicitud y te enviamos la confirmación por correo.",
+        "sent_status_link": "Te enviamos el enlace a esta página por correo.",
+        "first_answer_by": "Primera respuesta a más tardar",
+        "solution_by": "Solución prevista a más tardar",
+        "answered": "Respondida",
+        "solved": "Resuelta",
         "handled_by": "A cargo de",
         "nobody_yet": "Por asignar",
         "timeline": "Historial",
@@ -86,6 +88,13 @@ WORDS: dict[str, dict[str, str]] = {
         "priority": "Priority",
         "category": "Category",
         "opened": "Opened",
+        "hours": "Office hours",
+        "sent_confirmation": "We received your request and mailed you the confirmation.",
+        "sent_status_link": "We mailed you the link to this page.",
+        "first_answer_by": "First answer by",
+        "solution_by": "Expected solution by",
+        "answered": "Answered",
+        "solved": "Solved",
         "handled_by": "Handled by",
         "nobody_yet": "Not assigned yet",
         "timeline": "Timeline",
@@ -128,10 +137,3 @@ WORDS: dict[str, dict[str, str]] = {
         "priority_baja": "Low",
     },
 }
-
-
-def local_datetime(moment: datetime, *, timezone: str, language: str) -> str:
-    """A date and time in the desk's timezone, written the way the desk's language does."""
-    local = moment.astimezone(ZoneInfo(timezone))
-    day = format_date(local, format="medium", locale=language)
-    return f"{day}, {format_time(local, format='short', locale=language)}"

@@ -120,9 +120,14 @@ def web_desk(make_desk: DeskFactory, relay: Relay) -> Iterator[Desk]:
         thread.join(timeout=5)
 
 
-def screenshot(page: Page, name: str, width: int, height: int) -> None:
+def check_width(page: Page, name: str, width: int, height: int, *, save: bool) -> None:
+    """At this viewport nothing scrolls sideways; with `save`, a full-page screenshot too."""
     page.set_viewport_size({"width": width, "height": height})
-    page.screenshot(path=str(SCREENSHOTS / name), full_page=True, animations="disabled")
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= width, f"{name}: the page is {scroll_width} px wide at {width} px"
+    if save:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / name), full_page=True, animations="disabled")
 
 
 def test_resident_follows_replies_and_confirms_in_a_real_browser(
@@ -190,10 +195,9 @@ def test_resident_follows_replies_and_confirms_in_a_real_browser(
         page.reload()
         expect(page.get_by_role("heading", name="¿Quedó resuelta?")).to_be_visible()
         expect(page.locator(".facts")).to_contain_text("Resuelta, esperando tu confirmación")
-        if database_url.startswith("sqlite"):
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            screenshot(page, "ticket-phone.png", 390, 844)
-            screenshot(page, "ticket-desktop.png", 1280, 900)
+        save = database_url.startswith("sqlite")  # one run writes the screenshots
+        check_width(page, "ticket-phone.png", 390, 844, save=save)
+        check_width(page, "ticket-desktop.png", 1280, 900, save=save)
         with page.expect_navigation():
             page.get_by_role("button", name="Sí, quedó resuelta").click()
         expect(page.locator(".notes")).to_contain_text("Gracias por confirmar")

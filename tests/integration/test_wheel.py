@@ -26,25 +26,38 @@ from maildesk.web import create_app
 
 root = files("maildesk.mail_templates")
 kinds = sorted({p.name.split(".")[0] for p in root.joinpath("es").iterdir() if p.name.endswith(".j2")})
-context = {"number": 7, "subject": "Ñandú en el ascensor", "tagged_subject": "[#7] Ñandú en el ascensor",
-           "summary": "Línea 1\nLínea 2", "status_url": "https://x.example/t/abc", "requester_name": "José",
-           "desk_name": "Edificio Ñuñoa", "language": "es", "tag": "[#7]", "address": "a@b.example", "count": 11,
-           "notice": "new", "text": "Hay una fuga", "attachments": ["foto.jpg"], "requester_email": "r@x.example",
-           "unit": "depto 402", "category": "mantenimiento", "priority": "alta", "state": "Recibida",
-           "team": "mantenimiento", "assignee": None, "actor": "", "commands": [("#tomar", "toma")],
-           "staff_name": "Ana", "state_note": "resolved", "change": "taken", "note": "nota",
-           "problems": [("#volar", "unknown_command", "")], "problem_text": {"unknown_command": "Comando desconocido."},
-           "message": "¿Pueden venir?",
-           "rows": [{"number": 7, "subject": "Ñandú", "priority": "alta", "state": "recibido", "assignee": "",
-                     "team": "mantenimiento", "level": "supervisor", "target": "first_response", "used": 120,
-                     "late_minutes": 20, "history": [("2026-11-23 10:00", "a@b.example", "created")],
-                     "reply_to": "soporte+7-abc@alameda.example"}]}
+row = {"number": 7, "subject": "Ñandú", "priority": "alta", "state": "Recibida", "assignee": "", "team": "mantenimiento",
+       "level": "supervisor", "target": "first_response", "used": 120, "late_minutes": 20, "late_h": 1.5,
+       "age_h": 30.0, "history": [("2026-11-23 10:00", "a@b.example", "created")],
+       "reply_to": "soporte+7-abc@alameda.example"}
+base = {"number": 7, "subject": "Ñandú en el ascensor", "tagged_subject": "[#7] Ñandú en el ascensor",
+        "status_url": "https://x.example/t/abc", "requester_name": "José", "desk_name": "Edificio Ñuñoa",
+        "tag": "[#7]", "count": 1}
+samples = {
+    "confirmation": {"summary": "Línea 1\nLínea 2", "expected": "24 nov 2026, 10:00", "hours": "lunes a viernes"},
+    "rate_limit": {"address": "a@b.example", "count": 11},
+    "staff_notice": {"notice": "new", "text": "Hay una fuga", "attachments": ["foto.jpg"], "requester_email": "r@x.example",
+                     "unit": "depto 402", "category": "mantenimiento", "priority": "alta", "state": "Recibida",
+                     "team": "mantenimiento", "assignee": None, "actor": "", "commands": [("#tomar", "toma")]},
+    "staff_reply": {"text": "Vamos mañana", "staff_name": "Ana", "state_note": "resolved"},
+    "state_change": {"change": "taken", "note": "nota", "staff_name": "Ana"},
+    "command_error": {"problems": [("#volar", "unknown_command", "")], "problem_text": {"unknown_command": "Desconocido."},
+                      "commands": [("#tomar", "toma")]},
+    "vendor_request": {"message": "¿Pueden venir?", "unit": "depto 402", "text": "Fuga", "attachments": ["f.jpg"]},
+    "status_link": {},
+    "escalation": {"rows": [row]},
+    "alerts": {"rows": [row]},
+    "digest": {"period": "daily", "start": "2026-11-22", "end": "2026-11-23", "backlog": [("Recibida", 2)],
+               "overdue": [row], "worst": [row],
+               "f": {"new": 2, "closed": 1, "overdue": [row], "within_sla_pct": 50.0, "first_response_median_h": 1.0,
+                     "resolution_median_h": 5.0}},
+}
 rendered = 0
 for language in ("es", "en"):
     names = sorted(p.name for p in root.joinpath(language).iterdir() if p.name.endswith(".j2"))
     assert sorted(f"{k}.{part}.j2" for k in kinds for part in ("subject", "txt", "html")) == names, (language, names)
     for kind in kinds:
-        out = compose.render(kind, language, {**context, "language": language})
+        out = compose.render(kind, language, {**base, **samples[kind], "language": language})
         assert out.subject and out.text.strip() and "<html" in out.html, (language, kind)
         rendered += 1
 desk = open_desk(config.load(Path(sys.argv[2])))
