@@ -316,6 +316,21 @@ protocol = "smtp"                           # smtp | lmtp
 [web]
 listen = "127.0.0.1:8080"
 
+# Business hours for targets written in business time ("8bh", "2bd").
+# [calendar]
+# days = ["lun", "mar", "mié", "jue", "vie"]
+# opens = "09:00"
+# closes = "18:00"
+# holidays_country = "CL"                   # public holidays; "" for none
+# holidays = ["2026-12-24"]                 # extra closed days
+
+# Escalations (supervisor → manager → director) and the managers' digest.
+# [escalation]
+# at_risk = 0.75
+# manager_after = "24h"
+# digest_daily = "08:00"                    # also the time of the overdue alerts
+# digest_weekly = "lun 08:00"
+
 # [[staff]]
 # email = "ana@example.org"
 # name = "Ana Pérez"
