@@ -98,6 +98,11 @@ class ListenerConfig:
 @dataclass(frozen=True, slots=True)
 class WebConfig:
     listen: str = "127.0.0.1:8080"
+    languages: tuple[str, ...] = ()  # more than one: the browser's language picks among them
+    max_files: int = 3  # attachments per reply from the page
+    max_attachment_mb: int = 10
+    lookup_per_client: str = "10 per hour"
+    lookup_per_address: str = "3 per hour"
 
 
 DAY_NAMES = {
@@ -545,6 +550,13 @@ def _check(config: Config) -> None:
                 repr(unknown),
             )
     _check_calendar(config)
+    for language in config.web.languages:
+        if language not in ("es", "en"):
+            raise ConfigError(source, "web.languages", 'a list of "es" and "en"', repr(language))
+    for key in ("lookup_per_client", "lookup_per_address"):
+        value = getattr(config.web, key)
+        if not re.fullmatch(r"\d+ per (second|minute|hour|day)", value):
+            raise ConfigError(source, f"web.{key}", 'a rate such as "10 per hour"', repr(value))
     for i, member in enumerate(config.staff):
         if "@" not in member.email:
             raise ConfigError(source, f"staff[{i}].email", "an email address", repr(member.email))

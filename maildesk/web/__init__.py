@@ -12,7 +12,7 @@ import hmac
 from importlib.resources import files
 from typing import Any
 
-from flask import Flask, Response, current_app, render_template
+from flask import Flask, Response, current_app, has_request_context, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -21,10 +21,6 @@ from werkzeug.exceptions import HTTPException
 
 from maildesk.context import Desk
 from maildesk.web.words import WORDS
-
-# Limits of the reply form. TODO(config): move to `[web]` in maildesk.toml.
-MAX_FILES = 3
-MAX_MB = 10
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -49,8 +45,17 @@ def desk_of_app() -> Desk:
     return desk
 
 
+def page_language() -> str:
+    """The desk's language, or the browser's when the desk offers several (`web.languages`)."""
+    desk = desk_of_app()
+    offered = desk.config.web.languages
+    if len(offered) > 1 and has_request_context():
+        return request.accept_languages.best_match(offered, default=desk.language) or desk.language
+    return desk.language
+
+
 def words() -> dict[str, str]:
-    return WORDS[desk_of_app().language]
+    return WORDS[page_language()]
 
 
 def _session_key(secret: str) -> bytes:
@@ -71,7 +76,9 @@ def create_app(desk: Desk) -> Flask:
     app.config.update(
         DESK=desk,
         SECRET_KEY=_session_key(desk.secret),
-        MAX_CONTENT_LENGTH=(MAX_FILES * MAX_MB + 1) * 1024 * 1024,
+        MAX_CONTENT_LENGTH=(desk.config.web.max_files * desk.config.web.max_attachment_mb + 1)
+        * 1024
+        * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=https,
@@ -89,16 +96,21 @@ def create_app(desk: Desk) -> Flask:
     app.register_blueprint(actions.bp)
     app.register_blueprint(lookup.bp)
     app.register_blueprint(health.bp)
-    lookup.limit(limiter, lookup.bp)
+    lookup.limit(
+        limiter,
+        lookup.bp,
+        per_client=desk.config.web.lookup_per_client,
+        per_address=desk.config.web.lookup_per_address,
+    )
 
     @app.context_processor
     def page_context() -> dict[str, Any]:
         return {
             "desk_name": desk.config.desk.name,
-            "language": desk.language,
-            "t": WORDS[desk.language],
-            "max_files": MAX_FILES,
-            "max_mb": MAX_MB,
+            "language": page_language(),
+            "t": words(),
+            "max_files": desk.config.web.max_files,
+            "max_mb": desk.config.web.max_attachment_mb,
         }
 
     @app.errorhandler(CSRFError)
@@ -127,6 +139,8 @@ def _error_page(code: int) -> ResponseReturnValue:
     body = render_template(
         "error.html.j2",
         title=t[title],
-        text=t[text].format(files=MAX_FILES, mb=MAX_MB),
+        text=t[text].format(
+            files=desk_of_app().config.web.max_files, mb=desk_of_app().config.web.max_attachment_mb
+        ),
     )
     return body, code, {"Cache-Control": "no-store"}

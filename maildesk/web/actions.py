@@ -23,7 +23,7 @@ from maildesk.intake import accept
 from maildesk.mailer import thread_of
 from maildesk.models import Ticket
 from maildesk.states import Action
-from maildesk.web import MAX_FILES, MAX_MB, desk_of_app, words
+from maildesk.web import desk_of_app, words
 from maildesk.web.status import find_or_404
 from maildesk.web.webmail import Upload, build_reply
 
@@ -53,15 +53,15 @@ def content_type_of(filename: str) -> str:
     return guessed
 
 
-def read_uploads(items: list[FileStorage]) -> list[Upload] | None:
+def read_uploads(items: list[FileStorage], *, max_files: int, max_mb: int) -> list[Upload] | None:
     """The uploaded files, or None when there are too many or one is too large."""
     chosen = [f for f in items if f.filename]
-    if len(chosen) > MAX_FILES:
+    if len(chosen) > max_files:
         return None
     uploads = []
     for item in chosen:
-        data = item.read(MAX_MB * 1024 * 1024 + 1)
-        if len(data) > MAX_MB * 1024 * 1024:
+        data = item.read(max_mb * 1024 * 1024 + 1)
+        if len(data) > max_mb * 1024 * 1024:
             return None
         name = safe_filename(item.filename or "")
         uploads.append(Upload(name, content_type_of(name), data))
@@ -73,9 +73,15 @@ def reply(token: str) -> ResponseReturnValue:
     desk = desk_of_app()
     t = words()
     text = request.form.get("text", "").replace("\r\n", "\n").strip()[:MAX_TEXT]
-    uploads = read_uploads(request.files.getlist("files"))
+    limits = desk.config.web
+    uploads = read_uploads(
+        request.files.getlist("files"), max_files=limits.max_files, max_mb=limits.max_attachment_mb
+    )
     if uploads is None:
-        flash(t["reply_too_many"].format(files=MAX_FILES, mb=MAX_MB), "error")
+        flash(
+            t["reply_too_many"].format(files=limits.max_files, mb=limits.max_attachment_mb),
+            "error",
+        )
         return _back(token)
     if not text and not uploads:
         flash(t["reply_empty"], "error")

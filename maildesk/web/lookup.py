@@ -19,18 +19,15 @@ from maildesk.web import desk_of_app
 
 bp = Blueprint("lookup", __name__)
 
-PER_CLIENT = "10 per hour"
-PER_ADDRESS = "3 per hour"
-
 
 def _typed_address() -> str:
     return "address:" + request.form.get("email", "").strip().lower()
 
 
-def limit(limiter: Limiter, blueprint: Blueprint) -> None:
+def limit(limiter: Limiter, blueprint: Blueprint, *, per_client: str, per_address: str) -> None:
     """Apply the lookup's rate limits (posts only) to `blueprint`."""
-    limiter.limit(PER_CLIENT, methods=["POST"])(blueprint)
-    limiter.limit(PER_ADDRESS, methods=["POST"], key_func=_typed_address)(blueprint)
+    limiter.limit(per_client, methods=["POST"])(blueprint)
+    limiter.limit(per_address, methods=["POST"], key_func=_typed_address)(blueprint)
 
 
 @bp.get("/")

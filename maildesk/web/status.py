@@ -21,7 +21,7 @@ from maildesk.escalate import sla_of
 from maildesk.escalation import FIRST_RESPONSE, RESOLUTION, office_hours
 from maildesk.localtime import local_datetime
 from maildesk.models import Attachment, Message, Ticket
-from maildesk.web import desk_of_app, tokens, words
+from maildesk.web import desk_of_app, page_language, tokens, words
 
 bp = Blueprint("status", __name__)
 
@@ -75,7 +75,7 @@ def timeline(desk: Desk, ticket: Ticket) -> list[Entry]:
         entries.append(
             Entry(
                 at=local_datetime(
-                    m.created_at, timezone=desk.config.desk.timezone, language=desk.language
+                    m.created_at, timezone=desk.config.desk.timezone, language=page_language()
                 ),
                 who=who,
                 mine=mine,
@@ -109,7 +109,7 @@ def expected_dates(desk: Desk, ticket: Ticket) -> list[tuple[str, str]]:
                 (
                     t[key],
                     local_datetime(
-                        moment, timezone=desk.config.desk.timezone, language=desk.language
+                        moment, timezone=desk.config.desk.timezone, language=page_language()
                     ),
                 )
             )
@@ -126,14 +126,14 @@ def ticket(token: str) -> ResponseReturnValue:
             "ticket.html.j2",
             ticket=found,
             token=token,
-            state=STATE_WORDS[desk.language].get(found.state, found.state),
+            state=STATE_WORDS[page_language()].get(found.state, found.state),
             priority=t.get(f"priority_{found.priority}", found.priority),
             opened=local_datetime(
-                found.opened_at, timezone=desk.config.desk.timezone, language=desk.language
+                found.opened_at, timezone=desk.config.desk.timezone, language=page_language()
             ),
             handler=handler_name(desk, found),
             expected=expected_dates(desk, found),
-            hours=office_hours(desk.config, desk.language),
+            hours=office_hours(desk.config, page_language()),
             entries=timeline(desk, found),
             in_validation=found.state == State.VALIDACION.value,
             closed=found.state == State.CERRADO.value,

@@ -100,15 +100,13 @@ def test_reply_from_the_page_enters_as_a_mail_with_its_attachment(staffed: Desk)
 
 
 def test_reply_with_too_many_files_is_refused(desk: Desk) -> None:
-    """More than MAX_FILES files: nothing enters the ticket and the page says why."""
+    """More than web.max_files files: nothing enters the ticket and the page says why."""
     import io
-
-    from maildesk.web import MAX_FILES
 
     opened = open_ticket(desk)
     client = client_for(desk)
     csrf = csrf_of(_page(client, opened.token))
-    files = [(io.BytesIO(b"x"), f"f{i}.txt") for i in range(MAX_FILES + 1)]
+    files = [(io.BytesIO(b"x"), f"f{i}.txt") for i in range(desk.config.web.max_files + 1)]
     client.post(
         f"/t/{opened.token}/responder",
         data={"csrf_token": csrf, "text": "hola", "files": files},

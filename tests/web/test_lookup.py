@@ -7,7 +7,6 @@ from sqlalchemy import select
 
 from maildesk.context import Desk
 from maildesk.models import Outbox
-from maildesk.web.lookup import PER_ADDRESS
 from tests.web.conftest import OTHER, RESIDENT, client_for, csrf_of, open_ticket
 
 
@@ -57,7 +56,7 @@ def test_answer_is_identical_whether_or_not_the_ticket_exists(desk: Desk) -> Non
 def test_lookup_is_rate_limited_per_address(desk: Desk) -> None:
     """After the per-address limit the same address gets a 429 page, even with other numbers."""
     client = client_for(desk)
-    allowed = int(PER_ADDRESS.split()[0])
+    allowed = int(desk.config.web.lookup_per_address.split()[0])
     for n in range(allowed):
         assert _ask(client, str(n + 1), RESIDENT)[0] == 200
     status, body = _ask(client, "77", RESIDENT)
