@@ -19,8 +19,7 @@ from sqlalchemy.orm import Session
 from maildesk.config import StaffConfig
 from maildesk.context import Desk
 from maildesk.domain import STATE_WORDS, State
-from maildesk.escalate import facts_of
-from maildesk.escalation import FIRST_RESPONSE, RESOLUTION, desk_calendar, statuses
+from maildesk.escalation import FIRST_RESPONSE, RESOLUTION, sla_of
 from maildesk.mailer import queue_mail
 from maildesk.models import Ticket
 from maildesk.sla import Status
@@ -96,10 +95,9 @@ def _late(status: Status) -> float:
 
 
 def ticket_facts(desk: Desk, tickets: Sequence[Ticket], now: datetime) -> list[TicketFacts]:
-    cal = desk_calendar(desk.config, now)
     out = []
     for ticket in tickets:
-        found = statuses(facts_of(ticket), desk.config, cal, now)
+        found = sla_of(desk.config, ticket, now)
         first, resolution = found[FIRST_RESPONSE], found[RESOLUTION]
         out.append(
             TicketFacts(

@@ -9,7 +9,6 @@ skip it.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,10 +21,9 @@ from maildesk import notify, signing, tickets
 from maildesk.config import Config, StaffConfig
 from maildesk.context import Desk
 from maildesk.domain import State
-from maildesk.escalation import Due, Facts, Level, desk_calendar, due, statuses
+from maildesk.escalation import Due, Level, desk_calendar, due, facts_of, statuses
 from maildesk.mailer import queue_mail
 from maildesk.models import Escalation, Ticket
-from maildesk.sla import Status
 
 log = logging.getLogger(__name__)
 
@@ -34,30 +32,6 @@ LOCK_ESCALATE = 7272
 # Who is told at each level; when nobody has that role, the next one up hears.
 ROLE_FOR = {Level.SUPERVISOR: "supervisor", Level.MANAGER: "manager", Level.DIRECTOR: "director"}
 CLIMB = ("supervisor", "manager", "director", "admin")
-
-
-def facts_of(ticket: Ticket) -> Facts:
-    history = [
-        (e.at, State(_to(e.detail))) for e in ticket.events if e.kind == "state" and _to(e.detail)
-    ]
-    unhappy = any(e.kind == "state" and '"action": "reject"' in e.detail for e in ticket.events)
-    return Facts(
-        number=ticket.number,
-        priority=ticket.priority,
-        opened_at=ticket.opened_at,
-        history=[(ticket.opened_at, State.RECIBIDO), *history],
-        first_response_at=ticket.first_response_at,
-        resolved_at=ticket.resolved_at,
-        unhappy=unhappy,
-    )
-
-
-def _to(detail: str) -> str:
-    try:
-        value = json.loads(detail).get("to", "") if detail else ""
-    except ValueError:
-        return ""
-    return value if value in State.__members__.values() else ""
 
 
 def recipients(config: Config, ticket: Ticket, level: Level) -> list[StaffConfig]:
@@ -84,11 +58,6 @@ class PassReport:
     escalations: int = 0
     mails: int = 0
     by_recipient: dict[str, list[tuple[int, str, str]]] = field(default_factory=dict)
-
-
-def sla_of(desk: Desk, ticket: Ticket, now: datetime) -> dict[str, Status]:
-    """A ticket's first-response and resolution status now: for views, pages and mails."""
-    return statuses(facts_of(ticket), desk.config, desk_calendar(desk.config, now), now)
 
 
 def _locked(session: Session, desk: Desk) -> bool:

@@ -19,6 +19,8 @@ from maildesk.config import StaffConfig
 from maildesk.context import Desk
 from maildesk.correlate import tagged_subject
 from maildesk.domain import STATE_WORDS, Attachment
+from maildesk.escalation import sla_of
+from maildesk.localtime import local_datetime
 from maildesk.mailer import queue_mail
 from maildesk.models import Ticket
 
@@ -48,6 +50,24 @@ def staff_for(desk: Desk, ticket: Ticket, *, exclude: str | None = None) -> list
     if not chosen and not people:
         log.warning("ticket %s has nobody to notify (team %s)", ticket.number, ticket.team)
     return chosen
+
+
+def due_lines(desk: Desk, ticket: Ticket, now: datetime) -> list[tuple[str, str, str]]:
+    """(target, when, met|missed|late|due|paused) of each SLA target, for staff mails."""
+    lines = []
+    for name, status in sla_of(desk.config, ticket, now).items():
+        if status.met is not None:
+            mark = "met" if status.met else "missed"
+        elif status.breached:
+            mark = "late"
+        else:
+            mark = "due" if status.due_at is not None else "paused"
+        when = status.due_at
+        shown = ""
+        if when is not None:
+            shown = local_datetime(when, timezone=desk.config.desk.timezone, language=desk.language)
+        lines.append((name, shown, mark))
+    return lines
 
 
 def notify_staff(
@@ -97,6 +117,7 @@ def notify_staff(
                 "commands": COMMAND_HELP[desk.language],
                 "status_url": desk.status_url(ticket.status_token),
                 "actor": actor,
+                "due": due_lines(desk, ticket, now),
             },
         )
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from maildesk.context import Desk
-from maildesk.escalate import sla_of
+from maildesk.escalation import sla_of
 from maildesk.models import Inbound, Message, Outbox, Ticket
 
 
@@ -121,7 +121,7 @@ def ticket_detail(desk: Desk, number: int) -> dict[str, Any] | None:
                     "elapsed_seconds": round(status.elapsed),
                     "remaining_seconds": round(status.remaining),
                 }
-                for name, status in sla_of(desk, ticket, desk.clock.now()).items()
+                for name, status in sla_of(desk.config, ticket, desk.clock.now()).items()
             },
             "participants": [
                 {"email": p.email, "name": p.name, "role": p.role} for p in ticket.participants

@@ -17,8 +17,7 @@ from sqlalchemy.orm import Session
 
 from maildesk.context import Desk
 from maildesk.domain import STATE_WORDS, State
-from maildesk.escalate import sla_of
-from maildesk.escalation import FIRST_RESPONSE, RESOLUTION, office_hours
+from maildesk.escalation import FIRST_RESPONSE, RESOLUTION, office_hours, sla_of
 from maildesk.localtime import local_datetime
 from maildesk.models import Attachment, Message, Ticket
 from maildesk.web import desk_of_app, page_language, tokens, words
@@ -96,7 +95,7 @@ def find_or_404(session: Session, desk: Desk, token: str) -> Ticket:
 def expected_dates(desk: Desk, ticket: Ticket) -> list[tuple[str, str]]:
     """When the resident can expect an answer and a solution, or when they came."""
     t = words()
-    found = sla_of(desk, ticket, desk.clock.now())
+    found = sla_of(desk.config, ticket, desk.clock.now())
     rows = []
     for name, label, done_label, done_at in (
         (FIRST_RESPONSE, "first_answer_by", "answered", ticket.first_response_at),

@@ -173,3 +173,35 @@ def test_two_workers_send_each_escalation_once(desk: Desk, relay: Relay, clock: 
         assert session.scalar(select(func.count(Escalation.id))) == 4
     for worker in workers:
         worker.db.dispose()
+
+
+def test_manager_reassigns_from_the_escalation_mail(
+    desk: Desk, relay: Relay, clock: FixedClock
+) -> None:
+    """The manager replies '#asignar ana@…' and '#prioridad media' to the escalation mail: the ticket changes."""
+    from maildesk.models import Ticket
+    from tests.clients import reply
+
+    accept(
+        desk,
+        make_mail(subject="URGENTE: sin luz en el pasillo", message_id="<luz@x>"),
+        source="pipe",
+    )
+    clock.advance(timedelta(minutes=95))
+    run_pass(desk)
+    send_outbox(desk)
+    [raw] = [m.raw for m in relay.messages if m.rcpt_tos == ("gerente@alameda.example",)]
+    escalation = email.message_from_bytes(raw, policy=default)
+    assert isinstance(escalation, EmailMessage)
+    answer = reply(
+        escalation,
+        client="outlook",
+        language="es",
+        sender="gerente@alameda.example",
+        sender_name="Gerardo",
+        text="#asignar ana@alameda.example\n#prioridad media",
+    )
+    accept(desk, answer, source="pipe")
+    with desk.db.read_only() as session:
+        ticket = session.scalars(select(Ticket)).one()
+        assert (ticket.assignee, ticket.priority) == ("ana@alameda.example", "media")

@@ -158,6 +158,7 @@ def test_new_request_notifies_the_right_team(world: World) -> None:
     body = text_of(notice)
     assert "filtración en el depto 402" in body and "torre B, depto 402" in body
     assert "mantenimiento" in body and "#tomar" in body and "#cerrar" in body
+    assert "Primera respuesta: antes de" in body and "Solución: antes de" in body
     assert [p.get_filename() for p in notice.iter_attachments()] == ["foto_baño.jpg"]
     assert notice["Subject"] == "[#1] Fuga de agua en el baño"
     ticket = world.ticket()
