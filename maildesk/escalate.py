@@ -22,7 +22,6 @@ from maildesk.config import Config, StaffConfig
 from maildesk.context import Desk
 from maildesk.domain import State
 from maildesk.escalation import Due, Level, desk_calendar, due, facts_of, statuses
-from maildesk.mailer import queue_mail
 from maildesk.models import Escalation, Ticket
 
 log = logging.getLogger(__name__)
@@ -149,16 +148,13 @@ def _mail(
             }
         )
     single = items[0][0] if len(items) == 1 else None
-    queue_mail(
+    notify.mail_staff(
         session,
         desk,
+        person,
         kind="escalation",
-        to=person.email,
-        to_name=person.name,
         now=now,
         ticket=single,
-        public=False,
-        sign_for_recipient=True,
         context={
             "rows": rows,
             "tagged_subject": notify.tagged(desk, single) if single is not None else "",

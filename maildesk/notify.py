@@ -9,8 +9,9 @@ mail on the changes that matter to them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -70,6 +71,35 @@ def due_lines(desk: Desk, ticket: Ticket, now: datetime) -> list[tuple[str, str,
     return lines
 
 
+def mail_staff(
+    session: Session,
+    desk: Desk,
+    member: StaffConfig,
+    *,
+    kind: str,
+    ticket: Ticket | None,
+    now: datetime,
+    context: Mapping[str, Any],
+    attachments: Sequence[Attachment] = (),
+    record_text: str | None = None,
+) -> None:
+    """A mail to one staff member: internal on the ticket, Reply-To signed for them alone."""
+    queue_mail(
+        session,
+        desk,
+        kind=kind,
+        to=member.email,
+        to_name=member.name,
+        ticket=ticket,
+        now=now,
+        public=False,
+        sign_for_recipient=True,
+        attachments=attachments,
+        record_text=record_text,
+        context=context,
+    )
+
+
 def notify_staff(
     session: Session,
     desk: Desk,
@@ -87,16 +117,13 @@ def notify_staff(
     for member in recipients:
         if actor and member.email.lower() == actor.lower():
             continue
-        queue_mail(
+        mail_staff(
             session,
             desk,
+            member,
             kind="staff_notice",
-            to=member.email,
-            to_name=member.name,
             ticket=ticket,
             now=now,
-            public=False,
-            sign_for_recipient=True,
             attachments=attachments,
             record_text=f"[{notice}] {text}",
             context={

@@ -336,17 +336,13 @@ def refuse(
     now: datetime,
 ) -> None:
     """Tell the sender what was wrong; the ticket itself is left exactly as it was."""
-    queue_mail(
+    notify.mail_staff(
         session,
         desk,
+        member,
         kind="command_error",
-        to=member.email,
-        to_name=member.name,
         ticket=ticket,
         now=now,
-        public=False,
-        sign_for_recipient=True,
-        record_text=None,
         context={
             "tagged_subject": notify.tagged(desk, ticket),
             "problems": [(p.line, p.code, p.detail) for p in problems],
