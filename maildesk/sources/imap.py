@@ -294,9 +294,10 @@ class ImapWatcher:
                 )
                 if writable:
                     self._acknowledge(client, [m.uid for m in mails], permanent)
-        if must_record:
-            # An empty folder after an import or a UIDVALIDITY change: record where we are,
-            # or every pass would start over (and warn again).
+        if must_record or not stored:
+            # Record every completed pass: after an import or a UIDVALIDITY change on an
+            # empty folder so the next pass does not start over, and on a quiet mailbox so
+            # monitoring (`/healthz`) sees the watcher is alive.
             self.store.store(
                 self.mailbox,
                 uidvalidity,

@@ -42,6 +42,11 @@ def healthz() -> ResponseReturnValue:
             positions = session.scalars(
                 select(MailboxPosition).order_by(MailboxPosition.mailbox)
             ).all()
+            waiting = session.scalar(
+                select(func.count(Inbound.id)).where(
+                    Inbound.desk_id == desk.desk_id, Inbound.status == "pending"
+                )
+            )
             quarantined = session.scalar(
                 select(func.count(Inbound.id)).where(
                     Inbound.desk_id == desk.desk_id, Inbound.status == "quarantined"
@@ -77,6 +82,7 @@ def healthz() -> ResponseReturnValue:
         "problems": problems,
         "database": "ok",
         "mailboxes": mailboxes,
+        "waiting_to_process": int(waiting or 0),
         "quarantined": int(quarantined or 0),
         "outbox": {"pending": int(pending or 0), "oldest_pending_age_seconds": oldest_age},
     }
