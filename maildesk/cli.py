@@ -67,9 +67,9 @@ def _serve(desk: Desk, parts: tuple[str, ...]) -> int:
 
     daemon = Daemon(desk, parts)
     _install_signals(daemon.stop)
-    daemon.start()
-    log.info(views.startup_banner(desk, parts))
     try:
+        daemon.start()
+        log.info(views.startup_banner(desk, parts))
         while not daemon.stop.wait(1.0):
             pass
     finally:

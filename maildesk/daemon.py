@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import schedule
 
@@ -22,6 +23,9 @@ from maildesk.jobs import tick
 from maildesk.process import process_pending
 from maildesk.sources.imap import ImapWatcher
 from maildesk.sources.listener import Listener
+
+if TYPE_CHECKING:
+    from maildesk.web.serve import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +77,8 @@ class Daemon:
     stop: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
     scheduler: schedule.Scheduler = field(default_factory=schedule.Scheduler)
+    listener: Listener | None = None
+    web: WebServer | None = None
 
     def _loop(self, name: str, step: Callable[[], object], every: float) -> None:
         job = guarded(name, step)
@@ -99,10 +105,9 @@ class Daemon:
                 ),
             )
         if "listener" in self.parts and cfg.listener is not None:
-            self.listener: Listener | None = Listener(desk, cfg.listener)
-            self.listener.start()
-        else:
-            self.listener = None
+            listener = Listener(desk, cfg.listener)
+            listener.start()
+            self.listener = listener
         if "outbox" in self.parts:
             self._thread(
                 "outbox", lambda: self._loop("outbox", lambda: send_outbox(desk), OUTBOX_SECONDS)
@@ -120,10 +125,8 @@ class Daemon:
         if "web" in self.parts:
             from maildesk.web.serve import WebServer
 
-            self.web: WebServer | None = WebServer(desk)
+            self.web = WebServer(desk)
             self._thread("web", self.web.run)
-        else:
-            self.web = None
 
     def shutdown(self) -> None:
         self.stop.set()

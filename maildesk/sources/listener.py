@@ -17,7 +17,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from maildesk.config import ListenerConfig, parse_endpoint
 from maildesk.context import Desk
-from maildesk.errors import TemporaryError
+from maildesk.errors import ConfigError, TemporaryError
 from maildesk.intake import accept
 from maildesk.signing import is_desk_address
 
@@ -93,6 +93,7 @@ class Listener:
         host, port = parse_endpoint(config.listen, key="listener.listen")
         lmtp = config.protocol == "lmtp"
         self.port = port
+        self.source, self.listen = desk.config.source, config.listen
         self.controller = _Controller(
             DeskHandler(desk, lmtp=lmtp),
             lmtp=lmtp,
@@ -104,7 +105,15 @@ class Listener:
         )
 
     def start(self) -> None:
-        self.controller.start()
+        try:
+            self.controller.start()
+        except OSError as exc:
+            raise ConfigError(
+                self.source,
+                "listener.listen",
+                "an address free to listen on",
+                f"{self.listen} ({exc.strerror})",
+            ) from exc
         log.info("listening for mail on %s:%s", self.controller.hostname, self.port)
 
     def stop(self) -> None:

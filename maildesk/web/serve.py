@@ -8,6 +8,7 @@ from waitress.server import create_server
 
 from maildesk.config import parse_endpoint
 from maildesk.context import Desk
+from maildesk.errors import ConfigError
 from maildesk.web import create_app
 
 log = logging.getLogger(__name__)
@@ -16,9 +17,17 @@ log = logging.getLogger(__name__)
 class WebServer:
     def __init__(self, desk: Desk) -> None:
         host, port = parse_endpoint(desk.config.web.listen, key="web.listen")
-        self.server = create_server(
-            create_app(desk), host=host, port=port, threads=4, ident="maildesk"
-        )
+        try:
+            self.server = create_server(
+                create_app(desk), host=host, port=port, threads=4, ident="maildesk"
+            )
+        except OSError as exc:
+            raise ConfigError(
+                desk.config.source,
+                "web.listen",
+                "an address free to listen on",
+                f"{desk.config.web.listen} ({exc.strerror})",
+            ) from exc
         log.info("status page on http://%s:%s/", host, self.port)
 
     @property

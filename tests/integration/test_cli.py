@@ -292,3 +292,21 @@ def test_run_on_embedded_defaults(tmp_path: Path) -> None:
             daemon.wait()
     assert (tmp_path / "maildesk.db").exists()
     assert DESK not in log.read_text()
+
+
+def test_run_says_which_address_is_taken(tmp_path: Path) -> None:
+    """A port already in use stops `run` with the key and the address, and nothing is left running."""
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    env = {
+        "MAILDESK_CONFIG": str(tmp_path / "absent.toml"),
+        "MAILDESK_LISTENER_LISTEN": f"127.0.0.1:{free_port()}",
+        "MAILDESK_WEB_LISTEN": f"127.0.0.1:{port}",
+    }
+    done = maildesk("run", cwd=tmp_path, env=env)
+    busy.close()
+    assert done.returncode == 1
+    assert f"web.listen: expected an address free to listen on, got 127.0.0.1:{port}" in done.stderr
+    assert "maildesk stopped" in done.stderr
