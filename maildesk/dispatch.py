@@ -108,7 +108,13 @@ class Analysis:
 
 
 def analyse(
-    session: Session, desk: Desk, raw: bytes, *, envelope_from: str | None, envelope_to: str
+    session: Session,
+    desk: Desk,
+    raw: bytes,
+    *,
+    envelope_from: str | None,
+    envelope_to: str,
+    lookup: DatabaseLookup | None = None,
 ) -> Analysis:
     mail = parse_mail(raw)
     verdict = rules.classify(
@@ -124,7 +130,7 @@ def analyse(
         secret=desk.secret,
         tag_prefix=desk.config.desk.tag_prefix,
         is_staff=desk.is_staff,
-        lookup=DatabaseLookup(session, desk.desk_id),
+        lookup=lookup or DatabaseLookup(session, desk.desk_id),
     )
     return Analysis(mail, verdict, decision)
 
@@ -144,11 +150,16 @@ def _bounced_ticket(lookup: DatabaseLookup, desk: Desk, analysis: Analysis) -> i
 def dispatch(session: Session, desk: Desk, row: Inbound) -> None:
     """Decide and write the outcome of one stored mail (inside its transaction)."""
     now = desk.clock.now()
+    lookup = DatabaseLookup(session, desk.desk_id)
     analysis = analyse(
-        session, desk, row.raw, envelope_from=row.envelope_from, envelope_to=row.envelope_to
+        session,
+        desk,
+        row.raw,
+        envelope_from=row.envelope_from,
+        envelope_to=row.envelope_to,
+        lookup=lookup,
     )
     mail, verdict, decision = analysis.mail, analysis.verdict, analysis.decision
-    lookup = DatabaseLookup(session, desk.desk_id)
     row.verdict = verdict.kind.value
     row.reason = verdict.reason or decision.reason
     if not verdict.process:

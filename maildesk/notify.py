@@ -149,6 +149,37 @@ def notify_staff(
         )
 
 
+def mail_resident(
+    session: Session,
+    desk: Desk,
+    ticket: Ticket,
+    *,
+    kind: str,
+    now: datetime,
+    context: Mapping[str, Any],
+    automatic: bool = False,
+    **options: Any,
+) -> None:
+    """A mail to the ticket's requester, in the resident's thread, with the status link."""
+    queue_mail(
+        session,
+        desk,
+        kind=kind,
+        to=ticket.requester_email,
+        to_name=ticket.requester_name,
+        ticket=ticket,
+        now=now,
+        automatic=automatic,
+        context={
+            "requester_name": ticket.requester_name,
+            "tagged_subject": tagged(desk, ticket),
+            "status_url": desk.status_url(ticket.status_token),
+            **context,
+        },
+        **options,
+    )
+
+
 def answer_resident(
     session: Session,
     desk: Desk,
@@ -162,24 +193,16 @@ def answer_resident(
 ) -> None:
     """A staff member's words to the resident, from the desk address, in the ticket's thread."""
     name = member.name or member.email.split("@")[0]
-    queue_mail(
+    mail_resident(
         session,
         desk,
+        ticket,
         kind="staff_reply",
-        to=ticket.requester_email,
-        to_name=ticket.requester_name,
-        ticket=ticket,
         now=now,
         from_name=f"{name} ({desk.config.desk.name})",
         attachments=attachments,
         record_text=text,
-        context={
-            "text": text,
-            "staff_name": name,
-            "state_note": state_note,
-            "tagged_subject": tagged(desk, ticket),
-            "status_url": desk.status_url(ticket.status_token),
-        },
+        context={"text": text, "staff_name": name, "state_note": state_note},
     )
 
 
@@ -194,21 +217,12 @@ def tell_resident(
     staff_name: str = "",
 ) -> None:
     """A short mail on a change that matters to the resident (taken, waiting, resolved, …)."""
-    queue_mail(
+    mail_resident(
         session,
         desk,
+        ticket,
         kind="state_change",
-        to=ticket.requester_email,
-        to_name=ticket.requester_name,
-        ticket=ticket,
         now=now,
         automatic=True,
-        context={
-            "change": change,
-            "note": note,
-            "staff_name": staff_name,
-            "requester_name": ticket.requester_name,
-            "tagged_subject": tagged(desk, ticket),
-            "status_url": desk.status_url(ticket.status_token),
-        },
+        context={"change": change, "note": note, "staff_name": staff_name},
     )

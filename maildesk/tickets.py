@@ -21,7 +21,7 @@ from maildesk.domain import Attachment as MailAttachment
 from maildesk.domain import Channel, ParsedMail, State
 from maildesk.escalation import expected_answer, office_hours
 from maildesk.localtime import local_datetime
-from maildesk.mailer import queue_mail, store_attachments
+from maildesk.mailer import store_attachments
 from maildesk.models import Desk as DeskRow
 from maildesk.models import Event, Message, Participant, Ticket
 from maildesk.states import Action
@@ -198,13 +198,11 @@ def send_confirmation(
     references: Sequence[str] = (),
 ) -> None:
     """The resident's receipt: number, summary and the private status link."""
-    queue_mail(
+    notify.mail_resident(
         session,
         desk,
+        ticket,
         kind="confirmation",
-        to=ticket.requester_email,
-        to_name=ticket.requester_name,
-        ticket=ticket,
         now=now,
         automatic=True,
         in_reply_to=in_reply_to,
@@ -212,10 +210,7 @@ def send_confirmation(
         context={
             "number": ticket.number,
             "subject": ticket.subject,
-            "tagged_subject": notify.tagged(desk, ticket),
             "summary": summary(text),
-            "status_url": desk.status_url(ticket.status_token),
-            "requester_name": ticket.requester_name,
             "expected": local_datetime(
                 expected_answer(desk.config, ticket.priority, ticket.opened_at),
                 timezone=desk.config.desk.timezone,
