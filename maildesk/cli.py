@@ -238,22 +238,39 @@ def cmd_ticket_show(args: argparse.Namespace) -> int:
 
 
 def cmd_ticket_open(args: argparse.Namespace) -> int:
-    from maildesk.domain import Channel
-    from maildesk.tickets import open_for_resident
+    from maildesk.domain import Channel, Role, Via
+    from maildesk.errors import Refused
+    from maildesk.tickets.actor import Actor
+    from maildesk.tickets.opening import open_for_resident
 
     desk = _desk(args)
-    with desk.db.transaction() as session:
-        number = open_for_resident(
-            session,
-            desk,
-            requester=args.for_,
-            name=args.name,
-            subject=args.subject,
-            text=args.text,
-            channel=Channel(args.channel),
-            actor=args.by,
-            now=desk.clock.now(),
-        ).number
+    if args.by:
+        member = desk.config.staff_member(args.by)
+        if member is None:
+            known = ", ".join(s.email for s in desk.config.staff) or "none configured"
+            print(f"--by: {args.by} is not a configured staff address ({known})", file=sys.stderr)
+            return 1
+        actor = Actor.staff(member, Via.CLI)
+    else:
+        actor = Actor(email="operator", role=Role.ADMIN, via=Via.CLI, name="operator")
+    try:
+        with desk.db.transaction() as session:
+            number = open_for_resident(
+                session,
+                desk,
+                actor,
+                requester=args.for_,
+                name=args.name,
+                subject=args.subject,
+                text=args.text,
+                channel=Channel(args.channel),
+                now=desk.clock.now(),
+            ).number
+    except Refused as exc:
+        if exc.code == "bad_address":
+            print(f"--for: expected an email address, got {args.for_!r}", file=sys.stderr)
+            return 1
+        raise
     print(f"opened ticket {number}")
     return 0
 
@@ -360,7 +377,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--subject", required=True)
     p.add_argument("--text", default="", help="what the resident asked for")
     p.add_argument("--channel", choices=["phone", "walk-in", "web", "email"], default="phone")
-    p.add_argument("--by", default="cli", help="who is opening it (staff address)")
+    p.add_argument(
+        "--by",
+        default="",
+        help="the staff address taking the call (default: the operator, as admin)",
+    )
     p.set_defaults(func=cmd_ticket_open)
 
     p = ticket.add_parser(

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from maildesk.config import StaffConfig
 from maildesk.context import Desk
-from maildesk.domain import STATE_WORDS, State
+from maildesk.domain import STATE_WORDS, OutboxKind, State
 from maildesk.escalation import FIRST_RESPONSE, RESOLUTION, sla_of
 from maildesk.mailer import queue_mail
 from maildesk.models import Ticket
@@ -154,7 +154,7 @@ def send_digest(desk: Desk, session: Session, *, kind: str, start: datetime, end
         queue_mail(
             session,
             desk,
-            kind="digest",
+            kind=OutboxKind.DIGEST,
             to=person.email,
             to_name=person.name,
             now=now,
@@ -199,7 +199,7 @@ def send_alerts(desk: Desk, session: Session) -> int:
         queue_mail(
             session,
             desk,
-            kind="alerts",
+            kind=OutboxKind.ALERTS,
             to=person.email,
             to_name=person.name,
             now=now,

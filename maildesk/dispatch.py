@@ -1,39 +1,42 @@
-"""What one stored mail does: the single place where outcomes are decided.
+"""What one stored mail does: an analysis, then the first outcome of `OUTCOMES` that takes it.
 
-In order: set aside (loops), record a bounce on its ticket, record an auto-reply,
-a staff member's mail (proven: commands and an answer; unproven: an internal
-flagged message), a vendor's reply (internal), a resident's reply (which may
-resume, confirm, reopen or, long after closure, open a new linked ticket), and
-otherwise a new ticket with its confirmation and the team's notification.
+The analysis (parse, loop rules, threading, staff proof) writes nothing. The outcomes,
+in order: set aside (loops), a bounce kept on its ticket, an auto-reply kept on its
+ticket, a proven staff member's reply (commands and an answer), an unproven staff
+address's mail (kept internal, its sender told), a vendor's reply (internal), a
+resident's reply (which may resume, confirm, reject, reopen or, long after closure,
+pass on to a new linked ticket), a staff member's `#abrir` in a new mail, and otherwise
+a new ticket. Each outcome only translates the mail into a ticket action
+(`maildesk.tickets`), which decides what changes and who is told.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from maildesk import (
-    correlate,
-    notify,
-    quotes,
-    rules,
-    signing,
-    staffauth,
-    staffmail,
-    states,
-    tickets,
-)
-from maildesk.commands import Verb, parse
-from maildesk.config import StaffConfig
+from maildesk import correlate, quotes, rules, signing, staffauth, staffmail
 from maildesk.context import Desk
-from maildesk.domain import Channel, MailKind, ParsedMail, State, ThreadDecision, Verdict
+from maildesk.domain import (
+    MailKind,
+    MessageKind,
+    ParsedMail,
+    ParticipantRole,
+    ThreadDecision,
+    Verdict,
+    Via,
+)
 from maildesk.errors import IgnoreMail
 from maildesk.models import Inbound, Message, Outbox, Participant, Ticket
 from maildesk.parse import parse_mail
-from maildesk.states import Action, ResidentEffect
+from maildesk.tickets import opening, recorded, resident
+from maildesk.tickets.actor import Actor
+from maildesk.tickets.history import participant_role
 
 
 class DatabaseLookup:
@@ -82,13 +85,6 @@ class DatabaseLookup:
         )
         return found is not None
 
-    def role_of(self, ticket: Ticket, address: str) -> str | None:
-        return self.session.scalar(
-            select(Participant.role).where(
-                Participant.ticket_id == ticket.id, Participant.email == address.lower()
-            )
-        )
-
 
 def recipients_of(mail: ParsedMail, envelope_to: str) -> list[str]:
     found = [a for a in envelope_to.split(",") if a]
@@ -107,6 +103,18 @@ class Analysis:
     decision: ThreadDecision
 
 
+def with_requester(mail: ParsedMail, envelope_from: str | None) -> ParsedMail:
+    """A mail with no usable `From:` is the envelope sender's (SMTP/LMTP `MAIL FROM`,
+    `ingest --sender`, else `Return-Path`): a request always has someone to answer."""
+    if opening.is_address(mail.from_addr):
+        return mail
+    for candidate in (envelope_from or "", mail.header("return-path")):
+        address = candidate.strip().strip("<>").strip().lower()
+        if opening.is_address(address):
+            return dataclasses.replace(mail, from_addr=address)
+    return mail
+
+
 def analyse(
     session: Session,
     desk: Desk,
@@ -116,7 +124,7 @@ def analyse(
     envelope_to: str,
     lookup: DatabaseLookup | None = None,
 ) -> Analysis:
-    mail = parse_mail(raw)
+    mail = with_requester(parse_mail(raw), envelope_from)
     verdict = rules.classify(
         mail,
         rules.RuleContext(
@@ -147,9 +155,167 @@ def _bounced_ticket(lookup: DatabaseLookup, desk: Desk, analysis: Analysis) -> i
     return None
 
 
+@dataclass
+class Mail:
+    """One stored mail on its way through `OUTCOMES`: what was found, nothing written."""
+
+    session: Session
+    desk: Desk
+    row: Inbound
+    lookup: DatabaseLookup
+    analysis: Analysis
+    proof: staffauth.StaffProof
+    ticket: Ticket | None
+    related: Ticket | None
+    now: datetime
+
+    @property
+    def mail(self) -> ParsedMail:
+        return self.analysis.mail
+
+    @property
+    def proven_staff(self) -> bool:
+        return self.proof.member is not None and self.proof.proven
+
+    @property
+    def unproven_staff(self) -> bool:
+        return self.proof.member is not None and not self.proof.proven
+
+    def reply_text(self) -> str:
+        return quotes.reply_text(self.mail, keep_forwarded=True)
+
+
+Outcome = Callable[[Mail], Ticket | None]
+
+
+def _set_aside(m: Mail) -> Ticket | None:
+    if m.analysis.verdict.process:
+        return None
+    raise IgnoreMail(m.analysis.verdict.reason)
+
+
+def _bounce(m: Mail) -> Ticket | None:
+    if m.analysis.verdict.kind is not MailKind.BOUNCE:
+        return None
+    number = _bounced_ticket(m.lookup, m.desk, m.analysis)
+    found = m.lookup.ticket(number) if number is not None else None
+    if found is None:
+        raise IgnoreMail("a bounce for no mail of ours that we can find")
+    recorded.bounce(m.session, m.desk, found, m.mail, now=m.now, inbound_id=m.row.id)
+    return found
+
+
+def _auto_reply(m: Mail) -> Ticket | None:
+    if m.analysis.verdict.kind is not MailKind.AUTO_REPLY:
+        return None
+    if m.ticket is None:
+        raise IgnoreMail(f"{m.analysis.verdict.reason}; it names no ticket of its sender")
+    recorded.auto_reply(m.session, m.desk, m.ticket, m.mail, now=m.now, inbound_id=m.row.id)
+    return m.ticket
+
+
+def _staff_reply(m: Mail) -> Ticket | None:
+    if m.ticket is None or not m.proven_staff or m.proof.member is None:
+        return None
+    staffmail.handle(
+        m.session, m.desk, m.ticket, m.mail, m.proof.member, now=m.now, inbound_id=m.row.id
+    )
+    return m.ticket
+
+
+def _unproven_staff(m: Mail) -> Ticket | None:
+    if not m.unproven_staff or m.proof.member is None:
+        return None
+    recorded.unproven_staff(
+        m.session,
+        m.desk,
+        m.proof.member,
+        m.mail,
+        reason=m.proof.reason,
+        text=m.reply_text(),
+        now=m.now,
+        inbound_id=m.row.id,
+        ticket=m.ticket,
+    )
+    if m.ticket is None:
+        raise IgnoreMail(f"staff mail that could not be proven: {m.proof.reason}")
+    return m.ticket
+
+
+def _vendor(m: Mail) -> Ticket | None:
+    if m.ticket is None:
+        return None
+    if participant_role(m.session, m.ticket, m.mail.from_addr) is not ParticipantRole.VENDOR:
+        return None
+    recorded.vendor_replied(
+        m.session,
+        m.desk,
+        m.ticket,
+        m.mail,
+        text=m.reply_text(),
+        now=m.now,
+        inbound_id=m.row.id,
+    )
+    return m.ticket
+
+
+def _resident_reply(m: Mail) -> Ticket | None:
+    if m.ticket is None:
+        return None
+    actor = Actor.resident(m.mail.from_addr, Via.MAIL, m.mail.from_name)
+    entered = resident.replied(
+        m.session,
+        m.desk,
+        m.ticket,
+        actor,
+        m.mail,
+        text=m.reply_text(),
+        now=m.now,
+        inbound_id=m.row.id,
+    )
+    if entered:
+        return m.ticket
+    m.related = m.ticket  # long after closure: a new ticket linking the old
+    return None
+
+
+def _staff_opens(m: Mail) -> Ticket | None:
+    if not m.proven_staff or m.proof.member is None:
+        return None
+    return staffmail.open_from_mail(m.session, m.desk, m.mail, m.proof.member, now=m.now)
+
+
+def _new_ticket(m: Mail) -> Ticket | None:
+    verdict = m.analysis.verdict
+    return opening.open_by_mail(
+        m.session,
+        m.desk,
+        m.mail,
+        kind=MessageKind(verdict.kind.value),
+        may_autoreply=verdict.may_autoreply,
+        now=m.now,
+        inbound_id=m.row.id,
+        related=m.related,
+        imported=m.row.backfill,
+    )
+
+
+# The first outcome that returns a ticket decides; order matters (see the docstring).
+OUTCOMES: tuple[tuple[str, Outcome], ...] = (
+    ("set aside", _set_aside),
+    ("bounce", _bounce),
+    ("auto-reply", _auto_reply),
+    ("staff reply", _staff_reply),
+    ("unproven staff", _unproven_staff),
+    ("vendor reply", _vendor),
+    ("resident reply", _resident_reply),
+    ("staff opens", _staff_opens),
+    ("new ticket", _new_ticket),
+)
+
+
 def dispatch(session: Session, desk: Desk, row: Inbound) -> None:
     """Decide and write the outcome of one stored mail (inside its transaction)."""
-    now = desk.clock.now()
     lookup = DatabaseLookup(session, desk.desk_id)
     analysis = analyse(
         session,
@@ -159,241 +325,19 @@ def dispatch(session: Session, desk: Desk, row: Inbound) -> None:
         envelope_to=row.envelope_to,
         lookup=lookup,
     )
-    mail, verdict, decision = analysis.mail, analysis.verdict, analysis.decision
-    row.verdict = verdict.kind.value
-    row.reason = verdict.reason or decision.reason
-    if not verdict.process:
-        raise IgnoreMail(verdict.reason)
-    if verdict.kind is MailKind.BOUNCE:
-        number = _bounced_ticket(lookup, desk, analysis)
-        found = lookup.ticket(number) if number is not None else None
-        if found is None:
-            raise IgnoreMail("a bounce for no mail of ours that we can find")
-        tickets.add_inbound_message(
-            session, desk, found, mail, kind="bounce", public=False, now=now, inbound_id=row.id
-        )
-        row.ticket_id = found.id
-        return
-    ticket = lookup.ticket(decision.ticket_number) if decision.ticket_number is not None else None
-    if verdict.kind is MailKind.AUTO_REPLY:
-        if ticket is None:
-            raise IgnoreMail(f"{verdict.reason}; it names no ticket of its sender")
-        tickets.add_inbound_message(
-            session, desk, ticket, mail, kind="auto_reply", public=False, now=now, inbound_id=row.id
-        )
-        row.ticket_id = ticket.id
-        return
+    decision = analysis.decision
+    row.verdict = analysis.verdict.kind.value
+    row.reason = analysis.verdict.reason or decision.reason
     proof = staffauth.check(
-        mail, recipients=recipients_of(mail, row.envelope_to), config=desk.config
+        analysis.mail, recipients=recipients_of(analysis.mail, row.envelope_to), config=desk.config
     )
     if proof.member is not None and not proof.proven:
         row.reason = proof.reason
-    if ticket is not None:
-        done = _on_ticket(session, desk, lookup, ticket, mail, proof, row=row, now=now)
+    ticket = lookup.ticket(decision.ticket_number) if decision.ticket_number is not None else None
+    related = lookup.ticket(decision.related_number) if decision.related_number else None
+    mail = Mail(session, desk, row, lookup, analysis, proof, ticket, related, desk.clock.now())
+    for _name, outcome in OUTCOMES:
+        done = outcome(mail)
         if done is not None:
             row.ticket_id = done.id
             return
-        related: Ticket | None = ticket  # long after closure: a new ticket linking the old
-    else:
-        related = lookup.ticket(decision.related_number) if decision.related_number else None
-    if proof.member is not None and proof.proven:
-        opened = _staff_opens(session, desk, mail, proof.member, row=row, now=now)
-        if opened is not None:
-            row.ticket_id = opened.id
-            return
-    row.ticket_id = _new_ticket(session, desk, mail, verdict, related, row=row, now=now).id
-
-
-def _on_ticket(
-    session: Session,
-    desk: Desk,
-    lookup: DatabaseLookup,
-    ticket: Ticket,
-    mail: ParsedMail,
-    proof: staffauth.StaffProof,
-    *,
-    row: Inbound,
-    now: datetime,
-) -> Ticket | None:
-    """A mail that threads into `ticket`; None when it must open a new ticket instead."""
-    if proof.member is not None and proof.proven:
-        staffmail.handle(session, desk, ticket, mail, proof.member, now=now, inbound_id=row.id)
-        return ticket
-    text = quotes.reply_text(mail, keep_forwarded=True)
-    if proof.member is not None:
-        tickets.add_note(
-            session,
-            desk,
-            ticket,
-            actor=mail.from_addr,
-            actor_name=mail.from_name,
-            now=now,
-            kind="unverified",
-            text=f"{proof.reason}\n\n{text}",
-            attachments=mail.attachments,
-            inbound_id=row.id,
-        )
-        return ticket
-    if lookup.role_of(ticket, mail.from_addr) == "vendor":
-        tickets.add_note(
-            session,
-            desk,
-            ticket,
-            actor=mail.from_addr,
-            actor_name=mail.from_name,
-            now=now,
-            kind="vendor",
-            text=text,
-            attachments=mail.attachments,
-            inbound_id=row.id,
-        )
-        notify.notify_staff(
-            session,
-            desk,
-            ticket,
-            notice="vendor_reply",
-            text=text,
-            now=now,
-            attachments=mail.attachments,
-        )
-        return ticket
-    effect = states.resident_reply_effect(
-        State(ticket.state),
-        text=text,
-        closed_at=ticket.closed_at,
-        now=now,
-        reopen_days=desk.config.desk.reopen_days,
-    )
-    if effect is ResidentEffect.NEW_TICKET:
-        return None
-    tickets.add_inbound_message(
-        session,
-        desk,
-        ticket,
-        mail,
-        kind="normal",
-        public=True,
-        now=now,
-        inbound_id=row.id,
-        text=text,
-    )
-    actor = mail.from_addr
-    notice = "resident_reply"
-    if effect is ResidentEffect.RESUME:
-        tickets.transition(session, ticket, Action.RESUME, actor=actor, now=now)
-    elif effect is ResidentEffect.CONFIRM:
-        tickets.transition(session, ticket, Action.CONFIRM, actor=actor, now=now, note=text)
-        notify.tell_resident(session, desk, ticket, change="closed", now=now)
-    elif effect is ResidentEffect.REOPEN:
-        action = Action.REJECT if ticket.state == State.VALIDACION.value else Action.REOPEN
-        tickets.transition(session, ticket, action, actor=actor, now=now, note=text)
-        notice = "reopened"
-    notify.notify_staff(
-        session,
-        desk,
-        ticket,
-        notice=notice,
-        text=text,
-        now=now,
-        attachments=mail.attachments,
-        actor=actor,
-    )
-    return ticket
-
-
-def _staff_opens(
-    session: Session,
-    desk: Desk,
-    mail: ParsedMail,
-    member: StaffConfig,
-    *,
-    row: Inbound,
-    now: datetime,
-) -> Ticket | None:
-    """`#abrir vecina@…`: a proven staff member opens a ticket on a resident's behalf."""
-    parsed = parse(quotes.reply_text(mail), staffmail.vocabulary(desk.config))
-    command = next((c for c in parsed.commands if c.verb is Verb.OPEN), None)
-    if command is None:
-        return None
-    text = parsed.body.strip() or command.note
-    ticket = tickets.open_for_resident(
-        session,
-        desk,
-        requester=command.value,
-        name="",
-        subject=correlate.strip_reply_prefixes(mail.subject),
-        text=text,
-        channel=Channel.EMAIL,
-        actor=member.email.lower(),
-        now=now,
-        attachments=mail.attachments,
-    )
-    notify.notify_staff(
-        session,
-        desk,
-        ticket,
-        notice="new",
-        text=text,
-        now=now,
-        attachments=mail.attachments,
-        actor=member.email,
-    )
-    return ticket
-
-
-def _new_ticket(
-    session: Session,
-    desk: Desk,
-    mail: ParsedMail,
-    verdict: Verdict,
-    related: Ticket | None,
-    *,
-    row: Inbound,
-    now: datetime,
-) -> Ticket:
-    ticket = tickets.open_ticket(
-        session,
-        desk,
-        subject=correlate.strip_reply_prefixes(mail.subject),
-        requester_email=mail.from_addr,
-        requester_name=mail.from_name,
-        channel=Channel.EMAIL,
-        now=now,
-        text=mail.text,
-        related=related.id if related is not None else None,
-        foreign_tags=correlate.foreign_tags(mail.subject, desk.config.desk.tag_prefix),
-    )
-    for address in mail.cc + mail.to:
-        if address != mail.from_addr and not signing.is_desk_address(address, desk.address):
-            tickets.add_participant(session, ticket, address, role="cc")
-    tickets.add_inbound_message(
-        session,
-        desk,
-        ticket,
-        mail,
-        kind=verdict.kind.value,
-        public=True,
-        now=now,
-        inbound_id=row.id,
-    )
-    if verdict.may_autoreply and not row.backfill and mail.from_addr:
-        tickets.send_confirmation(
-            session,
-            desk,
-            ticket,
-            text=mail.text,
-            now=now,
-            in_reply_to=mail.message_id,
-            references=mail.references,
-        )
-    if not row.backfill:
-        notify.notify_staff(
-            session,
-            desk,
-            ticket,
-            notice="new",
-            text=mail.text,
-            now=now,
-            attachments=mail.attachments,
-        )
-    return ticket

@@ -60,6 +60,118 @@ class Direction(enum.StrEnum):
     OUTBOUND = "outbound"
 
 
+class Role(enum.StrEnum):
+    """Who acts on a ticket. Staff roles come from the config; the rest from the ticket."""
+
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    MANAGER = "manager"
+    DIRECTOR = "director"
+    ADMIN = "admin"
+    RESIDENT = "resident"
+    VENDOR = "vendor"
+    SYSTEM = "system"
+
+
+STAFF_ROLES = (Role.AGENT, Role.SUPERVISOR, Role.MANAGER, Role.DIRECTOR, Role.ADMIN)
+# Roles that see and act on every ticket of their desk (PVI: administradores, supervisores).
+SUPERVISING = (Role.SUPERVISOR, Role.MANAGER, Role.DIRECTOR, Role.ADMIN)
+
+
+class Via(enum.StrEnum):
+    """The way an actor reached the desk: recorded with what they did."""
+
+    MAIL = "mail"
+    PAGE = "page"
+    CONSOLE = "console"
+    CLI = "cli"
+    SCHEDULER = "scheduler"
+
+
+class ParticipantRole(enum.StrEnum):
+    """Why an address is on a ticket (it may then write to it)."""
+
+    REQUESTER = "requester"
+    CC = "cc"
+    VENDOR = "vendor"
+
+
+class MessageKind(enum.StrEnum):
+    """What a message on a ticket is. Inbound kinds extend `MailKind`'s; outbound ones
+    are the names of the mail templates (`OutboxKind`)."""
+
+    NORMAL = "normal"
+    NOTE = "note"
+    VENDOR = "vendor"
+    UNVERIFIED = "unverified"
+    AUTO_REPLY = "auto_reply"
+    BOUNCE = "bounce"
+    BULK = "bulk"
+    LOOP = "loop"
+
+
+class OutboxKind(enum.StrEnum):
+    """Every mail maildesk sends; each value names its templates under `templates/<lang>/`."""
+
+    CONFIRMATION = "confirmation"
+    STAFF_REPLY = "staff_reply"
+    STATE_CHANGE = "state_change"
+    STAFF_NOTICE = "staff_notice"
+    COMMAND_ERROR = "command_error"
+    VENDOR_REQUEST = "vendor_request"
+    ESCALATION = "escalation"
+    DIGEST = "digest"
+    ALERTS = "alerts"
+    RATE_LIMIT = "rate_limit"
+    STATUS_LINK = "status_link"
+    STAFF_UNPROVEN = "staff_unproven"
+
+
+class EventKind(enum.StrEnum):
+    """A line of a ticket's history."""
+
+    CREATED = "created"
+    RELATED = "related"
+    MESSAGE = "message"
+    NOTE = "note"
+    VENDOR = "vendor"
+    UNVERIFIED = "unverified"
+    AUTO_REPLY = "auto_reply"
+    BOUNCE = "bounce"
+    CONFIRMATION_QUEUED = "confirmation_queued"
+    STATE = "state"
+    ASSIGNED = "assigned"
+    PRIORITY = "priority"
+    CATEGORY = "category"
+    REPLY = "reply"
+    RATED = "rated"
+    TOKEN_ROTATED = "token_rotated"
+    ESCALATED = "escalated"
+
+
+class Notice(enum.StrEnum):
+    """Why a staff member gets a notice (`staff_notice` templates name each)."""
+
+    NEW = "new"
+    RESIDENT_REPLY = "resident_reply"
+    REASSIGNED = "reassigned"
+    REOPENED = "reopened"
+    VENDOR_REPLY = "vendor_reply"
+    UNVERIFIED = "unverified"
+    NOTE = "note"
+
+
+class Change(enum.StrEnum):
+    """A change the resident hears of (`state_change` templates name each)."""
+
+    TAKEN = "taken"
+    WAITING = "waiting"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    CLOSED_FAILED = "closed_failed"
+    REOPENED = "reopened"
+
+
 class MailKind(enum.StrEnum):
     """What a mail is, as the loop-prevention rules see it."""
 

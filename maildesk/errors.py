@@ -32,3 +32,15 @@ class TemporaryError(MaildeskError):
 
 class PermanentError(MaildeskError):
     """Will fail again the same way; quarantine it for a human."""
+
+
+class Refused(MaildeskError):
+    """A ticket action that the state machine or the actor's rights do not allow.
+
+    `code` is stable (templates and pages translate it); `detail` is for logs and staff.
+    Nothing has changed when it is raised: the caller tells the actor, in their language.
+    """
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        self.code, self.detail = code, detail
+        super().__init__(f"{code}: {detail}" if detail else code)

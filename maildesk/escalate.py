@@ -13,20 +13,23 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from maildesk import notify, signing, tickets
 from maildesk.config import Config, StaffConfig
 from maildesk.context import Desk
-from maildesk.domain import State
+from maildesk.domain import EventKind, State
 from maildesk.escalation import Due, Level, desk_calendar, due, facts_of, statuses
 from maildesk.models import Escalation, Ticket
+from maildesk.tickets import system
 
 log = logging.getLogger(__name__)
 
 LOCK_ESCALATE = 7272
+# The events an escalation mail shows as a ticket's short history.
+_HISTORY = (EventKind.CREATED, EventKind.STATE, EventKind.ASSIGNED, EventKind.REPLY)
 
 # Who is told at each level; when nobody has that role, the next one up hears.
 ROLE_FOR = {Level.SUPERVISOR: "supervisor", Level.MANAGER: "manager", Level.DIRECTOR: "director"}
@@ -75,7 +78,9 @@ def run_pass(desk: Desk) -> PassReport:
         open_tickets = list(
             session.scalars(
                 select(Ticket).where(
-                    Ticket.desk_id == desk.desk_id, Ticket.state != State.CERRADO.value
+                    Ticket.desk_id == desk.desk_id,
+                    Ticket.state != State.CERRADO.value,
+                    Ticket.imported.is_(False),
                 )
             )
         )
@@ -126,47 +131,19 @@ def _mail(
     """One mail to one person for all their escalations in this pass."""
     rows = []
     for ticket, item in items:
-        events = [e for e in ticket.events if e.kind in ("created", "state", "assigned", "reply")]
-        rows.append(
-            {
-                "number": ticket.number,
-                "subject": ticket.subject,
-                "priority": ticket.priority,
-                "state": ticket.state,
-                "assignee": ticket.assignee or "",
-                "team": ticket.team or "",
-                "level": item.level.value,
-                "target": item.target,
-                "used": round(item.used * 100),
-                "late_minutes": int(item.overdue_seconds // 60),
-                "history": [
-                    (e.at.strftime("%Y-%m-%d %H:%M"), e.actor, e.kind) for e in events[-5:]
-                ],
-                "reply_to": signing.reply_address(
-                    desk.address, ticket.number, desk.secret, person.email
-                ),
-            }
-        )
-    single = items[0][0] if len(items) == 1 else None
-    notify.mail_staff(
-        session,
-        desk,
-        person,
-        kind="escalation",
-        now=now,
-        ticket=single,
-        context={
-            "rows": rows,
-            "tagged_subject": notify.tagged(desk, single) if single is not None else "",
-            "count": len(rows),
-        },
-    )
-    for ticket, item in items:
-        tickets.record_event(
-            session,
-            ticket,
-            actor="system",
-            kind="escalated",
-            now=now,
-            detail={"level": item.level.value, "target": item.target, "to": person.email.lower()},
-        )
+        events = [e for e in ticket.events if e.kind in _HISTORY]
+        row: dict[str, Any] = {
+            "number": ticket.number,
+            "subject": ticket.subject,
+            "priority": ticket.priority,
+            "state": ticket.state,
+            "assignee": ticket.assignee or "",
+            "team": ticket.team or "",
+            "level": item.level.value,
+            "target": item.target,
+            "used": round(item.used * 100),
+            "late_minutes": int(item.overdue_seconds // 60),
+            "history": [(e.at.strftime("%Y-%m-%d %H:%M"), e.actor, e.kind) for e in events[-5:]],
+        }
+        rows.append((ticket, row))
+    system.escalate(session, desk, person, rows, now=now)

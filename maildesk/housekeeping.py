@@ -11,11 +11,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from maildesk import notify, tickets
 from maildesk.context import Desk
 from maildesk.domain import State
 from maildesk.models import Ticket
-from maildesk.states import Action
+from maildesk.tickets.system import auto_close
 
 log = logging.getLogger(__name__)
 
@@ -40,15 +39,7 @@ def close_unanswered(desk: Desk) -> int:
             ticket = session.get(Ticket, ticket_id, with_for_update=desk.db.is_postgres)
             if ticket is None or ticket.state != State.VALIDACION.value:
                 continue  # answered or closed by someone else meanwhile
-            tickets.transition(
-                session,
-                ticket,
-                Action.AUTO_CLOSE,
-                actor="system",
-                now=now,
-                note=f"closed after {desk.config.desk.auto_close_days} days without an answer",
-            )
-            notify.tell_resident(session, desk, ticket, change="closed", now=now)
+            auto_close(session, desk, ticket, now=now)
             closed += 1
     if closed:
         log.info("closed %d ticket(s) left unanswered in validation", closed)

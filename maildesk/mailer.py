@@ -9,7 +9,7 @@ the history shows who was told what.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,27 +19,11 @@ from sqlalchemy.orm import Session
 from maildesk import compose, outbox, signing
 from maildesk.context import Desk
 from maildesk.domain import Attachment as MailAttachment
-from maildesk.models import Attachment, Message, Outbox, Ticket
+from maildesk.domain import Direction, OutboxKind, Role
+from maildesk.models import Message, Outbox, Ticket
+from maildesk.tickets.history import store_attachments
 
 log = logging.getLogger(__name__)
-
-
-def store_attachments(
-    session: Session, desk: Desk, message: Message, items: Iterable[MailAttachment]
-) -> None:
-    """Keep the bytes once under data_dir and list them on the message."""
-    for item in items:
-        session.add(
-            Attachment(
-                message_id=message.id,
-                filename=item.filename,
-                content_type=item.content_type,
-                size=len(item.data),
-                sha256=desk.blobs.put(item.data),
-                inline=item.inline,
-                content_id=item.content_id,
-            )
-        )
 
 
 def thread_of(session: Session, ticket: Ticket, *, public_only: bool) -> list[str]:
@@ -57,7 +41,7 @@ def queue_mail(
     session: Session,
     desk: Desk,
     *,
-    kind: str,
+    kind: OutboxKind,
     to: str,
     now: datetime,
     context: Mapping[str, Any],
@@ -86,7 +70,7 @@ def queue_mail(
         "language": desk.language,
         "tag": f"[{desk.config.desk.tag_prefix}{number}]" if ticket is not None else "",
     }
-    rendered = compose.render(kind, desk.language, {**base, **context})
+    rendered = compose.render(kind.value, desk.language, {**base, **context})
     reply_to = None
     if ticket is not None:
         reply_to = signing.reply_address(
@@ -115,7 +99,7 @@ def queue_mail(
         message,
         desk_id=desk.desk_id,
         ticket_id=ticket.id if ticket is not None else None,
-        kind=kind,
+        kind=kind.value,
         recipient=to,
         envelope_from=reply_to or desk.address,
         automatic=automatic,
@@ -126,8 +110,8 @@ def queue_mail(
     if ticket is not None:
         recorded = Message(
             ticket_id=ticket.id,
-            direction="outbound",
-            kind=kind,
+            direction=Direction.OUTBOUND.value,
+            kind=kind.value,
             public=public,
             sender_email=desk.address,
             sender_name=from_name or desk.config.desk.name,
@@ -152,7 +136,7 @@ def _tell_admins(session: Session, desk: Desk, *, address: str, count: int, now:
     """Tell the admins once an hour that automatic mail to `address` is being held."""
     if outbox.notice_sent_recently(session, "rate_limit", address, now):
         return
-    admins = [s for s in desk.config.staff if s.role == "admin"]
+    admins = [s for s in desk.config.staff if Role(s.role) is Role.ADMIN]
     if not admins:
         log.warning(
             "automatic mail to %s held after %d in an hour; no admin configured to tell",
@@ -164,7 +148,7 @@ def _tell_admins(session: Session, desk: Desk, *, address: str, count: int, now:
         queue_mail(
             session,
             desk,
-            kind="rate_limit",
+            kind=OutboxKind.RATE_LIMIT,
             to=admin.email,
             to_name=admin.name,
             now=now,

@@ -19,15 +19,13 @@ from maildesk.commands import COMMAND_HELP
 from maildesk.config import StaffConfig
 from maildesk.context import Desk
 from maildesk.correlate import tagged_subject
-from maildesk.domain import STATE_WORDS, Attachment
+from maildesk.domain import STATE_WORDS, SUPERVISING, Attachment, Change, Notice, OutboxKind
 from maildesk.escalation import sla_of
 from maildesk.localtime import local_datetime
 from maildesk.mailer import queue_mail
 from maildesk.models import Ticket
 
 log = logging.getLogger(__name__)
-
-SUPERVISING = ("supervisor", "manager", "director", "admin")
 
 
 def tagged(desk: Desk, ticket: Ticket) -> str:
@@ -76,7 +74,7 @@ def mail_staff(
     desk: Desk,
     member: StaffConfig,
     *,
-    kind: str,
+    kind: OutboxKind,
     ticket: Ticket | None,
     now: datetime,
     context: Mapping[str, Any],
@@ -105,7 +103,7 @@ def notify_staff(
     desk: Desk,
     ticket: Ticket,
     *,
-    notice: str,
+    notice: Notice,
     text: str,
     now: datetime,
     attachments: Sequence[Attachment] = (),
@@ -121,13 +119,13 @@ def notify_staff(
             session,
             desk,
             member,
-            kind="staff_notice",
+            kind=OutboxKind.STAFF_NOTICE,
             ticket=ticket,
             now=now,
             attachments=attachments,
             record_text=f"[{notice}] {text}",
             context={
-                "notice": notice,
+                "notice": notice.value,
                 "number": ticket.number,
                 "subject": ticket.subject,
                 "tagged_subject": tagged(desk, ticket),
@@ -154,11 +152,15 @@ def mail_resident(
     desk: Desk,
     ticket: Ticket,
     *,
-    kind: str,
+    kind: OutboxKind,
     now: datetime,
     context: Mapping[str, Any],
     automatic: bool = False,
-    **options: Any,
+    from_name: str | None = None,
+    attachments: Sequence[Attachment] = (),
+    record_text: str | None = None,
+    in_reply_to: str | None = None,
+    references: Sequence[str] | None = None,
 ) -> None:
     """A mail to the ticket's requester, in the resident's thread, with the status link."""
     queue_mail(
@@ -170,13 +172,17 @@ def mail_resident(
         ticket=ticket,
         now=now,
         automatic=automatic,
+        from_name=from_name,
+        attachments=attachments,
+        record_text=record_text,
+        in_reply_to=in_reply_to,
+        references=references,
         context={
             "requester_name": ticket.requester_name,
             "tagged_subject": tagged(desk, ticket),
             "status_url": desk.status_url(ticket.status_token),
             **context,
         },
-        **options,
     )
 
 
@@ -185,24 +191,31 @@ def answer_resident(
     desk: Desk,
     ticket: Ticket,
     *,
-    member: StaffConfig,
+    staff_name: str,
     text: str,
     now: datetime,
     attachments: Sequence[Attachment] = (),
-    state_note: str = "",
+    state_note: Change | None = None,
 ) -> None:
-    """A staff member's words to the resident, from the desk address, in the ticket's thread."""
-    name = member.name or member.email.split("@")[0]
+    """A staff member's words to the resident, from the desk address, in the ticket's thread.
+
+    The resident sees the staff member's name, never their address.
+    """
+    name = staff_name
     mail_resident(
         session,
         desk,
         ticket,
-        kind="staff_reply",
+        kind=OutboxKind.STAFF_REPLY,
         now=now,
         from_name=f"{name} ({desk.config.desk.name})",
         attachments=attachments,
         record_text=text,
-        context={"text": text, "staff_name": name, "state_note": state_note},
+        context={
+            "text": text,
+            "staff_name": name,
+            "state_note": state_note.value if state_note else "",
+        },
     )
 
 
@@ -211,7 +224,7 @@ def tell_resident(
     desk: Desk,
     ticket: Ticket,
     *,
-    change: str,
+    change: Change,
     now: datetime,
     note: str = "",
     staff_name: str = "",
@@ -221,8 +234,8 @@ def tell_resident(
         session,
         desk,
         ticket,
-        kind="state_change",
+        kind=OutboxKind.STATE_CHANGE,
         now=now,
         automatic=True,
-        context={"change": change, "note": note, "staff_name": staff_name},
+        context={"change": change.value, "note": note, "staff_name": staff_name},
     )

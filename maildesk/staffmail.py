@@ -9,13 +9,14 @@ commands sends the resident nothing but the short notice a state change deserves
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 
 from sqlalchemy.orm import Session
 
-from maildesk import notify, quotes, states, tickets
+from maildesk import correlate, quotes, states
 from maildesk.commands import (
     COMMAND_HELP,
     PROBLEM_TEXT,
@@ -27,13 +28,12 @@ from maildesk.commands import (
 )
 from maildesk.config import Config, StaffConfig
 from maildesk.context import Desk
-from maildesk.domain import Attachment as MailAttachment
-from maildesk.domain import Channel, ParsedMail, State
-from maildesk.mailer import queue_mail
-from maildesk.models import Message, Ticket
+from maildesk.domain import Channel, ParsedMail, State, Via
+from maildesk.errors import Refused
+from maildesk.models import Ticket
 from maildesk.states import Action, InvalidTransition
-
-SUPERVISING = notify.SUPERVISING
+from maildesk.tickets import opening, recorded, staff
+from maildesk.tickets.actor import Actor, may_change
 
 # What each command means for the state machine (None: no state change of its own).
 ACTIONS: dict[Verb, Action | None] = {
@@ -50,14 +50,6 @@ ACTIONS: dict[Verb, Action | None] = {
     Verb.OPEN: None,
 }
 
-# The resident hears of these changes.
-RESIDENT_NOTICE = {
-    Action.WAIT: "waiting",
-    Action.RESOLVE: "resolved",
-    Action.CLOSE: "closed",
-    Action.REOPEN: "reopened",
-}
-
 
 def vocabulary(config: Config) -> Vocabulary:
     return Vocabulary(
@@ -70,11 +62,7 @@ def vocabulary(config: Config) -> Vocabulary:
 
 def may_act(member: StaffConfig, ticket: Ticket) -> bool:
     """Agents act on their own tickets and their teams'; supervisors and above on any."""
-    if member.role in SUPERVISING:
-        return True
-    if ticket.assignee and ticket.assignee.lower() == member.email.lower():
-        return True
-    return ticket.team in member.teams
+    return may_change(Actor.staff(member, Via.MAIL), ticket)
 
 
 def _action(command: Command, state: State) -> Action | None:
@@ -128,57 +116,54 @@ def handle(
     now: datetime,
     inbound_id: int,
 ) -> None:
+    """Translate a proven staff reply into one `StaffUpdate`; any problem changes nothing."""
     text = quotes.reply_text(mail, signer_names=_names(member))
     parsed = parse(text, vocabulary(desk.config))
     problems = check(parsed, member, ticket)
     if problems:
         refuse(session, desk, ticket, member, problems, now=now)
         return
-    actor = member.email.lower()
-    notice = ""
-    for command in parsed.commands:
-        before = State(ticket.state)
-        action = _apply(session, desk, ticket, command, member, now=now)
-        if action is not None:
-            notice = _resident_notice(before, action, command.success) or notice
-    body = parsed.body.strip()
-    if parsed.is_note:
-        tickets.add_note(
-            session,
-            desk,
-            ticket,
-            actor=actor,
-            actor_name=member.name,
-            now=now,
-            text=body or _note_of(parsed.commands),
-            attachments=mail.attachments,
-            inbound_id=inbound_id,
-        )
-        notify.notify_staff(session, desk, ticket, notice="note", text=body, now=now, actor=actor)
-    elif body:
-        notify.answer_resident(
-            session,
-            desk,
-            ticket,
-            member=member,
-            text=body,
-            now=now,
-            attachments=[a for a in mail.attachments if not a.inline],
-            state_note=notice,
-        )
-        tickets.mark_first_response(ticket, now)
-        tickets.record_event(session, ticket, actor=actor, kind="reply", now=now)
-    if notice and not (body and not parsed.is_note):
-        note = next((c.note for c in parsed.commands if c.note), "")
-        notify.tell_resident(
-            session,
-            desk,
-            ticket,
-            change=notice,
-            now=now,
-            note=note,
-            staff_name=member.name if notice == "taken" else "",
-        )
+    try:
+        with staff.update(session, desk, ticket, Actor.staff(member, Via.MAIL), now) as change:
+            for command in parsed.commands:
+                _APPLY[command.verb](change, command)
+            body = parsed.body.strip()
+            if parsed.is_note:
+                note = body or _note_of(parsed.commands)
+                if note or mail.attachments:
+                    change.note(note, mail.attachments, inbound_id=inbound_id)
+            elif body:
+                change.answer(body, mail.attachments)
+    except Refused as exc:
+        refuse(session, desk, ticket, member, [Problem("", exc.code, exc.detail)], now=now)
+
+
+def open_from_mail(
+    session: Session,
+    desk: Desk,
+    mail: ParsedMail,
+    member: StaffConfig,
+    *,
+    now: datetime,
+) -> Ticket | None:
+    """`#abrir vecina@…` in a new mail: a ticket for that resident with the mail's words
+    and files; None when the mail has no `#abrir`."""
+    parsed = parse(quotes.reply_text(mail), vocabulary(desk.config))
+    command = next((c for c in parsed.commands if c.verb is Verb.OPEN), None)
+    if command is None:
+        return None
+    return opening.open_for_resident(
+        session,
+        desk,
+        Actor.staff(member, Via.MAIL),
+        requester=command.value,
+        name="",
+        subject=correlate.strip_reply_prefixes(mail.subject),
+        text=parsed.body.strip() or command.note,
+        channel=Channel.EMAIL,
+        now=now,
+        attachments=mail.attachments,
+    )
 
 
 def _names(member: StaffConfig) -> tuple[str, ...]:
@@ -190,140 +175,23 @@ def _note_of(commands: Sequence[Command]) -> str:
     return next((c.note for c in commands if c.verb is Verb.NOTE and c.note), "")
 
 
-def _resident_notice(before: State, action: Action, success: bool) -> str:
-    if before is State.RECIBIDO and action in (Action.TAKE, Action.ASSIGN, Action.START):
-        return "taken"
-    if action is Action.CLOSE and not success:
-        return "closed_failed"
-    return RESIDENT_NOTICE.get(action, "")
-
-
-def _apply(
-    session: Session,
-    desk: Desk,
-    ticket: Ticket,
-    command: Command,
-    member: StaffConfig,
-    *,
-    now: datetime,
-) -> Action | None:
-    """Carry out one checked command; returns the state machine action it took, if any."""
-    actor = member.email.lower()
-    verb = command.verb
-    if verb in (Verb.TAKE, Verb.ASSIGN):
-        _assign(session, desk, ticket, command, member, now=now)
-    elif verb in (Verb.PRIORITY, Verb.CATEGORY):
-        tickets.set_field(session, ticket, verb.value, command.value, actor=actor, now=now)
-    elif verb is Verb.VENDOR:
-        _ask_vendor(session, desk, ticket, command, member, now=now)
-    elif verb is Verb.OPEN:
-        tickets.open_for_resident(
-            session,
-            desk,
-            requester=command.value,
-            name="",
-            subject=ticket.subject,
-            text=command.note,
-            channel=Channel.EMAIL,
-            actor=actor,
-            now=now,
-        )
-        return None
-    action = _action(command, State(ticket.state))
-    if action is None:
-        return None
-    tickets.transition(
-        session, ticket, action, actor=actor, now=now, note=command.note, success=command.success
-    )
-    if action is Action.REOPEN:
-        notify.notify_staff(
-            session, desk, ticket, notice="reopened", text=command.note, now=now, actor=actor
-        )
-    return action
-
-
-def _assign(
-    session: Session,
-    desk: Desk,
-    ticket: Ticket,
-    command: Command,
-    member: StaffConfig,
-    *,
-    now: datetime,
-) -> None:
-    assignee = member if command.verb is Verb.TAKE else desk.config.staff_member(command.value)
-    if assignee is not None:
-        # The ticket stays with its team when the new owner belongs to it.
-        keep = ticket.team in assignee.teams or not assignee.teams
-        team = ticket.team if keep else assignee.teams[0]
-    else:
-        team = command.value
-    tickets.assign(
-        session,
-        ticket,
-        assignee=assignee.email if assignee else None,
-        team=team,
-        actor=member.email.lower(),
-        now=now,
-    )
-    if command.verb is Verb.ASSIGN:
-        notify.notify_staff(
-            session,
-            desk,
-            ticket,
-            notice="reassigned",
-            text=command.note or ticket.subject,
-            now=now,
-            actor=member.email,
-        )
-
-
-def _ask_vendor(
-    session: Session,
-    desk: Desk,
-    ticket: Ticket,
-    command: Command,
-    member: StaffConfig,
-    *,
-    now: datetime,
-) -> None:
-    """Send the ticket's summary and attachments to an outside vendor, from the desk."""
-    vendor = command.value.lower()
-    tickets.add_participant(session, ticket, vendor, role="vendor")
-    first = first_public_message(ticket)
-    files: list[MailAttachment] = []
-    if first is not None:
-        files = [
-            MailAttachment(a.filename, a.content_type, desk.blobs.get(a.sha256))
-            for a in first.attachments
-        ]
-    queue_mail(
-        session,
-        desk,
-        kind="vendor_request",
-        to=vendor,
-        ticket=ticket,
-        now=now,
-        public=False,
-        sign_for_recipient=True,
-        attachments=files,
-        context={
-            "subject": ticket.subject,
-            "tagged_subject": notify.tagged(desk, ticket),
-            "unit": ticket.unit,
-            "message": command.note,
-            "text": first.text if first is not None else "",
-            "attachments": [f.filename for f in files],
-        },
-    )
-    tickets.record_event(
-        session,
-        ticket,
-        actor=member.email.lower(),
-        kind="vendor",
-        now=now,
-        detail={"vendor": vendor},
-    )
+# Each command as the `StaffUpdate` call it means; `#nota` only marks the body internal.
+_APPLY: Mapping[Verb, Callable[[staff.StaffUpdate, Command], object]] = MappingProxyType(
+    {
+        Verb.NOTE: lambda change, c: None,
+        Verb.TAKE: lambda change, c: change.take(c.note),
+        Verb.ASSIGN: lambda change, c: change.assign(c.value, c.note),
+        Verb.PRIORITY: lambda change, c: change.set_priority(c.value),
+        Verb.CATEGORY: lambda change, c: change.set_category(c.value),
+        Verb.STATUS: lambda change, c: change.set_state(State(c.value), c.note, success=c.success),
+        Verb.WAIT: lambda change, c: change.wait(c.note),
+        Verb.RESOLVE: lambda change, c: change.resolve(c.note),
+        Verb.CLOSE: lambda change, c: change.close(c.note, success=c.success),
+        Verb.REOPEN: lambda change, c: change.reopen(c.note),
+        Verb.VENDOR: lambda change, c: change.ask_vendor(c.value, c.note),
+        Verb.OPEN: lambda change, c: change.open_for(c.value, c.note),
+    }
+)
 
 
 def refuse(
@@ -336,21 +204,13 @@ def refuse(
     now: datetime,
 ) -> None:
     """Tell the sender what was wrong; the ticket itself is left exactly as it was."""
-    notify.mail_staff(
+    recorded.commands_refused(
         session,
         desk,
+        ticket,
         member,
-        kind="command_error",
-        ticket=ticket,
+        [(p.line, p.code, p.detail) for p in problems],
+        problem_text=PROBLEM_TEXT[desk.language],
+        command_help=COMMAND_HELP[desk.language],
         now=now,
-        context={
-            "tagged_subject": notify.tagged(desk, ticket),
-            "problems": [(p.line, p.code, p.detail) for p in problems],
-            "problem_text": PROBLEM_TEXT[desk.language],
-            "commands": COMMAND_HELP[desk.language],
-        },
     )
-
-
-def first_public_message(ticket: Ticket) -> Message | None:
-    return next((m for m in ticket.messages if m.direction == "inbound" and m.public), None)

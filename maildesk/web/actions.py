@@ -1,8 +1,9 @@
 """The status page's forms: add a reply, confirm or reject a resolution, rate the service.
 
 A reply becomes a mail handed to `intake.accept`, so it threads and changes the
-ticket exactly as a mail would. Confirm, reject and rate change the ticket
-directly, each in one transaction, and answer with a redirect to the page.
+ticket exactly as a mail would. Confirm, reject and rate call the same resident
+actions as mail does (`maildesk.tickets.resident`), each in one transaction, and
+answer with a redirect to the page.
 """
 
 from __future__ import annotations
@@ -10,19 +11,22 @@ from __future__ import annotations
 import mimetypes
 import re
 import unicodedata
+from collections.abc import Callable
 from pathlib import PurePosixPath
 
 from flask import Blueprint, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import update
+from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
-from maildesk import notify, tickets
-from maildesk.domain import State
+from maildesk.context import Desk
+from maildesk.domain import Via
+from maildesk.errors import Refused
 from maildesk.intake import accept
 from maildesk.mailer import thread_of
 from maildesk.models import Ticket
-from maildesk.states import Action
+from maildesk.tickets import resident
+from maildesk.tickets.actor import Actor
 from maildesk.web import desk_of_app, words
 from maildesk.web.status import find_or_404
 from maildesk.web.webmail import Upload, build_reply
@@ -109,81 +113,59 @@ def reply(token: str) -> ResponseReturnValue:
     return _back(token)
 
 
-@bp.post("/t/<token>/confirmar")
-def confirm(token: str) -> ResponseReturnValue:
+def _act(
+    token: str, action: Callable[[Session, Desk, Ticket, Actor], None], done: str
+) -> ResponseReturnValue:
+    """Carry out one resident action from the page; a refusal is shown, never a 500."""
     desk = desk_of_app()
     t = words()
-    now = desk.clock.now()
-    with desk.db.transaction() as session:
-        found = find_or_404(session, desk, token)
-        if found.state != State.VALIDACION.value:
-            flash(t["not_in_validation"], "error")
-            return _back(token)
-        tickets.transition(session, found, Action.CONFIRM, actor=found.requester_email, now=now)
-    flash(t["confirmed"], "ok")
+    try:
+        with desk.db.transaction() as session:
+            found = find_or_404(session, desk, token)
+            action(session, desk, found, Actor.resident(found.requester_email, Via.PAGE))
+    except Refused as exc:
+        if exc.code in t:
+            flash(t[exc.code].format(rating=exc.detail), "error")
+        return _back(token)
+    flash(t[done], "ok")
     return _back(token)
+
+
+@bp.post("/t/<token>/confirmar")
+def confirm(token: str) -> ResponseReturnValue:
+    now = desk_of_app().clock.now()
+    return _act(
+        token,
+        lambda session, desk, ticket, actor: resident.confirm(
+            session, desk, ticket, actor, now=now
+        ),
+        "confirmed",
+    )
 
 
 @bp.post("/t/<token>/rechazar")
 def reject(token: str) -> ResponseReturnValue:
-    desk = desk_of_app()
-    t = words()
-    now = desk.clock.now()
+    now = desk_of_app().clock.now()
     reason = request.form.get("reason", "").replace("\r\n", "\n").strip()[:MAX_TEXT]
-    with desk.db.transaction() as session:
-        found = find_or_404(session, desk, token)
-        if found.state != State.VALIDACION.value:
-            flash(t["not_in_validation"], "error")
-            return _back(token)
-        actor = found.requester_email
-        tickets.transition(session, found, Action.REJECT, actor=actor, now=now, note=reason)
-        notify.notify_staff(
-            session,
-            desk,
-            found,
-            notice="reopened",
-            text=reason or t["reject"],
-            now=now,
-            actor=actor,
-        )
-    flash(t["rejected"], "ok")
-    return _back(token)
+    return _act(
+        token,
+        lambda session, desk, ticket, actor: resident.reject(
+            session, desk, ticket, actor, now=now, reason=reason
+        ),
+        "rejected",
+    )
 
 
 @bp.post("/t/<token>/calificar")
 def rate(token: str) -> ResponseReturnValue:
-    desk = desk_of_app()
-    t = words()
-    now = desk.clock.now()
+    now = desk_of_app().clock.now()
     raw_rating = request.form.get("rating", "")
     rating = int(raw_rating) if raw_rating in ("1", "2", "3", "4", "5") else None
     comment = request.form.get("comment", "").replace("\r\n", "\n").strip()[:MAX_COMMENT]
-    with desk.db.transaction() as session:
-        found = find_or_404(session, desk, token)
-        if found.state != State.CERRADO.value:
-            return _back(token)
-        if found.rating is not None:
-            flash(t["already_rated"].format(rating=found.rating), "error")
-            return _back(token)
-        if rating is None:
-            flash(t["rate_invalid"], "error")
-            return _back(token)
-        # Once only, even when two posts race: the row changes only while unrated.
-        changed = session.execute(
-            update(Ticket)
-            .where(Ticket.id == found.id, Ticket.rating.is_(None))
-            .values(rating=rating, rating_comment=comment, rated_at=now)
-            .returning(Ticket.id)
-            .execution_options(synchronize_session=False)
-        ).first()
-        if changed is not None:
-            tickets.record_event(
-                session,
-                found,
-                actor=found.requester_email,
-                kind="rated",
-                now=now,
-                detail={"rating": rating, "comment": comment} if comment else {"rating": rating},
-            )
-    flash(t["rated"], "ok")
-    return _back(token)
+    return _act(
+        token,
+        lambda session, desk, ticket, actor: resident.rate(
+            session, desk, ticket, actor, rating=rating, comment=comment, now=now
+        ),
+        "rated",
+    )

@@ -13,6 +13,7 @@ from flask_limiter import Limiter
 from sqlalchemy import select
 
 from maildesk import correlate
+from maildesk.domain import OutboxKind
 from maildesk.mailer import queue_mail
 from maildesk.models import Ticket
 from maildesk.web import desk_of_app
@@ -57,7 +58,7 @@ def send_link() -> ResponseReturnValue:
                 queue_mail(
                     session,
                     desk,
-                    kind="status_link",
+                    kind=OutboxKind.STATUS_LINK,
                     to=found.requester_email,
                     to_name=found.requester_name,
                     ticket=found,

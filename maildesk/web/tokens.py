@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from maildesk import signing
 from maildesk.context import Desk
 from maildesk.models import Ticket
-from maildesk.tickets import record_event
+from maildesk.tickets.system import rotate_token
 
 # 128 bits in URL-safe base64 is at least 22 characters; the column holds 64.
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{22,64}")
@@ -44,6 +44,4 @@ def rotate(desk: Desk, number: int) -> str:
         ).first()
         if ticket is None:
             raise LookupError(f"no ticket {number}")
-        ticket.status_token = signing.new_token()
-        record_event(session, ticket, actor="system", kind="token_rotated", now=desk.clock.now())
-        return ticket.status_token
+        return rotate_token(session, ticket, now=desk.clock.now())

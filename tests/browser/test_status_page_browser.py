@@ -22,7 +22,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
-from maildesk import tickets
+from maildesk.tickets import changes, history
 from maildesk.context import Desk
 from maildesk.daemon import send_outbox
 from maildesk.intake import accept
@@ -184,7 +184,7 @@ def test_resident_follows_replies_and_confirms_in_a_real_browser(
         # Staff resolve it; the resident sees the question, and confirms.
         with desk.db.transaction() as session:
             ticket = session.scalars(select(Ticket)).one()
-            tickets.transition(
+            changes.transition(
                 session,
                 ticket,
                 Action.RESOLVE,

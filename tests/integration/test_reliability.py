@@ -11,7 +11,8 @@ from email.policy import default
 import pytest
 from sqlalchemy import func, select
 
-from maildesk import process, tickets
+from maildesk import process
+from maildesk.tickets import opening
 from maildesk.clock import FixedClock
 from maildesk.context import Desk
 from maildesk.daemon import send_outbox
@@ -113,13 +114,13 @@ def test_failing_mail_is_quarantined_after_three_tries_and_reimported(
     """A mail whose processing keeps failing is rolled back each time, quarantined on the third, and retried by id."""
     desk = make_desk(smtp=relay_config(relay))
     calls = {"n": 0}
-    real = tickets.send_confirmation
+    real = opening.confirm_receipt
 
     def broken(*args: object, **kwargs: object) -> None:
         calls["n"] += 1
         raise RuntimeError("template server on fire")
 
-    monkeypatch.setattr(tickets, "send_confirmation", broken)
+    monkeypatch.setattr(opening, "confirm_receipt", broken)
     first = accept(desk, make_mail(message_id="<bad@correo.example>"), source="pipe")
     assert first.status == "pending"
     process.process_pending(desk)
@@ -138,7 +139,7 @@ def test_failing_mail_is_quarantined_after_three_tries_and_reimported(
         assert bad is not None and bad.status == "quarantined" and bad.attempts == 3
         assert "template server on fire" in bad.reason
         assert session.scalar(select(func.count(Ticket.id))) == 0  # each try rolled back whole
-    monkeypatch.setattr(tickets, "send_confirmation", real)
+    monkeypatch.setattr(opening, "confirm_receipt", real)
     assert process.process_pending(desk).total == 1  # the queue moved on
     assert process.requeue(desk, first.inbound_id)
     assert process.process_one(desk, first.inbound_id) == "processed"

@@ -7,7 +7,7 @@ import json
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from maildesk import tickets
+from maildesk.tickets import changes, history
 from maildesk.context import Desk
 from maildesk.models import Attachment, Event, Inbound, Message, Outbox, Ticket
 from maildesk.states import Action
@@ -24,7 +24,7 @@ def _move(desk: Desk, *actions: Action) -> None:
     with desk.db.transaction() as session:
         ticket = session.scalars(select(Ticket)).one()
         for action in actions:
-            tickets.transition(
+            changes.transition(
                 session, ticket, action, actor=ANA, now=desk.clock.now(), note="listo"
             )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from maildesk import tickets
+from maildesk.tickets import changes, history
 from maildesk.context import Desk
 from maildesk.domain import Attachment as MailAttachment
 from maildesk.models import Attachment, Message, Ticket
@@ -17,7 +17,7 @@ def test_page_shows_ticket_facts_in_resident_words(staffed: Desk) -> None:
     opened = open_ticket(staffed, subject="Fuga de agua en el depto 402")
     with staffed.db.transaction() as session:
         ticket = session.scalars(select(Ticket)).one()
-        tickets.assign(
+        changes.assign(
             session, ticket, assignee=ANA, team="mantenimiento", actor=ANA, now=staffed.clock.now()
         )
     response = client_for(staffed).get(f"/t/{opened.token}")
@@ -48,7 +48,7 @@ def test_timeline_is_public_escaped_and_without_internal_notes(staffed: Desk) ->
     opened = open_ticket(staffed, body="Hola <script>alert(1)</script> hay una fuga")
     with staffed.db.transaction() as session:
         ticket = session.scalars(select(Ticket)).one()
-        tickets.add_note(
+        history.add_note(
             session,
             staffed,
             ticket,
@@ -148,7 +148,7 @@ def test_internal_messages_attachment_is_404(desk: Desk) -> None:
     opened = open_ticket(desk)
     with desk.db.transaction() as session:
         ticket = session.scalars(select(Ticket)).one()
-        tickets.add_note(
+        history.add_note(
             session,
             desk,
             ticket,

@@ -1,0 +1,103 @@
+"""The ticket's own fields, changed with their event: state, owner, priority, category.
+
+These apply a change the calling action has already allowed (rights, arguments); the
+state machine itself is asked here, so no caller can skip it. They send nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from maildesk import states
+from maildesk.domain import EventKind, State
+from maildesk.errors import Refused
+from maildesk.models import Ticket
+from maildesk.states import Action, InvalidTransition
+from maildesk.tickets.history import record_event
+
+
+def transition(
+    session: Session,
+    ticket: Ticket,
+    action: Action,
+    *,
+    actor: str,
+    now: datetime,
+    note: str = "",
+    success: bool = True,
+) -> State:
+    """Move the ticket through the state machine, keeping its times and history.
+
+    Raises `Refused("invalid_transition")` when the state machine does not allow it.
+    """
+    before = State(ticket.state)
+    try:
+        after = states.apply(before, action)
+    except InvalidTransition as exc:
+        raise Refused("invalid_transition", str(exc)) from exc
+    ticket.state = after.value
+    if after is State.VALIDACION:
+        ticket.resolved_at = now
+        ticket.resolution = note or ticket.resolution
+    if after is State.CERRADO:
+        ticket.closed_at = now
+        ticket.resolved_at = ticket.resolved_at or now
+        ticket.outcome = "success" if success else "failure"
+        ticket.resolution = note or ticket.resolution
+    if before is State.CERRADO or (before is State.VALIDACION and after is State.EN_PROGRESO):
+        ticket.closed_at = None
+        ticket.resolved_at = None
+        ticket.outcome = None
+    if after is not before:
+        detail: dict[str, Any] = {"from": before.value, "to": after.value, "action": action.value}
+        if note:
+            detail["note"] = note
+        if after is State.CERRADO:
+            detail["outcome"] = ticket.outcome
+        record_event(session, ticket, actor=actor, kind=EventKind.STATE, now=now, detail=detail)
+    return after
+
+
+def assign(
+    session: Session,
+    ticket: Ticket,
+    *,
+    assignee: str | None,
+    team: str | None,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Give the ticket to a person (and their team) or to a team."""
+    ticket.assignee = assignee.lower() if assignee else None
+    if team is not None:
+        ticket.team = team
+    record_event(
+        session,
+        ticket,
+        actor=actor,
+        kind=EventKind.ASSIGNED,
+        now=now,
+        detail={"assignee": ticket.assignee, "team": ticket.team},
+    )
+
+
+def set_field(
+    session: Session, ticket: Ticket, kind: EventKind, value: str, *, actor: str, now: datetime
+) -> None:
+    """Change the priority or the category, recording the old value."""
+    name = {EventKind.PRIORITY: "priority", EventKind.CATEGORY: "category"}[kind]
+    old = getattr(ticket, name)
+    if old == value:
+        return
+    setattr(ticket, name, value)
+    record_event(
+        session, ticket, actor=actor, kind=kind, now=now, detail={"from": old, "to": value}
+    )
+
+
+def mark_first_response(ticket: Ticket, now: datetime) -> None:
+    if ticket.first_response_at is None:
+        ticket.first_response_at = now

@@ -1,0 +1,283 @@
+"""Opening a ticket: by a resident's mail, or by staff for a call, a visit or a relay.
+
+Whatever the channel, a new ticket is classified and routed by the desk's rules, the
+resident's words are recorded as theirs, the resident gets the confirmation (number,
+summary, status link, expected answer) and the routed team is notified. Mail that was
+already in the mailbox when maildesk started (imported) keeps its own date and is
+neither confirmed, announced nor escalated.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from maildesk import correlate, notify, signing
+from maildesk.classify import classify
+from maildesk.context import Desk
+from maildesk.domain import Attachment as MailAttachment
+from maildesk.domain import (
+    Channel,
+    EventKind,
+    MessageKind,
+    Notice,
+    OutboxKind,
+    ParsedMail,
+    ParticipantRole,
+    State,
+)
+from maildesk.errors import Refused
+from maildesk.escalation import expected_answer, office_hours
+from maildesk.localtime import local_datetime
+from maildesk.models import Ticket
+from maildesk.tickets.actor import Actor
+from maildesk.tickets.history import (
+    add_inbound_message,
+    add_message,
+    add_participant,
+    next_number,
+    record_event,
+)
+
+SUMMARY_CHARS = 600
+# An address a confirmation can reach: one @, a dotted domain, no spaces or brackets.
+_ADDRESS = re.compile(r"[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\".]+")
+
+
+def is_address(value: str) -> bool:
+    return bool(_ADDRESS.fullmatch(value.strip()))
+
+
+def open_ticket(
+    session: Session,
+    desk: Desk,
+    *,
+    subject: str,
+    requester_email: str,
+    requester_name: str,
+    channel: Channel,
+    now: datetime,
+    actor: str,
+    text: str = "",
+    related: int | None = None,
+    foreign_tags: Sequence[str] = (),
+    imported: bool = False,
+) -> Ticket:
+    """The ticket row, classified and routed, with its requester and its first event."""
+    guess = classify(desk.config, subject=subject, text=text, sender=requester_email)
+    ticket = Ticket(
+        desk_id=desk.desk_id,
+        number=next_number(session, desk.desk_id),
+        subject=subject.strip() or "(sin asunto)",
+        state=State.RECIBIDO.value,
+        priority=guess.priority,
+        category=guess.category,
+        team=guess.team,
+        unit=guess.unit,
+        channel=channel.value,
+        requester_email=requester_email.lower(),
+        requester_name=requester_name,
+        status_token=signing.new_token(),
+        opened_at=now,
+        updated_at=now,
+        related_ticket_id=related,
+        foreign_tags="\n".join(foreign_tags),
+        imported=imported,
+    )
+    session.add(ticket)
+    session.flush()
+    add_participant(
+        session, ticket, requester_email, role=ParticipantRole.REQUESTER, name=requester_name
+    )
+    detail: dict[str, str | bool | None] = {
+        "channel": channel.value,
+        "category": guess.category,
+        "priority": guess.priority,
+        "team": guess.team,
+        "unit": guess.unit,
+    }
+    if imported:
+        detail["imported"] = True
+    record_event(session, ticket, actor=actor, kind=EventKind.CREATED, now=now, detail=detail)
+    if related is not None:
+        record_event(
+            session,
+            ticket,
+            actor="system",
+            kind=EventKind.RELATED,
+            now=now,
+            detail={"ticket_id": related},
+        )
+    return ticket
+
+
+def summary(text: str) -> str:
+    text = text.strip()
+    return text if len(text) <= SUMMARY_CHARS else text[:SUMMARY_CHARS].rsplit(" ", 1)[0] + " …"
+
+
+def confirm_receipt(
+    session: Session,
+    desk: Desk,
+    ticket: Ticket,
+    *,
+    text: str,
+    now: datetime,
+    in_reply_to: str | None = None,
+    references: Sequence[str] | None = None,
+) -> None:
+    """The resident's receipt: number, summary, the private status link, when to expect us."""
+    notify.mail_resident(
+        session,
+        desk,
+        ticket,
+        kind=OutboxKind.CONFIRMATION,
+        now=now,
+        automatic=True,
+        in_reply_to=in_reply_to,
+        references=references,
+        context={
+            "number": ticket.number,
+            "subject": ticket.subject,
+            "summary": summary(text),
+            "expected": local_datetime(
+                expected_answer(desk.config, ticket.priority, ticket.opened_at),
+                timezone=desk.config.desk.timezone,
+                language=desk.language,
+            ),
+            "hours": office_hours(desk.config, desk.language),
+        },
+    )
+    record_event(session, ticket, actor="system", kind=EventKind.CONFIRMATION_QUEUED, now=now)
+
+
+def open_by_mail(
+    session: Session,
+    desk: Desk,
+    mail: ParsedMail,
+    *,
+    kind: MessageKind,
+    may_autoreply: bool,
+    now: datetime,
+    inbound_id: int,
+    related: Ticket | None = None,
+    imported: bool = False,
+) -> Ticket:
+    """A resident's new request by mail; people copied on it may follow it too."""
+    opened = _imported_date(mail, now) if imported else now
+    ticket = open_ticket(
+        session,
+        desk,
+        subject=correlate.strip_reply_prefixes(mail.subject),
+        requester_email=mail.from_addr,
+        requester_name=mail.from_name,
+        channel=Channel.EMAIL,
+        now=opened,
+        actor=mail.from_addr.lower(),
+        text=mail.text,
+        related=related.id if related is not None else None,
+        foreign_tags=correlate.foreign_tags(mail.subject, desk.config.desk.tag_prefix),
+        imported=imported,
+    )
+    for address in mail.cc + mail.to:
+        if address != mail.from_addr and not signing.is_desk_address(address, desk.address):
+            add_participant(session, ticket, address, role=ParticipantRole.CC)
+    add_inbound_message(
+        session, desk, ticket, mail, kind=kind, public=True, now=opened, inbound_id=inbound_id
+    )
+    if imported:
+        return ticket
+    if may_autoreply and mail.from_addr:
+        confirm_receipt(
+            session,
+            desk,
+            ticket,
+            text=mail.text,
+            now=now,
+            in_reply_to=mail.message_id,
+            references=mail.references,
+        )
+    notify.notify_staff(
+        session,
+        desk,
+        ticket,
+        notice=Notice.NEW,
+        text=mail.text,
+        now=now,
+        attachments=mail.attachments,
+    )
+    return ticket
+
+
+def _imported_date(mail: ParsedMail, now: datetime) -> datetime:
+    """The mail's own date, when it has a believable one (not in the future)."""
+    if mail.date is None or mail.date.tzinfo is None or mail.date > now:
+        return now
+    return mail.date
+
+
+def open_for_resident(
+    session: Session,
+    desk: Desk,
+    actor: Actor,
+    *,
+    requester: str,
+    name: str,
+    subject: str,
+    text: str,
+    channel: Channel,
+    now: datetime,
+    attachments: Sequence[MailAttachment] = (),
+) -> Ticket:
+    """A ticket opened by staff for a resident who phoned, came to the lobby or was relayed.
+
+    The resident's words are recorded as theirs, through the channel they used; they
+    get the usual confirmation and the routed team is notified, as for a mail.
+    """
+    if not actor.is_staff:
+        raise Refused("forbidden", f"{actor.email} is not staff of this desk")
+    requester = requester.strip().lower()
+    if not is_address(requester):
+        raise Refused("bad_address", requester)
+    ticket = open_ticket(
+        session,
+        desk,
+        subject=subject,
+        requester_email=requester,
+        requester_name=name,
+        channel=channel,
+        now=now,
+        text=text,
+        actor=actor.email,
+    )
+    add_message(
+        session,
+        desk,
+        ticket,
+        kind=MessageKind.NORMAL,
+        public=True,
+        sender_email=requester,
+        sender_name=name,
+        text=text,
+        subject=subject,
+        attachments=attachments,
+        now=now,
+        actor=actor.email,
+        event=EventKind.MESSAGE,
+        detail={"channel": channel.value},
+    )
+    confirm_receipt(session, desk, ticket, text=text, now=now)
+    notify.notify_staff(
+        session,
+        desk,
+        ticket,
+        notice=Notice.NEW,
+        text=text,
+        now=now,
+        attachments=attachments,
+        actor=actor.email,
+    )
+    return ticket

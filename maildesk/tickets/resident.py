@@ -1,0 +1,223 @@
+"""What a resident does to their own ticket: reply, confirm or reject a resolution, rate.
+
+Mail and the status page call the same functions, so a confirmation closes the ticket,
+tells the resident and tells staff the same way whichever way it came.
+
+A reply (`replied`) first decides its effect with the pure rules in `states`: in
+en espera it resumes the ticket; in validación a confirmation confirms and anything
+else rejects; shortly after closure it reopens; long after closure it belongs to a new
+ticket (the caller opens one, linked to the old).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from maildesk import notify, states
+from maildesk.context import Desk
+from maildesk.domain import Attachment as MailAttachment
+from maildesk.domain import Change, EventKind, MessageKind, Notice, ParsedMail, State
+from maildesk.errors import Refused
+from maildesk.models import Ticket
+from maildesk.states import Action, ResidentEffect
+from maildesk.tickets.actor import Actor, require_change
+from maildesk.tickets.changes import transition
+from maildesk.tickets.history import add_inbound_message, record_event
+
+# What staff read when the resident acted from the page, without words of their own.
+_FROM_PAGE = {
+    "es": {
+        "confirm": "El residente confirmó la solución desde la página.",
+        "reject": "El residente rechazó la solución desde la página.",
+    },
+    "en": {
+        "confirm": "The resident confirmed the resolution on the page.",
+        "reject": "The resident rejected the resolution on the page.",
+    },
+}
+
+
+def _words(desk: Desk, key: str) -> str:
+    return _FROM_PAGE.get(desk.language, _FROM_PAGE["es"])[key]
+
+
+def replied(
+    session: Session,
+    desk: Desk,
+    ticket: Ticket,
+    actor: Actor,
+    mail: ParsedMail,
+    *,
+    text: str,
+    now: datetime,
+    inbound_id: int | None,
+) -> bool:
+    """The resident's reply (already quote-stripped as `text`) enters the ticket.
+
+    Returns False, writing nothing, when the reply belongs to a new ticket instead.
+    """
+    effect = states.resident_reply_effect(
+        State(ticket.state),
+        text=text,
+        closed_at=ticket.closed_at,
+        now=now,
+        reopen_days=desk.config.desk.reopen_days,
+    )
+    if effect is ResidentEffect.NEW_TICKET:
+        return False
+    add_inbound_message(
+        session,
+        desk,
+        ticket,
+        mail,
+        kind=MessageKind.NORMAL,
+        public=True,
+        now=now,
+        inbound_id=inbound_id,
+        text=text,
+    )
+    if effect is ResidentEffect.CONFIRM:
+        confirm(session, desk, ticket, actor, now=now, note=text, attachments=mail.attachments)
+    elif effect is ResidentEffect.REOPEN and ticket.state == State.VALIDACION.value:
+        reject(session, desk, ticket, actor, now=now, reason=text, attachments=mail.attachments)
+    elif effect is ResidentEffect.REOPEN:
+        _reopen(session, desk, ticket, actor, now=now, text=text, mail=mail)
+    else:
+        if effect is ResidentEffect.RESUME:
+            transition(session, ticket, Action.RESUME, actor=actor.email, now=now)
+        notify.notify_staff(
+            session,
+            desk,
+            ticket,
+            notice=Notice.RESIDENT_REPLY,
+            text=text,
+            now=now,
+            attachments=mail.attachments,
+            actor=actor.email,
+        )
+    return True
+
+
+def _require_validation(ticket: Ticket) -> None:
+    if ticket.state != State.VALIDACION.value:
+        raise Refused("not_in_validation", ticket.state)
+
+
+def confirm(
+    session: Session,
+    desk: Desk,
+    ticket: Ticket,
+    actor: Actor,
+    *,
+    now: datetime,
+    note: str = "",
+    attachments: Sequence[MailAttachment] = (),
+) -> None:
+    """The resident confirms the resolution: closed, the resident told, staff told."""
+    require_change(actor, ticket)
+    _require_validation(ticket)
+    transition(session, ticket, Action.CONFIRM, actor=actor.email, now=now, note=note)
+    notify.tell_resident(session, desk, ticket, change=Change.CLOSED, now=now)
+    notify.notify_staff(
+        session,
+        desk,
+        ticket,
+        notice=Notice.RESIDENT_REPLY,
+        text=note or _words(desk, "confirm"),
+        now=now,
+        attachments=attachments,
+        actor=actor.email,
+    )
+
+
+def reject(
+    session: Session,
+    desk: Desk,
+    ticket: Ticket,
+    actor: Actor,
+    *,
+    now: datetime,
+    reason: str = "",
+    attachments: Sequence[MailAttachment] = (),
+) -> None:
+    """The resident says it is not solved: back in progress, staff told (an unhappy
+    resident is also what escalates to direction)."""
+    require_change(actor, ticket)
+    _require_validation(ticket)
+    transition(session, ticket, Action.REJECT, actor=actor.email, now=now, note=reason)
+    notify.notify_staff(
+        session,
+        desk,
+        ticket,
+        notice=Notice.REOPENED,
+        text=reason or _words(desk, "reject"),
+        now=now,
+        attachments=attachments,
+        actor=actor.email,
+    )
+
+
+def _reopen(
+    session: Session,
+    desk: Desk,
+    ticket: Ticket,
+    actor: Actor,
+    *,
+    now: datetime,
+    text: str,
+    mail: ParsedMail,
+) -> None:
+    """A reply soon after closure that is not a thank-you: the ticket opens again."""
+    require_change(actor, ticket)
+    transition(session, ticket, Action.REOPEN, actor=actor.email, now=now, note=text)
+    notify.notify_staff(
+        session,
+        desk,
+        ticket,
+        notice=Notice.REOPENED,
+        text=text,
+        now=now,
+        attachments=mail.attachments,
+        actor=actor.email,
+    )
+
+
+def rate(
+    session: Session,
+    desk: Desk,
+    ticket: Ticket,
+    actor: Actor,
+    *,
+    rating: int | None,
+    comment: str,
+    now: datetime,
+) -> None:
+    """The resident rates a closed ticket, once (two racing posts still rate it once)."""
+    require_change(actor, ticket)
+    if ticket.state != State.CERRADO.value:
+        raise Refused("not_closed", ticket.state)
+    if ticket.rating is not None:
+        raise Refused("already_rated", str(ticket.rating))
+    if rating not in (1, 2, 3, 4, 5):
+        raise Refused("rate_invalid", str(rating))
+    changed = session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket.id, Ticket.rating.is_(None))
+        .values(rating=rating, rating_comment=comment, rated_at=now)
+        .returning(Ticket.id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if changed is None:
+        raise Refused("already_rated", "")
+    record_event(
+        session,
+        ticket,
+        actor=actor.email,
+        kind=EventKind.RATED,
+        now=now,
+        detail={"rating": rating, "comment": comment} if comment else {"rating": rating},
+    )

@@ -1,0 +1,363 @@
+"""What staff do to a ticket: take, assign, priority, category, state, vendor, answer, note.
+
+`StaffUpdate` is one staff member's change to one ticket, made of one or more actions
+(a mail with `#tomar` and `#espera` and an answer, or one console form). Each action
+checks the actor's rights and the state machine (raising `Refused`, with nothing
+changed by that action), changes the ticket, writes the history and queues the staff
+notices it causes. The resident hears once, when the update finishes: in the answer
+itself when there is one, else in a short notice of the last change that matters to
+them (taken, waiting, resolved, closed, reopened).
+
+Mail commands (`staffmail`), the console and the CLI all go through here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from maildesk import notify, states
+from maildesk.context import Desk
+from maildesk.domain import Attachment as MailAttachment
+from maildesk.domain import (
+    Change,
+    Channel,
+    EventKind,
+    Notice,
+    OutboxKind,
+    ParticipantRole,
+    State,
+)
+from maildesk.errors import Refused
+from maildesk.mailer import queue_mail
+from maildesk.models import Ticket
+from maildesk.states import Action
+from maildesk.tickets.actor import Actor, require_change, require_comment
+from maildesk.tickets.changes import assign, mark_first_response, set_field, transition
+from maildesk.tickets.history import (
+    add_note,
+    add_participant,
+    first_public_message,
+    record_event,
+)
+from maildesk.tickets.opening import is_address, open_for_resident
+
+# The resident hears of these changes.
+_CHANGE_FOR = {
+    Action.WAIT: Change.WAITING,
+    Action.RESOLVE: Change.RESOLVED,
+    Action.CLOSE: Change.CLOSED,
+    Action.REOPEN: Change.REOPENED,
+}
+
+
+def _resident_change(before: State, action: Action, success: bool) -> Change | None:
+    if before is State.RECIBIDO and action in (Action.TAKE, Action.ASSIGN, Action.START):
+        return Change.TAKEN
+    if action is Action.CLOSE and not success:
+        return Change.CLOSED_FAILED
+    return _CHANGE_FOR.get(action)
+
+
+class StaffUpdate:
+    """One staff member's change to one ticket; see the module docstring."""
+
+    def __init__(
+        self, session: Session, desk: Desk, ticket: Ticket, actor: Actor, now: datetime
+    ) -> None:
+        self.session, self.desk, self.ticket, self.actor, self.now = (
+            session,
+            desk,
+            ticket,
+            actor,
+            now,
+        )
+        self.change: Change | None = None
+        self.note_for_resident = ""
+        self.answered = False
+
+    # --- the state machine --------------------------------------------------------
+
+    def _move(self, action: Action, note: str = "", success: bool = True) -> None:
+        require_change(self.actor, self.ticket)
+        before = State(self.ticket.state)
+        after = transition(
+            self.session,
+            self.ticket,
+            action,
+            actor=self.actor.email,
+            now=self.now,
+            note=note,
+            success=success,
+        )
+        if after is before:
+            return
+        change = _resident_change(before, action, success)
+        if change is not None:
+            self.change = change
+            self.note_for_resident = self.note_for_resident or note
+
+    def wait(self, note: str = "") -> None:
+        self._move(Action.WAIT, note)
+
+    def resolve(self, note: str) -> None:
+        if not note.strip():
+            raise Refused("note_required", "resolve")
+        self._move(Action.RESOLVE, note)
+
+    def close(self, note: str, *, success: bool = True) -> None:
+        """No undocumented closure: the note says what was done, or why it failed."""
+        if not note.strip():
+            raise Refused("note_required", "close")
+        self._move(Action.CLOSE, note, success)
+
+    def reopen(self, note: str = "") -> None:
+        self._move(Action.REOPEN, note)
+        notify.notify_staff(
+            self.session,
+            self.desk,
+            self.ticket,
+            notice=Notice.REOPENED,
+            text=note,
+            now=self.now,
+            actor=self.actor.email,
+        )
+
+    def set_state(self, target: State, note: str = "", *, success: bool = True) -> None:
+        """`#estado <target>`: the action that leads there from the ticket's state."""
+        try:
+            action = states.action_towards(State(self.ticket.state), target)
+        except states.InvalidTransition as exc:
+            raise Refused("invalid_transition", str(exc)) from exc
+        if action is Action.REOPEN:
+            self.reopen(note)
+        elif action in (Action.RESOLVE, Action.CLOSE) and not note.strip():
+            raise Refused("note_required", target.value)
+        elif action is not None:
+            self._move(action, note, success)
+
+    # --- owner, priority, category -----------------------------------------------
+
+    def take(self, note: str = "") -> None:
+        member = self.desk.config.staff_member(self.actor.email)
+        if member is None:
+            raise Refused("forbidden", f"{self.actor.email} is not staff of this desk")
+        self._give(member.email, member.teams)
+        self._move(Action.TAKE, note)
+
+    def assign(self, to: str, note: str = "") -> None:
+        """To a staff member (the ticket keeps its team when they belong to it) or a team."""
+        require_change(self.actor, self.ticket)
+        config = self.desk.config
+        member = config.staff_member(to)
+        if member is not None:
+            self._give(member.email, member.teams)
+        elif to in config.teams:
+            assign(
+                self.session,
+                self.ticket,
+                assignee=None,
+                team=to,
+                actor=self.actor.email,
+                now=self.now,
+            )
+        else:
+            raise Refused("unknown_assignee", to)
+        notify.notify_staff(
+            self.session,
+            self.desk,
+            self.ticket,
+            notice=Notice.REASSIGNED,
+            text=note or self.ticket.subject,
+            now=self.now,
+            actor=self.actor.email,
+        )
+        self._move(Action.ASSIGN, note)
+
+    def _give(self, email: str, teams: Sequence[str]) -> None:
+        require_change(self.actor, self.ticket)
+        keep = self.ticket.team in teams or not teams
+        assign(
+            self.session,
+            self.ticket,
+            assignee=email,
+            team=self.ticket.team if keep else teams[0],
+            actor=self.actor.email,
+            now=self.now,
+        )
+
+    def set_priority(self, value: str) -> None:
+        require_change(self.actor, self.ticket)
+        if value not in self.desk.config.priorities:
+            raise Refused("unknown_priority", value)
+        set_field(
+            self.session,
+            self.ticket,
+            EventKind.PRIORITY,
+            value,
+            actor=self.actor.email,
+            now=self.now,
+        )
+
+    def set_category(self, value: str) -> None:
+        require_change(self.actor, self.ticket)
+        if value not in self.desk.config.categories:
+            raise Refused("unknown_category", value)
+        set_field(
+            self.session,
+            self.ticket,
+            EventKind.CATEGORY,
+            value,
+            actor=self.actor.email,
+            now=self.now,
+        )
+
+    # --- words: to the resident, to colleagues, to a vendor ------------------------
+
+    def answer(self, text: str, attachments: Sequence[MailAttachment] = ()) -> None:
+        """The staff member's words to the resident, from the desk address."""
+        require_comment(self.actor, self.ticket)
+        if not text.strip():
+            raise Refused("missing_argument", "the answer is empty")
+        notify.answer_resident(
+            self.session,
+            self.desk,
+            self.ticket,
+            staff_name=self.actor.shown_name,
+            text=text,
+            now=self.now,
+            attachments=[a for a in attachments if not a.inline],
+            state_note=self.change,
+        )
+        mark_first_response(self.ticket, self.now)
+        record_event(
+            self.session, self.ticket, actor=self.actor.email, kind=EventKind.REPLY, now=self.now
+        )
+        self.answered = True
+
+    def note(
+        self,
+        text: str,
+        attachments: Sequence[MailAttachment] = (),
+        *,
+        inbound_id: int | None = None,
+    ) -> None:
+        """An internal note: colleagues on the ticket hear of it, the resident never."""
+        require_comment(self.actor, self.ticket)
+        if not text.strip() and not attachments:
+            raise Refused("missing_argument", "the note is empty")
+        add_note(
+            self.session,
+            self.desk,
+            self.ticket,
+            actor=self.actor.email,
+            actor_name=self.actor.name,
+            now=self.now,
+            text=text,
+            attachments=attachments,
+            inbound_id=inbound_id,
+        )
+        notify.notify_staff(
+            self.session,
+            self.desk,
+            self.ticket,
+            notice=Notice.NOTE,
+            text=text,
+            now=self.now,
+            actor=self.actor.email,
+        )
+
+    def ask_vendor(self, vendor: str, message: str = "") -> None:
+        """Send the ticket's summary and first attachments to an outside vendor, from the
+        desk; the vendor's reply comes back as an internal message."""
+        require_change(self.actor, self.ticket)
+        vendor = vendor.strip().lower()
+        if not is_address(vendor):
+            raise Refused("bad_address", vendor)
+        add_participant(self.session, self.ticket, vendor, role=ParticipantRole.VENDOR)
+        first = first_public_message(self.ticket)
+        files: list[MailAttachment] = []
+        if first is not None:
+            files = [
+                MailAttachment(a.filename, a.content_type, self.desk.blobs.get(a.sha256))
+                for a in first.attachments
+            ]
+        queue_mail(
+            self.session,
+            self.desk,
+            kind=OutboxKind.VENDOR_REQUEST,
+            to=vendor,
+            ticket=self.ticket,
+            now=self.now,
+            public=False,
+            sign_for_recipient=True,
+            attachments=files,
+            context={
+                "subject": self.ticket.subject,
+                "tagged_subject": notify.tagged(self.desk, self.ticket),
+                "unit": self.ticket.unit,
+                "message": message,
+                "text": first.text if first is not None else "",
+                "attachments": [f.filename for f in files],
+            },
+        )
+        record_event(
+            self.session,
+            self.ticket,
+            actor=self.actor.email,
+            kind=EventKind.VENDOR,
+            now=self.now,
+            detail={"vendor": vendor},
+        )
+
+    def open_for(self, requester: str, note: str = "") -> Ticket:
+        """`#abrir` inside a reply: a new ticket for that resident, on this subject."""
+        return open_for_resident(
+            self.session,
+            self.desk,
+            self.actor,
+            requester=requester,
+            name="",
+            subject=self.ticket.subject,
+            text=note,
+            channel=Channel.EMAIL,
+            now=self.now,
+        )
+
+    # --- the end of the update -----------------------------------------------------
+
+    def finish(self) -> None:
+        """Tell the resident of the change, unless the answer already carried it."""
+        if self.change is None or self.answered:
+            return
+        notify.tell_resident(
+            self.session,
+            self.desk,
+            self.ticket,
+            change=self.change,
+            now=self.now,
+            note=self.note_for_resident,
+            staff_name=self.actor.shown_name if self.change is Change.TAKEN else "",
+        )
+
+
+@contextmanager
+def update(
+    session: Session, desk: Desk, ticket: Ticket, actor: Actor, now: datetime
+) -> Iterator[StaffUpdate]:
+    """Several actions as one change: all of them or none (a savepoint), one resident mail.
+
+    A `Refused` from any action rolls back every action of the update and propagates.
+    """
+    savepoint = session.begin_nested()
+    change = StaffUpdate(session, desk, ticket, actor, now)
+    try:
+        yield change
+        change.finish()
+    except BaseException:
+        savepoint.rollback()
+        raise
+    savepoint.commit()
