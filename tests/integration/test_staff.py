@@ -423,7 +423,7 @@ def test_staff_proven_by_trusted_dkim_opens_a_ticket_for_a_resident(world: World
 
 
 def test_untrusted_authentication_results_prove_nothing(world: World) -> None:
-    """An Authentication-Results written by the sender (not the trusted server) opens nothing for anyone."""
+    """An Authentication-Results written by the sender (not the trusted server) opens nothing for anyone; Luis is told why."""
     world.deliver(
         make_mail(
             sender=LUIS,
@@ -435,8 +435,12 @@ def test_untrusted_authentication_results_prove_nothing(world: World) -> None:
             },
         )
     )
-    world.flush()
-    assert world.ticket().requester_email == LUIS
+    mails = world.flush()
+    with world.desk.db.read_only() as session:
+        assert session.scalars(select(Ticket)).first() is None
+    [told] = to(mails, LUIS)
+    assert "no cambió nada" in told["Subject"]
+    assert to(mails, "victima@correo.example") == []
 
 
 def test_vendor_gets_the_request_and_replies_internally(world: World) -> None:
