@@ -7,11 +7,11 @@ on whole words, case- and accent-insensitive, in the subject and the body.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from maildesk.config import Config
+from maildesk.text import fold
 
 FALLBACK_CATEGORY = "general"
 DEFAULT_PRIORITY = "media"
@@ -56,12 +56,6 @@ _PLACE_ORDER = (
     "bodega",
     "estacionamiento",
 )
-
-
-def fold(text: str) -> str:
-    """Lower case without accents, so "Filtración" matches "filtracion"."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def _matches(text: str, words: Iterable[str]) -> int:

@@ -30,3 +30,8 @@ class FixedClock:
 
     def advance(self, delta: timedelta) -> None:
         self.current += delta
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A naive datetime (as SQLite may return) taken as UTC, so it compares with aware ones."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

@@ -48,6 +48,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from maildesk.domain import State
+from maildesk.text import fold
 
 __all__ = [
     "COMMAND_HELP",
@@ -213,14 +214,9 @@ _ADDRESS = re.compile(
 _BRACKETED = re.compile(r"<([^<>]*)>")
 
 
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
 def _key(text: str) -> str:
     """Words only, folded: "En-Progreso" -> "en progreso", "Categoría:" -> "categoria"."""
-    return " ".join(re.findall(r"[^\W_]+", _fold(text)))
+    return " ".join(re.findall(r"[^\W_]+", fold(text)))
 
 
 def _split(rest: str, n: int) -> tuple[str, str]:

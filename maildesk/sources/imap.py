@@ -28,10 +28,12 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from imapclient import IMAPClient
+
+from maildesk.clock import as_utc
 
 if TYPE_CHECKING:
     from maildesk.config import ImapConfig
@@ -84,7 +86,7 @@ class Backfill:
             return False
         if self.before is None:
             return True
-        return mail.internaldate is None or _aware(mail.internaldate) < self.before
+        return mail.internaldate is None or as_utc(mail.internaldate) < self.before
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +226,7 @@ class ImapWatcher:
             last_uid = 0
         elif position.uidvalidity != uidvalidity:
             # INTERNALDATE has whole seconds: a mail from the same second counts as new.
-            before = _aware(position.checked_at).replace(microsecond=0)
+            before = as_utc(position.checked_at).replace(microsecond=0)
             pending = Backfill(uidnext or 2**32, before)
             must_record = True
             log.warning(
@@ -485,6 +487,3 @@ def _is_bye(response: tuple[Any, ...]) -> bool:
     return bool(response) and response[0] == b"BYE"
 
 
-def _aware(when: datetime) -> datetime:
-    """Naive datetimes are taken as UTC, so a naive database value still compares."""
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)

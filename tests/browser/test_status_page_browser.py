@@ -22,12 +22,12 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
-from maildesk.tickets import changes, history
 from maildesk.context import Desk
 from maildesk.daemon import send_outbox
 from maildesk.intake import accept
 from maildesk.models import Ticket
 from maildesk.states import Action
+from maildesk.tickets import changes
 from maildesk.web.serve import WebServer
 from tests.conftest import DeskFactory
 from tests.mails import make_mail

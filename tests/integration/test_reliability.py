@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import func, select
 
 from maildesk import process
-from maildesk.tickets import opening
 from maildesk.clock import FixedClock
 from maildesk.context import Desk
 from maildesk.daemon import send_outbox
@@ -21,6 +20,7 @@ from maildesk.intake import accept
 from maildesk.models import Inbound, Outbox, Ticket
 from maildesk.sources.listener import Listener
 from maildesk.sources.pipe import EX_TEMPFAIL, ingest_stream
+from maildesk.tickets import opening
 from tests.conftest import DeskFactory
 from tests.mails import DESK, make_mail
 from tests.servers import Relay, free_port

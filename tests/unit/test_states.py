@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from maildesk.domain import State
+from maildesk.reply_intent import is_confirmation, is_rejection
 from maildesk.states import (
     Action,
     InvalidTransition,
@@ -15,9 +16,7 @@ from maildesk.states import (
     allowed,
     apply,
     clock_running,
-    is_confirmation,
     is_open,
-    is_rejection,
     resident_reply_effect,
 )
 

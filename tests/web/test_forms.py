@@ -7,10 +7,10 @@ import json
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from maildesk.tickets import changes, history
 from maildesk.context import Desk
 from maildesk.models import Attachment, Event, Inbound, Message, Outbox, Ticket
 from maildesk.states import Action
+from maildesk.tickets import changes
 from tests.web.conftest import ANA, PHOTO, RESIDENT, client_for, csrf_of, open_ticket
 
 

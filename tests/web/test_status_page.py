@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from maildesk.tickets import changes, history
 from maildesk.context import Desk
 from maildesk.domain import Attachment as MailAttachment
 from maildesk.models import Attachment, Message, Ticket
+from maildesk.tickets import changes, history
 from maildesk.web import SECURITY_HEADERS
 from tests.web.conftest import ANA, OTHER, PHOTO, client_for, open_ticket
 
