@@ -191,6 +191,24 @@ def cmd_outbox_send(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_outbox_retry(args: argparse.Namespace) -> int:
+    from maildesk.outbox import retry
+
+    if not args.all and not args.ids:
+        print("outbox retry: give the ids of the mails, or --all", file=sys.stderr)
+        return 2
+    desk = _desk(args)
+    result = retry(desk.db, desk.clock.now(), None if args.all else args.ids)
+    for row_id, why in result.refused.items():
+        print(f"outbox {row_id}: {why}; nothing to retry", file=sys.stderr)
+    print(
+        f"{len(result.due)} mail(s) due now"
+        + (f": {', '.join(map(str, result.due))}" if result.due else "")
+        + "; `maildesk outbox send --once` delivers them"
+    )
+    return 1 if result.refused else 0
+
+
 def cmd_outbox_list(args: argparse.Namespace) -> int:
     desk = _desk(args)
     rows = views.outbox_rows(desk, status=args.status)
@@ -336,13 +354,21 @@ def build_parser() -> argparse.ArgumentParser:
     outbox = sub.add_parser("outbox", help="the queue of mail to send").add_subparsers(
         dest="action", required=True, metavar="ACTION"
     )
-    p = outbox.add_parser("send", help="deliver what is due")
-    p.add_argument("--once", action="store_true", help="one pass, then exit")
+    p = outbox.add_parser("send", help="deliver everything that is due")
+    p.add_argument(
+        "--once", action="store_true", help="deliver everything due, then exit (cron mode)"
+    )
     p.set_defaults(func=cmd_outbox_send)
     p = outbox.add_parser("list", help="what is queued, sent, held or given up")
     p.add_argument("--status", choices=["pending", "sent", "dead", "suppressed"])
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.set_defaults(func=cmd_outbox_list)
+    p = outbox.add_parser(
+        "retry", help="make pending (backing off) or dead mail due now, after fixing the relay"
+    )
+    p.add_argument("ids", type=int, nargs="*", metavar="ID", help="outbox ids (outbox list)")
+    p.add_argument("--all", action="store_true", help="every pending or dead mail")
+    p.set_defaults(func=cmd_outbox_retry)
 
     ticket = sub.add_parser(
         "ticket", help="look at tickets, open one for a resident"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import EmailPolicy
 from email.utils import format_datetime
 from functools import cache
 from importlib.resources import files
@@ -24,6 +24,46 @@ from maildesk.domain import Attachment
 from maildesk.rules import LOOP_HEADER
 
 MAX_REFERENCES = 20
+
+
+def unfold_name(folded: str, name: str, *, linesep: str, max_line_length: int) -> str:
+    """`folded` with the value starting on the header's own line.
+
+    CPython folds a value that fits on a line of its own onto the next line,
+    leaving `Subject:` alone; a reader that keeps folding whitespace (Python's
+    own parser among them) then sees the subject begin with a space. Here the
+    break moves to the last space that keeps the first line within the limit.
+    """
+    head = f"{name}:{linesep} "
+    if not folded.startswith(head):
+        return folded
+    first, _, rest = folded[len(head) :].partition(linesep)
+    line = f"{name}: {first}"
+    cut = line.rfind(" ", len(name) + 2, max_line_length + 1)
+    if len(line) > max_line_length and cut > 0:
+        line = line[:cut] + linesep + line[cut:]
+    return line + linesep + rest
+
+
+class MailPolicy(EmailPolicy):
+    """`email.policy.SMTP` whose headers never start on the line after their name."""
+
+    def fold(self, name: str, value: str) -> str:
+        return unfold_name(
+            super().fold(name, value),
+            name,
+            linesep=self.linesep,
+            max_line_length=self.max_line_length or 78,
+        )
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        folded = super().fold_binary(name, value).decode("ascii", "surrogateescape")
+        return unfold_name(
+            folded, name, linesep=self.linesep, max_line_length=self.max_line_length or 78
+        ).encode("ascii", "surrogateescape")
+
+
+POLICY = MailPolicy(linesep="\r\n")  # what `email.policy.SMTP` is
 
 
 @cache
@@ -77,7 +117,7 @@ def build(
     extra_headers: Mapping[str, str] | None = None,
 ) -> EmailMessage:
     """Assemble the mail; the same inputs always give the same bytes."""
-    msg = EmailMessage(policy=SMTP)
+    msg = EmailMessage(policy=POLICY)
     msg["From"] = _address(from_addr, from_name)
     msg["To"] = _address(to, to_name)
     msg["Subject"] = rendered.subject

@@ -45,12 +45,18 @@ def guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
     return run
 
 
-def send_outbox(desk: Desk) -> outbox.SendReport:
+def send_outbox(desk: Desk, stop: Callable[[], bool] = lambda: False) -> outbox.SendReport:
+    """Deliver everything that is due, over one relay connection; `stop` ends it between batches."""
     smtp = desk.config.smtp
     # A claim outlives the slowest possible send of a batch member, then expires.
     lease = timedelta(seconds=3 * smtp.timeout_seconds + 10)
     return outbox.send_due(
-        desk.db, desk.transport(), desk.clock, max_attempts=smtp.max_attempts, lease=lease
+        desk.db,
+        desk.transport(),
+        desk.clock,
+        max_attempts=smtp.max_attempts,
+        lease=lease,
+        stop=stop,
     )
 
 
@@ -110,7 +116,10 @@ class Daemon:
             self.listener = listener
         if "outbox" in self.parts:
             self._thread(
-                "outbox", lambda: self._loop("outbox", lambda: send_outbox(desk), OUTBOX_SECONDS)
+                "outbox",
+                lambda: self._loop(
+                    "outbox", lambda: send_outbox(desk, self.stop.is_set), OUTBOX_SECONDS
+                ),
             )
         if "scheduler" in self.parts:
             # The SLA pass and the periodic jobs; what is due is decided from the desk's

@@ -19,6 +19,7 @@ from maildesk import digest, escalate
 from maildesk.config import DAY_NAMES, Config
 from maildesk.context import Desk
 from maildesk.housekeeping import close_unanswered
+from maildesk.models import Desk as DeskRow
 from maildesk.models import ScheduledRun
 
 log = logging.getLogger(__name__)
@@ -32,24 +33,40 @@ class Job:
     end: datetime
 
 
-def due_jobs(config: Config, now: datetime) -> list[Job]:
-    """The periodic jobs whose time has come in this period (pure)."""
+def due_jobs(config: Config, now: datetime, *, since: datetime | None = None) -> list[Job]:
+    """The periodic jobs whose time has come in this period (pure).
+
+    `since` is when the desk was created: a digest of a period that ended before
+    it would report on a time the desk did not exist (its first start would mail
+    yesterday's and last week's), so such periods are skipped and a period the
+    desk joined midway starts at `since`. The overdue alerts of a day whose hour
+    passed before the desk existed are skipped too.
+    """
     zone = ZoneInfo(config.desk.timezone)
     local = now.astimezone(zone)
     midnight = datetime.combine(local.date(), time(0), tzinfo=zone)
+    born = since.astimezone(zone) if since is not None else None
     rules = config.escalation
     jobs: list[Job] = []
-    if rules.digest_daily and local.time() >= time.fromisoformat(rules.digest_daily):
+
+    def digest(name: str, period: str, start: datetime) -> None:
+        if born is None:
+            jobs.append(Job(name, period, start, midnight))
+        elif midnight > born:
+            jobs.append(Job(name, period, max(start, born), midnight))
+
+    if rules.digest_daily and local.time() >= (at := time.fromisoformat(rules.digest_daily)):
         day = local.date().isoformat()
-        jobs.append(Job("alerts", day, midnight, now))
-        jobs.append(Job("digest_daily", day, midnight - timedelta(days=1), midnight))
+        if born is None or datetime.combine(local.date(), at, tzinfo=zone) >= born:
+            jobs.append(Job("alerts", day, midnight, now))
+        digest("digest_daily", day, midnight - timedelta(days=1))
     if rules.digest_weekly:
-        weekday, at = rules.digest_weekly.split()
-        if local.weekday() == DAY_NAMES[weekday.lower()] and local.time() >= time.fromisoformat(at):
+        weekday, at_text = rules.digest_weekly.split()
+        if local.weekday() == DAY_NAMES[weekday.lower()] and local.time() >= time.fromisoformat(
+            at_text
+        ):
             year, week, _ = local.isocalendar()
-            jobs.append(
-                Job("digest_weekly", f"{year}-W{week:02d}", midnight - timedelta(days=7), midnight)
-            )
+            digest("digest_weekly", f"{year}-W{week:02d}", midnight - timedelta(days=7))
     return jobs
 
 
@@ -80,7 +97,11 @@ def run_job(desk: Desk, job: Job) -> bool:
 def tick(desk: Desk) -> escalate.PassReport:
     """What the daemon's scheduler runs every minute, and `maildesk escalate --once` runs once."""
     report = escalate.run_pass(desk)
-    for job in due_jobs(desk.config, desk.clock.now()):
+    with desk.db.read_only() as session:
+        row = session.get(DeskRow, desk.desk_id)
+        assert row is not None
+        created = row.created_at
+    for job in due_jobs(desk.config, desk.clock.now(), since=created):
         run_job(desk, job)
     close_unanswered(desk)
     return report

@@ -13,6 +13,7 @@ Automatic mail to any one address is capped per hour; past the cap it is kept as
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -145,6 +146,37 @@ def _claim(db: Database, now: datetime, limit: int, lease: timedelta) -> list[in
         return [row.id for row in rows]
 
 
+def _send_one(
+    db: Database, transport: Transport, clock: Clock, row_id: int, max_attempts: int
+) -> str:
+    """Send one claimed mail outside any transaction, then record what became of it."""
+    with db.transaction() as session:
+        row = session.get(Outbox, row_id)
+        assert row is not None
+        envelope_from, recipient, raw = row.envelope_from, row.recipient, row.raw
+    error: Exception | None = None
+    try:
+        transport.send(envelope_from, [recipient], raw)
+    except (TemporaryError, PermanentError) as exc:
+        error = exc
+    now = clock.now()
+    with db.transaction() as session:
+        row = session.get(Outbox, row_id)
+        assert row is not None
+        row.attempts += 1
+        row.claimed_until = None
+        if error is None:
+            row.status, row.sent_at, row.last_error = SENT, now, ""
+            return SENT
+        if isinstance(error, PermanentError) or row.attempts >= max_attempts:
+            row.status, row.last_error = DEAD, str(error)
+            log.error("outbox %s to %s given up: %s", row.id, row.recipient, error)
+            return DEAD
+        row.next_attempt_at, row.last_error = now + backoff(row.attempts), str(error)
+        log.warning("outbox %s to %s will be retried: %s", row.id, row.recipient, error)
+        return PENDING
+
+
 def send_due(
     db: Database,
     transport: Transport,
@@ -153,34 +185,59 @@ def send_due(
     max_attempts: int,
     lease: timedelta,
     limit: int = 20,
+    stop: Callable[[], bool] = lambda: False,
 ) -> SendReport:
-    """One pass over what is due."""
+    """Everything that is due, claimed `limit` at a time, until nothing due is left.
+
+    A mail that fails is backed off past now, so the loop cannot take it twice;
+    `stop` ends it between batches (the daemon's shutdown). The transport's batch
+    keeps one relay connection for the whole run.
+    """
     report = SendReport()
-    for row_id in _claim(db, clock.now(), limit, lease):
-        with db.transaction() as session:
-            row = session.get(Outbox, row_id)
-            assert row is not None
-            envelope_from, recipient, raw = row.envelope_from, row.recipient, row.raw
-        error: Exception | None = None
-        try:
-            transport.send(envelope_from, [recipient], raw)
-        except (TemporaryError, PermanentError) as exc:
-            error = exc
-        now = clock.now()
-        with db.transaction() as session:
-            row = session.get(Outbox, row_id)
-            assert row is not None
-            row.attempts += 1
-            row.claimed_until = None
-            if error is None:
-                row.status, row.sent_at, row.last_error = SENT, now, ""
-                report.sent += 1
-            elif isinstance(error, PermanentError) or row.attempts >= max_attempts:
-                row.status, row.last_error = DEAD, str(error)
-                report.dead += 1
-                log.error("outbox %s to %s given up: %s", row.id, row.recipient, error)
-            else:
-                row.next_attempt_at, row.last_error = now + backoff(row.attempts), str(error)
-                report.retried += 1
-                log.warning("outbox %s to %s will be retried: %s", row.id, row.recipient, error)
+    with transport.batch():
+        while not stop():
+            claimed = _claim(db, clock.now(), limit, lease)
+            if not claimed:
+                break
+            for row_id in claimed:
+                outcome = _send_one(db, transport, clock, row_id, max_attempts)
+                if outcome == SENT:
+                    report.sent += 1
+                elif outcome == DEAD:
+                    report.dead += 1
+                else:
+                    report.retried += 1
     return report
+
+
+@dataclass(frozen=True, slots=True)
+class RetryResult:
+    due: list[int]  # made due now
+    refused: dict[int, str]  # id -> why it cannot be retried (sent, suppressed, no such mail)
+
+
+def retry(db: Database, now: datetime, ids: Sequence[int] | None) -> RetryResult:
+    """Make pending (backing off) and dead mail due now; dead mail starts its attempts afresh.
+
+    `ids` None means every pending or dead mail: what an operator runs after fixing the relay.
+    """
+    result = RetryResult([], {})
+    with db.transaction() as session:
+        query = select(Outbox).order_by(Outbox.id)
+        if ids is None:
+            query = query.where(Outbox.status.in_((PENDING, DEAD)))
+        else:
+            query = query.where(Outbox.id.in_(ids))
+        rows = {row.id: row for row in session.scalars(query)}
+        for row_id in sorted(rows) if ids is None else ids:
+            row = rows.get(row_id)
+            if row is None:
+                result.refused[row_id] = "no such mail"
+            elif row.status not in (PENDING, DEAD):
+                result.refused[row_id] = row.status
+            else:
+                if row.status == DEAD:
+                    row.status, row.attempts, row.claimed_until = PENDING, 0, None
+                row.next_attempt_at = now
+                result.due.append(row_id)
+    return result

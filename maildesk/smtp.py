@@ -13,7 +13,8 @@ import smtplib
 import ssl
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Protocol
 
@@ -24,10 +25,47 @@ from maildesk.errors import PermanentError, TemporaryError
 class Transport(Protocol):
     def send(self, envelope_from: str, recipients: Sequence[str], raw: bytes) -> None: ...
 
+    def batch(self) -> AbstractContextManager[None]:
+        """Within it, sends may share one connection (a queue is not a handshake per mail)."""
+        ...
+
 
 class SmtpTransport:
+    """The relay; inside `batch()` one connection carries mail after mail."""
+
     def __init__(self, config: SmtpConfig) -> None:
         self.config = config
+        self._kept: smtplib.SMTP | None = None
+        self._batching = False
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        self._batching = True
+        try:
+            yield
+        finally:
+            self._batching = False
+            self._drop()
+
+    def _drop(self) -> None:
+        client, self._kept = self._kept, None
+        if client is not None:
+            try:
+                client.quit()
+            except (OSError, smtplib.SMTPException):
+                client.close()
+
+    def _client(self) -> smtplib.SMTP:
+        if self._kept is None:
+            client = self._connect()
+            try:
+                if self.config.username:
+                    client.login(self.config.username, self.config.password)
+            except BaseException:
+                client.close()
+                raise
+            self._kept = client
+        return self._kept
 
     def _connect(self) -> smtplib.SMTP:
         cfg = self.config
@@ -43,12 +81,22 @@ class SmtpTransport:
             client.starttls(context=ssl.create_default_context())
         return client
 
+    def _sendmail(
+        self, envelope_from: str, recipients: Sequence[str], raw: bytes
+    ) -> dict[str, tuple[int, bytes]]:
+        reused = self._kept is not None
+        try:
+            return self._client().sendmail(envelope_from, list(recipients), raw)
+        except smtplib.SMTPServerDisconnected:
+            # A kept connection the relay closed while idle: one fresh try.
+            self._drop()
+            if not reused:
+                raise
+            return self._client().sendmail(envelope_from, list(recipients), raw)
+
     def send(self, envelope_from: str, recipients: Sequence[str], raw: bytes) -> None:
         try:
-            with self._connect() as client:
-                if self.config.username:
-                    client.login(self.config.username, self.config.password)
-                refused = client.sendmail(envelope_from, list(recipients), raw)
+            refused = self._sendmail(envelope_from, recipients, raw)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             text = "; ".join(
@@ -63,7 +111,11 @@ class SmtpTransport:
                 raise PermanentError(error) from exc
             raise TemporaryError(error) from exc
         except (TimeoutError, OSError, smtplib.SMTPException) as exc:
+            self._drop()
             raise TemporaryError(f"relay unreachable: {exc}") from exc
+        finally:
+            if not self._batching:
+                self._drop()
         if refused:
             raise PermanentError(f"relay refused some recipients: {refused}")
 
@@ -73,6 +125,9 @@ class DirectoryTransport:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+
+    def batch(self) -> AbstractContextManager[None]:
+        return nullcontext()
 
     def send(self, envelope_from: str, recipients: Sequence[str], raw: bytes) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)

@@ -510,7 +510,7 @@ class _RecordingHandler:
         self.relay = relay
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        return self.relay._receive(envelope)
+        return self.relay._receive(session, envelope)
 
 
 class Relay:
@@ -527,6 +527,7 @@ class Relay:
         self.fail_with: str | None = None
         self.attempts = 0
         self._messages: list[RelayedMessage] = []
+        self._sessions: list[Any] = []  # kept, so each connection's session stays distinct
         self._changed = threading.Condition()
         self._controller: Controller | None = None
         if start:
@@ -541,9 +542,17 @@ class Relay:
     def running(self) -> bool:
         return self._controller is not None
 
-    def _receive(self, envelope: Any) -> str:
+    @property
+    def connections(self) -> int:
+        """How many SMTP connections handed over at least one message (accepted or refused)."""
+        with self._changed:
+            return len(self._sessions)
+
+    def _receive(self, session: Any, envelope: Any) -> str:
         with self._changed:
             self.attempts += 1
+            if not any(known is session for known in self._sessions):
+                self._sessions.append(session)
             if self.fail_with:
                 return self.fail_with
             raw = envelope.original_content or envelope.content
@@ -567,6 +576,7 @@ class Relay:
     def clear(self) -> None:
         with self._changed:
             self._messages.clear()
+            self._sessions.clear()
             self.attempts = 0
 
     def start(self) -> None:

@@ -32,6 +32,8 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
 }
 
+READ_FACTOR = 4
+
 _ERRORS = {
     400: ("bad_request_title", "bad_request"),
     404: ("not_found_title", "not_found"),
@@ -76,7 +78,10 @@ def create_app(desk: Desk) -> Flask:
     app.config.update(
         DESK=desk,
         SECRET_KEY=_session_key(desk.secret),
-        MAX_CONTENT_LENGTH=(desk.config.web.max_files * desk.config.web.max_attachment_mb + 1)
+        # Posts a few times larger than a reply may be are still read, so that a reply
+        # refused for its files comes back with its text; only beyond that the 413 page.
+        MAX_CONTENT_LENGTH=READ_FACTOR
+        * (desk.config.web.max_files * desk.config.web.max_attachment_mb + 1)
         * 1024
         * 1024,
         SESSION_COOKIE_HTTPONLY=True,

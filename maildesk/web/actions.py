@@ -28,7 +28,7 @@ from maildesk.models import Ticket
 from maildesk.tickets import resident
 from maildesk.tickets.actor import Actor
 from maildesk.web import desk_of_app, words
-from maildesk.web.status import find_or_404
+from maildesk.web.status import find_or_404, render_page
 from maildesk.web.webmail import Upload, build_reply
 
 bp = Blueprint("actions", __name__)
@@ -57,16 +57,16 @@ def content_type_of(filename: str) -> str:
     return guessed
 
 
-def read_uploads(items: list[FileStorage], *, max_files: int, max_mb: int) -> list[Upload] | None:
-    """The uploaded files, or None when there are too many or one is too large."""
+def read_uploads(items: list[FileStorage], *, max_files: int, max_mb: int) -> list[Upload] | int:
+    """The uploaded files, or the status that refuses them: 400 too many, 413 one too large."""
     chosen = [f for f in items if f.filename]
     if len(chosen) > max_files:
-        return None
+        return 400
     uploads = []
     for item in chosen:
         data = item.read(max_mb * 1024 * 1024 + 1)
         if len(data) > max_mb * 1024 * 1024:
-            return None
+            return 413
         name = safe_filename(item.filename or "")
         uploads.append(Upload(name, content_type_of(name), data))
     return uploads
@@ -81,12 +81,13 @@ def reply(token: str) -> ResponseReturnValue:
     uploads = read_uploads(
         request.files.getlist("files"), max_files=limits.max_files, max_mb=limits.max_attachment_mb
     )
-    if uploads is None:
-        flash(
-            t["reply_too_many"].format(files=limits.max_files, mb=limits.max_attachment_mb),
-            "error",
-        )
-        return _back(token)
+    if isinstance(uploads, int):
+        # The page comes back with the text as typed: a redirect would lose it.
+        problem = t["reply_too_many"].format(files=limits.max_files, mb=limits.max_attachment_mb)
+        with desk.db.read_only() as session:
+            found = find_or_404(session, desk, token)
+            page = render_page(desk, found, token, draft=text, problem=problem)
+        return page, uploads, {"Cache-Control": "no-store"}
     if not text and not uploads:
         flash(t["reply_empty"], "error")
         return _back(token)

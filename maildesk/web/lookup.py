@@ -34,7 +34,7 @@ def limit(limiter: Limiter, blueprint: Blueprint, *, per_client: str, per_addres
 @bp.get("/")
 @bp.get("/buscar")
 def form() -> ResponseReturnValue:
-    return render_template("index.html.j2")
+    return render_template("index.html.j2", address=desk_of_app().config.desk.address)
 
 
 @bp.post("/")

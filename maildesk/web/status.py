@@ -115,28 +115,36 @@ def expected_dates(desk: Desk, ticket: Ticket) -> list[tuple[str, str]]:
     return rows
 
 
+def render_page(
+    desk: Desk, found: Ticket, token: str, *, draft: str = "", problem: str = ""
+) -> str:
+    """The ticket's page; a refused reply comes back with its `draft` and the `problem`."""
+    t = words()
+    return render_template(
+        "ticket.html.j2",
+        ticket=found,
+        token=token,
+        state=STATE_WORDS[page_language()].get(found.state, found.state),
+        priority=t.get(f"priority_{found.priority}", found.priority),
+        opened=local_datetime(
+            found.opened_at, timezone=desk.config.desk.timezone, language=page_language()
+        ),
+        handler=handler_name(desk, found),
+        expected=expected_dates(desk, found),
+        hours=office_hours(desk.config, page_language()),
+        entries=timeline(desk, found),
+        in_validation=found.state == State.VALIDACION.value,
+        closed=found.state == State.CERRADO.value,
+        draft=draft,
+        problem=problem,
+    )
+
+
 @bp.get("/t/<token>")
 def ticket(token: str) -> ResponseReturnValue:
     desk = desk_of_app()
-    t = words()
     with desk.db.read_only() as session:
-        found = find_or_404(session, desk, token)
-        page = render_template(
-            "ticket.html.j2",
-            ticket=found,
-            token=token,
-            state=STATE_WORDS[page_language()].get(found.state, found.state),
-            priority=t.get(f"priority_{found.priority}", found.priority),
-            opened=local_datetime(
-                found.opened_at, timezone=desk.config.desk.timezone, language=page_language()
-            ),
-            handler=handler_name(desk, found),
-            expected=expected_dates(desk, found),
-            hours=office_hours(desk.config, page_language()),
-            entries=timeline(desk, found),
-            in_validation=found.state == State.VALIDACION.value,
-            closed=found.state == State.CERRADO.value,
-        )
+        page = render_page(desk, find_or_404(session, desk, token), token)
     return page, 200, {"Cache-Control": "no-store"}
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 WORDS: dict[str, dict[str, str]] = {
     "es": {
         "help_desk": "Mesa de ayuda",
-        "intro": "Para hacer una solicitud, escribe un correo a la dirección de soporte. "
-        "Recibirás un número y un enlace privado para seguirla.",
+        "intro_write": "Para hacer una solicitud, escribe un correo a",
+        "intro_follow": "Recibirás un número y un enlace privado para seguirla.",
         "lookup_title": "¿Perdiste tu enlace?",
         "lookup_intro": "Escribe el número de tu solicitud y tu correo. Si coinciden, te "
         "enviaremos el enlace privado a ese correo.",
@@ -72,8 +72,8 @@ WORDS: dict[str, dict[str, str]] = {
     },
     "en": {
         "help_desk": "Help desk",
-        "intro": "To make a request, write to the support address. You will get a number and "
-        "a private link to follow it.",
+        "intro_write": "To make a request, write to",
+        "intro_follow": "You will get a number and a private link to follow it.",
         "lookup_title": "Lost your link?",
         "lookup_intro": "Enter your request number and your email. If they match, we will "
         "send the private link to that address.",

@@ -32,8 +32,6 @@ def received(relay: Relay, start: int) -> list[tuple[str, EmailMessage]]:
     for m in relay.messages[start:]:
         parsed = email.message_from_bytes(m.raw, policy=default)
         assert isinstance(parsed, EmailMessage)
-        # A subject folded right after "Subject:" reads back with a leading space here.
-        parsed.replace_header("Subject", str(parsed["Subject"]).strip())
         out.append((m.rcpt_tos[0], parsed))
     return out
 
@@ -83,3 +81,45 @@ def test_digest_and_alerts_once_per_day(
         p["Subject"].startswith(("Resumen", "Alertas")) for _, p in received(relay, after)
     )
     restarted.db.dispose()
+
+
+def test_first_start_sends_no_digest_of_periods_before_the_desk(
+    make_desk: DeskFactory, relay: Relay, clock: FixedClock
+) -> None:
+    """A desk first started on Monday after 08:00 sends no digest or alerts that day; Tuesday's daily digest starts with the desk."""
+    clock.current = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)  # Monday 10:00 in Santiago
+    desk = make_desk(smtp={"host": relay.host, "port": relay.port, "security": "none"}, staff=STAFF)
+    accept(desk, make_mail(subject="URGENTE: fuga de agua", message_id="<a@x>"), source="pipe")
+    tick(desk)
+    clock.advance(timedelta(hours=5))
+    tick(desk)
+    send_outbox(desk)
+    assert not any(p["Subject"].startswith(("Resumen", "Alertas")) for _, p in received(relay, 0))
+    before = len(relay.messages)
+    clock.current = datetime(2026, 11, 24, 11, 0, tzinfo=UTC)  # Tuesday 08:00
+    tick(desk)
+    send_outbox(desk)
+    subjects = sorted(
+        p["Subject"].split(":")[0]
+        for _, p in received(relay, before)
+        if p["Subject"].startswith(("Resumen", "Alertas"))
+    )
+    assert subjects == ["Alertas", "Resumen diario de la mesa de ayuda"]
+
+
+def test_digest_subjects_have_no_leading_space(
+    make_desk: DeskFactory, relay: Relay, clock: FixedClock
+) -> None:
+    """The weekly and daily digests' subjects read back exactly as written, with no space before them."""
+    clock.current = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
+    desk = make_desk(smtp={"host": relay.host, "port": relay.port, "security": "none"}, staff=STAFF)
+    clock.current = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
+    tick(desk)
+    send_outbox(desk)
+    subjects = [
+        str(email.message_from_bytes(m.raw, policy=default)["Subject"]) for m in relay.messages
+    ]
+    assert sorted(subjects) == [
+        "Resumen diario de la mesa de ayuda: 0 nuevas, 0 cerradas, 0 atrasadas",
+        "Resumen semanal de la mesa de ayuda: 0 nuevas, 0 cerradas, 0 atrasadas",
+    ]

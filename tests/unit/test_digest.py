@@ -93,3 +93,29 @@ def test_jobs_are_due_from_their_local_time() -> None:
     assert [j.name for j in due_jobs(config, tuesday)] == ["alerts", "digest_daily"]
     quiet = Config(escalation=EscalationConfig(digest_daily="", digest_weekly=""))
     assert due_jobs(quiet, tuesday) == []
+
+
+def test_no_job_for_a_period_that_ended_before_the_desk_existed() -> None:
+    """A desk first started on Monday at 10:00 gets no digest for Sunday or last week, and no alerts until the next 08:00."""
+    config = Config()
+    created = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)  # Monday 10:00 in Santiago
+    assert due_jobs(config, created, since=created) == []
+    assert due_jobs(config, created + timedelta(hours=5), since=created) == []
+    tuesday = datetime(2026, 11, 24, 11, 0, tzinfo=UTC)  # 08:00 in Santiago
+    jobs = due_jobs(config, tuesday, since=created)
+    assert [(j.name, j.period) for j in jobs] == [
+        ("alerts", "2026-11-24"),
+        ("digest_daily", "2026-11-24"),
+    ]
+    daily = jobs[1]
+    assert daily.start == created and daily.end.isoformat() == "2026-11-24T00:00:00-03:00"
+
+
+def test_a_desk_started_before_the_hour_gets_its_alerts_and_its_part_of_the_week() -> None:
+    """Started on Sunday, the desk's Monday brings the alerts and a weekly digest that starts when the desk did."""
+    config = Config()
+    created = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)  # Sunday noon in Santiago
+    monday = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
+    jobs = {j.name: j for j in due_jobs(config, monday, since=created)}
+    assert sorted(jobs) == ["alerts", "digest_daily", "digest_weekly"]
+    assert jobs["digest_weekly"].start == created == jobs["digest_daily"].start

@@ -69,3 +69,14 @@ def test_lookup_is_rate_limited_per_client(desk: Desk) -> None:
     client = client_for(desk)
     statuses = [_ask(client, "1", f"v{i}@correo.example")[0] for i in range(12)]
     assert statuses[:10] == [200] * 10 and statuses[10:] == [429, 429]
+
+
+def test_home_page_shows_the_support_address(make_desk) -> None:  # type: ignore[no-untyped-def]
+    """`/` tells residents the address to write to, as a mailto link, in Spanish and in English."""
+    link = '<a href="mailto:soporte@alameda.example">soporte@alameda.example</a>'
+    desk = make_desk(web={"languages": ["es", "en"]})
+    client = client_for(desk)
+    spanish = client.get("/", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    english = client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert f"escribe un correo a {link}" in spanish
+    assert f"write to {link}" in english
