@@ -20,10 +20,12 @@ from maildesk.commands import (
     COMMAND_HELP,
     PROBLEM_TEXT,
     Command,
+    Detail,
     Parsed,
     Verb,
     Vocabulary,
     parse,
+    transition_detail,
 )
 from maildesk.config import Config, StaffConfig
 from maildesk.context import Desk
@@ -94,9 +96,11 @@ def _action(command: Command, state: State) -> Action | None:
 
 @dataclass(frozen=True, slots=True)
 class Problem:
+    """A reason to change nothing; `detail` is worded in the desk's language by the template."""
+
     line: str
     code: str
-    detail: str = ""
+    detail: Detail | None = None
 
 
 def check(parsed: Parsed, member: StaffConfig, ticket: Ticket) -> list[Problem]:
@@ -104,7 +108,7 @@ def check(parsed: Parsed, member: StaffConfig, ticket: Ticket) -> list[Problem]:
     problems = [Problem(p.line, p.code, p.detail) for p in parsed.problems]
     if not may_act(member, ticket) and any(c.verb is not Verb.OPEN for c in parsed.commands):
         team = ticket.team or "-"
-        problems.append(Problem("", "forbidden", f"{member.role}, ticket of team {team}"))
+        problems.append(Problem("", "forbidden", Detail("forbidden", member.role, (team,))))
     state = State(ticket.state)
     for command in parsed.commands:
         try:
@@ -112,9 +116,11 @@ def check(parsed: Parsed, member: StaffConfig, ticket: Ticket) -> list[Problem]:
             if action is not None:
                 state = states.apply(state, action)
         except InvalidTransition as exc:
-            problems.append(Problem(command.line, "invalid_transition", str(exc)))
-    if not parsed.commands and not parsed.body.strip():
-        problems.append(Problem("", "missing_argument", "the reply is empty"))
+            detail = transition_detail(exc.state, exc.action, command)
+            problems.append(Problem(command.line, "invalid_transition", detail))
+    # A reply whose only lines were bad commands is not also "empty".
+    if not parsed.commands and not parsed.body.strip() and not parsed.problems:
+        problems.append(Problem("", "missing_argument", Detail("empty_reply")))
     return problems
 
 
