@@ -486,7 +486,8 @@ def parse(text: str, vocabulary: Vocabulary) -> Parsed:
         rest = _SEPARATOR.sub("", match.group("rest"), count=1).strip()
         verb = _VERBS.get(_key(match.group("word")))
         if verb is None:
-            problems.append(Problem(line, "unknown_command", Detail("see_list", f"#{match.group('word')}")))
+            detail = Detail("see_list", f"#{match.group('word')}")
+            problems.append(Problem(line, "unknown_command", detail))
         elif verb is Verb.NOTE:
             if note_at is None:
                 note_at, note_line = len(commands), line

@@ -95,7 +95,9 @@ def test_ticket_list_takes_the_words_people_read(
     assert [t["number"] for t in json.loads(done.stdout)] == [2]
 
 
-def test_ticket_list_refuses_unknown_states_and_dates(make_desk: DeskFactory, tmp_path: Path) -> None:
+def test_ticket_list_refuses_unknown_states_and_dates(
+    make_desk: DeskFactory, tmp_path: Path
+) -> None:
     """A state or date that means nothing is refused in one line that says what is valid."""
     _two_tickets(make_desk())
     config = str(tmp_path / "maildesk.toml")
@@ -109,7 +111,14 @@ def test_ticket_list_refuses_unknown_states_and_dates(make_desk: DeskFactory, tm
         assert len(done.stderr.strip().splitlines()) == 1
         assert option in done.stderr and "YYYY-MM-DD" in done.stderr
     done = maildesk(
-        "--config", config, "ticket", "list", "--since", "2026-11-23", "--format", "json",
+        "--config",
+        config,
+        "ticket",
+        "list",
+        "--since",
+        "2026-11-23",
+        "--format",
+        "json",
         cwd=tmp_path,
     )
     assert done.returncode == 0 and len(json.loads(done.stdout)) == 2, done.stderr
