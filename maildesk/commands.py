@@ -3,7 +3,8 @@
 The manual of the staff mail interface:
 
 - Commands are lines at the top of a reply that start with `#` and a letter.
-  Blank lines may come before and between them; the first other line starts the
+  Blank lines (also lines holding only invisible marks such as a zero-width
+  space) may come before and between them; the first other line starts the
   body, and a `#` line after that is plain text. `#1234` (a digit after `#`) is
   never a command: it starts the body.
 - Words are Spanish or English, in any case, with or without accents
@@ -33,8 +34,9 @@ The manual of the staff mail interface:
 
 A required note (close, resolve, estado cerrado/validación) may be written on the
 command line or, when the line has none, is the body; the body still goes to the
-resident unless the reply is a `#nota`. Problems are reported, never raised; the
-caller answers the sender and changes nothing when there are any. Roles are not
+resident unless the reply is a `#nota`. Problems are reported, never raised, each
+with a `Detail` (a code and the words involved) that `explain` words in the desk's
+language; the caller answers the sender and changes nothing when there are any. Roles are not
 checked here: the caller knows who may do what.
 """
 
@@ -457,13 +459,31 @@ def _conflicts(commands: tuple[Command, ...]) -> list[Problem]:
     return problems
 
 
+def _visible(line: str) -> str:
+    """The line without the spaces and invisible marks (zero-width space, BOM) at its ends.
+
+    Mail clients leave such marks on lines that look empty; one of them must not end
+    the command block and turn the next command into text.
+    """
+    start, end = 0, len(line)
+    while start < end and _invisible(line[start]):
+        start += 1
+    while end > start and _invisible(line[end - 1]):
+        end -= 1
+    return line[start:end]
+
+
+def _invisible(char: str) -> bool:
+    return char.isspace() or unicodedata.category(char) == "Cf"
+
+
 def _split_block(text: str) -> tuple[list[str], str]:
     """The command lines at the top (stripped, NFC) and the body after them."""
     lines = text.splitlines()
     block: list[str] = []
     index = 0
     while index < len(lines):
-        line = unicodedata.normalize("NFC", lines[index]).strip()
+        line = _visible(unicodedata.normalize("NFC", lines[index]))
         if line and not _COMMAND.fullmatch(line):
             break
         if line:

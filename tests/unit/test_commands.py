@@ -394,3 +394,62 @@ def test_help_languages_use_their_own_words() -> None:
     english = {s.split()[0] for s, _ in COMMAND_HELP["en"]}
     assert spanish.isdisjoint(english)
     assert "#cerrar" in spanish and "#close" in english
+
+
+def _error_mail(text: str, language: str) -> str:
+    """The command-error mail's text for the problems of `text`, as the desk sends it."""
+    from maildesk.compose import render
+
+    parsed = parse(text, VOCAB)
+    context = {
+        "tag": "[#7]",
+        "tagged_subject": "[#7] Fuga",
+        "desk_name": "Edificio Ñuñoa",
+        "language": language,
+        "problems": [(p.line, p.code, p.detail) for p in parsed.problems],
+        "problem_text": PROBLEM_TEXT[language],
+        "commands": COMMAND_HELP[language],
+    }
+    return render("command_error", language, context).text
+
+
+def test_spanish_command_errors_are_all_spanish() -> None:
+    """A Spanish error mail words every detail in Spanish, with clean punctuation."""
+    text = _error_mail(
+        "#volar\n#prioridad urgente\n#estado archivado\n#cerrar listo\n#reabrir", "es"
+    )
+    assert "→ Comando desconocido: #volar no es un comando" in text
+    assert "«urgente» no es ninguna de estas: alta, media, baja." in text
+    assert "en progreso, en espera, validación, cerrado." in text
+    assert "contradice «#cerrar listo»." in text
+    assert ".:" not in text and ".." not in text
+    for english in ("contradicts", "is not", "one of", "which", "ticket"):
+        assert english not in text, english
+
+
+def test_english_command_errors_use_english_words() -> None:
+    """An English error mail names priorities and states in English."""
+    text = _error_mail("#priority urgent\n#status archived", "en")
+    assert "'urgent' is none of: high, medium, low." in text
+    assert "received, in progress, waiting, validation, closed." in text
+
+
+def test_spanish_staff_texts_use_tu() -> None:
+    """Staff are addressed as tú in Spanish, like every other mail of the desk."""
+    spanish = " ".join(
+        [
+            COMMAND_HELP_INTRO["es"],
+            *(m for _, m in COMMAND_HELP["es"]),
+            *PROBLEM_TEXT["es"].values(),
+        ]
+    )
+    assert "usted" not in spanish and "Puede " not in spanish
+    assert "Puedes" in spanish and "a ti" in spanish
+
+
+@pytest.mark.parametrize("blank", ["\u200b", "\ufeff", "\u00a0", " \u200b\t"])
+def test_invisible_blank_lines_are_blank(blank: str) -> None:
+    """A line with only invisible characters (as mail clients leave) is a blank line."""
+    parsed = parse(f"#tomar\n{blank}\n#prioridad alta\n{blank}\n", VOCAB)
+    assert [c.verb for c in parsed.commands] == [Verb.TAKE, Verb.PRIORITY]
+    assert parsed.problems == () and parsed.body == "" and parsed.only_commands
