@@ -105,6 +105,24 @@ TEAM_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
     }
 )
 
+# The history events staff mails show (escalations list a ticket's last ones).
+EVENT_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "es": {
+            "created": "creada",
+            "state": "cambio de estado",
+            "assigned": "asignada",
+            "reply": "respuesta",
+        },
+        "en": {
+            "created": "created",
+            "state": "state change",
+            "assigned": "assigned",
+            "reply": "reply",
+        },
+    }
+)
+
 ROLE_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {
         "es": {
@@ -193,6 +211,10 @@ def category_label(name: str, language: str) -> str:
 
 def team_label(name: str, language: str) -> str:
     return _from_table(TEAM_LABELS, name, language)
+
+
+def event_label(name: str, language: str) -> str:
+    return _from_table(EVENT_LABELS, name, language)
 
 
 def role_label(name: str, language: str) -> str:

@@ -453,3 +453,35 @@ def test_invisible_blank_lines_are_blank(blank: str) -> None:
     parsed = parse(f"#tomar\n{blank}\n#prioridad alta\n{blank}\n", VOCAB)
     assert [c.verb for c in parsed.commands] == [Verb.TAKE, Verb.PRIORITY]
     assert parsed.problems == () and parsed.body == "" and parsed.only_commands
+
+
+def test_spanish_escalation_words_its_row() -> None:
+    """A Spanish escalation names priority, state, team and history events in Spanish."""
+    from maildesk.compose import render
+
+    row = {
+        "number": 7,
+        "subject": "Fuga",
+        "priority": "alta",
+        "state": "en_espera",
+        "assignee": "",
+        "team": "recepción",
+        "level": "supervisor",
+        "target": "first_response",
+        "used": 120,
+        "late_minutes": 20,
+        "history": [("2026-11-23 10:00", "a@b.example", "created")],
+        "reply_to": "soporte+7-abc@alameda.example",
+    }
+    context = {
+        "rows": [row],
+        "count": 1,
+        "tagged_subject": "[#7] Fuga",
+        "tag": "[#7]",
+        "desk_name": "Edificio Ñuñoa",
+    }
+    spanish = render("escalation", "es", {**context, "language": "es"}).text
+    assert "Prioridad alta · estado en espera" in spanish and "equipo recepción" in spanish
+    assert "a@b.example creada" in spanish
+    english = render("escalation", "en", {**context, "language": "en"}).text
+    assert "Priority high · state waiting" in english and "team front desk" in english
