@@ -221,18 +221,27 @@ def cmd_outbox_list(args: argparse.Namespace) -> int:
 
 
 def cmd_ticket_list(args: argparse.Namespace) -> int:
-    desk = _desk(args)
     if args.quarantine or args.ignored:
-        rows = views.inbound_rows(desk, status="quarantined" if args.quarantine else "ignored")
-    else:
-        rows = views.ticket_rows(
-            desk,
-            state=args.state,
-            assignee=args.assignee,
-            category=args.category,
-            since=args.since,
-            until=args.until,
+        rows = views.inbound_rows(
+            _desk(args), status="quarantined" if args.quarantine else "ignored"
         )
+    else:
+        cfg = config_mod.load(Path(args.config) if args.config else None)
+        try:  # before the database is opened: a typo answers in one line
+            wanted = views.ticket_filter(
+                cfg.desk.language,
+                state=args.state,
+                assignee=args.assignee,
+                category=args.category,
+                since=args.since,
+                until=args.until,
+            )
+        except views.BadFilter as exc:
+            print(f"maildesk ticket list: {exc}", file=sys.stderr)
+            return 2
+        rows = views.ticket_rows(open_desk(cfg), wanted)
+        if args.format != "json":
+            rows = [views.worded(row, cfg.desk.language) for row in rows]
     print(
         json.dumps(rows, ensure_ascii=False, indent=2)
         if args.format == "json"
@@ -250,7 +259,7 @@ def cmd_ticket_show(args: argparse.Namespace) -> int:
     print(
         json.dumps(data, ensure_ascii=False, indent=2)
         if args.format == "json"
-        else views.ticket_text(data)
+        else views.ticket_text(data, desk.language)
     )
     return 0
 
@@ -374,7 +383,9 @@ def build_parser() -> argparse.ArgumentParser:
         "ticket", help="look at tickets, open one for a resident"
     ).add_subparsers(dest="action", required=True, metavar="ACTION")
     p = ticket.add_parser("list", help="tickets, newest first")
-    p.add_argument("--state")
+    p.add_argument(
+        "--state", help="a state as people write it: en progreso, in progress, en_progreso, …"
+    )
     p.add_argument("--assignee")
     p.add_argument("--category")
     p.add_argument("--since", help="opened on or after this date (YYYY-MM-DD)")

@@ -3,7 +3,8 @@
 The manual of the staff mail interface:
 
 - Commands are lines at the top of a reply that start with `#` and a letter.
-  Blank lines may come before and between them; the first other line starts the
+  Blank lines (also lines holding only invisible marks such as a zero-width
+  space) may come before and between them; the first other line starts the
   body, and a `#` line after that is plain text. `#1234` (a digit after `#`) is
   never a command: it starts the body.
 - Words are Spanish or English, in any case, with or without accents
@@ -33,8 +34,9 @@ The manual of the staff mail interface:
 
 A required note (close, resolve, estado cerrado/validación) may be written on the
 command line or, when the line has none, is the body; the body still goes to the
-resident unless the reply is a `#nota`. Problems are reported, never raised; the
-caller answers the sender and changes nothing when there are any. Roles are not
+resident unless the reply is a `#nota`. Problems are reported, never raised, each
+with a `Detail` (a code and the words involved) that `explain` words in the desk's
+language; the caller answers the sender and changes nothing when there are any. Roles are not
 checked here: the caller knows who may do what.
 """
 
@@ -47,19 +49,23 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
+from maildesk import labels, states
 from maildesk.domain import State
-from maildesk.text import fold
 
 __all__ = [
     "COMMAND_HELP",
     "COMMAND_HELP_INTRO",
+    "DETAIL_TEXT",
     "PROBLEM_TEXT",
     "Command",
+    "Detail",
     "Parsed",
     "Problem",
     "Verb",
     "Vocabulary",
+    "explain",
     "parse",
+    "transition_detail",
 ]
 
 
@@ -100,12 +106,25 @@ class Command:
 
 
 @dataclass(frozen=True, slots=True)
+class Detail:
+    """What exactly was wrong, as a code and the words involved, so each language words it.
+
+    `given` is what the sender wrote (or a state, a role); `options` what would
+    have been valid. `explain` turns it into a sentence in the desk's language.
+    """
+
+    code: str
+    given: str = ""
+    options: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Problem:
     """A command line that was not understood, or that contradicts another one."""
 
     line: str
     code: str
-    detail: str = ""
+    detail: Detail | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,26 +182,8 @@ _VERBS: Mapping[str, Verb] = MappingProxyType(
         for word in words
     }
 )
-# Each state's names after `#estado`, folded ("en-progreso" and "en_progreso" too).
-_STATES: Mapping[str, State] = MappingProxyType(
-    {
-        name: state
-        for state, names in {
-            State.RECIBIDO: ("recibido", "nuevo", "nueva", "new", "received"),
-            State.EN_PROGRESO: ("en progreso", "en ejecucion", "in progress"),
-            State.EN_ESPERA: ("en espera", "espera", "waiting", "on hold"),
-            State.VALIDACION: (
-                "validacion",
-                "en validacion",
-                "resuelto",
-                "resolved",
-                "validation",
-            ),
-            State.CERRADO: ("cerrado", "cerrada", "closed"),
-        }.items()
-        for name in names
-    }
-)
+# Each state's names after `#estado`: every word people read for it (labels.STATE_NAMES).
+_STATES: Mapping[str, State] = labels.STATE_NAMES
 # The first words of a close note that say how it ended (seeds: finalizada con/sin éxito).
 _OUTCOMES: Mapping[str, bool] = MappingProxyType(
     {
@@ -214,9 +215,7 @@ _ADDRESS = re.compile(
 _BRACKETED = re.compile(r"<([^<>]*)>")
 
 
-def _key(text: str) -> str:
-    """Words only, folded: "En-Progreso" -> "en progreso", "Categoría:" -> "categoria"."""
-    return " ".join(re.findall(r"[^\W_]+", fold(text)))
+_key = labels.key
 
 
 def _split(rest: str, n: int) -> tuple[str, str]:
@@ -257,7 +256,7 @@ class _Line:
     body: str
     vocabulary: Vocabulary
 
-    def problem(self, code: str, detail: str = "") -> Problem:
+    def problem(self, code: str, detail: Detail) -> Problem:
         return Problem(self.line, code, detail)
 
     def command(self, value: str = "", note: str = "", success: bool = True) -> Command:
@@ -278,41 +277,41 @@ def _take(cmd: _Line) -> _Outcome:
 def _note_required(cmd: _Line, value: str = "", note: str = "", success: bool = True) -> _Outcome:
     note = cmd.note_or_body(note)
     if not note:
-        return cmd.problem("note_required", "write what was done, on the line or in the body")
+        return cmd.problem("note_required", Detail("note_needed"))
     return cmd.command(value, note, success)
 
 
 def _priority(cmd: _Line) -> _Outcome:
     if not cmd.rest:
-        return cmd.problem("missing_argument", "which priority?")
+        return cmd.problem("missing_argument", Detail("which_priority"))
     known = {_key(p): p for p in cmd.vocabulary.priorities}
     for alias, name in _PRIORITY_ALIASES.items():
         if name in known:
             known.setdefault(alias, known[name])
     found = _longest(cmd.rest, known)
     if found is None:
-        listed = ", ".join(cmd.vocabulary.priorities)
-        return cmd.problem("unknown_priority", f"{cmd.rest!r} is not one of: {listed}")
+        options = cmd.vocabulary.priorities
+        return cmd.problem("unknown_priority", Detail("not_priority", cmd.rest, options))
     return cmd.command(*found)
 
 
 def _category(cmd: _Line) -> _Outcome:
     if not cmd.rest:
-        return cmd.problem("missing_argument", "which category?")
+        return cmd.problem("missing_argument", Detail("which_category"))
     found = _longest(cmd.rest, {_key(c): c for c in cmd.vocabulary.categories})
     if found is None:
-        listed = ", ".join(cmd.vocabulary.categories)
-        return cmd.problem("unknown_category", f"{cmd.rest!r} is not one of: {listed}")
+        options = cmd.vocabulary.categories
+        return cmd.problem("unknown_category", Detail("not_category", cmd.rest, options))
     return cmd.command(*found)
 
 
 def _status(cmd: _Line) -> _Outcome:
     if not cmd.rest:
-        return cmd.problem("missing_argument", "which state?")
+        return cmd.problem("missing_argument", Detail("which_state"))
     found = _longest(cmd.rest, {k: s.value for k, s in _STATES.items()})
     if found is None:
-        listed = ", ".join(s.value for s in State)
-        return cmd.problem("unknown_state", f"{cmd.rest!r} is not one of: {listed}")
+        options = tuple(s.value for s in State)
+        return cmd.problem("unknown_state", Detail("not_state", cmd.rest, options))
     value, note = found
     success = True
     if value == State.CERRADO:
@@ -347,11 +346,11 @@ def _clean_address(raw: str) -> str | None:
 
 def _address_command(cmd: _Line, *, name_first: bool) -> _Outcome:
     if not cmd.rest:
-        return cmd.problem("missing_argument", "which address?")
+        return cmd.problem("missing_argument", Detail("which_address"))
     found = _find_address(cmd.rest)
     address = _clean_address(found[0]) if found else None
     if found is None or address is None:
-        return cmd.problem("bad_address", f"{cmd.rest!r} has no valid email address")
+        return cmd.problem("bad_address", Detail("no_address", cmd.rest))
     _, before, after = found
     if name_first:  # #abrir: the name may come before or after the address
         name = (before.strip() or after.strip()).strip("\"'“”«» ,")
@@ -362,15 +361,15 @@ def _address_command(cmd: _Line, *, name_first: bool) -> _Outcome:
 def _assignee(cmd: _Line) -> _Outcome:
     rest = cmd.rest
     if not rest:
-        return cmd.problem("missing_argument", "assign to whom?")
+        return cmd.problem("missing_argument", Detail("which_assignee"))
     staff = {email.lower(): name for email, name in cmd.vocabulary.staff.items()}
     if "@" in rest:
         found = _find_address(rest)
         address = _clean_address(found[0]) if found else None
         if found is None or address is None:
-            return cmd.problem("bad_address", f"{rest!r} has no valid email address")
+            return cmd.problem("bad_address", Detail("no_address", rest))
         if address not in staff:
-            return cmd.problem("unknown_assignee", f"{address} is not a staff address")
+            return cmd.problem("unknown_assignee", Detail("not_staff_address", address))
         return cmd.command(address, found[2].strip().lstrip(":,- "))
     head, tail = _split(rest, 1)
     if _key(head) in _ASSIGN_FILLER and tail:
@@ -383,9 +382,9 @@ def _assignee(cmd: _Line) -> _Outcome:
             return cmd.command(matches[0], tail)
         ambiguous.update(matches)
     if ambiguous:
-        listed = ", ".join(sorted(ambiguous))
-        return cmd.problem("unknown_assignee", f"{rest!r} could be any of: {listed}")
-    return cmd.problem("unknown_assignee", f"{rest!r} is no staff member or team")
+        options = tuple(sorted(ambiguous))
+        return cmd.problem("unknown_assignee", Detail("ambiguous", rest, options))
+    return cmd.problem("unknown_assignee", Detail("nobody", rest))
 
 
 def _who(key: str, staff: Mapping[str, str], teams: tuple[str, ...]) -> list[str]:
@@ -456,8 +455,26 @@ def _conflicts(commands: tuple[Command, ...]) -> list[Problem]:
             first[name] = (value, command)
         elif first[name][0] != value:
             earlier = first[name][1].line
-            problems.append(Problem(command.line, "conflict", f"contradicts {earlier!r}"))
+            problems.append(Problem(command.line, "conflict", Detail("contradicts", earlier)))
     return problems
+
+
+def _visible(line: str) -> str:
+    """The line without the spaces and invisible marks (zero-width space, BOM) at its ends.
+
+    Mail clients leave such marks on lines that look empty; one of them must not end
+    the command block and turn the next command into text.
+    """
+    start, end = 0, len(line)
+    while start < end and _invisible(line[start]):
+        start += 1
+    while end > start and _invisible(line[end - 1]):
+        end -= 1
+    return line[start:end]
+
+
+def _invisible(char: str) -> bool:
+    return char.isspace() or unicodedata.category(char) == "Cf"
 
 
 def _split_block(text: str) -> tuple[list[str], str]:
@@ -466,7 +483,7 @@ def _split_block(text: str) -> tuple[list[str], str]:
     block: list[str] = []
     index = 0
     while index < len(lines):
-        line = unicodedata.normalize("NFC", lines[index]).strip()
+        line = _visible(unicodedata.normalize("NFC", lines[index]))
         if line and not _COMMAND.fullmatch(line):
             break
         if line:
@@ -489,7 +506,8 @@ def parse(text: str, vocabulary: Vocabulary) -> Parsed:
         rest = _SEPARATOR.sub("", match.group("rest"), count=1).strip()
         verb = _VERBS.get(_key(match.group("word")))
         if verb is None:
-            problems.append(Problem(line, "unknown_command", f"#{match.group('word')}"))
+            detail = Detail("see_list", f"#{match.group('word')}")
+            problems.append(Problem(line, "unknown_command", detail))
         elif verb is Verb.NOTE:
             if note_at is None:
                 note_at, note_line = len(commands), line
@@ -510,7 +528,7 @@ def parse(text: str, vocabulary: Vocabulary) -> Parsed:
 COMMAND_HELP_INTRO: Mapping[str, str] = MappingProxyType(
     {
         "es": (
-            "Puede responder con comandos en las primeras líneas, cada uno en su línea y "
+            "Puedes responder con comandos en las primeras líneas, cada uno en su línea y "
             "empezando con #. Una respuesta que solo tiene comandos no se envía al residente."
         ),
         "en": (
@@ -520,12 +538,13 @@ COMMAND_HELP_INTRO: Mapping[str, str] = MappingProxyType(
     }
 )
 
+# Staff are addressed as "tú" in Spanish, as every other mail of the desk does.
 COMMAND_HELP: Mapping[str, tuple[tuple[str, str], ...]] = MappingProxyType(
     {
         "es": (
             ("#nota [texto]", "Toda la respuesta queda como nota interna; el residente no la ve."),
-            ("#tomar", "Toma posesión del ticket: queda asignado a usted."),
-            ("#asignar <correo | nombre | equipo>", "Asigna el ticket a otra persona o equipo."),
+            ("#tomar", "Tomas la solicitud: queda asignada a ti."),
+            ("#asignar <correo | nombre | equipo>", "Asigna la solicitud a otra persona o equipo."),
             ("#prioridad <alta | media | baja>", "Cambia la prioridad."),
             ("#categoria <nombre>", "Cambia la categoría."),
             (
@@ -536,64 +555,154 @@ COMMAND_HELP: Mapping[str, tuple[tuple[str, str], ...]] = MappingProxyType(
             ("#resuelto <nota>", "Pasa a validación: se pide al residente que confirme."),
             ("#cerrar <nota>", "Cierra con éxito; la nota puede ir en el cuerpo."),
             ("#cerrar sin-éxito <motivo>", "Cierra sin éxito, indicando el motivo."),
-            ("#reabrir [motivo]", "Reabre el ticket."),
+            ("#reabrir [motivo]", "Reabre la solicitud."),
             ("#proveedor <correo> [mensaje]", "Deriva el caso a un proveedor."),
             (
                 '#abrir <correo del residente> ["Nombre"]',
-                "Abre un ticket a nombre del residente con el asunto y el cuerpo del correo.",
+                "Abre una solicitud a nombre del residente con el asunto y el cuerpo del correo.",
             ),
         ),
         "en": (
             ("#note [text]", "The whole reply is an internal note; the resident never sees it."),
-            ("#take", "Take ownership: the ticket is assigned to you."),
-            ("#assign <email | name | team>", "Assign the ticket to someone else or a team."),
+            ("#take", "Take ownership: the request is assigned to you."),
+            ("#assign <email | name | team>", "Assign the request to someone else or a team."),
             ("#priority <high | medium | low>", "Change the priority."),
             ("#category <name>", "Change the category."),
             (
-                "#status <new | in progress | waiting | validation | closed>",
+                "#status <received | in progress | waiting | validation | closed>",
                 "Change the state; validation and closed need a note.",
             ),
             ("#wait [reason]", "Waiting on the resident or a vendor; the SLA clock pauses."),
             ("#resolve <note>", "Move to validation: the resident is asked to confirm."),
             ("#close <note>", "Close successfully; the note may be the body."),
             ("#close unsuccessful <reason>", "Close without success, saying why."),
-            ("#reopen [reason]", "Reopen the ticket."),
+            ("#reopen [reason]", "Reopen the request."),
             ("#vendor <email> [message]", "Hand the case to a vendor."),
             (
                 '#open <resident email> ["Name"]',
-                "Open a ticket for a resident with this mail's subject and body.",
+                "Open a request for a resident with this mail's subject and body.",
             ),
         ),
     }
 )
 
+# What each problem code means; the template adds the detail after a colon and ends
+# the sentence, so these carry no final stop.
 PROBLEM_TEXT: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {
         "es": {
-            "unknown_command": "Comando desconocido.",
-            "missing_argument": "Falta el valor del comando.",
-            "unknown_priority": "Prioridad desconocida.",
-            "unknown_category": "Categoría desconocida.",
-            "unknown_state": "Estado desconocido.",
-            "unknown_assignee": "No se encontró a esa persona o equipo.",
-            "bad_address": "La dirección de correo no es válida.",
-            "note_required": "Se requiere una nota que explique lo realizado.",
-            "conflict": "Contradice otro comando del mismo correo.",
-            "forbidden": "Tu rol no permite hacerlo en esta solicitud.",
-            "invalid_transition": "No se puede en el estado actual de la solicitud.",
+            "unknown_command": "Comando desconocido",
+            "missing_argument": "Falta el valor del comando",
+            "unknown_priority": "Prioridad desconocida",
+            "unknown_category": "Categoría desconocida",
+            "unknown_state": "Estado desconocido",
+            "unknown_assignee": "No se encontró a esa persona o equipo",
+            "bad_address": "La dirección de correo no es válida",
+            "note_required": "Se requiere una nota que explique lo realizado",
+            "conflict": "Contradice otro comando del mismo correo",
+            "forbidden": "Tu rol no permite hacerlo en esta solicitud",
+            "invalid_transition": "No se puede en el estado actual de la solicitud",
         },
         "en": {
-            "unknown_command": "Unknown command.",
-            "missing_argument": "The command needs a value.",
-            "unknown_priority": "Unknown priority.",
-            "unknown_category": "Unknown category.",
-            "unknown_state": "Unknown state.",
-            "unknown_assignee": "No such staff member or team.",
-            "bad_address": "Not a valid email address.",
-            "note_required": "A note saying what was done is required.",
-            "conflict": "Contradicts another command in the same mail.",
-            "forbidden": "Your role may not do this on this request.",
-            "invalid_transition": "Not possible in the request's current state.",
+            "unknown_command": "Unknown command",
+            "missing_argument": "The command needs a value",
+            "unknown_priority": "Unknown priority",
+            "unknown_category": "Unknown category",
+            "unknown_state": "Unknown state",
+            "unknown_assignee": "No such staff member or team",
+            "bad_address": "Not a valid email address",
+            "note_required": "A note saying what was done is required",
+            "conflict": "Contradicts another command in the same mail",
+            "forbidden": "Your role may not do this on this request",
+            "invalid_transition": "Not possible in the request's current state",
         },
     }
 )
+
+# Each detail code as a phrase: {given} is what was written, {options} the valid words.
+DETAIL_TEXT: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "es": {
+            "see_list": "{given} no es un comando; los válidos están al final",
+            "which_priority": "indica la prioridad",
+            "which_category": "indica la categoría",
+            "which_state": "indica el estado",
+            "which_address": "indica la dirección de correo",
+            "which_assignee": "indica a quién",
+            "not_priority": "«{given}» no es ninguna de estas: {options}",
+            "not_category": "«{given}» no es ninguna de estas: {options}",
+            "not_state": "«{given}» no es ninguno de estos: {options}",
+            "no_address": "«{given}» no contiene una dirección de correo válida",
+            "not_staff_address": "{given} no es la dirección de nadie del personal",
+            "ambiguous": "«{given}» puede ser cualquiera de estos: {options}",
+            "nobody": "«{given}» no es nadie del personal ni un equipo",
+            "note_needed": "escribe lo que se hizo, en la línea del comando o en el cuerpo",
+            "contradicts": "contradice «{given}»",
+            "empty_reply": "la respuesta está vacía",
+            "forbidden": "tu rol es {given} y la solicitud es del equipo {options}",
+            "closed": "la solicitud está cerrada; primero reábrela con #reabrir",
+            "only_from": "solo se puede en estos estados: {options}",
+            "cannot_go": "no se puede pasar de {given} a {options}",
+        },
+        "en": {
+            "see_list": "{given} is not a command; the valid ones are listed below",
+            "which_priority": "name the priority",
+            "which_category": "name the category",
+            "which_state": "name the state",
+            "which_address": "give the email address",
+            "which_assignee": "say to whom",
+            "not_priority": "'{given}' is none of: {options}",
+            "not_category": "'{given}' is none of: {options}",
+            "not_state": "'{given}' is none of: {options}",
+            "no_address": "'{given}' has no valid email address",
+            "not_staff_address": "{given} is no staff member's address",
+            "ambiguous": "'{given}' could be any of: {options}",
+            "nobody": "'{given}' is no staff member or team",
+            "note_needed": "write what was done, on the command's line or in the body",
+            "contradicts": "contradicts '{given}'",
+            "empty_reply": "the reply is empty",
+            "forbidden": "your role is {given} and the request belongs to team {options}",
+            "closed": "the request is closed; reopen it first with #reopen",
+            "only_from": "only possible in these states: {options}",
+            "cannot_go": "cannot go from {given} to {options}",
+        },
+    }
+)
+
+# How the words of a detail are shown: (given, options), each a `labels` function or None.
+_Word = Callable[[str, str], str]
+_DETAIL_WORDS: Mapping[str, tuple[_Word | None, _Word | None]] = MappingProxyType(
+    {
+        "not_priority": (None, labels.priority_label),
+        "not_category": (None, labels.category_label),
+        "not_state": (None, labels.state_label),
+        "ambiguous": (None, labels.team_label),
+        "forbidden": (labels.role_label, labels.team_label),
+        "only_from": (None, labels.state_label),
+        "cannot_go": (labels.state_label, labels.state_label),
+    }
+)
+
+
+def transition_detail(state: State, action: states.Action, command: Command) -> Detail:
+    """Why `command` cannot move a ticket in `state`, for the sender to read."""
+    if state is State.CERRADO:
+        return Detail("closed")
+    if command.verb is Verb.STATUS:
+        return Detail("cannot_go", state.value, (command.value,))
+    sources = tuple(s.value for s in State if action in states.allowed(s))
+    return Detail("only_from", options=sources)
+
+
+def explain(detail: object, language: str) -> str:
+    """A problem's detail as a phrase in `language`; text that is no `Detail` is kept as is."""
+    if not isinstance(detail, Detail):
+        return str(detail or "")
+    words = DETAIL_TEXT.get(language, DETAIL_TEXT["es"])
+    template = words.get(detail.code)
+    if template is None:
+        return " ".join((detail.code, detail.given, *detail.options)).strip()
+    given_word, option_word = _DETAIL_WORDS.get(detail.code, (None, None))
+    given = given_word(detail.given, language) if given_word else detail.given
+    options = [option_word(o, language) if option_word else o for o in detail.options]
+    return template.format(given=given, options=", ".join(options))

@@ -7,7 +7,7 @@ the loop marker and, for automatic mail, `Auto-Submitted: auto-replied`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
@@ -18,8 +18,11 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
 
+from maildesk import labels
+from maildesk.commands import explain
 from maildesk.domain import Attachment
 from maildesk.rules import LOOP_HEADER
 
@@ -66,16 +69,46 @@ class MailPolicy(EmailPolicy):
 POLICY = MailPolicy(linesep="\r\n")  # what `email.policy.SMTP` is
 
 
+def _in_language(word: Callable[[str, str], str]) -> Callable[[Context, object], str]:
+    """A filter that words a stored name in the template's `language` (Spanish by default)."""
+
+    @pass_context
+    def label(context: Context, name: object) -> str:
+        return word(str(name), str(context.get("language", labels.LANGUAGES[0])))
+
+    return label
+
+
+# Stored names as people read them: `{{ priority | priority_label }}`. Mails and the
+# status page register the same filters, so both say the same words.
+FILTERS: Mapping[str, Callable[[Context, object], str]] = {
+    "state_label": _in_language(labels.state_label),
+    "priority_label": _in_language(labels.priority_label),
+    "category_label": _in_language(labels.category_label),
+    "team_label": _in_language(labels.team_label),
+    "unit_label": _in_language(labels.unit_label),
+    "event_label": _in_language(labels.event_label),
+}
+
+
+@pass_context
+def problem_detail(context: Context, detail: object) -> str:
+    """What was wrong with a staff command, worded in the template's language."""
+    return explain(detail, str(context.get("language", labels.LANGUAGES[0])))
+
+
 @cache
 def environment() -> Environment:
     """The template environment, loaded from the installed `templates/` folder."""
     root = str(files("maildesk.mail_templates"))
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(root),
         autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
     )
+    env.filters.update(FILTERS, problem_detail=problem_detail)
+    return env
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from maildesk.commands import COMMAND_HELP
 from maildesk.config import StaffConfig
 from maildesk.context import Desk
 from maildesk.correlate import tagged_subject
-from maildesk.domain import STATE_WORDS, SUPERVISING, Attachment, Change, Notice, OutboxKind
+from maildesk.domain import SUPERVISING, Attachment, Change, Notice, OutboxKind
 from maildesk.escalation import sla_of
 from maildesk.localtime import local_datetime
 from maildesk.mailer import queue_mail
@@ -134,7 +134,7 @@ def notify_staff(
                 "unit": ticket.unit,
                 "category": ticket.category,
                 "priority": ticket.priority,
-                "state": STATE_WORDS[desk.language].get(ticket.state, ticket.state),
+                "state": ticket.state,
                 "team": ticket.team,
                 "assignee": ticket.assignee,
                 "text": text,

@@ -10,7 +10,6 @@ commands sends the resident nothing but the short notice a state change deserves
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 
@@ -21,10 +20,13 @@ from maildesk.commands import (
     COMMAND_HELP,
     PROBLEM_TEXT,
     Command,
+    Detail,
     Parsed,
+    Problem,
     Verb,
     Vocabulary,
     parse,
+    transition_detail,
 )
 from maildesk.config import Config, StaffConfig
 from maildesk.context import Desk
@@ -80,19 +82,12 @@ def _action(command: Command, state: State) -> Action | None:
     return action
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
-    line: str
-    code: str
-    detail: str = ""
-
-
 def check(parsed: Parsed, member: StaffConfig, ticket: Ticket) -> list[Problem]:
     """Every reason this mail must change nothing."""
-    problems = [Problem(p.line, p.code, p.detail) for p in parsed.problems]
+    problems = list(parsed.problems)
     if not may_act(member, ticket) and any(c.verb is not Verb.OPEN for c in parsed.commands):
         team = ticket.team or "-"
-        problems.append(Problem("", "forbidden", f"{member.role}, ticket of team {team}"))
+        problems.append(Problem("", "forbidden", Detail("forbidden", member.role, (team,))))
     state = State(ticket.state)
     for command in parsed.commands:
         try:
@@ -100,9 +95,11 @@ def check(parsed: Parsed, member: StaffConfig, ticket: Ticket) -> list[Problem]:
             if action is not None:
                 state = states.apply(state, action)
         except InvalidTransition as exc:
-            problems.append(Problem(command.line, "invalid_transition", str(exc)))
-    if not parsed.commands and not parsed.body.strip():
-        problems.append(Problem("", "missing_argument", "the reply is empty"))
+            detail = transition_detail(exc.state, exc.action, command)
+            problems.append(Problem(command.line, "invalid_transition", detail))
+    # A reply whose only lines were bad commands is not also "empty".
+    if not parsed.commands and not parsed.body.strip() and not parsed.problems:
+        problems.append(Problem("", "missing_argument", Detail("empty_reply")))
     return problems
 
 
@@ -135,7 +132,7 @@ def handle(
             elif body:
                 change.answer(body, mail.attachments)
     except Refused as exc:
-        refuse(session, desk, ticket, member, [Problem("", exc.code, exc.detail)], now=now)
+        refuse(session, desk, ticket, member, [Problem("", exc.code)], now=now)
 
 
 def open_from_mail(

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from maildesk import labels
 from maildesk.context import Desk
 from maildesk.escalation import sla_of
 from maildesk.models import Inbound, Message, Outbox, Ticket
@@ -23,8 +25,26 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _date(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC) if text else None
+class BadFilter(ValueError):
+    """A `ticket list` filter that names nothing; the message says what would be valid."""
+
+
+def state_filter(text: str, language: str) -> str:
+    """The stored state a person's word names ("En progreso", "in progress", "en_progreso")."""
+    state = labels.state_of(text)
+    if state is None:
+        valid = ", ".join(labels.state_labels(language))
+        raise BadFilter(f"--state: {text!r} is not a state; use one of: {valid}")
+    return state.value
+
+
+def date_filter(option: str, text: str) -> datetime:
+    """Midnight UTC of a YYYY-MM-DD date."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise BadFilter(f"{option}: {text!r} is not a date; write it as YYYY-MM-DD") from None
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def ticket_summary(ticket: Ticket) -> dict[str, Any]:
@@ -48,26 +68,49 @@ def ticket_summary(ticket: Ticket) -> dict[str, Any]:
     }
 
 
-def ticket_rows(
-    desk: Desk,
+@dataclass(frozen=True, slots=True)
+class TicketFilter:
+    """What `ticket list` asked for, already read: a stored state and UTC datetimes."""
+
+    state: str | None = None
+    assignee: str | None = None
+    category: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def ticket_filter(
+    language: str,
     *,
     state: str | None = None,
     assignee: str | None = None,
     category: str | None = None,
     since: str | None = None,
     until: str | None = None,
-) -> list[dict[str, Any]]:
+) -> TicketFilter:
+    """Read the filters as people write them; `BadFilter` when one names nothing."""
+    return TicketFilter(
+        state=state_filter(state, language) if state else None,
+        assignee=assignee.lower() if assignee else None,
+        category=category or None,
+        since=date_filter("--since", since) if since else None,
+        until=date_filter("--until", until) if until else None,
+    )
+
+
+def ticket_rows(desk: Desk, wanted: TicketFilter) -> list[dict[str, Any]]:
+    """Tickets matching `wanted`, newest first."""
     query = select(Ticket).where(Ticket.desk_id == desk.desk_id)
-    if state:
-        query = query.where(Ticket.state == state)
-    if assignee:
-        query = query.where(Ticket.assignee == assignee.lower())
-    if category:
-        query = query.where(Ticket.category == category)
-    if (start := _date(since)) is not None:
-        query = query.where(Ticket.opened_at >= start)
-    if (end := _date(until)) is not None:
-        query = query.where(Ticket.opened_at < end)
+    if wanted.state:
+        query = query.where(Ticket.state == wanted.state)
+    if wanted.assignee:
+        query = query.where(Ticket.assignee == wanted.assignee)
+    if wanted.category:
+        query = query.where(Ticket.category == wanted.category)
+    if wanted.since is not None:
+        query = query.where(Ticket.opened_at >= wanted.since)
+    if wanted.until is not None:
+        query = query.where(Ticket.opened_at < wanted.until)
     with desk.db.read_only() as session:
         return [ticket_summary(t) for t in session.scalars(query.order_by(Ticket.number.desc()))]
 
@@ -139,7 +182,23 @@ def ticket_detail(desk: Desk, number: int) -> dict[str, Any] | None:
         }
 
 
-def ticket_text(data: dict[str, Any]) -> str:
+def worded(row: dict[str, Any], language: str) -> dict[str, Any]:
+    """A ticket row with its stored names in the desk's words, for people (JSON keeps names)."""
+    words = {
+        "state": labels.state_label,
+        "priority": labels.priority_label,
+        "category": labels.category_label,
+        "team": labels.team_label,
+        "unit": labels.unit_label,
+    }
+    return {
+        name: words[name](value, language) if name in words and value else value
+        for name, value in row.items()
+    }
+
+
+def ticket_text(data: dict[str, Any], language: str) -> str:
+    data = worded(data, language)
     lines = [
         f"#{data['number']} {data['subject']}",
         f"  state {data['state']} · priority {data['priority']} · category {data['category']}"

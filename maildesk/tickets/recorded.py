@@ -149,7 +149,7 @@ def commands_refused(
     desk: Desk,
     ticket: Ticket,
     member: StaffConfig,
-    problems: Sequence[tuple[str, str, str]],
+    problems: Sequence[tuple[str, str, object]],
     *,
     problem_text: Mapping[str, str],
     command_help: Sequence[tuple[str, str]],

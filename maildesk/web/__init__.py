@@ -19,6 +19,7 @@ from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
+from maildesk.compose import FILTERS
 from maildesk.context import Desk
 from maildesk.web.words import WORDS
 
@@ -74,6 +75,8 @@ def create_app(desk: Desk) -> Flask:
     )
     # Flask escapes only `*.html` by default; our pages are `*.html.j2`, so say it outright.
     app.jinja_options = {**app.jinja_options, "autoescape": True}
+    # The same words for stored names as the mails (`{{ ticket.category | category_label }}`).
+    app.jinja_env.filters.update(FILTERS)
     https = desk.config.desk.base_url.lower().startswith("https://")
     app.config.update(
         DESK=desk,

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from maildesk.context import Desk
 from maildesk.domain import STATE_WORDS, State
 from maildesk.escalation import FIRST_RESPONSE, RESOLUTION, office_hours, sla_of
+from maildesk.labels import team_label
 from maildesk.localtime import local_datetime
 from maildesk.models import Attachment, Message, Ticket
 from maildesk.web import desk_of_app, page_language, tokens, words
@@ -50,7 +51,7 @@ def handler_name(desk: Desk, ticket: Ticket) -> str | None:
         member = desk.config.staff_member(ticket.assignee)
         if member is not None and member.name.strip():
             return member.name.split()[0]
-    return ticket.team.capitalize() if ticket.team else None
+    return team_label(ticket.team, page_language()).capitalize() if ticket.team else None
 
 
 def shown_text(message: Message, ticket: Ticket) -> str:
@@ -119,13 +120,11 @@ def render_page(
     desk: Desk, found: Ticket, token: str, *, draft: str = "", problem: str = ""
 ) -> str:
     """The ticket's page; a refused reply comes back with its `draft` and the `problem`."""
-    t = words()
     return render_template(
         "ticket.html.j2",
         ticket=found,
         token=token,
         state=STATE_WORDS[page_language()].get(found.state, found.state),
-        priority=t.get(f"priority_{found.priority}", found.priority),
         opened=local_datetime(
             found.opened_at, timezone=desk.config.desk.timezone, language=page_language()
         ),

@@ -66,9 +66,6 @@ WORDS: dict[str, dict[str, str]] = {
         "too_many": "Hiciste demasiadas solicitudes. Espera un rato e inténtalo de nuevo.",
         "too_large_title": "Archivos demasiado grandes",
         "too_large": "Puedes adjuntar hasta {files} archivos de {mb} MB cada uno.",
-        "priority_alta": "Alta",
-        "priority_media": "Media",
-        "priority_baja": "Baja",
     },
     "en": {
         "help_desk": "Help desk",
@@ -132,8 +129,5 @@ WORDS: dict[str, dict[str, str]] = {
         "too_many": "You made too many requests. Wait a while and try again.",
         "too_large_title": "Files too large",
         "too_large": "You can attach up to {files} files of {mb} MB each.",
-        "priority_alta": "High",
-        "priority_media": "Medium",
-        "priority_baja": "Low",
     },
 }

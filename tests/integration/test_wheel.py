@@ -42,7 +42,7 @@ samples = {
                      "due": [("first_response", "24 nov 2026, 10:00", "due"), ("resolution", "", "met")]},
     "staff_reply": {"text": "Vamos mañana", "staff_name": "Ana", "state_note": "resolved"},
     "state_change": {"change": "taken", "note": "nota", "staff_name": "Ana"},
-    "command_error": {"problems": [("#volar", "unknown_command", "")], "problem_text": {"unknown_command": "Desconocido."},
+    "command_error": {"problems": [("#volar", "unknown_command", "")], "problem_text": {"unknown_command": "Desconocido"},
                       "commands": [("#tomar", "toma")]},
     "vendor_request": {"message": "¿Pueden venir?", "unit": "depto 402", "text": "Fuga", "attachments": ["f.jpg"]},
     "status_link": {},

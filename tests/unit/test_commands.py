@@ -394,3 +394,94 @@ def test_help_languages_use_their_own_words() -> None:
     english = {s.split()[0] for s, _ in COMMAND_HELP["en"]}
     assert spanish.isdisjoint(english)
     assert "#cerrar" in spanish and "#close" in english
+
+
+def _error_mail(text: str, language: str) -> str:
+    """The command-error mail's text for the problems of `text`, as the desk sends it."""
+    from maildesk.compose import render
+
+    parsed = parse(text, VOCAB)
+    context = {
+        "tag": "[#7]",
+        "tagged_subject": "[#7] Fuga",
+        "desk_name": "Edificio Ñuñoa",
+        "language": language,
+        "problems": [(p.line, p.code, p.detail) for p in parsed.problems],
+        "problem_text": PROBLEM_TEXT[language],
+        "commands": COMMAND_HELP[language],
+    }
+    return render("command_error", language, context).text
+
+
+def test_spanish_command_errors_are_all_spanish() -> None:
+    """A Spanish error mail words every detail in Spanish, with clean punctuation."""
+    text = _error_mail(
+        "#volar\n#prioridad urgente\n#estado archivado\n#cerrar listo\n#reabrir", "es"
+    )
+    assert "→ Comando desconocido: #volar no es un comando" in text
+    assert "«urgente» no es ninguna de estas: alta, media, baja." in text
+    assert "en progreso, en espera, validación, cerrado." in text
+    assert "contradice «#cerrar listo»." in text
+    assert ".:" not in text and ".." not in text
+    for english in ("contradicts", "is not", "one of", "which", "ticket"):
+        assert english not in text, english
+
+
+def test_english_command_errors_use_english_words() -> None:
+    """An English error mail names priorities and states in English."""
+    text = _error_mail("#priority urgent\n#status archived", "en")
+    assert "'urgent' is none of: high, medium, low." in text
+    assert "received, in progress, waiting, validation, closed." in text
+
+
+def test_spanish_staff_texts_use_tu() -> None:
+    """Staff are addressed as tú in Spanish, like every other mail of the desk."""
+    spanish = " ".join(
+        [
+            COMMAND_HELP_INTRO["es"],
+            *(m for _, m in COMMAND_HELP["es"]),
+            *PROBLEM_TEXT["es"].values(),
+        ]
+    )
+    assert "usted" not in spanish and "Puede " not in spanish
+    assert "Puedes" in spanish and "a ti" in spanish
+
+
+@pytest.mark.parametrize("blank", ["\u200b", "\ufeff", "\u00a0", " \u200b\t"])
+def test_invisible_blank_lines_are_blank(blank: str) -> None:
+    """A line with only invisible characters (as mail clients leave) is a blank line."""
+    parsed = parse(f"#tomar\n{blank}\n#prioridad alta\n{blank}\n", VOCAB)
+    assert [c.verb for c in parsed.commands] == [Verb.TAKE, Verb.PRIORITY]
+    assert parsed.problems == () and parsed.body == "" and parsed.only_commands
+
+
+def test_spanish_escalation_words_its_row() -> None:
+    """A Spanish escalation names priority, state, team and history events in Spanish."""
+    from maildesk.compose import render
+
+    row = {
+        "number": 7,
+        "subject": "Fuga",
+        "priority": "alta",
+        "state": "en_espera",
+        "assignee": "",
+        "team": "recepción",
+        "level": "supervisor",
+        "target": "first_response",
+        "used": 120,
+        "late_minutes": 20,
+        "history": [("2026-11-23 10:00", "a@b.example", "created")],
+        "reply_to": "soporte+7-abc@alameda.example",
+    }
+    context = {
+        "rows": [row],
+        "count": 1,
+        "tagged_subject": "[#7] Fuga",
+        "tag": "[#7]",
+        "desk_name": "Edificio Ñuñoa",
+    }
+    spanish = render("escalation", "es", {**context, "language": "es"}).text
+    assert "Prioridad alta · estado en espera" in spanish and "equipo recepción" in spanish
+    assert "a@b.example creada" in spanish
+    english = render("escalation", "en", {**context, "language": "en"}).text
+    assert "Priority high · state waiting" in english and "team front desk" in english

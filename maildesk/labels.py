@@ -1,0 +1,231 @@
+"""The words a person reads for stored names, per desk language (pure).
+
+Tickets store Spanish names (`en_progreso`, `alta`, `paquetería`, `torre B, depto
+402`); mails, the status page and the CLI show them through here, so a desk with
+`language = "en"` never shows a Spanish word of ours. Spanish comes first. Names an
+operator configured that are not in these tables are shown as written: we never
+guess a translation of someone else's word.
+
+States have two vocabularies: the staff's short names below (the words of
+`#estado`, the README and the CLI), and the residents' sentences in
+`domain.STATE_WORDS`. `state_of` reads any of them, in either language, with or
+without accents or case, so a word already put into a mail's context is still
+understood.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from maildesk.domain import STATE_WORDS, State
+from maildesk.text import fold
+
+LANGUAGES = ("es", "en")
+
+STATE_LABELS: Mapping[str, Mapping[State, str]] = MappingProxyType(
+    {
+        "es": {
+            State.RECIBIDO: "recibido",
+            State.EN_PROGRESO: "en progreso",
+            State.EN_ESPERA: "en espera",
+            State.VALIDACION: "validación",
+            State.CERRADO: "cerrado",
+        },
+        "en": {
+            State.RECIBIDO: "received",
+            State.EN_PROGRESO: "in progress",
+            State.EN_ESPERA: "waiting",
+            State.VALIDACION: "validation",
+            State.CERRADO: "closed",
+        },
+    }
+)
+
+# Other words people use for a state (the staff's `#estado` and the CLI accept them).
+_STATE_ALIASES: Mapping[State, tuple[str, ...]] = MappingProxyType(
+    {
+        State.RECIBIDO: ("nuevo", "nueva", "recibida", "new"),
+        State.EN_PROGRESO: ("en ejecucion", "in progress"),
+        State.EN_ESPERA: ("espera", "on hold"),
+        State.VALIDACION: ("en validacion", "resuelto", "resuelta", "resolved"),
+        State.CERRADO: ("cerrada",),
+    }
+)
+
+PRIORITY_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "es": {"alta": "alta", "media": "media", "baja": "baja"},
+        "en": {"alta": "high", "media": "medium", "baja": "low"},
+    }
+)
+
+# The built-in categories (config.DEFAULT_CATEGORIES) and the fallback one.
+CATEGORY_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "es": {
+            "mantenimiento": "mantenimiento",
+            "convivencia": "convivencia",
+            "seguridad": "seguridad",
+            "paquetería": "paquetería",
+            "accesos": "accesos",
+            "amenidades": "amenidades",
+            "administración": "administración",
+            "general": "general",
+        },
+        "en": {
+            "mantenimiento": "maintenance",
+            "convivencia": "neighbour relations",
+            "seguridad": "security",
+            "paquetería": "parcels",
+            "accesos": "access",
+            "amenidades": "amenities",
+            "administración": "administration",
+            "general": "general",
+        },
+    }
+)
+
+# The teams the built-in categories and `desk.default_team` name.
+TEAM_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "es": {
+            "mantenimiento": "mantenimiento",
+            "administración": "administración",
+            "seguridad": "seguridad",
+            "recepción": "recepción",
+        },
+        "en": {
+            "mantenimiento": "maintenance",
+            "administración": "administration",
+            "seguridad": "security",
+            "recepción": "front desk",
+        },
+    }
+)
+
+# The history events staff mails show (escalations list a ticket's last ones).
+EVENT_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "es": {
+            "created": "creada",
+            "state": "cambio de estado",
+            "assigned": "asignada",
+            "reply": "respuesta",
+        },
+        "en": {
+            "created": "created",
+            "state": "state change",
+            "assigned": "assigned",
+            "reply": "reply",
+        },
+    }
+)
+
+ROLE_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "es": {
+            "agent": "agente",
+            "supervisor": "supervisor",
+            "manager": "gerente",
+            "director": "director",
+            "admin": "administrador",
+        },
+        "en": {r: r for r in ("agent", "supervisor", "manager", "director", "admin")},
+    }
+)
+
+# The place words `classify.find_unit` stores ("torre B, depto 402"), in English.
+UNIT_WORDS_EN: Mapping[str, str] = MappingProxyType(
+    {
+        "torre": "tower",
+        "block": "block",
+        "edificio": "building",
+        "piso": "floor",
+        "depto": "apt.",
+        "unidad": "unit",
+        "casa": "house",
+        "oficina": "office",
+        "local": "shop",
+        "bodega": "storage unit",
+        "estacionamiento": "parking space",
+    }
+)
+
+
+def key(text: str) -> str:
+    """Words only, lower case, no accents: "En_Progreso" -> "en progreso"."""
+    return " ".join(re.findall(r"[^\W_]+", fold(text)))
+
+
+def _state_table() -> Mapping[str, State]:
+    table: dict[str, State] = {}
+    for state in State:
+        names = [state.value, *_STATE_ALIASES[state]]
+        names += [STATE_LABELS[lang][state] for lang in LANGUAGES]
+        names += [STATE_WORDS[lang][state.value] for lang in LANGUAGES]
+        table.update((key(name), state) for name in names)
+    return MappingProxyType(table)
+
+
+# Every word for a state, folded -> the state.
+STATE_NAMES: Mapping[str, State] = _state_table()
+
+
+def _language(language: str) -> str:
+    return language if language in LANGUAGES else LANGUAGES[0]
+
+
+def state_of(text: str) -> State | None:
+    """The state a word names (stored, staff or resident words, either language), or None."""
+    return STATE_NAMES.get(key(text))
+
+
+def state_label(name: str, language: str) -> str:
+    """A state in the staff's words; a word that names no state is shown as written."""
+    state = state_of(name)
+    return STATE_LABELS[_language(language)][state] if state is not None else name
+
+
+def state_labels(language: str) -> tuple[str, ...]:
+    """Every state's staff word, in the state machine's order."""
+    return tuple(STATE_LABELS[_language(language)][s] for s in State)
+
+
+def _from_table(table: Mapping[str, Mapping[str, str]], name: str, language: str) -> str:
+    words = table[_language(language)]
+    found = {key(stored): label for stored, label in words.items()}.get(key(name))
+    return found if found is not None else name
+
+
+def priority_label(name: str, language: str) -> str:
+    return _from_table(PRIORITY_LABELS, name, language)
+
+
+def category_label(name: str, language: str) -> str:
+    return _from_table(CATEGORY_LABELS, name, language)
+
+
+def team_label(name: str, language: str) -> str:
+    return _from_table(TEAM_LABELS, name, language)
+
+
+def event_label(name: str, language: str) -> str:
+    return _from_table(EVENT_LABELS, name, language)
+
+
+def role_label(name: str, language: str) -> str:
+    return _from_table(ROLE_LABELS, name, language)
+
+
+def unit_label(unit: str, language: str) -> str:
+    """A stored unit in the reader's words: "torre B, depto 402" -> "tower B, apt. 402"."""
+    if _language(language) == "es":
+        return unit
+    parts = []
+    for part in unit.split(", "):
+        word, space, rest = part.partition(" ")
+        english = UNIT_WORDS_EN.get(key(word))
+        parts.append(f"{english}{space}{rest}" if english is not None and space else part)
+    return ", ".join(parts)
