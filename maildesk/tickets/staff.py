@@ -35,7 +35,7 @@ from maildesk.errors import Refused
 from maildesk.mailer import queue_mail
 from maildesk.models import Ticket
 from maildesk.states import Action
-from maildesk.tickets.actor import Actor, require_change, require_comment
+from maildesk.tickets.actor import Actor, may_change, require_change, require_comment
 from maildesk.tickets.changes import assign, mark_first_response, set_field, transition
 from maildesk.tickets.history import (
     add_note,
@@ -78,11 +78,18 @@ class StaffUpdate:
         self.change: Change | None = None
         self.note_for_resident = ""
         self.answered = False
+        # Rights are those the actor had on the ticket when the update began: handing
+        # it to someone else does not forbid the rest of the same update.
+        self.may_change = may_change(actor, ticket)
+
+    def _require_change(self) -> None:
+        if not self.may_change:
+            require_change(self.actor, self.ticket)
 
     # --- the state machine --------------------------------------------------------
 
     def _move(self, action: Action, note: str = "", success: bool = True) -> None:
-        require_change(self.actor, self.ticket)
+        self._require_change()
         before = State(self.ticket.state)
         after = transition(
             self.session,
@@ -145,12 +152,13 @@ class StaffUpdate:
         member = self.desk.config.staff_member(self.actor.email)
         if member is None:
             raise Refused("forbidden", f"{self.actor.email} is not staff of this desk")
+        self._require_change()
         self._give(member.email, member.teams)
         self._move(Action.TAKE, note)
 
     def assign(self, to: str, note: str = "") -> None:
         """To a staff member (the ticket keeps its team when they belong to it) or a team."""
-        require_change(self.actor, self.ticket)
+        self._require_change()
         config = self.desk.config
         member = config.staff_member(to)
         if member is not None:
@@ -178,7 +186,6 @@ class StaffUpdate:
         self._move(Action.ASSIGN, note)
 
     def _give(self, email: str, teams: Sequence[str]) -> None:
-        require_change(self.actor, self.ticket)
         keep = self.ticket.team in teams or not teams
         assign(
             self.session,
@@ -190,7 +197,7 @@ class StaffUpdate:
         )
 
     def set_priority(self, value: str) -> None:
-        require_change(self.actor, self.ticket)
+        self._require_change()
         if value not in self.desk.config.priorities:
             raise Refused("unknown_priority", value)
         set_field(
@@ -203,7 +210,7 @@ class StaffUpdate:
         )
 
     def set_category(self, value: str) -> None:
-        require_change(self.actor, self.ticket)
+        self._require_change()
         if value not in self.desk.config.categories:
             raise Refused("unknown_category", value)
         set_field(
@@ -273,7 +280,7 @@ class StaffUpdate:
     def ask_vendor(self, vendor: str, message: str = "") -> None:
         """Send the ticket's summary and first attachments to an outside vendor, from the
         desk; the vendor's reply comes back as an internal message."""
-        require_change(self.actor, self.ticket)
+        self._require_change()
         vendor = vendor.strip().lower()
         if not is_address(vendor):
             raise Refused("bad_address", vendor)
