@@ -7,6 +7,8 @@
 - `PermanentError`: this mail can never be processed as it is; it is quarantined
   for a human with the reason.
 - `ConfigError`: the configuration is wrong; the process stops before touching mail.
+- `SchemaError`: the database is missing or older than the code; a command that does
+  not migrate stops and says which command to run (exit 78, EX_CONFIG).
 """
 
 from __future__ import annotations
@@ -32,3 +34,7 @@ class TemporaryError(MaildeskError):
 
 class PermanentError(MaildeskError):
     """Will fail again the same way; quarantine it for a human."""
+
+
+class SchemaError(MaildeskError):
+    """The database is missing or its schema is older than this maildesk."""
