@@ -108,7 +108,13 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         )
         return 1
     if args.once:
-        stored = fetch_once(desk)
+        from maildesk.sources.imap import MailboxError
+
+        try:
+            stored = fetch_once(desk)
+        except MailboxError as exc:
+            print(f"{desk.config.source}: {exc}", file=sys.stderr)
+            return EX_CONFIG if exc.lasting else EX_TEMPFAIL
         print(f"stored {stored} new mail(s)")
         return 0
     return _serve(desk, ("fetch",))

@@ -18,7 +18,6 @@ from maildesk.signing import split_address
 from maildesk.smtp import DirectoryTransport, SmtpTransport, Transport
 from maildesk.storage import BlobStore
 
-
 log = logging.getLogger(__name__)
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import stat
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -11,8 +14,13 @@ import tomli_w
 from maildesk import __version__
 from maildesk import config as config_mod
 from maildesk.context import open_desk
+from maildesk.daemon import Daemon
+from maildesk.ingest import DatabaseMailboxStore
+from maildesk.sources.imap import ImapWatcher, login_backoff_delay
+from tests.conftest import DeskFactory
 from tests.integration.test_cli import maildesk
 from tests.servers import ImapUser, free_port
+from tests.web.conftest import client_for
 
 pytestmark = pytest.mark.integration
 
@@ -120,10 +128,15 @@ def test_systemd_units_keep_files_private() -> None:
 
 
 def fetch_config(tmp_path: Path, **imap: object) -> str:
-    return str(write_config(tmp_path, imap={"security": "none", "timeout_seconds": 5, **imap}))
+    """A config for `fetch` against `imap`, its database already created."""
+    config = write_config(tmp_path, imap={"security": "none", "timeout_seconds": 5, **imap})
+    open_desk(config_mod.load(config)).db.dispose()
+    return str(config)
 
 
-def test_fetch_with_a_wrong_password_says_so_in_one_line(tmp_path: Path, imap_user: ImapUser) -> None:
+def test_fetch_with_a_wrong_password_says_so_in_one_line(
+    tmp_path: Path, imap_user: ImapUser
+) -> None:
     """A refused login is one line naming imap.password, exit 78 (EX_CONFIG)."""
     config = fetch_config(
         tmp_path,
@@ -165,8 +178,123 @@ def test_fetch_from_a_refused_port_is_a_temporary_failure(tmp_path: Path) -> Non
 
 def test_fetch_from_an_unknown_host_is_a_temporary_failure(tmp_path: Path) -> None:
     """A host name that does not resolve is one line naming imap.host, exit 75."""
-    config = fetch_config(tmp_path, host="nonexistent.invalid", port=993, username="u", password="p")
+    config = fetch_config(
+        tmp_path, host="nonexistent.invalid", port=993, username="u", password="p"
+    )
     done = maildesk("--config", config, "fetch", "--once", cwd=tmp_path)
     assert done.returncode == 75, done.stderr
     [line] = done.stderr.strip().splitlines()
     assert "imap.host" in line and "nonexistent.invalid" in line
+
+
+def test_run_backs_off_a_refused_login_and_healthz_says_why(
+    make_desk: DeskFactory, imap_user: ImapUser, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A refused login under `run` is retried with growing delays, one line naming imap.password each time, and /healthz answers 503 with the reason."""
+    desk = make_desk(
+        imap={
+            "host": imap_user.host,
+            "port": imap_user.port,
+            "security": "none",
+            "username": imap_user.username,
+            "password": "wrong",
+            "timeout_seconds": 5,
+        }
+    )
+    assert desk.config.imap is not None
+    stop = threading.Event()
+    delays: list[float] = []
+
+    def login_backoff(attempt: int) -> float:
+        delays.append(login_backoff_delay(attempt))
+        if len(delays) == 3:
+            stop.set()
+        return 0.0
+
+    watcher = ImapWatcher(
+        desk.config.imap,
+        DatabaseMailboxStore(desk.db, desk.desk_id, desk.clock),
+        now=desk.clock.now,
+        login_backoff=login_backoff,
+        on_problem=lambda problem: desk.runtime.report("fetch", problem),
+    )
+    with caplog.at_level(logging.INFO, logger="maildesk.sources.imap"):
+        watcher.run(stop, lambda _n: None)
+    assert delays == [60, 120, 240]
+    refused = [r.getMessage() for r in caplog.records if "imap.password" in r.getMessage()]
+    assert len(refused) == 3 and all(imap_user.username in line for line in refused)
+    assert "Traceback" not in caplog.text
+    response = client_for(desk).get("/healthz")
+    assert response.status_code == 503
+    assert "imap.password" in response.get_json()["failing"]["fetch"]
+
+
+def test_daemon_reports_a_refused_login_to_healthz(
+    make_desk: DeskFactory, imap_user: ImapUser
+) -> None:
+    """`run`'s fetch part tells /healthz about a refused login at the first attempt."""
+    desk = make_desk(
+        imap={
+            "host": imap_user.host,
+            "port": imap_user.port,
+            "security": "none",
+            "username": imap_user.username,
+            "password": "wrong",
+            "timeout_seconds": 5,
+        }
+    )
+    daemon = Daemon(desk, ("fetch",))
+    daemon.start()
+    try:
+        deadline = time.monotonic() + 10
+        while "fetch" not in desk.runtime.current() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        daemon.shutdown()
+    assert "imap.password" in desk.runtime.current()["fetch"]
+
+
+@pytest.mark.parametrize("verbose", [False, True], ids=["quiet", "verbose"])
+def test_listener_connections_are_logged_only_with_verbose(tmp_path: Path, verbose: bool) -> None:
+    """aiosmtpd's per-connection INFO lines (mail.log) stay out of `run`'s log unless -v is given."""
+    import signal
+    import smtplib
+    import subprocess
+    import sys
+
+    port = free_port()
+    config = write_config(tmp_path, listener={"listen": f"127.0.0.1:{port}"})
+    log = tmp_path / "run.log"
+    flags = ["-v"] if verbose else []
+    daemon = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "maildesk",
+            *flags,
+            "--config",
+            str(config),
+            "run",
+            "--only",
+            "listener",
+        ],
+        cwd=tmp_path,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while "maildesk is running" not in log.read_text() and time.monotonic() < deadline:
+            assert daemon.poll() is None, log.read_text()
+            time.sleep(0.1)
+        with smtplib.SMTP("127.0.0.1", port) as client:
+            client.noop()
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(30) == 0, log.read_text()
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()
+    text = log.read_text()
+    assert ("mail.log" in text) is verbose, text
+    assert "alembic" not in text.lower() or verbose
