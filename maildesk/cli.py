@@ -3,7 +3,8 @@
 Exit codes: 0 done, 1 a user error (bad config, unknown ticket), 2 bad arguments,
 75 (EX_TEMPFAIL) what may pass by itself (database or mailbox unreachable: retry
 later), 78 (EX_CONFIG) what will not (login refused, missing credentials, a schema
-older than the code): a person must act. Only `init`, `db upgrade` and `run` migrate.
+older than the code; 75 from `ingest`, as an MTA bounces on 78): a person must act.
+Only `init`, `db upgrade` and `run` migrate.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ EX_TEMPFAIL = 75
 EX_CONFIG = 78
 
 # Libraries that log every step at INFO; their detail is for `-v`.
-CHATTY_LOGGERS = ("alembic", "mail.log")
+CHATTY_LOGGERS = ("alembic", "imapclient", "mail.log")
 
 
 def _desk(args: argparse.Namespace, *, upgrade: bool = False) -> Desk:
@@ -407,7 +408,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except SchemaError as exc:
         print(str(exc), file=sys.stderr)
-        return EX_CONFIG
+        # An MTA bounces mail on 78 (Postfix: 5.3.5); from its pipe the mail must wait.
+        return EX_TEMPFAIL if args.func is cmd_ingest else EX_CONFIG
     except TemporaryError as exc:
         print(f"temporary failure, try again: {exc}", file=sys.stderr)
         return EX_TEMPFAIL

@@ -174,7 +174,9 @@ def explain(exc: BaseException, config: ImapConfig) -> MailboxError | None:
     if isinstance(exc, MailboxError):
         return exc
     if isinstance(exc, LoginError):
-        detail = str(exc).strip() or "no reason given"
+        said = exc.args[0] if exc.args else ""
+        detail = (said.decode(errors="replace") if isinstance(said, bytes) else str(said)).strip()
+        detail = detail or "no reason given"
         return MailboxError(
             "imap.password",
             f"the server refused the login of {config.username!r} ({detail});"
