@@ -1,7 +1,10 @@
 """The `maildesk` command: parses arguments and calls the use cases, nothing more.
 
-Exit codes: 0 done, 1 a user error (bad config, unknown ticket), 75 (EX_TEMPFAIL)
-when an MTA should retry.
+Exit codes: 0 done, 1 a user error (bad config, unknown ticket), 2 bad arguments,
+75 (EX_TEMPFAIL) what may pass by itself (database or mailbox unreachable: retry
+later), 78 (EX_CONFIG) what will not (login refused, missing credentials, a schema
+older than the code; 75 from `ingest`, as an MTA bounces on 78): a person must act.
+Only `init`, `db upgrade` and `run` migrate.
 """
 
 from __future__ import annotations
@@ -16,19 +19,24 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from maildesk import __version__, process, views
 from maildesk import config as config_mod
-from maildesk import process, views
 from maildesk.context import Desk, open_desk
-from maildesk.errors import ConfigError, TemporaryError
+from maildesk.errors import ConfigError, SchemaError, TemporaryError
 
 log = logging.getLogger("maildesk")
 
 EX_TEMPFAIL = 75
+EX_CONFIG = 78
+
+# Libraries that log every step at INFO; their detail is for `-v`.
+CHATTY_LOGGERS = ("alembic", "imapclient", "mail.log")
 
 
-def _desk(args: argparse.Namespace) -> Desk:
+def _desk(args: argparse.Namespace, *, upgrade: bool = False) -> Desk:
+    """The desk of `--config`; only the commands that may migrate pass `upgrade`."""
     cfg = config_mod.load(Path(args.config) if args.config else None)
-    return open_desk(cfg)
+    return open_desk(cfg, upgrade=upgrade)
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -41,14 +49,12 @@ def cmd_init(args: argparse.Namespace) -> int:
         path.write_text(views.starter_config(secrets.token_urlsafe(32)), encoding="utf-8")
         path.chmod(0o600)
         print(f"wrote {path}")
-    desk = open_desk(config_mod.load(path))
-    print(f"database ready: {desk.config.database_url}")
+    open_desk(config_mod.load(path), upgrade=True)
     return 0
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    desk = _desk(args)
-    print(f"database at the newest schema: {desk.config.database_url}")
+    _desk(args, upgrade=True)
     return 0
 
 
@@ -88,7 +94,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    return _serve(_desk(args), parts)
+    return _serve(_desk(args, upgrade=True), parts)
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
@@ -103,7 +109,13 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         )
         return 1
     if args.once:
-        stored = fetch_once(desk)
+        from maildesk.sources.imap import MailboxError
+
+        try:
+            stored = fetch_once(desk)
+        except MailboxError as exc:
+            print(f"{desk.config.source}: {exc}", file=sys.stderr)
+            return EX_CONFIG if exc.lasting else EX_TEMPFAIL
         print(f"stored {stored} new mail(s)")
         return 0
     return _serve(desk, ("fetch",))
@@ -310,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", help="configuration file (default: $MAILDESK_CONFIG, else ./maildesk.toml)"
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    parser.add_argument("--version", action="version", version=f"maildesk {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser(
@@ -443,11 +456,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if not args.verbose:
+        for name in CHATTY_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
     try:
         return int(args.func(args))
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 1
+    except SchemaError as exc:
+        print(str(exc), file=sys.stderr)
+        # An MTA bounces mail on 78 (Postfix: 5.3.5); from its pipe the mail must wait.
+        return EX_TEMPFAIL if args.func is cmd_ingest else EX_CONFIG
     except TemporaryError as exc:
         print(f"temporary failure, try again: {exc}", file=sys.stderr)
         return EX_TEMPFAIL

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -15,6 +18,34 @@ from maildesk.signing import split_address
 from maildesk.smtp import DirectoryTransport, SmtpTransport, Transport
 from maildesk.storage import BlobStore
 
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """What this process knows about itself that the database does not: for `/healthz`.
+
+    `started_at` gives a freshly started process a grace period before a mailbox that
+    has not passed yet counts as a problem; `problems` holds the reason a part keeps
+    failing (e.g. the IMAP login refused), by part, until it works again.
+    """
+
+    started_at: datetime
+    problems: dict[str, str] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def report(self, part: str, problem: str | None) -> None:
+        """Record (or, with None, clear) the problem of `part`."""
+        with self.lock:
+            if problem is None:
+                self.problems.pop(part, None)
+            else:
+                self.problems[part] = problem
+
+    def current(self) -> dict[str, str]:
+        with self.lock:
+            return dict(self.problems)
+
 
 @dataclass(frozen=True)
 class Desk:
@@ -23,6 +54,7 @@ class Desk:
     clock: Clock
     desk_id: int
     blobs: BlobStore
+    runtime: Runtime
 
     @property
     def address(self) -> str:
@@ -75,13 +107,26 @@ def ensure_desk_row(db: Database, config: Config, clock: Clock) -> int:
 
 
 def open_desk(config: Config, *, clock: Clock | None = None, upgrade: bool = True) -> Desk:
-    """Open the database (upgrading it when asked) and the desk's files."""
-    config = with_secret(config)
-    clock = clock or SystemClock()
+    """Open the database and the desk's files.
+
+    With `upgrade` the schema is created or migrated (`init`, `db upgrade`, `run`) and
+    one line says so; without, a missing or older schema is a `SchemaError`. `data_dir`
+    holds residents' attachments and mail: it is created for its owner only.
+    """
     db = Database(config.database_url)
     if upgrade:
-        db.upgrade()
+        log.info(db.upgrade())
+    else:
+        db.check_schema()  # before anything is written: a wrong folder stays untouched
+    config.data_path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    config = with_secret(config)
+    clock = clock or SystemClock()
     desk_id = ensure_desk_row(db, config, clock)
     return Desk(
-        config=config, db=db, clock=clock, desk_id=desk_id, blobs=BlobStore(config.data_path)
+        config=config,
+        db=db,
+        clock=clock,
+        desk_id=desk_id,
+        blobs=BlobStore(config.data_path),
+        runtime=Runtime(started_at=clock.now()),
     )

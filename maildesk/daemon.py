@@ -21,7 +21,7 @@ from maildesk.context import Desk
 from maildesk.ingest import DatabaseMailboxStore
 from maildesk.jobs import tick
 from maildesk.process import process_pending
-from maildesk.sources.imap import ImapWatcher
+from maildesk.sources.imap import ImapWatcher, explain
 from maildesk.sources.listener import Listener
 
 if TYPE_CHECKING:
@@ -61,15 +61,22 @@ def send_outbox(desk: Desk, stop: Callable[[], bool] = lambda: False) -> outbox.
 
 
 def fetch_once(desk: Desk) -> int:
-    """One pass over the mailbox, then process what was stored (cron mode)."""
-    assert desk.config.imap is not None
+    """One pass over the mailbox, then process what was stored (cron mode).
+
+    A connection or login failure is raised as the `MailboxError` that explains it.
+    """
+    imap = desk.config.imap
+    assert imap is not None
     watcher = ImapWatcher(
-        desk.config.imap,
-        DatabaseMailboxStore(desk.db, desk.desk_id, desk.clock),
-        now=desk.clock.now,
+        imap, DatabaseMailboxStore(desk.db, desk.desk_id, desk.clock), now=desk.clock.now
     )
     try:
         stored = watcher.poll_once()
+    except Exception as exc:
+        failure = explain(exc, imap)
+        if failure is None or failure is exc:
+            raise
+        raise failure from exc
     finally:
         watcher.close()
     process_pending(desk)
@@ -103,7 +110,12 @@ class Daemon:
         guarded("process", lambda: process_pending(desk))()
         if "fetch" in self.parts and cfg.imap is not None:
             store = DatabaseMailboxStore(desk.db, desk.desk_id, desk.clock)
-            watcher = ImapWatcher(cfg.imap, store, now=desk.clock.now)
+            watcher = ImapWatcher(
+                cfg.imap,
+                store,
+                now=desk.clock.now,
+                on_problem=lambda problem: desk.runtime.report("fetch", problem),
+            )
             self._thread(
                 "fetch",
                 lambda: watcher.run(

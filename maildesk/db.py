@@ -7,20 +7,33 @@ share one file; PostgreSQL gets row locks with SKIP LOCKED for several workers.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, Engine, create_engine, event, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    create_engine,
+    event,
+    inspect,
+    make_url,
+    select,
+    text,
+)
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from maildesk.errors import TemporaryError
+from maildesk.errors import SchemaError, TemporaryError
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+UPGRADE_HINT = "run `maildesk db upgrade`"
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -43,6 +56,34 @@ def _sqlite_begin(connection: Connection) -> None:
     """
     deferred = connection.get_execution_options().get("read_only", False)
     connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL; None for PostgreSQL or an in-memory database."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def create_private_file(path: Path) -> None:
+    """Create `path` empty, readable by its owner only, unless it exists.
+
+    SQLite gives the -wal and -shm files it creates the database file's mode, so the
+    residents' requests stay private in all three.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def _alembic_config() -> AlembicConfig:
+    # Imported here: only the commands that migrate or check the schema pay for Alembic.
+    from alembic.config import Config as AlembicConfig
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
 
 
 def make_engine(url: str) -> Engine:
@@ -101,19 +142,69 @@ class Database:
         finally:
             session.close()
 
-    def upgrade(self) -> None:
-        """Create or upgrade the schema to the newest migration."""
-        cfg = AlembicConfig()
-        cfg.set_main_option("script_location", str(MIGRATIONS))
+    def upgrade(self) -> str:
+        """Create or upgrade the schema to the newest migration; one line says what was done."""
+        from alembic import command
+
+        cfg = _alembic_config()
+        file = sqlite_file(self.url)
+        if file is not None:
+            create_private_file(file)
         try:
             with self.engine.begin() as connection:
                 if self.is_postgres:
                     # Several workers may start at once; one migrates, the others wait.
                     connection.execute(text("SELECT pg_advisory_xact_lock(7271)"))
+                before = self._revision(connection)
                 cfg.attributes["connection"] = connection
                 command.upgrade(cfg, "head")
+                after = self._revision(connection)
         except OperationalError as exc:
             raise TemporaryError(f"database unavailable: {exc.orig}") from exc
+        if before == after:
+            return f"database schema up to date (revision {after})"
+        return f"database schema upgraded from revision {before or 'none'} to {after}"
+
+    def check_schema(self) -> None:
+        """Refuse to work on a missing database or on a schema older than this code.
+
+        Only `init`, `db upgrade` and `run` migrate; every other command would otherwise
+        fail later with an SQL error, or (SQLite) leave an empty database file behind.
+        """
+        file = sqlite_file(self.url)
+        if file is not None and not file.exists():
+            raise SchemaError(
+                f"no maildesk database at {file}: run `maildesk init` (new desk) or"
+                f" `maildesk db upgrade`"
+            )
+        try:
+            with self.engine.execution_options(read_only=True).connect() as connection:
+                current = self._revision(connection)
+        except OperationalError as exc:
+            raise TemporaryError(f"database unavailable: {exc.orig}") from exc
+        if current is None:
+            raise SchemaError(
+                "no maildesk tables in the database: run `maildesk init` (new desk) or"
+                " `maildesk db upgrade`"
+            )
+        from alembic.script import ScriptDirectory
+
+        heads = ScriptDirectory.from_config(_alembic_config()).get_heads()
+        if current not in heads:
+            raise SchemaError(
+                f"the database schema is older than this maildesk: {UPGRADE_HINT}"
+                f" (database at revision {current}, this maildesk needs {', '.join(heads)})"
+            )
+
+    @staticmethod
+    def _revision(connection: Connection) -> str | None:
+        """The schema's Alembic revision, read with plain SQL; None when there is none."""
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        version: str | None = connection.execute(
+            text("SELECT version_num FROM alembic_version")
+        ).scalar()
+        return version
 
     def ping(self) -> bool:
         try:

@@ -7,6 +7,8 @@
 - `PermanentError`: this mail can never be processed as it is; it is quarantined
   for a human with the reason.
 - `ConfigError`: the configuration is wrong; the process stops before touching mail.
+- `SchemaError`: the database is missing or older than the code; a command that does
+  not migrate stops and says which command to run (exit 78, EX_CONFIG).
 """
 
 from __future__ import annotations
@@ -44,3 +46,7 @@ class Refused(MaildeskError):
     def __init__(self, code: str, detail: str = "") -> None:
         self.code, self.detail = code, detail
         super().__init__(f"{code}: {detail}" if detail else code)
+
+
+class SchemaError(MaildeskError):
+    """The database is missing or its schema is older than this maildesk."""

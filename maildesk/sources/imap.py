@@ -15,7 +15,9 @@ Its one job, and the rules that make it safe ("never lose a mail"):
   pass is backfill, and the store's dedupe key keeps everything from being stored twice.
 
 `ImapWatcher.run` waits with IDLE when the server has it (polling otherwise) and survives
-any connection failure by reconnecting with exponential backoff.
+any connection failure by reconnecting with exponential backoff. A failure is explained
+in one line naming the key to look at (`MailboxError`); one that will not pass by itself
+(login refused, missing credentials) is retried slowly and reported as a problem.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import imaplib
 import logging
+import socket
 import ssl
 import threading
 import time
@@ -32,6 +35,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from imapclient import IMAPClient
+from imapclient.exceptions import LoginError
+
+from maildesk.errors import MaildeskError
 
 from maildesk.clock import as_utc
 
@@ -42,10 +48,14 @@ __all__ = [
     "IMPORTED_FLAG",
     "ImapWatcher",
     "Fetched",
+    "MailboxError",
     "MailboxStore",
     "Position",
     "backoff_delay",
+    "check_credentials",
     "connect_imap",
+    "explain",
+    "login_backoff_delay",
     "mailbox_key",
 ]
 
@@ -127,6 +137,92 @@ def backoff_delay(attempt: int) -> float:
     return float(min(300, 2 ** min(max(attempt, 0), 9)))
 
 
+def login_backoff_delay(attempt: int) -> float:
+    """Seconds before retrying a failure a person must fix: 60, 120, ... up to an hour.
+
+    Slower than `backoff_delay`: a wrong password tried every few minutes can get the
+    desk's address locked out or banned by the mail provider.
+    """
+    return float(min(3600, 60 * 2 ** min(max(attempt, 0), 6)))
+
+
+class MailboxError(MaildeskError):
+    """Why the mailbox cannot be read, as one line naming the configuration key to look at.
+
+    `lasting` failures (login refused, missing credentials, TLS refused) will not pass by
+    themselves: a person must act (exit 78). The others (refused port, unknown host,
+    timeout) may pass: try again later (exit 75).
+    """
+
+    def __init__(self, key: str, what: str, *, lasting: bool) -> None:
+        self.key, self.what, self.lasting = key, what, lasting
+        super().__init__(f"{key}: {what}")
+
+
+def check_credentials(config: ImapConfig) -> None:
+    """Missing credentials are a `MailboxError` before any connection is tried."""
+    for key, value in (("username", config.username), ("password", config.password)):
+        if not value:
+            raise MailboxError(
+                f"imap.{key}",
+                f"not set; give it in the [imap] table or in MAILDESK_IMAP_{key.upper()}",
+                lasting=True,
+            )
+
+
+def explain(exc: BaseException, config: ImapConfig) -> MailboxError | None:
+    """The one line an operator needs for a connection or login failure; None if not one."""
+    where = f"{config.host}:{config.port}"
+    if isinstance(exc, MailboxError):
+        return exc
+    if isinstance(exc, LoginError):
+        said = exc.args[0] if exc.args else ""
+        detail = (said.decode(errors="replace") if isinstance(said, bytes) else str(said)).strip()
+        detail = detail or "no reason given"
+        return MailboxError(
+            "imap.password",
+            f"the server refused the login of {config.username!r} ({detail});"
+            " check imap.username and imap.password",
+            lasting=True,
+        )
+    if isinstance(exc, ssl.SSLError):
+        return MailboxError(
+            "imap.security",
+            f"TLS with {where} failed ({exc.reason or exc}); is security = {config.security!r}"
+            " right for this port?",
+            lasting=True,
+        )
+    if isinstance(exc, socket.gaierror):
+        return MailboxError(
+            "imap.host", f"unknown host {config.host!r} ({exc.strerror})", lasting=False
+        )
+    if isinstance(exc, ConnectionRefusedError):
+        return MailboxError(
+            "imap.port",
+            f"nothing accepts connections at {where} (connection refused)",
+            lasting=False,
+        )
+    if isinstance(exc, TimeoutError):
+        return MailboxError(
+            "imap.host",
+            f"no answer from {where} within {config.timeout_seconds} s (imap.timeout_seconds)",
+            lasting=False,
+        )
+    if isinstance(exc, OSError):
+        return MailboxError(
+            "imap.host", f"cannot reach {where} ({exc.strerror or exc})", lasting=False
+        )
+    if isinstance(exc, imaplib.IMAP4.abort | EOFError):
+        return MailboxError(
+            "imap.host", f"{where} closed the connection ({exc or 'end of file'})", lasting=False
+        )
+    if isinstance(exc, imaplib.IMAP4.error) and "select" in str(exc).lower():
+        return MailboxError(
+            "imap.folder", f"cannot open {config.folder!r} on {where} ({exc})", lasting=True
+        )
+    return None
+
+
 def mailbox_key(config: ImapConfig) -> str:
     """The stable name a folder's position is kept under."""
     return f"imap://{config.username}@{config.host}:{config.port}/{config.folder}"
@@ -134,6 +230,7 @@ def mailbox_key(config: ImapConfig) -> str:
 
 def connect_imap(config: ImapConfig) -> IMAPClient:
     """A logged-in client, over TLS, STARTTLS or plain text as configured."""
+    check_credentials(config)
     context = ssl.create_default_context()
     client = IMAPClient(
         config.host,
@@ -163,6 +260,8 @@ class ImapWatcher:
         now: Callable[[], datetime],
         connect: Callable[[ImapConfig], IMAPClient] | None = None,
         backoff: Callable[[int], float] = backoff_delay,
+        login_backoff: Callable[[int], float] = login_backoff_delay,
+        on_problem: Callable[[str | None], None] = lambda _problem: None,
     ) -> None:
         self.config = config
         self.store = store
@@ -171,6 +270,8 @@ class ImapWatcher:
         self.last_pass_at: datetime | None = None  # for status displays; set after a good pass
         self._connect = connect or connect_imap
         self._backoff = backoff
+        self._login_backoff = login_backoff
+        self._on_problem = on_problem  # told of a lasting failure, and None once it passes
         self._client: IMAPClient | None = None
         self._folder_ready = False  # processed folder known to exist on this connection
 
@@ -383,6 +484,8 @@ class ImapWatcher:
             while not stop.is_set():
                 try:
                     stored = self.poll_once()
+                    if attempt:
+                        self._on_problem(None)
                     attempt = 0
                     if stored:
                         self._notify(on_stored, stored)
@@ -391,18 +494,23 @@ class ImapWatcher:
                 except KeyboardInterrupt:
                     raise
                 except Exception as exc:
-                    delay = self._backoff(attempt)
-                    attempt += 1
-                    if isinstance(exc, CONNECTION_ERRORS):
+                    failure = explain(exc, self.config)
+                    if failure is not None and failure.lasting:
+                        delay = self._login_backoff(attempt)
+                        log.error("%s: %s; retrying in %.0f s", self.mailbox, failure, delay)
+                        self._on_problem(str(failure))
+                    elif failure is not None:
+                        delay = self._backoff(attempt)
                         log.warning(
-                            "%s: connection failed (%s: %s); retrying in %.1f s",
+                            "%s: connection failed: %s; retrying in %.1f s",
                             self.mailbox,
-                            type(exc).__name__,
-                            exc,
+                            failure,
                             delay,
                         )
                     else:
+                        delay = self._backoff(attempt)
                         log.exception("%s: pass failed; retrying in %.1f s", self.mailbox, delay)
+                    attempt += 1
                     self._drop()
                     stop.wait(delay)
         finally:

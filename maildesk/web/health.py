@@ -1,8 +1,10 @@
 """`/healthz` for monitoring: database, IMAP passes, quarantine and outbox, as JSON.
 
-503 when the database does not answer, when the newest pass of an IMAP mailbox is
-older than ten polling intervals (IMAP configured), or when the oldest pending
-outbox mail has waited more than an hour; 200 otherwise.
+503 when the database does not answer; when the configured IMAP mailbox has not
+completed a pass within its bound (two polling intervals or two minutes, whichever
+is longer), or never has, once this process has run for one bound; when a part of
+this process reports a lasting failure (a refused login: `failing` says why); or when
+the oldest pending outbox mail has waited more than an hour. 200 otherwise.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from maildesk.models import Inbound, MailboxPosition, Outbox
 from maildesk.outbox import PENDING
+from maildesk.sources.imap import mailbox_key
 from maildesk.web import desk_of_app
 
 bp = Blueprint("health", __name__)
 
 OUTBOX_MAX_AGE = timedelta(hours=1)
-IMAP_STALE_POLLS = 10
+IMAP_STALE_POLLS = 2
+IMAP_MIN_BOUND = timedelta(minutes=2)  # IDLE and slow networks: a pass may take a while
 
 
 def _age(now: datetime, then: datetime) -> float:
@@ -68,10 +72,18 @@ def healthz() -> ResponseReturnValue:
         for p in positions
     ]
     imap = desk.config.imap
-    if imap is not None and imap.host and positions:
-        newest = max(p.checked_at for p in positions)
-        if now - newest > timedelta(seconds=IMAP_STALE_POLLS * imap.poll_seconds):
-            problems.append("imap_stale")
+    if imap is not None and imap.host:
+        bound = max(timedelta(seconds=IMAP_STALE_POLLS * imap.poll_seconds), IMAP_MIN_BOUND)
+        key = mailbox_key(imap)
+        last = next((p.checked_at for p in positions if p.mailbox == key), None)
+        # A freshly started process has one bound to make its first pass.
+        if now - desk.runtime.started_at > bound:
+            if last is None:
+                problems.append("imap_never_connected")
+            elif now - last > bound:
+                problems.append("imap_stale")
+    failing = desk.runtime.current()
+    problems.extend(f"{part}_failing" for part in sorted(failing))
     # The column type gives aware UTC times back; min() over it may come back naive.
     oldest_at = oldest.replace(tzinfo=now.tzinfo) if oldest and oldest.tzinfo is None else oldest
     oldest_age = _age(now, oldest_at) if oldest_at is not None else None
@@ -82,6 +94,7 @@ def healthz() -> ResponseReturnValue:
         "problems": problems,
         "database": "ok",
         "mailboxes": mailboxes,
+        "failing": failing,
         "waiting_to_process": int(waiting or 0),
         "quarantined": int(quarantined or 0),
         "outbox": {"pending": int(pending or 0), "oldest_pending_age_seconds": oldest_age},

@@ -77,7 +77,7 @@ print(f"ok {rendered} mail templates, 4 pages")
 
 
 def test_every_template_renders_from_an_installed_wheel(tmp_path: Path) -> None:
-    """Build the wheel, install it alone into a folder, and render every template and page from there."""
+    """Build the wheel without setuptools warnings, install it alone into a folder, and render every template and page from there."""
     wheels, target = tmp_path / "wheels", tmp_path / "site"
     build = subprocess.run(
         [
@@ -85,7 +85,7 @@ def test_every_template_renders_from_an_installed_wheel(tmp_path: Path) -> None:
             "-m",
             "pip",
             "wheel",
-            "--quiet",
+            "--verbose",  # shows the build backend's warnings
             "--no-deps",
             "-w",
             str(wheels),
@@ -96,6 +96,12 @@ def test_every_template_renders_from_an_installed_wheel(tmp_path: Path) -> None:
         timeout=300,
     )
     assert build.returncode == 0, build.stderr
+    ignored = [
+        line
+        for line in (build.stdout + build.stderr).splitlines()
+        if "Package would be ignored" in line
+    ]
+    assert not ignored, f"{len(ignored)} setuptools warnings, first: {ignored[0]}"
     [wheel] = wheels.glob("maildesk-*.whl")
     install = subprocess.run(
         [

@@ -9,6 +9,7 @@ from maildesk.clock import FixedClock
 from maildesk.context import Desk
 from maildesk.db import Database
 from maildesk.models import Inbound, MailboxPosition
+from maildesk.sources.imap import mailbox_key
 from tests.conftest import DeskFactory
 from tests.web.conftest import client_for, open_ticket
 
@@ -43,13 +44,15 @@ def test_unreachable_database_answers_503(desk: Desk, tmp_path) -> None:  # type
 def test_stale_imap_pass_answers_503_and_quarantine_is_counted(
     make_desk: DeskFactory, clock: FixedClock
 ) -> None:
-    """A mailbox not passed in ten poll intervals fails the check; quarantined mails are counted."""
+    """A mailbox not passed within two minutes (2 × poll_seconds when longer) fails the check; quarantined mails are counted."""
     desk = make_desk(
         imap={"host": "imap.example", "username": "u", "password": "p", "poll_seconds": 30}
     )
+    assert desk.config.imap is not None
+    key = mailbox_key(desk.config.imap)
     now = clock.now()
     with desk.db.transaction() as session:
-        session.add(MailboxPosition(mailbox="INBOX", uidvalidity=1, last_uid=5, checked_at=now))
+        session.add(MailboxPosition(mailbox=key, uidvalidity=1, last_uid=5, checked_at=now))
         session.add(
             Inbound(
                 desk_id=desk.desk_id,
@@ -65,8 +68,61 @@ def test_stale_imap_pass_answers_503_and_quarantine_is_counted(
     fresh = client.get("/healthz")
     assert fresh.status_code == 200
     assert fresh.get_json()["quarantined"] == 1
-    assert fresh.get_json()["mailboxes"][0]["mailbox"] == "INBOX"
-    clock.advance(timedelta(seconds=301))
+    assert fresh.get_json()["mailboxes"][0]["mailbox"] == key
+    clock.advance(timedelta(seconds=120))
+    assert client.get("/healthz").status_code == 200
+    clock.advance(timedelta(seconds=1))
     stale = client.get("/healthz")
     assert stale.status_code == 503 and stale.get_json()["problems"] == ["imap_stale"]
-    assert stale.get_json()["mailboxes"][0]["age_seconds"] == 301
+    assert stale.get_json()["mailboxes"][0]["age_seconds"] == 121
+
+
+def test_slow_polling_stretches_the_bound_to_two_intervals(
+    make_desk: DeskFactory, clock: FixedClock
+) -> None:
+    """With poll_seconds = 600 a pass 20 minutes old is fine and one a second older is stale."""
+    desk = make_desk(
+        imap={"host": "imap.example", "username": "u", "password": "p", "poll_seconds": 600}
+    )
+    assert desk.config.imap is not None
+    with desk.db.transaction() as session:
+        session.add(
+            MailboxPosition(
+                mailbox=mailbox_key(desk.config.imap),
+                uidvalidity=1,
+                last_uid=5,
+                checked_at=clock.now(),
+            )
+        )
+    clock.advance(timedelta(seconds=1200))
+    assert client_for(desk).get("/healthz").status_code == 200
+    clock.advance(timedelta(seconds=1))
+    assert client_for(desk).get("/healthz").get_json()["problems"] == ["imap_stale"]
+
+
+def test_a_mailbox_that_never_connected_fails_after_the_grace_period(
+    make_desk: DeskFactory, clock: FixedClock
+) -> None:
+    """A configured mailbox with no pass yet is fine for one bound after start, then answers 503."""
+    desk = make_desk(
+        imap={"host": "imap.example", "username": "u", "password": "p", "poll_seconds": 30}
+    )
+    client = client_for(desk)
+    clock.advance(timedelta(seconds=120))
+    assert client.get("/healthz").status_code == 200
+    clock.advance(timedelta(seconds=1))
+    never = client.get("/healthz")
+    assert never.status_code == 503
+    assert never.get_json()["problems"] == ["imap_never_connected"]
+
+
+def test_a_lasting_mailbox_failure_answers_503_with_the_reason(desk: Desk) -> None:
+    """A part that reports a lasting failure (a refused login) fails the check at once, saying why."""
+    reason = "imap.password: the server refused the login of 'u'"
+    desk.runtime.report("fetch", reason)
+    failing = client_for(desk).get("/healthz")
+    assert failing.status_code == 503
+    assert failing.get_json()["problems"] == ["fetch_failing"]
+    assert failing.get_json()["failing"] == {"fetch": reason}
+    desk.runtime.report("fetch", None)
+    assert client_for(desk).get("/healthz").status_code == 200
