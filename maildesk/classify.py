@@ -10,8 +10,10 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from maildesk.config import Config
+if TYPE_CHECKING:  # config imports fold from here
+    from maildesk.config import Config
 
 FALLBACK_CATEGORY = "general"
 DEFAULT_PRIORITY = "media"

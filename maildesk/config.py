@@ -9,6 +9,7 @@ to a folder, the status page on 127.0.0.1:8080.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import re
 import secrets
@@ -21,10 +22,13 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from maildesk.classify import fold
 from maildesk.config_schema import builtin, default
 from maildesk.errors import ConfigError
 
 ENV_PREFIX = "MAILDESK_"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -444,6 +448,61 @@ def _check(config: Config) -> None:
             raise ConfigError(source, f"staff[{i}].email", "an email address", repr(member.email))
 
 
+def _check_teams(config: Config, written: Mapping[str, str]) -> None:
+    """Every team requests are sent to has someone in it, and every staff team gets requests.
+
+    A misspelt team (`administracion` for `administración`) would otherwise send its
+    requests to the supervisors without a word. `written` maps the keys of the teams the
+    operator wrote to those teams: an unserved one is an error, while an unserved team
+    of the built-in categories, or a staff team nothing routes to, is only a warning (a
+    small building with one admin has no security team, and must still start).
+    """
+    if not config.staff:
+        return
+    served = {team for member in config.staff for team in member.teams}
+    routed = {config.desk.default_team, *(r.team for r in config.routes)}
+    routed.update(c.team for c in config.categories.values() if c.team)
+
+    def spelled(team: str, among: set[str]) -> str:
+        match = next((t for t in sorted(among) if fold(t) == fold(team)), None)
+        return f"{team!r} (did you mean {match!r}?)" if match else repr(team)
+
+    for key, team in written.items():
+        if team not in served:
+            raise ConfigError(
+                config.source,
+                key,
+                "a team some [[staff]] member is in: " + ", ".join(sorted(served)),
+                spelled(team, served),
+            )
+    for i, member in enumerate(config.staff):
+        for team in member.teams:
+            if team in routed:
+                continue
+            if any(fold(t) == fold(team) for t in routed):
+                raise ConfigError(
+                    config.source,
+                    f"staff[{i}].teams",
+                    "teams that a category, a route or desk.default_team sends requests to: "
+                    + ", ".join(sorted(routed)),
+                    spelled(team, routed),
+                )
+            log.warning(
+                "%s: staff[%d].teams: no category, route or desk.default_team sends requests "
+                "to %r; %s gets its requests only by #asignar",
+                config.source,
+                i,
+                team,
+                member.email,
+            )
+    for team in sorted(routed - served):
+        log.warning(
+            "%s: no [[staff]] member is in team %r: its requests go to the supervisors",
+            config.source,
+            team,
+        )
+
+
 def _check_calendar(config: Config) -> None:
     source, cal = config.source, config.calendar
     for day in cal.days:
@@ -606,7 +665,19 @@ def load(path: Path | None = None, *, required: bool = False) -> Config:
         base_dir=base_dir,
     )
     _check(config)
+    _check_teams(config, _written_teams(data, config))
     return config
+
+
+def _written_teams(data: Mapping[str, Any], config: Config) -> dict[str, str]:
+    """The teams the operator wrote (file or environment), by key, for `_check_teams`."""
+    written = {f"routes[{i}].team": route.team for i, route in enumerate(config.routes)}
+    for name in data.get("categories", {}):
+        if config.categories[name].team:
+            written[f"categories.{name}.team"] = config.categories[name].team
+    if "default_team" in data.get("desk", {}) or f"{ENV_PREFIX}DESK_DEFAULT_TEAM" in os.environ:
+        written["desk.default_team"] = config.desk.default_team
+    return written
 
 
 def with_secret(config: Config) -> Config:
