@@ -3,7 +3,8 @@
 Every error names the file, the key and what was expected, and is raised before
 any mailbox or relay is touched. With no file at all the embedded defaults give a
 working desk: SQLite here, the listener on 127.0.0.1:2525, outbound mail written
-to a folder, the status page on 127.0.0.1:8080.
+to a folder, the status page on 127.0.0.1:8080. The defaults themselves are data,
+in `defaults.toml` (see `config_schema`), shared with the starter file of `init`.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import pytest
 from maildesk import config
 from maildesk.cli import main
 from maildesk.config import Config, load
+from maildesk.config_schema import NO_DEFAULT, SCHEMA
 
 # A commented-out setting of the starter: a table header, `key = value`, a list's
 # continuation line or its closing bracket (prose comments are none of these).
@@ -78,6 +79,15 @@ def test_starter_with_every_setting_on_is_the_built_in_data(tmp_path: Path) -> N
     assert dict(loaded.priorities) == dict(config.DEFAULT_PRIORITIES)
     assert dict(loaded.categories) == dict(config.DEFAULT_CATEGORIES)
     assert "Pérez" in text and "paquetería" in text and "mié" in text
+
+
+def test_every_shipped_default_has_its_keys_type() -> None:
+    """Each default in defaults.toml converts to its key's type as if an operator had written it."""
+    for section, cls in config._SECTIONS.items():
+        shipped = {
+            key.name: key.default for key in SCHEMA[section].keys if key.default is not NO_DEFAULT
+        }
+        assert config._build(cls, shipped, section, "defaults.toml", None) == cls(), section
 
 
 def test_init_data_dir_puts_database_and_data_there(tmp_path: Path) -> None:
