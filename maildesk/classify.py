@@ -9,9 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from maildesk.config import Config
 from maildesk.text import fold
+
+if TYPE_CHECKING:
+    from maildesk.config import Config
 
 FALLBACK_CATEGORY = "general"
 DEFAULT_PRIORITY = "media"

@@ -21,6 +21,7 @@ from typing import Any
 
 from maildesk import __version__, process, views
 from maildesk import config as config_mod
+from maildesk.config_schema import starter_config
 from maildesk.context import Desk, open_desk
 from maildesk.errors import ConfigError, SchemaError, TemporaryError
 
@@ -46,7 +47,16 @@ def cmd_init(args: argparse.Namespace) -> int:
     if path.exists() and not args.force:
         print(f"{path} exists; keeping it (use --force to overwrite). Upgrading the database.")
     else:
-        path.write_text(views.starter_config(secrets.token_urlsafe(32)), encoding="utf-8")
+        overrides = {}
+        if args.data_dir:
+            # Everything the daemon writes goes there, apart from the (read-only) config.
+            state = Path(args.data_dir).resolve()
+            overrides = {
+                "desk.data_dir": str(state),
+                "desk.database": f"sqlite:///{state}/maildesk.db",
+            }
+        text = starter_config(secrets.token_urlsafe(32), overrides=overrides)
+        path.write_text(text, encoding="utf-8")
         path.chmod(0o600)
         print(f"wrote {path}")
     open_desk(config_mod.load(path), upgrade=True)
@@ -330,6 +340,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("dir", nargs="?", default=".", help="folder for maildesk.toml (default: here)")
     p.add_argument("--force", action="store_true", help="overwrite an existing maildesk.toml")
+    p.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="keep the SQLite database and data_dir in DIR (e.g. /var/lib/maildesk)",
+    )
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser(

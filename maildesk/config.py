@@ -3,27 +3,33 @@
 Every error names the file, the key and what was expected, and is raised before
 any mailbox or relay is touched. With no file at all the embedded defaults give a
 working desk: SQLite here, the listener on 127.0.0.1:2525, outbound mail written
-to a folder, the status page on 127.0.0.1:8080.
+to a folder, the status page on 127.0.0.1:8080. The defaults themselves are data,
+in `defaults.toml` (see `config_schema`), shared with the starter file of `init`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import re
 import secrets
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from maildesk.config_schema import builtin, default
 from maildesk.errors import ConfigError
+from maildesk.text import fold
 
 ENV_PREFIX = "MAILDESK_"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,65 +50,65 @@ class Duration:
 
 @dataclass(frozen=True, slots=True)
 class DeskConfig:
-    name: str = "maildesk"
-    address: str = "soporte@localhost"
-    base_url: str = "http://127.0.0.1:8080"
-    language: Literal["es", "en"] = "es"
-    timezone: str = "America/Santiago"
-    database: str = "sqlite:///maildesk.db"
-    data_dir: str = "data"
-    secret_key: str = ""
-    tag_prefix: str = "#"
-    max_message_mb: int = 40
-    autoreply_per_hour: int = 10
-    reopen_days: int = 14
-    auto_close_days: int = 5
-    default_team: str = "administración"
-    trusted_authserv_ids: tuple[str, ...] = ()
+    name: str = default("desk", "name")
+    address: str = default("desk", "address")
+    base_url: str = default("desk", "base_url")
+    language: Literal["es", "en"] = default("desk", "language")
+    timezone: str = default("desk", "timezone")
+    database: str = default("desk", "database")
+    data_dir: str = default("desk", "data_dir")
+    secret_key: str = default("desk", "secret_key")
+    tag_prefix: str = default("desk", "tag_prefix")
+    max_message_mb: int = default("desk", "max_message_mb")
+    autoreply_per_hour: int = default("desk", "autoreply_per_hour")
+    reopen_days: int = default("desk", "reopen_days")
+    auto_close_days: int = default("desk", "auto_close_days")
+    default_team: str = default("desk", "default_team")
+    trusted_authserv_ids: tuple[str, ...] = default("desk", "trusted_authserv_ids")
 
 
 @dataclass(frozen=True, slots=True)
 class ImapConfig:
-    host: str = ""
-    port: int = 993
-    security: Literal["ssl", "starttls", "none"] = "ssl"
-    username: str = ""
-    password: str = ""
-    folder: str = "INBOX"
-    idle: bool = True
-    poll_seconds: int = 60
-    import_existing: bool = False
-    processed_folder: str = ""
-    batch_size: int = 50
-    timeout_seconds: int = 60
+    host: str = default("imap", "host")
+    port: int = default("imap", "port")
+    security: Literal["ssl", "starttls", "none"] = default("imap", "security")
+    username: str = default("imap", "username")
+    password: str = default("imap", "password")
+    folder: str = default("imap", "folder")
+    idle: bool = default("imap", "idle")
+    poll_seconds: int = default("imap", "poll_seconds")
+    import_existing: bool = default("imap", "import_existing")
+    processed_folder: str = default("imap", "processed_folder")
+    batch_size: int = default("imap", "batch_size")
+    timeout_seconds: int = default("imap", "timeout_seconds")
 
 
 @dataclass(frozen=True, slots=True)
 class SmtpConfig:
-    host: str = ""
-    port: int = 587
-    security: Literal["ssl", "starttls", "none"] = "starttls"
-    username: str = ""
-    password: str = ""
-    outbox_dir: str = "outbox"
-    timeout_seconds: int = 30
-    max_attempts: int = 12
+    host: str = default("smtp", "host")
+    port: int = default("smtp", "port")
+    security: Literal["ssl", "starttls", "none"] = default("smtp", "security")
+    username: str = default("smtp", "username")
+    password: str = default("smtp", "password")
+    outbox_dir: str = default("smtp", "outbox_dir")
+    timeout_seconds: int = default("smtp", "timeout_seconds")
+    max_attempts: int = default("smtp", "max_attempts")
 
 
 @dataclass(frozen=True, slots=True)
 class ListenerConfig:
-    listen: str = "127.0.0.1:2525"
-    protocol: Literal["smtp", "lmtp"] = "smtp"
+    listen: str = default("listener", "listen")
+    protocol: Literal["smtp", "lmtp"] = default("listener", "protocol")
 
 
 @dataclass(frozen=True, slots=True)
 class WebConfig:
-    listen: str = "127.0.0.1:8080"
-    languages: tuple[str, ...] = ()  # more than one: the browser's language picks among them
-    max_files: int = 3  # attachments per reply from the page
-    max_attachment_mb: int = 10
-    lookup_per_client: str = "10 per hour"
-    lookup_per_address: str = "3 per hour"
+    listen: str = default("web", "listen")
+    languages: tuple[str, ...] = default("web", "languages")
+    max_files: int = default("web", "max_files")
+    max_attachment_mb: int = default("web", "max_attachment_mb")
+    lookup_per_client: str = default("web", "lookup_per_client")
+    lookup_per_address: str = default("web", "lookup_per_address")
 
 
 DAY_NAMES = {
@@ -129,48 +135,48 @@ DAY_NAMES = {
 class CalendarConfig:
     """The desk's business hours, for targets written in business time (`8bh`, `2bd`)."""
 
-    days: tuple[str, ...] = ("lun", "mar", "mié", "jue", "vie")
-    opens: str = "09:00"
-    closes: str = "18:00"
-    holidays_country: str = "CL"
-    holidays_subdivision: str = ""
-    holidays: tuple[str, ...] = ()  # extra closed days, "YYYY-MM-DD"
+    days: tuple[str, ...] = default("calendar", "days")
+    opens: str = default("calendar", "opens")
+    closes: str = default("calendar", "closes")
+    holidays_country: str = default("calendar", "holidays_country")
+    holidays_subdivision: str = default("calendar", "holidays_subdivision")
+    holidays: tuple[str, ...] = default("calendar", "holidays")
 
 
 @dataclass(frozen=True, slots=True)
 class EscalationConfig:
     """When a ticket climbs to whom (seeds: supervisor → gerente → dirección)."""
 
-    at_risk: float = 0.75  # share of a target used: warn the assignee
-    manager_after: Duration = Duration(24 * 3600)  # open longer than this: the manager hears
-    manager_margin: float = 0.5  # broken by more than this share again: the manager hears
-    director_factor: float = 2.0  # an alta ticket past this many times its target: direction
-    digest_daily: str = "08:00"  # "" turns the daily digest off
-    digest_weekly: str = "lun 08:00"  # "" turns the weekly digest off
+    at_risk: float = default("escalation", "at_risk")
+    manager_after: Duration = Duration.parse(default("escalation", "manager_after"))
+    manager_margin: float = default("escalation", "manager_margin")
+    director_factor: float = default("escalation", "director_factor")
+    digest_daily: str = default("escalation", "digest_daily")
+    digest_weekly: str = default("escalation", "digest_weekly")
 
 
 @dataclass(frozen=True, slots=True)
 class StaffConfig:
     email: str
-    name: str = ""
-    role: Literal["agent", "supervisor", "manager", "director", "admin"] = "agent"
-    teams: tuple[str, ...] = ()
+    name: str = default("staff", "name")
+    role: Literal["agent", "supervisor", "manager", "director", "admin"] = default("staff", "role")
+    teams: tuple[str, ...] = default("staff", "teams")
 
 
 @dataclass(frozen=True, slots=True)
 class PriorityConfig:
     first_response: Duration
     resolution: Duration
-    keywords: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = default("priorities", "keywords")
 
 
 @dataclass(frozen=True, slots=True)
 class CategoryConfig:
     """A category, the words that suggest it, and the team it goes to by default."""
 
-    keywords: tuple[str, ...] = ()
-    team: str = ""
-    priority: str = ""
+    keywords: tuple[str, ...] = default("categories", "keywords")
+    team: str = default("categories", "team")
+    priority: str = default("categories", "priority")
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,158 +184,10 @@ class RouteConfig:
     """A routing rule: the first rule any of whose criteria matches picks the team."""
 
     team: str
-    categories: tuple[str, ...] = ()
-    keywords: tuple[str, ...] = ()
-    units: tuple[str, ...] = ()
-    senders: tuple[str, ...] = ()
-
-
-DEFAULT_CATEGORIES: Mapping[str, CategoryConfig] = types.MappingProxyType(
-    {
-        "mantenimiento": CategoryConfig(
-            (
-                "fuga",
-                "gotera",
-                "filtración",
-                "humedad",
-                "cañería",
-                "desagüe",
-                "ascensor",
-                "luz",
-                "enchufe",
-                "ampolleta",
-                "calefont",
-                "agua caliente",
-                "puerta",
-                "ventana",
-                "bomba",
-                "citófono",
-                "gas",
-                "reparación",
-                "roto",
-                "rota",
-                "no funciona",
-            ),
-            team="mantenimiento",
-        ),
-        "convivencia": CategoryConfig(
-            (
-                "ruido",
-                "música",
-                "fiesta",
-                "vecino",
-                "mascota",
-                "perro",
-                "olor",
-                "basura",
-                "humo de cigarro",
-                "molestia",
-            ),
-            team="administración",
-        ),
-        "seguridad": CategoryConfig(
-            (
-                "robo",
-                "hurto",
-                "sospechoso",
-                "cámara",
-                "alarma",
-                "portón abierto",
-                "intruso",
-                "vigilante",
-                "guardia",
-                "seguridad",
-            ),
-            team="seguridad",
-        ),
-        "paquetería": CategoryConfig(
-            (
-                "paquete",
-                "encomienda",
-                "correspondencia",
-                "delivery",
-                "courier",
-                "carta",
-                "conserjería",
-            ),
-            team="recepción",
-        ),
-        "accesos": CategoryConfig(
-            (
-                "llave",
-                "tarjeta",
-                "tag",
-                "control remoto",
-                "acceso",
-                "visita",
-                "portón",
-                "estacionamiento",
-                "clave",
-            ),
-            team="recepción",
-        ),
-        "amenidades": CategoryConfig(
-            (
-                "quincho",
-                "piscina",
-                "gimnasio",
-                "sala de eventos",
-                "reserva",
-                "lavandería",
-                "sala multiuso",
-                "terraza",
-            ),
-            team="administración",
-        ),
-        "administración": CategoryConfig(
-            (
-                "gastos comunes",
-                "cobro",
-                "pago",
-                "boleta",
-                "factura",
-                "reglamento",
-                "certificado",
-                "multa",
-                "asamblea",
-                "contrato",
-            ),
-            team="administración",
-        ),
-    }
-)
-
-DEFAULT_PRIORITIES: Mapping[str, PriorityConfig] = types.MappingProxyType(
-    {
-        "alta": PriorityConfig(
-            Duration(3600),
-            Duration(8 * 3600),
-            (
-                "urgente",
-                "emergencia",
-                "incendio",
-                "humo",
-                "inundación",
-                "inundado",
-                "fuga de gas",
-                "olor a gas",
-                "sin agua",
-                "sin luz",
-                "corte de luz",
-                "atrapado",
-                "atrapada",
-                "urgent",
-                "emergency",
-            ),
-        ),
-        "media": PriorityConfig(Duration(4 * 3600), Duration(3 * 86400)),
-        "baja": PriorityConfig(
-            Duration(86400),
-            Duration(7 * 86400),
-            ("consulta", "sugerencia", "duda", "pregunta"),
-        ),
-    }
-)
+    categories: tuple[str, ...] = default("routes", "categories")
+    keywords: tuple[str, ...] = default("routes", "keywords")
+    units: tuple[str, ...] = default("routes", "units")
+    senders: tuple[str, ...] = default("routes", "senders")
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,67 +249,82 @@ _SECTIONS: dict[str, type] = {
 }
 
 
+def _to_bool(kind: Any, value: Any, from_env: bool) -> bool:
+    if from_env and isinstance(value, str) and value.lower() in _TRUE | _FALSE:
+        return value.lower() in _TRUE
+    if isinstance(value, bool):
+        return value
+    raise ValueError
+
+
+def _to_int(kind: Any, value: Any, from_env: bool) -> int:
+    if from_env and isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise ValueError
+
+
+def _to_float(kind: Any, value: Any, from_env: bool) -> float:
+    if from_env and isinstance(value, str):
+        return float(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    raise ValueError
+
+
+def _to_str(kind: Any, value: Any, from_env: bool) -> str:
+    if isinstance(value, str):
+        return value
+    raise ValueError
+
+
+def _to_duration(kind: Any, value: Any, from_env: bool) -> Duration:
+    if isinstance(value, str):
+        return Duration.parse(value)
+    raise ValueError
+
+
+def _to_choice(kind: Any, value: Any, from_env: bool) -> Any:
+    if value in get_args(kind):
+        return value
+    raise ValueError
+
+
+def _to_strings(kind: Any, value: Any, from_env: bool) -> tuple[str, ...]:
+    if from_env and isinstance(value, str):
+        return tuple(v.strip() for v in value.split(",") if v.strip())
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise ValueError
+
+
+_TRUE, _FALSE = frozenset({"1", "true", "yes"}), frozenset({"0", "false", "no"})
+
+# A key's type (or its origin, for Literal[...] and tuple[...]) -> how a TOML or
+# environment value becomes it (ValueError when it cannot), and what an error says
+# was expected.
+_CONVERTERS: dict[Any, tuple[Callable[[Any, Any, bool], Any], Callable[[Any], str]]] = {
+    bool: (_to_bool, lambda _: "true or false"),
+    int: (_to_int, lambda _: "an integer"),
+    float: (_to_float, lambda _: "a number"),
+    str: (_to_str, lambda _: "a string"),
+    Duration: (
+        _to_duration,
+        lambda _: 'a duration such as "30s", "15m", "8h", "2d", "8bh" or "2bd"',
+    ),
+    Literal: (_to_choice, lambda kind: "one of " + ", ".join(f'"{a}"' for a in get_args(kind))),
+    tuple: (_to_strings, lambda _: "a list of strings"),
+}
+
+
 def _expected(kind: Any) -> str:
-    if kind is bool:
-        return "true or false"
-    if kind is int:
-        return "an integer"
-    if kind is float:
-        return "a number"
-    if kind is str:
-        return "a string"
-    if kind is Duration:
-        return 'a duration such as "30s", "15m", "8h", "2d", "8bh" or "2bd"'
-    if get_origin(kind) is Literal:
-        return "one of " + ", ".join(f'"{a}"' for a in get_args(kind))
-    if get_origin(kind) is tuple:
-        return "a list of strings"
-    return str(kind)
+    return _CONVERTERS[get_origin(kind) or kind][1](kind)
 
 
 def _convert(kind: Any, value: Any, *, from_env: bool) -> Any:
     """Turn a TOML (or environment) value into `kind`, or raise ValueError."""
-    if kind is bool:
-        if (
-            from_env
-            and isinstance(value, str)
-            and value.lower() in ("1", "true", "yes", "0", "false", "no")
-        ):
-            return value.lower() in ("1", "true", "yes")
-        if isinstance(value, bool):
-            return value
-        raise ValueError
-    if kind is int:
-        if from_env and isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
-            return int(value)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        raise ValueError
-    if kind is str:
-        if isinstance(value, str):
-            return value
-        raise ValueError
-    if kind is float:
-        if from_env and isinstance(value, str):
-            return float(value)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        raise ValueError
-    if kind is Duration:
-        if isinstance(value, str):
-            return Duration.parse(value)
-        raise ValueError
-    if get_origin(kind) is Literal:
-        if value in get_args(kind):
-            return value
-        raise ValueError
-    if get_origin(kind) is tuple:
-        if from_env and isinstance(value, str):
-            return tuple(v.strip() for v in value.split(",") if v.strip())
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return tuple(value)
-        raise ValueError
-    raise TypeError(kind)
+    return _CONVERTERS[get_origin(kind) or kind][0](kind, value, from_env)
 
 
 def _build(
@@ -489,6 +362,20 @@ def _build(
         except ValueError:
             raise ConfigError(origin, f"{where}.{f.name}", _expected(kind), repr(raw)) from None
     return cls(**values)
+
+
+def _builtin(cls: type[Any], section: str) -> Mapping[str, Any]:
+    """The built-in tables of `section`, built and checked like an operator's."""
+    return types.MappingProxyType(
+        {
+            name: _build(cls, body, f"{section}.{name}", "defaults.toml", None)
+            for name, body in builtin(section).items()
+        }
+    )
+
+
+DEFAULT_PRIORITIES: Mapping[str, PriorityConfig] = _builtin(PriorityConfig, "priorities")
+DEFAULT_CATEGORIES: Mapping[str, CategoryConfig] = _builtin(CategoryConfig, "categories")
 
 
 def _check(config: Config) -> None:
@@ -560,6 +447,61 @@ def _check(config: Config) -> None:
     for i, member in enumerate(config.staff):
         if "@" not in member.email:
             raise ConfigError(source, f"staff[{i}].email", "an email address", repr(member.email))
+
+
+def _check_teams(config: Config, written: Mapping[str, str]) -> None:
+    """Every team requests are sent to has someone in it, and every staff team gets requests.
+
+    A misspelt team (`administracion` for `administración`) would otherwise send its
+    requests to the supervisors without a word. `written` maps the keys of the teams the
+    operator wrote to those teams: an unserved one is an error, while an unserved team
+    of the built-in categories, or a staff team nothing routes to, is only a warning (a
+    small building with one admin has no security team, and must still start).
+    """
+    if not config.staff:
+        return
+    served = {team for member in config.staff for team in member.teams}
+    routed = {config.desk.default_team, *(r.team for r in config.routes)}
+    routed.update(c.team for c in config.categories.values() if c.team)
+
+    def spelled(team: str, among: set[str]) -> str:
+        match = next((t for t in sorted(among) if fold(t) == fold(team)), None)
+        return f"{team!r} (did you mean {match!r}?)" if match else repr(team)
+
+    for key, team in written.items():
+        if team not in served:
+            raise ConfigError(
+                config.source,
+                key,
+                "a team some [[staff]] member is in: " + ", ".join(sorted(served)),
+                spelled(team, served),
+            )
+    for i, member in enumerate(config.staff):
+        for team in member.teams:
+            if team in routed:
+                continue
+            if any(fold(t) == fold(team) for t in routed):
+                raise ConfigError(
+                    config.source,
+                    f"staff[{i}].teams",
+                    "teams that a category, a route or desk.default_team sends requests to: "
+                    + ", ".join(sorted(routed)),
+                    spelled(team, routed),
+                )
+            log.warning(
+                "%s: staff[%d].teams: no category, route or desk.default_team sends requests "
+                "to %r; %s gets its requests only by #asignar",
+                config.source,
+                i,
+                team,
+                member.email,
+            )
+    for team in sorted(routed - served):
+        log.warning(
+            "%s: no [[staff]] member is in team %r: its requests go to the supervisors",
+            config.source,
+            team,
+        )
 
 
 def _check_calendar(config: Config) -> None:
@@ -724,7 +666,19 @@ def load(path: Path | None = None, *, required: bool = False) -> Config:
         base_dir=base_dir,
     )
     _check(config)
+    _check_teams(config, _written_teams(data, config))
     return config
+
+
+def _written_teams(data: Mapping[str, Any], config: Config) -> dict[str, str]:
+    """The teams the operator wrote (file or environment), by key, for `_check_teams`."""
+    written = {f"routes[{i}].team": route.team for i, route in enumerate(config.routes)}
+    for name in data.get("categories", {}):
+        if config.categories[name].team:
+            written[f"categories.{name}.team"] = config.categories[name].team
+    if "default_team" in data.get("desk", {}) or f"{ENV_PREFIX}DESK_DEFAULT_TEAM" in os.environ:
+        written["desk.default_team"] = config.desk.default_team
+    return written
 
 
 def with_secret(config: Config) -> Config:

@@ -37,9 +37,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 
-from maildesk.errors import MaildeskError
-
 from maildesk.clock import as_utc
+from maildesk.errors import MaildeskError
 
 if TYPE_CHECKING:
     from maildesk.config import ImapConfig
