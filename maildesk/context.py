@@ -14,8 +14,8 @@ from maildesk.clock import Clock, SystemClock
 from maildesk.config import Config, with_secret
 from maildesk.db import Database
 from maildesk.models import Desk as DeskRow
+from maildesk.outbound.transports import DirectoryTransport, SmtpTransport, Transport
 from maildesk.signing import split_address
-from maildesk.smtp import DirectoryTransport, SmtpTransport, Transport
 from maildesk.storage import BlobStore
 
 log = logging.getLogger(__name__)

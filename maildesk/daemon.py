@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 
 import schedule
 
-from maildesk import outbox
 from maildesk.context import Desk
-from maildesk.ingest import DatabaseMailboxStore
-from maildesk.jobs import tick
-from maildesk.process import process_pending
-from maildesk.sources.imap import ImapWatcher, explain
-from maildesk.sources.listener import Listener
+from maildesk.inbound.runner import process_pending
+from maildesk.inbound.sources.imap import ImapWatcher, explain
+from maildesk.inbound.sources.listener import Listener
+from maildesk.inbound.store import DatabaseMailboxStore
+from maildesk.outbound import outbox
+from maildesk.sla.jobs import tick
 
 if TYPE_CHECKING:
     from maildesk.web.serve import WebServer

@@ -11,12 +11,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from maildesk import states
 from maildesk.domain import EventKind, State
 from maildesk.errors import Refused
 from maildesk.models import Ticket
-from maildesk.states import Action, InvalidTransition
+from maildesk.tickets import states
 from maildesk.tickets.history import record_event
+from maildesk.tickets.states import Action, InvalidTransition
 
 
 def transition(

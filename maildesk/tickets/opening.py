@@ -15,8 +15,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from maildesk import correlate, notify, signing
-from maildesk.classify import classify
+from maildesk import signing
 from maildesk.context import Desk
 from maildesk.domain import Attachment as MailAttachment
 from maildesk.domain import (
@@ -30,10 +29,13 @@ from maildesk.domain import (
     State,
 )
 from maildesk.errors import Refused
-from maildesk.escalation import expected_answer, office_hours
+from maildesk.inbound import correlate
 from maildesk.localtime import local_datetime
 from maildesk.models import Ticket
+from maildesk.outbound import notify
+from maildesk.sla.policy import expected_answer, office_hours
 from maildesk.tickets.actor import Actor
+from maildesk.tickets.classify import classify
 from maildesk.tickets.history import (
     add_inbound_message,
     add_message,

@@ -13,11 +13,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from maildesk import notify
 from maildesk.config import StaffConfig
 from maildesk.context import Desk
 from maildesk.domain import MessageKind, Notice, OutboxKind, ParsedMail
 from maildesk.models import Ticket
+from maildesk.outbound import notify
 from maildesk.tickets.history import add_inbound_message, add_note
 
 

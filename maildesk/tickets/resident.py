@@ -17,16 +17,17 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from maildesk import notify, states
 from maildesk.context import Desk
 from maildesk.domain import Attachment as MailAttachment
 from maildesk.domain import Change, EventKind, MessageKind, Notice, ParsedMail, State
 from maildesk.errors import Refused
 from maildesk.models import Ticket
-from maildesk.states import Action, ResidentEffect
+from maildesk.outbound import notify
+from maildesk.tickets import states
 from maildesk.tickets.actor import Actor, require_change
 from maildesk.tickets.changes import transition
 from maildesk.tickets.history import add_inbound_message, record_event
+from maildesk.tickets.states import Action, ResidentEffect
 
 # What staff read when the resident acted from the page, without words of their own.
 _FROM_PAGE = {

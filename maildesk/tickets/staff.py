@@ -19,7 +19,6 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from maildesk import notify, states
 from maildesk.context import Desk
 from maildesk.domain import Attachment as MailAttachment
 from maildesk.domain import (
@@ -32,9 +31,10 @@ from maildesk.domain import (
     State,
 )
 from maildesk.errors import Refused
-from maildesk.mailer import queue_mail
 from maildesk.models import Ticket
-from maildesk.states import Action
+from maildesk.outbound import notify
+from maildesk.outbound.mailer import queue_mail
+from maildesk.tickets import states
 from maildesk.tickets.actor import Actor, may_change, require_change, require_comment
 from maildesk.tickets.changes import assign, mark_first_response, set_field, transition
 from maildesk.tickets.history import (
@@ -44,6 +44,7 @@ from maildesk.tickets.history import (
     record_event,
 )
 from maildesk.tickets.opening import is_address, open_for_resident
+from maildesk.tickets.states import Action
 
 # The resident hears of these changes.
 _CHANGE_FOR = {

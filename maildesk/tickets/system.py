@@ -12,15 +12,16 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from maildesk import notify, signing
+from maildesk import signing
 from maildesk.config import StaffConfig
 from maildesk.context import Desk
 from maildesk.domain import Change, EventKind, OutboxKind
 from maildesk.models import Ticket
-from maildesk.states import Action
+from maildesk.outbound import notify
 from maildesk.tickets.actor import Actor
 from maildesk.tickets.changes import transition
 from maildesk.tickets.history import record_event
+from maildesk.tickets.states import Action
 
 
 def auto_close(session: Session, desk: Desk, ticket: Ticket, *, now: datetime) -> None:

@@ -19,8 +19,8 @@ from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from maildesk.compose import FILTERS
 from maildesk.context import Desk
+from maildesk.outbound.compose import FILTERS
 from maildesk.web.words import WORDS
 
 SECURITY_HEADERS = {

@@ -22,9 +22,9 @@ from werkzeug.datastructures import FileStorage
 from maildesk.context import Desk
 from maildesk.domain import Via
 from maildesk.errors import Refused
-from maildesk.intake import accept
-from maildesk.mailer import thread_of
+from maildesk.inbound.accept import accept
 from maildesk.models import Ticket
+from maildesk.outbound.mailer import thread_of
 from maildesk.tickets import resident
 from maildesk.tickets.actor import Actor
 from maildesk.web import desk_of_app, words

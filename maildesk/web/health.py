@@ -17,9 +17,9 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from maildesk.inbound.sources.imap import mailbox_key
 from maildesk.models import Inbound, MailboxPosition, Outbox
-from maildesk.outbox import PENDING
-from maildesk.sources.imap import mailbox_key
+from maildesk.outbound.outbox import PENDING
 from maildesk.web import desk_of_app
 
 bp = Blueprint("health", __name__)

@@ -12,10 +12,10 @@ from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter
 from sqlalchemy import select
 
-from maildesk import correlate
 from maildesk.domain import OutboxKind
-from maildesk.mailer import queue_mail
+from maildesk.inbound import correlate
 from maildesk.models import Ticket
+from maildesk.outbound.mailer import queue_mail
 from maildesk.web import desk_of_app
 
 bp = Blueprint("lookup", __name__)

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from maildesk.context import Desk
 from maildesk.domain import STATE_WORDS, State
-from maildesk.escalation import FIRST_RESPONSE, RESOLUTION, office_hours, sla_of
 from maildesk.labels import team_label
 from maildesk.localtime import local_datetime
 from maildesk.models import Attachment, Message, Ticket
+from maildesk.sla.policy import FIRST_RESPONSE, RESOLUTION, office_hours, sla_of
 from maildesk.web import desk_of_app, page_language, tokens, words
 
 bp = Blueprint("status", __name__)

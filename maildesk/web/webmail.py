@@ -18,7 +18,7 @@ from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 
 from maildesk import signing
-from maildesk.correlate import tagged_subject
+from maildesk.inbound.correlate import tagged_subject
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,10 +24,10 @@ from sqlalchemy import select
 
 from maildesk.context import Desk
 from maildesk.daemon import send_outbox
-from maildesk.intake import accept
+from maildesk.inbound.accept import accept
 from maildesk.models import Ticket
-from maildesk.states import Action
 from maildesk.tickets import changes
+from maildesk.tickets.states import Action
 from maildesk.web.serve import WebServer
 from tests.conftest import DeskFactory
 from tests.mails import make_mail

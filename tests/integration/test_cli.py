@@ -164,7 +164,7 @@ def test_ingest_exits_75_when_the_database_is_down(tmp_path: Path) -> None:
 def test_quarantine_list_and_retry(make_desk: DeskFactory, tmp_path: Path) -> None:
     """Quarantined mail is listed with its reason and the command to re-import it, which works."""
     desk = make_desk()
-    from maildesk import ingest
+    from maildesk.inbound import store as ingest
 
     with desk.db.transaction() as session:
         stored = ingest.store(

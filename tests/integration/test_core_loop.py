@@ -22,9 +22,9 @@ from sqlalchemy import func, select
 from maildesk import signing
 from maildesk.context import Desk
 from maildesk.daemon import fetch_once, send_outbox
+from maildesk.inbound.sources.listener import Listener
+from maildesk.inbound.sources.pipe import ingest_stream
 from maildesk.models import Attachment, Inbound, Message, Outbox, Ticket
-from maildesk.sources.listener import Listener
-from maildesk.sources.pipe import ingest_stream
 from tests.conftest import DeskFactory
 from tests.mails import DESK, make_bounce, make_mail
 from tests.servers import ImapUser, Relay, free_port

@@ -15,9 +15,9 @@ from maildesk import config as config_mod
 from maildesk.clock import FixedClock
 from maildesk.context import Desk, open_desk
 from maildesk.daemon import send_outbox
-from maildesk.escalate import run_pass
-from maildesk.intake import accept
+from maildesk.inbound.accept import accept
 from maildesk.models import Escalation
+from maildesk.sla.escalate import run_pass
 from tests.conftest import DeskFactory
 from tests.mails import make_mail
 from tests.servers import Relay

@@ -15,8 +15,8 @@ from maildesk import __version__
 from maildesk import config as config_mod
 from maildesk.context import open_desk
 from maildesk.daemon import Daemon
-from maildesk.ingest import DatabaseMailboxStore
-from maildesk.sources.imap import ImapWatcher, login_backoff_delay
+from maildesk.inbound.sources.imap import ImapWatcher, login_backoff_delay
+from maildesk.inbound.store import DatabaseMailboxStore
 from tests.conftest import DeskFactory
 from tests.integration.test_cli import maildesk
 from tests.servers import Dovecot, ImapUser, free_port
@@ -229,7 +229,7 @@ def test_run_backs_off_a_refused_login_and_healthz_says_why(
         on_problem=lambda problem: desk.runtime.report("fetch", problem),
     )
     try:
-        with caplog.at_level(logging.INFO, logger="maildesk.sources.imap"):
+        with caplog.at_level(logging.INFO, logger="maildesk.inbound.sources.imap"):
             watcher.run(stop, lambda _n: None)
     finally:
         server.stop()

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from maildesk.context import Desk
-from maildesk.intake import accept
+from maildesk.inbound.accept import accept
 from maildesk.models import Inbound, Outbox, Ticket
 from tests.conftest import DeskFactory
 from tests.mails import make_mail

@@ -18,7 +18,7 @@ from imapclient import IMAPClient
 
 from maildesk.config import ImapConfig
 from maildesk.errors import TemporaryError
-from maildesk.sources.imap import (
+from maildesk.inbound.sources.imap import (
     IMPORTED_FLAG,
     Backfill,
     Fetched,
@@ -395,7 +395,7 @@ def test_uidvalidity_change_refetches_old_mail_as_backfill(
     dovecot.append(user, new, folder)
     assert dovecot.uidvalidity(user, folder) != first_validity
     store.received.clear()
-    with caplog.at_level(logging.WARNING, logger="maildesk.sources.imap"):
+    with caplog.at_level(logging.WARNING, logger="maildesk.inbound.sources.imap"):
         assert watcher.poll_once() == 3
     assert "UIDVALIDITY changed" in caplog.text
     assert {f.raw: backfill for f, backfill in store.received} == {
@@ -483,7 +483,7 @@ def test_run_survives_a_failing_store(
     dovecot.append(imap_user.username, raw)
     store.fail = TemporaryError("database is down")
     stop, stored = threading.Event(), list[int]()
-    with caplog.at_level(logging.ERROR, logger="maildesk.sources.imap"):
+    with caplog.at_level(logging.ERROR, logger="maildesk.inbound.sources.imap"):
         thread = run_in_thread(watcher, stop, stored)
         eventually(lambda: len(delays) >= 3)
         assert delays[:3] == [0, 1, 2]  # attempts grow while it keeps failing
@@ -525,7 +525,7 @@ def test_run_reconnects_after_server_restart(
         )
         watcher = make_watcher(config, backoff=lambda attempt: 0.1)
         stop, stored = threading.Event(), list[int]()
-        with caplog.at_level(logging.WARNING, logger="maildesk.sources.imap"):
+        with caplog.at_level(logging.WARNING, logger="maildesk.inbound.sources.imap"):
             thread = run_in_thread(watcher, stop, stored)
             store.wait_until(lambda s: bool(s.positions))
             time.sleep(0.2)  # into IDLE

@@ -13,8 +13,8 @@ from maildesk import config as config_mod
 from maildesk.clock import FixedClock
 from maildesk.context import open_desk
 from maildesk.daemon import send_outbox
-from maildesk.intake import accept
-from maildesk.jobs import tick
+from maildesk.inbound.accept import accept
+from maildesk.sla.jobs import tick
 from tests.conftest import DeskFactory
 from tests.mails import make_mail
 from tests.servers import Relay

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from maildesk import cli
 from maildesk.context import Desk
 from maildesk.domain import Via
-from maildesk.intake import accept
+from maildesk.inbound.accept import accept
 from maildesk.models import Event, Outbox, Ticket
 from maildesk.tickets import staff
 from maildesk.tickets.actor import Actor

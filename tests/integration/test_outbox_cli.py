@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from maildesk.clock import FixedClock
 from maildesk.context import Desk
-from maildesk.intake import accept
+from maildesk.inbound.accept import accept
 from maildesk.models import Outbox
 from tests.conftest import DeskFactory
 from tests.integration.test_cli import maildesk

@@ -11,15 +11,15 @@ from email.policy import default
 import pytest
 from sqlalchemy import func, select
 
-from maildesk import process
 from maildesk.clock import FixedClock
 from maildesk.context import Desk
 from maildesk.daemon import send_outbox
 from maildesk.errors import TemporaryError
-from maildesk.intake import accept
+from maildesk.inbound import runner as process
+from maildesk.inbound.accept import accept
+from maildesk.inbound.sources.listener import Listener
+from maildesk.inbound.sources.pipe import EX_TEMPFAIL, ingest_stream
 from maildesk.models import Inbound, Outbox, Ticket
-from maildesk.sources.listener import Listener
-from maildesk.sources.pipe import EX_TEMPFAIL, ingest_stream
 from maildesk.tickets import opening
 from tests.conftest import DeskFactory
 from tests.mails import DESK, make_mail
@@ -195,7 +195,7 @@ def test_unreachable_database_is_a_temporary_failure(
     def unavailable(*args: object, **kwargs: object) -> None:
         raise TemporaryError("database unavailable: connection refused")
 
-    monkeypatch.setattr("maildesk.intake.ingest.store", unavailable)
+    monkeypatch.setattr("maildesk.inbound.accept.ingest.store", unavailable)
     code, accepted = ingest_stream(desk, io.BytesIO(make_mail()), envelope_from=None, recipients=[])
     assert (code, accepted) == (EX_TEMPFAIL, None)
     assert desk.config.listener is not None
@@ -234,7 +234,7 @@ def test_two_workers_share_the_queue_without_duplicates(make_desk: DeskFactory) 
 
     desk = make_desk()
     with desk.db.transaction() as session:
-        from maildesk import ingest
+        from maildesk.inbound import store as ingest
 
         for i in range(30):
             ingest.store(

@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from maildesk import housekeeping
 from maildesk.clock import FixedClock
 from maildesk.context import Desk
 from maildesk.daemon import fetch_once, send_outbox
 from maildesk.models import Ticket
+from maildesk.sla.clock import housekeeping
 from tests.clients import reply
 from tests.conftest import DeskFactory
 from tests.mails import DESK, make_mail

@@ -15,12 +15,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from maildesk import escalate, ingest, process
 from maildesk.clock import FixedClock
 from maildesk.context import Desk
 from maildesk.domain import Channel, Role, State, Via
 from maildesk.errors import Refused
+from maildesk.inbound import runner as process
+from maildesk.inbound import store as ingest
 from maildesk.models import Event, Outbox, Ticket
+from maildesk.sla.clock import escalate
 from maildesk.tickets import opening, resident, staff, system
 from maildesk.tickets.actor import Actor
 from tests.conftest import DeskFactory

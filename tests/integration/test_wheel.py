@@ -19,9 +19,10 @@ from pathlib import Path
 import maildesk
 assert maildesk.__file__.startswith(sys.argv[1]), maildesk.__file__
 from importlib.resources import files
-from maildesk import compose, config
+from maildesk import config
+from maildesk.outbound import compose
 from maildesk.context import open_desk
-from maildesk.intake import accept
+from maildesk.inbound.accept import accept
 from maildesk.web import create_app
 
 root = files("maildesk.mail_templates")

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, update
 
 from maildesk.context import Desk
-from maildesk.intake import accept
+from maildesk.inbound.accept import accept
 from maildesk.models import Outbox, Ticket
 from tests.conftest import DeskFactory
 from tests.integration.test_cli import maildesk

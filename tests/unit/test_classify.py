@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from maildesk.classify import classify
 from maildesk.config import Config, DeskConfig
+from maildesk.tickets.classify import classify
 
 ENGLISH = Config(desk=DeskConfig(language="en"))
 

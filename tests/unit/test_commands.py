@@ -1,10 +1,10 @@
-"""Staff `#commands` at the top of a reply (maildesk.commands)."""
+"""Staff `#commands` at the top of a reply (maildesk.inbound.commands)."""
 
 from __future__ import annotations
 
 import pytest
 
-from maildesk.commands import (
+from maildesk.inbound.commands import (
     CHECK_CODES,
     COMMAND_HELP,
     COMMAND_HELP_INTRO,
@@ -398,7 +398,7 @@ def test_help_languages_use_their_own_words() -> None:
 
 def _error_mail(text: str, language: str) -> str:
     """The command-error mail's text for the problems of `text`, as the desk sends it."""
-    from maildesk.compose import render
+    from maildesk.outbound.compose import render
 
     parsed = parse(text, VOCAB)
     context = {
@@ -457,7 +457,7 @@ def test_invisible_blank_lines_are_blank(blank: str) -> None:
 
 def test_spanish_escalation_words_its_row() -> None:
     """A Spanish escalation names priority, state, team and history events in Spanish."""
-    from maildesk.compose import render
+    from maildesk.outbound.compose import render
 
     row = {
         "number": 7,

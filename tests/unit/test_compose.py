@@ -6,7 +6,7 @@ import email
 from datetime import UTC, datetime
 from email.policy import default
 
-from maildesk.compose import Rendered, build
+from maildesk.outbound.compose import Rendered, build
 
 WORDS = "Resumen semanal de la mesa de ayuda: 12 nuevas, 3 cerradas, 1 atrasada, ñandú más"
 

@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 import pytest
 
 from maildesk import signing
-from maildesk.correlate import (
+from maildesk.domain import ParsedMail, ThreadDecision
+from maildesk.inbound.correlate import (
     decide,
     find_subject_tag,
     foreign_tags,
     strip_reply_prefixes,
     tagged_subject,
 )
-from maildesk.domain import ParsedMail, ThreadDecision
 
 SECRET = "test-secret"
 DESK = "soporte@example.org"

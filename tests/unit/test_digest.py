@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from maildesk.config import Config, EscalationConfig
-from maildesk.digest import TicketFacts, figures
-from maildesk.jobs import due_jobs
+from maildesk.sla.digest import TicketFacts, figures
+from maildesk.sla.jobs import due_jobs
 
 DAY = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
 

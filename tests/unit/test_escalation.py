@@ -8,8 +8,8 @@ import pytest
 
 from maildesk.config import Config
 from maildesk.domain import State
-from maildesk.escalation import Facts, Level, calendar_for, due, statuses
-from maildesk.sla import CALENDAR_24x7
+from maildesk.sla.clock import CALENDAR_24x7
+from maildesk.sla.policy import Facts, Level, calendar_for, due, statuses
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)  # a Tuesday
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from maildesk.sources.imap import backoff_delay, login_backoff_delay
+from maildesk.inbound.sources.imap import backoff_delay, login_backoff_delay
 
 
 def test_backoff_doubles_from_one_second_up_to_five_minutes() -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from maildesk import mime_extras
 from maildesk.domain import ParsedMail
-from maildesk.parse import parse_mail
+from maildesk.inbound.parse import parse_mail
 
 MAIL = Path(__file__).resolve().parent.parent / "data" / "mail"
 

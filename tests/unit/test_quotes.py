@@ -10,8 +10,8 @@ from typing import Literal, TypedDict
 
 import pytest
 
-from maildesk.parse import parse_mail
-from maildesk.quotes import strip_reply
+from maildesk.inbound.parse import parse_mail
+from maildesk.inbound.quotes import strip_reply
 from tests.clients import reply
 from tests.mails import make_mail
 
@@ -635,7 +635,7 @@ def test_html_quote_markup_is_cut(html: str) -> None:
 
 def test_outlook_border_top_block_is_found_in_sanitised_html() -> None:
     """The border-top block survives sanitising, so ParsedMail.html is cut there too."""
-    from maildesk.parse import sanitise_html
+    from maildesk.inbound.parse import sanitise_html
 
     html = (
         '<p>Listo, cerrado.</p><div style="border:none;border-top:solid #E1E1E1 1.0pt">'

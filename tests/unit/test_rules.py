@@ -6,7 +6,7 @@ import pytest
 
 from maildesk import signing
 from maildesk.domain import MailKind, ParsedMail
-from maildesk.rules import LOOP_HEADER, RuleContext, classify
+from maildesk.inbound.rules import LOOP_HEADER, RuleContext, classify
 
 SECRET = "test-secret"
 DESK = "soporte@example.org"

@@ -1,4 +1,4 @@
-"""The SLA clock: business calendars, running spans, targets (maildesk.sla)."""
+"""The SLA clock: business calendars, running spans, targets (maildesk.sla.clock)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from maildesk.domain import State
-from maildesk.sla import (
+from maildesk.sla.clock import (
     BusinessCalendar,
     CALENDAR_24x7,
     Span,

@@ -1,11 +1,11 @@
-"""What stops a staff mail from changing a ticket (maildesk.staffmail.check)."""
+"""What stops a staff mail from changing a ticket (maildesk.inbound.staffmail.check)."""
 
 from __future__ import annotations
 
-from maildesk.commands import Detail, Vocabulary, explain, parse
 from maildesk.config import StaffConfig
+from maildesk.inbound.commands import Detail, Vocabulary, explain, parse
+from maildesk.inbound.staffmail import check
 from maildesk.models import Ticket
-from maildesk.staffmail import check
 
 VOCAB = Vocabulary(priorities=("alta", "media", "baja"), categories=(), teams=(), staff={})
 ANA = StaffConfig(email="ana@example.org", name="Ana Pérez", role="agent", teams=("mantenimiento",))

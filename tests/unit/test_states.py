@@ -1,4 +1,4 @@
-"""The ticket state machine and what a resident's reply does (maildesk.states)."""
+"""The ticket state machine and what a resident's reply does (maildesk.tickets.states)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from maildesk.domain import State
-from maildesk.reply_intent import is_confirmation, is_rejection
-from maildesk.states import (
+from maildesk.tickets.reply_intent import is_confirmation, is_rejection
+from maildesk.tickets.states import (
     Action,
     InvalidTransition,
     ResidentEffect,

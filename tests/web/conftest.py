@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from maildesk.context import Desk
-from maildesk.intake import accept
+from maildesk.inbound.accept import accept
 from maildesk.models import Ticket
 from maildesk.web import create_app
 from tests.conftest import DeskFactory

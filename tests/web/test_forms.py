@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from maildesk.context import Desk
 from maildesk.models import Attachment, Event, Inbound, Message, Outbox, Ticket
-from maildesk.states import Action
 from maildesk.tickets import changes
+from maildesk.tickets.states import Action
 from tests.web.conftest import ANA, PHOTO, RESIDENT, client_for, csrf_of, open_ticket
 
 

@@ -8,8 +8,8 @@ from datetime import timedelta
 from maildesk.clock import FixedClock
 from maildesk.context import Desk
 from maildesk.db import Database
+from maildesk.inbound.sources.imap import mailbox_key
 from maildesk.models import Inbound, MailboxPosition
-from maildesk.sources.imap import mailbox_key
 from tests.conftest import DeskFactory
 from tests.web.conftest import client_for, open_ticket
 

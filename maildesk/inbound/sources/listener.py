@@ -18,7 +18,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from maildesk.config import ListenerConfig, parse_endpoint
 from maildesk.context import Desk
 from maildesk.errors import ConfigError, TemporaryError
-from maildesk.intake import accept
+from maildesk.inbound.accept import accept
 from maildesk.signing import is_desk_address
 
 log = logging.getLogger(__name__)

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from maildesk import ingest
 from maildesk.context import Desk
-from maildesk.process import process_one
+from maildesk.inbound import store as ingest
+from maildesk.inbound.runner import process_one
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from maildesk.domain import State
-from maildesk.states import clock_running
+from maildesk.tickets.states import clock_running
 
 __all__ = [
     "CALENDAR_24x7",

@@ -15,8 +15,12 @@ from types import MappingProxyType
 
 from sqlalchemy.orm import Session
 
-from maildesk import correlate, quotes, states
-from maildesk.commands import (
+from maildesk.config import Config, StaffConfig
+from maildesk.context import Desk
+from maildesk.domain import Channel, ParsedMail, State, Via
+from maildesk.errors import Refused
+from maildesk.inbound import correlate, quotes
+from maildesk.inbound.commands import (
     COMMAND_HELP,
     PROBLEM_TEXT,
     Command,
@@ -28,14 +32,10 @@ from maildesk.commands import (
     parse,
     transition_detail,
 )
-from maildesk.config import Config, StaffConfig
-from maildesk.context import Desk
-from maildesk.domain import Channel, ParsedMail, State, Via
-from maildesk.errors import Refused
 from maildesk.models import Ticket
-from maildesk.states import Action, InvalidTransition
-from maildesk.tickets import opening, recorded, staff
+from maildesk.tickets import opening, recorded, staff, states
 from maildesk.tickets.actor import Actor, may_change
+from maildesk.tickets.states import Action, InvalidTransition
 
 # What each command means for the state machine (None: no state change of its own).
 ACTIONS: dict[Verb, Action | None] = {

@@ -13,7 +13,7 @@ from typing import BinaryIO
 
 from maildesk.context import Desk
 from maildesk.errors import TemporaryError
-from maildesk.intake import Accepted, accept
+from maildesk.inbound.accept import Accepted, accept
 
 log = logging.getLogger(__name__)
 

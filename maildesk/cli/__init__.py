@@ -19,11 +19,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from maildesk import __version__, process, views
+from maildesk import __version__
 from maildesk import config as config_mod
+from maildesk.cli import read as views
 from maildesk.config_schema import starter_config
 from maildesk.context import Desk, open_desk
 from maildesk.errors import ConfigError, SchemaError, TemporaryError
+from maildesk.inbound import runner as process
 
 log = logging.getLogger("maildesk")
 
@@ -119,7 +121,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         )
         return 1
     if args.once:
-        from maildesk.sources.imap import MailboxError
+        from maildesk.inbound.sources.imap import MailboxError
 
         try:
             stored = fetch_once(desk)
@@ -132,7 +134,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from maildesk.sources.pipe import EX_OK, ingest_files, ingest_stream
+    from maildesk.inbound.sources.pipe import EX_OK, ingest_files, ingest_stream
 
     desk = _desk(args)
     if args.retry:
@@ -181,7 +183,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_escalate(args: argparse.Namespace) -> int:
-    from maildesk.jobs import tick
+    from maildesk.sla.jobs import tick
 
     report = tick(_desk(args))
     if report.skipped:
@@ -214,7 +216,7 @@ def cmd_outbox_send(args: argparse.Namespace) -> int:
 
 
 def cmd_outbox_retry(args: argparse.Namespace) -> int:
-    from maildesk.outbox import retry
+    from maildesk.outbound.outbox import retry
 
     if not args.all and not args.ids:
         print("outbox retry: give the ids of the mails, or --all", file=sys.stderr)

@@ -22,9 +22,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context,
 from jinja2.runtime import Context
 
 from maildesk import labels
-from maildesk.commands import explain
 from maildesk.domain import Attachment
-from maildesk.rules import LOOP_HEADER
+from maildesk.inbound.commands import explain
+from maildesk.inbound.rules import LOOP_HEADER
 
 MAX_REFERENCES = 20
 

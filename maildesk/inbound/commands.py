@@ -49,8 +49,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
-from maildesk import labels, states
+from maildesk import labels
 from maildesk.domain import State
+from maildesk.tickets import states
 
 __all__ = [
     "COMMAND_HELP",

@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 from maildesk.config import StaffConfig
 from maildesk.context import Desk
 from maildesk.domain import STATE_WORDS, OutboxKind, State
-from maildesk.escalation import FIRST_RESPONSE, RESOLUTION, sla_of
-from maildesk.mailer import queue_mail
 from maildesk.models import Ticket
-from maildesk.sla import Status
+from maildesk.outbound.mailer import queue_mail
+from maildesk.sla.clock import Status
+from maildesk.sla.policy import FIRST_RESPONSE, RESOLUTION, sla_of
 
 WORST = 5
 DIGEST_ROLES = ("manager", "director")

@@ -16,11 +16,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from maildesk import compose, outbox, signing
+from maildesk import signing
 from maildesk.context import Desk
 from maildesk.domain import Attachment as MailAttachment
 from maildesk.domain import Direction, OutboxKind, Role
 from maildesk.models import Message, Outbox, Ticket
+from maildesk.outbound import compose, outbox
 from maildesk.tickets.history import store_attachments
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from datetime import date, datetime, time
 from maildesk.config import DAY_NAMES, CalendarConfig, Config, Duration
 from maildesk.domain import State
 from maildesk.models import Ticket
-from maildesk.sla import (
+from maildesk.sla.clock import (
     BusinessCalendar,
     Status,
     Target,

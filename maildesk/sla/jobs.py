@@ -15,12 +15,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 
-from maildesk import digest, escalate
 from maildesk.config import DAY_NAMES, Config
 from maildesk.context import Desk
-from maildesk.housekeeping import close_unanswered
 from maildesk.models import Desk as DeskRow
 from maildesk.models import ScheduledRun
+from maildesk.sla import digest, escalate
+from maildesk.sla.housekeeping import close_unanswered
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from maildesk import correlate, quotes, rules, signing, staffauth, staffmail
+from maildesk import signing
 from maildesk.context import Desk
 from maildesk.domain import (
     MailKind,
@@ -32,8 +32,9 @@ from maildesk.domain import (
     Via,
 )
 from maildesk.errors import IgnoreMail
+from maildesk.inbound import correlate, quotes, rules, staffauth, staffmail
+from maildesk.inbound.parse import parse_mail
 from maildesk.models import Inbound, Message, Outbox, Participant, Ticket
-from maildesk.parse import parse_mail
 from maildesk.tickets import opening, recorded, resident
 from maildesk.tickets.actor import Actor
 from maildesk.tickets.history import participant_role

@@ -55,7 +55,7 @@ from types import MappingProxyType
 
 from maildesk.clock import as_utc
 from maildesk.domain import State
-from maildesk.reply_intent import is_confirmation, is_thanks
+from maildesk.tickets.reply_intent import is_confirmation, is_thanks
 
 __all__ = [
     "Action",

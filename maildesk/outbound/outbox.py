@@ -25,7 +25,7 @@ from maildesk.clock import Clock
 from maildesk.db import Database
 from maildesk.errors import PermanentError, TemporaryError
 from maildesk.models import Outbox
-from maildesk.smtp import Transport
+from maildesk.outbound.transports import Transport
 
 log = logging.getLogger(__name__)
 

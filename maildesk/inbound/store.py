@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 
 from maildesk.clock import Clock
 from maildesk.db import Database
+from maildesk.inbound.sources.imap import Backfill, Fetched, Position
 from maildesk.models import Inbound, MailboxPosition
-from maildesk.sources.imap import Backfill, Fetched, Position
 
 PENDING, PROCESSED, IGNORED, QUARANTINED = "pending", "processed", "ignored", "quarantined"
 

@@ -18,11 +18,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from maildesk import ingest
 from maildesk.context import Desk
-from maildesk.dispatch import analyse, dispatch
 from maildesk.domain import MailKind
 from maildesk.errors import IgnoreMail, TemporaryError
+from maildesk.inbound import store as ingest
+from maildesk.inbound.dispatch import analyse, dispatch
 from maildesk.models import Inbound
 
 log = logging.getLogger(__name__)

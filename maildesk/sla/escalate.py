@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from maildesk.config import Config, StaffConfig
 from maildesk.context import Desk
 from maildesk.domain import EventKind, State
-from maildesk.escalation import Due, Level, desk_calendar, due, facts_of, statuses
 from maildesk.models import Escalation, Ticket
+from maildesk.sla.policy import Due, Level, desk_calendar, due, facts_of, statuses
 from maildesk.tickets import system
 
 log = logging.getLogger(__name__)

@@ -15,15 +15,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from maildesk.commands import COMMAND_HELP
 from maildesk.config import StaffConfig
 from maildesk.context import Desk
-from maildesk.correlate import tagged_subject
 from maildesk.domain import SUPERVISING, Attachment, Change, Notice, OutboxKind
-from maildesk.escalation import sla_of
+from maildesk.inbound.commands import COMMAND_HELP
+from maildesk.inbound.correlate import tagged_subject
 from maildesk.localtime import local_datetime
-from maildesk.mailer import queue_mail
 from maildesk.models import Ticket
+from maildesk.outbound.mailer import queue_mail
+from maildesk.sla.policy import sla_of
 
 log = logging.getLogger(__name__)
 
