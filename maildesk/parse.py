@@ -11,14 +11,14 @@ us not to take the rest on trust, so this module, the only one that imports it:
   mail-parser#152, a mislabelled charset, ISO-2022-JP left undecoded);
 - takes attachments from the tree itself, so their bytes are exact (#80) and
   attached messages stay whole `.eml` files with stable generated names;
-- sanitises HTML with nh3 (Ammonia) and derives missing plain text with html2text.
+- sanitises HTML and derives missing plain text from it (`maildesk.mime.html`).
 
 If mail-parser raises, the stdlib `email` parser reads the mail; if that fails
 too, the headers are read line by line and the body kept as text. Whatever could
 not be read is a string in `ParsedMail.defects`; "part N" counts parts depth
 first, 1 being the message itself. The byte-level helpers (charsets, encoded
-words, file names) and the oddities (winmail.dat, uuencode, bounces) are
-`mime_extras`' job.
+words, file names) and the oddities (winmail.dat, uuencode, bounces) live in
+`maildesk.mime`, one module each.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from __future__ import annotations
 import email
 import email.policy
 import email.utils
-import html as htmllib
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -35,64 +34,23 @@ from datetime import UTC, datetime
 from email.message import Message
 from typing import Any
 
-import html2text
 import mailparser
-import nh3
 
-from maildesk import mime_extras
 from maildesk.domain import Attachment, ParsedMail
-from maildesk.mime_extras import clean, cut
+from maildesk.mime import bounces, filenames, tnef, uuencode
+from maildesk.mime.charsets import clean, cut, decode_text, decode_words, octets_to_text
+from maildesk.mime.html import html_to_text, sanitise_html, strip_tags
+
+# quotes.py reads HTML the way this module does, through these two names.
+__all__ = ["html_to_text", "parse_mail", "sanitise_html"]
 
 MAX_DEPTH = 30
 
 _FOLD = re.compile(r"\r?\n[ \t]*|\r")
 _ID_TOKEN = re.compile(r"<([^<>]*)>|\(([^()]*)\)|([^\s,<>()]+)")
 _ADDR = re.compile(r"[^@\s<>()\[\],;:\"\x00-\x1f\x7f]+@[^@\s<>()\[\],;:\"\x00-\x1f\x7f]+")
+_ADDRESS_HEADERS = (("from_", "from"), ("to", "to"), ("cc", "cc"), ("reply_to", "reply-to"))
 _BOUNDARY_LINE = re.compile(r"^--([0-9A-Za-z'()+_,\-./:=?]{1,70})[ \t]*\r?$", re.MULTILINE)
-_UU_ENCODINGS = frozenset({"x-uuencode", "uuencode", "uue", "x-uue"})
-
-_SIDES = ("", "-top", "-right", "-bottom", "-left")
-# Inline CSS is kept for layout, by property; values that could load or run
-# anything drop the whole attribute (IE's expression(), url(), escapes, comments).
-_STYLE_PROPERTIES = frozenset(
-    ("color", "background-color", "direction", "white-space", "vertical-align")
-    + ("font", "font-family", "font-size", "font-style", "font-weight", "line-height")
-    + ("text-align", "text-decoration", "text-indent", "text-transform", "letter-spacing")
-    + ("width", "height", "max-width", "min-width", "border-collapse")
-    + tuple(f"{box}{side}" for box in ("margin", "padding") for side in _SIDES)
-    + tuple(f"border{side}" for side in _SIDES)
-    + ("border-color", "border-style", "border-width")
-)
-_RISKY_STYLE = ("expression", "url(", "javascript", "behavior", "binding", "@import", "\\", "/*")
-_HTML_CLEANER = nh3.Cleaner(
-    tags=nh3.ALLOWED_TAGS | {"font"},
-    clean_content_tags={"script", "style", "title"},
-    attributes={
-        **nh3.ALLOWED_ATTRIBUTES,
-        "*": {"style", "dir", "lang", "title"},
-        # Quote markers survive for quotes.py (ids and classes below, nothing else).
-        "div": nh3.ALLOWED_ATTRIBUTES.get("div", set()) | {"id"},
-        "blockquote": nh3.ALLOWED_ATTRIBUTES.get("blockquote", set()) | {"type"},
-        "font": {"color", "face", "size"},
-        "table": nh3.ALLOWED_ATTRIBUTES["table"]
-        | {"width", "border", "cellpadding", "cellspacing", "bgcolor"},
-        "td": nh3.ALLOWED_ATTRIBUTES["td"] | {"width", "height", "bgcolor", "valign"},
-        "th": nh3.ALLOWED_ATTRIBUTES["th"] | {"width", "height", "bgcolor", "valign"},
-    },
-    allowed_classes={
-        "div": {
-            "gmail_quote",
-            "gmail_attr",
-            "moz-cite-prefix",
-            "moz-forward-container",
-            "yahoo_quoted",
-        },
-        "blockquote": {"gmail_quote"},
-    },
-    url_schemes=nh3.ALLOWED_URL_SCHEMES | {"cid"},
-    filter_style_properties=_STYLE_PROPERTIES,
-    attribute_filter=lambda tag, name, value: _filter_attribute(name, value),
-)
 
 
 def parse_mail(raw: bytes) -> ParsedMail:
@@ -171,7 +129,7 @@ def _build(message: Message, parser: Any, defects: list[str]) -> ParsedMail:
     text, html = _bodies(walk)
     from_html = not any(t.strip() for t in walk.plain) and bool(html)
     try:
-        bounced = mime_extras.bounced_message_ids(message, fields.from_addr, fields.subject, text)
+        bounced = bounces.bounced_message_ids(message, fields.from_addr, fields.subject, text)
     except Exception as exc:  # a bounce we cannot read is still a mail we can
         defects.append(cut(f"bounce report unreadable ({exc!r})"))
         bounced = ()
@@ -252,13 +210,11 @@ def _read_headers(pairs: list[tuple[str, str]], defects: list[str]) -> _Fields:
     decoded: dict[str, list[str]] = {}
     raw: dict[str, list[str]] = {}
     for name, value in pairs:
-        key = clean(mime_extras.octets_to_text(name, defects, "header name")).strip().lower()
-        text = mime_extras.octets_to_text(value, defects, f"header {key}")
+        key = clean(octets_to_text(name, defects, "header name")).strip().lower()
+        text = octets_to_text(value, defects, f"header {key}")
         unfolded = clean(_FOLD.sub(" ", text)).strip()
         raw.setdefault(key, []).append(unfolded)
-        decoded.setdefault(key, []).append(
-            mime_extras.decode_words(unfolded, defects, f"header {key}")
-        )
+        decoded.setdefault(key, []).append(decode_words(unfolded, defects, f"header {key}"))
     fields = _Fields({k: tuple(v) for k, v in decoded.items()}, raw)
     fields.subject = decoded.get("subject", [""])[0]
     senders = _addresses(raw.get("from", []), defects)
@@ -285,37 +241,46 @@ def _take_from_mailparser(fields: _Fields, parser: Any, defects: list[str]) -> N
     for entry in parser.defects:
         for category in ("address-headers", "mime-headers"):
             defects.extend(f"mail-parser: {d}" for d in entry.get(category, []))
-    for attr, key in (("from_", "from"), ("to", "to"), ("cc", "cc"), ("reply_to", "reply-to")):
+    for attr, key in _ADDRESS_HEADERS:
         values = fields.raw.get(key, [])
-        if not values:
-            continue
-        ours = _addresses(values, defects)
-        names = {a: n for n, a in reversed(ours)}
-        theirs = [
-            (clean(names.get(a.lower(), n) if "\\udc" in n else n), a.lower())
-            for n, a in getattr(parser, attr) or []
-            if _ADDR.fullmatch(a)
-        ]
-        if not theirs:
-            if ours:
-                defects.append(
-                    f"mail-parser read no address in {key}; the stdlib's reading is kept"
-                )
-            continue
-        # mail-parser reads only the first occurrence of a header; add the others.
-        later = _addresses(values[1:], defects)
-        merged = list(dict.fromkeys(a for _, a in theirs + later))
-        if key == "from":
-            fields.from_name, fields.from_addr = theirs[0]
-        else:
-            setattr(fields, key.replace("-", "_"), tuple(merged))
+        if values:
+            _take_addresses(fields, key, values, getattr(parser, attr) or [], defects)
+
+
+def _take_addresses(
+    fields: _Fields, key: str, values: list[str], read: list[Any], defects: list[str]
+) -> None:
+    """One address header: mail-parser's reading of the first value, then our later ones."""
+    ours = _addresses(values, defects)
+    theirs = _their_addresses(read, ours)
+    if not theirs:
+        if ours:
+            defects.append(f"mail-parser read no address in {key}; the stdlib's reading is kept")
+        return
+    # mail-parser reads only the first occurrence of a header; add the others.
+    later = _addresses(values[1:], defects)
+    if key == "from":
+        fields.from_name, fields.from_addr = theirs[0]
+    else:
+        merged = tuple(dict.fromkeys(a for _, a in theirs + later))
+        setattr(fields, key.replace("-", "_"), merged)
+
+
+def _their_addresses(read: list[Any], ours: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """mail-parser's (name, address) pairs; a name it left raw 8-bit is taken from ours."""
+    names = {a: n for n, a in reversed(ours)}
+    return [
+        (clean(names.get(a.lower(), n) if "\\udc" in n else n), a.lower())
+        for n, a in read
+        if _ADDR.fullmatch(a)
+    ]
 
 
 def _addresses(values: list[str], defects: list[str]) -> list[tuple[str, str]]:
     pairs: list[tuple[str, str]] = []
     for name, addr in email.utils.getaddresses(values):
         if _ADDR.fullmatch(addr):
-            pairs.append((mime_extras.decode_words(name, defects, "address name"), addr.lower()))
+            pairs.append((decode_words(name, defects, "address name"), addr.lower()))
     return pairs
 
 
@@ -369,7 +334,7 @@ def _walk(part: Message, walk: _Walk, depth: int) -> None:
                 if isinstance(child, Message):
                     _walk(child, walk, depth + 1)
         elif part.is_multipart():  # message/rfc822, delivery-status: keep whole
-            name = _filename(part, walk, index)
+            name = filenames.sender_filename(part, walk.defects, index)
             walk.files.append(_File(name, ctype, _body_bytes(part, walk, index)))
         elif part.get_content_maintype() == "multipart":
             _broken_multipart(part, walk, depth, index)
@@ -407,13 +372,13 @@ def _broken_multipart(part: Message, walk: _Walk, depth: int, index: int) -> Non
 
 def _leaf(part: Message, walk: _Walk, index: int, ctype: str) -> None:
     disposition = part.get_content_disposition() or ""
-    name = _filename(part, walk, index)
+    name = filenames.sender_filename(part, walk.defects, index)
     cte = str(part.get("content-transfer-encoding", "")).strip().lower()
-    if cte in _UU_ENCODINGS:
+    if cte in uuencode.TRANSFER_ENCODINGS:
         _uu_part(part, walk, index, name, ctype)
     elif ctype in ("text/plain", "text/html") and not name and disposition != "attachment":
         _add_body(part, walk, index, ctype)
-    elif mime_extras.is_tnef(ctype, name):
+    elif tnef.is_tnef(ctype, name):
         _tnef(walk, index, name, ctype, _payload(part, walk, index))
     else:
         cid = clean("".join(str(part.get("content-id", "")).split())).strip("<>") or None
@@ -428,7 +393,7 @@ def _add_body(part: Message, walk: _Walk, index: int, ctype: str) -> None:
     except Exception as exc:  # the same decode_params failure, on charset*0*=
         walk.defects.append(cut(f"part {index}: charset unreadable ({exc!r})"))
         charset = None
-    text, defect = mime_extras.decode_text(data, charset)
+    text, defect = decode_text(data, charset)
     if defect:
         walk.defects.append(f"part {index} ({ctype}): {defect}")
     if "\x00" in text:
@@ -439,7 +404,7 @@ def _add_body(part: Message, walk: _Walk, index: int, ctype: str) -> None:
     if ctype == "text/html":
         walk.html.append(text)
         return
-    text, files, defects = mime_extras.extract_uuencoded(text)
+    text, files, defects = uuencode.extract_uuencoded(text)
     walk.plain.append(text)
     walk.defects.extend(f"part {index}: {d}" for d in defects)
     walk.files.extend(_File(f.filename, f.content_type, f.data) for f in files)
@@ -449,7 +414,7 @@ def _uu_part(part: Message, walk: _Walk, index: int, name: str, ctype: str) -> N
     """A Content-Transfer-Encoding: x-uuencode part; the stdlib fails on it silently."""
     payload = part.get_payload()
     text = payload if isinstance(payload, str) else ""
-    rest, files, defects = mime_extras.extract_uuencoded(
+    rest, files, defects = uuencode.extract_uuencoded(
         text.encode("utf-8", "surrogateescape").decode("latin-1")
     )
     walk.defects.extend(f"part {index}: {d}" for d in defects)
@@ -463,7 +428,7 @@ def _uu_part(part: Message, walk: _Walk, index: int, name: str, ctype: str) -> N
 
 def _tnef(walk: _Walk, index: int, name: str, ctype: str, data: bytes) -> None:
     try:
-        contents = mime_extras.unpack_tnef(data)
+        contents = tnef.unpack_tnef(data)
     except ValueError as exc:
         walk.defects.append(cut(f"part {index}: winmail.dat not unpacked ({exc}); kept as is"))
         walk.files.append(_File(name or "winmail.dat", ctype, data))
@@ -477,28 +442,6 @@ def _tnef(walk: _Walk, index: int, name: str, ctype: str, data: bytes) -> None:
         walk.defects.append(f"part {index}: NUL characters in winmail.dat body replaced")
     walk.tnef_text = walk.tnef_text or clean(contents.text)
     walk.tnef_html = walk.tnef_html or clean(contents.html)
-
-
-def _filename(part: Message, walk: _Walk, index: int) -> str:
-    """The sender's file name, decoded (RFC 2231, RFC 2047, raw 8-bit), not yet safe.
-
-    The headers are re-read from their raw octets first: through the part itself
-    the stdlib turns a raw UTF-8 name into replacement characters.
-    """
-    view = Message()
-    for key, value in part.raw_items():
-        if key.lower() in ("content-type", "content-disposition"):
-            where = f"part {index} {key.lower()}"
-            view[key] = mime_extras.octets_to_text(str(value), walk.defects, where)
-    try:
-        name = view.get_filename() or ""
-    except Exception as exc:  # CPython's decode_params fails on mixed RFC 2231 sections
-        walk.defects.append(cut(f"part {index}: file name unreadable ({exc!r})"))
-        name = ""
-    name = mime_extras.decode_words(name, walk.defects, f"part {index} filename")
-    if "\ufffd" in name:
-        walk.defects.append(f"part {index}: file name has undecodable bytes")
-    return name
 
 
 def _payload(part: Message, walk: _Walk, index: int) -> bytes:
@@ -551,27 +494,7 @@ def _bodies(walk: _Walk) -> tuple[str, str]:
         return html_to_text(html), html
     except Exception as exc:  # html2text on markup it never met
         walk.defects.append(cut(f"html2text failed ({exc}); text is the HTML without tags"))
-        return clean(htmllib.unescape(nh3.clean(html, tags=set()))).strip(), html
-
-
-def sanitise_html(html: str) -> str:
-    """Ammonia's allow-list: no script, handler, javascript: URL, iframe or live CSS."""
-    return clean(_HTML_CLEANER.clean(html))
-
-
-def _filter_attribute(name: str, value: str) -> str | None:
-    if name == "style" and any(marker in value.lower() for marker in _RISKY_STYLE):
-        return None
-    return value
-
-
-def html_to_text(html: str) -> str:
-    """Plain text for an HTML-only mail; links stay as [text](url)."""
-    converter = html2text.HTML2Text()
-    converter.body_width = 0
-    converter.unicode_snob = True
-    converter.wrap_links = False
-    return clean(converter.handle(html)).strip()
+        return strip_tags(html), html
 
 
 def _attachments(files: list[_File], defects: list[str]) -> tuple[Attachment, ...]:
@@ -579,9 +502,9 @@ def _attachments(files: list[_File], defects: list[str]) -> tuple[Attachment, ..
     for number, found in enumerate(files, 1):
         ctype = found.content_type
         if ctype == "application/octet-stream" and found.name:
-            ctype = mime_extras.guess_type(found.name)
-        fallback = f"attachment-{number}{mime_extras.extension_for(ctype)}"
-        name = mime_extras.safe_filename(found.name, fallback)
+            ctype = filenames.guess_type(found.name)
+        fallback = f"attachment-{number}{filenames.extension_for(ctype)}"
+        name = filenames.safe_filename(found.name, fallback)
         if found.name and name != unicodedata.normalize("NFC", found.name):
             defects.append(cut(f"attachment {number}: file name {found.name!r} saved as {name!r}"))
         result.append(Attachment(name, ctype, found.data, found.inline, found.content_id))

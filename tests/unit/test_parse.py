@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from maildesk import mime_extras
 from maildesk.domain import ParsedMail
+from maildesk.mime.charsets import decode_text
+from maildesk.mime.tnef import unpack_tnef
 from maildesk.parse import parse_mail
 
 MAIL = Path(__file__).resolve().parent.parent / "data" / "mail"
@@ -271,7 +272,7 @@ def test_decode_text_checks_the_label_against_the_bytes(
     data: bytes, label: str | None, expected: tuple[str, str | None]
 ) -> None:
     """Each label is believed only when the bytes agree with it."""
-    assert mime_extras.decode_text(data, label) == expected
+    assert decode_text(data, label) == expected
 
 
 # --- attachments -------------------------------------------------------------
@@ -360,7 +361,7 @@ def test_tnef_with_an_impossible_property_count_is_refused() -> None:
     props = struct.pack("<I", 0xFFFFFFFF) + b"\x00" * 8
     evil = tnef + struct.pack("<BHHI", 1, 0x9003, 0x0006, len(props)) + props + b"\x00\x00"
     with pytest.raises(ValueError, match="announces more properties"):
-        mime_extras.unpack_tnef(evil)
+        unpack_tnef(evil)
 
 
 def test_uuencoded_files_are_attachments() -> None:
