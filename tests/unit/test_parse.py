@@ -119,6 +119,21 @@ def test_addresses_are_lower_cased_and_repeated_headers_merged() -> None:
     assert mail.reply_to == ("juan.casa@example.com", "otra@example.com")
 
 
+def test_addresses_mailparser_cannot_read_come_from_the_stdlib() -> None:
+    """An unclosed address mail-parser reads as nothing is kept from the stdlib's reading, with a defect."""
+    mail = parse_mail(
+        b"From: =?utf-8?q?N=C3=BA=C3=B1ez?= <Nunez@Example.org\r\n"
+        b"To: soporte@example.org\r\n"
+        b"Cc: Ana <ana@example.org\r\n"
+        b"Cc: luis@example.org\r\n"
+        b"Subject: x\r\n\r\nhola\r\n"
+    )
+    assert (mail.from_name, mail.from_addr) == ("Núñez", "nunez@example.org")
+    assert mail.cc == ("ana@example.org", "luis@example.org")
+    assert "mail-parser read no address in from; the stdlib's reading is kept" in mail.defects
+    assert "mail-parser read no address in cc; the stdlib's reading is kept" in mail.defects
+
+
 def test_unreadable_date_is_none_with_a_defect() -> None:
     """An ISO date is not RFC 5322: date None, and the raw value in a defect."""
     mail = load("broken_threading_headers.eml")
@@ -264,6 +279,26 @@ def test_iso_2022_jp_body_is_decoded() -> None:
             ("Señor", "declared charset utf-16 but the bytes are not; read as utf-8"),
         ),
         (b"Se+APE-or", "utf-7", ("Señor", None)),
+        (b"", "utf-8", ("", None)),
+        (b"hola", '"UTF-8"', ("hola", None)),
+        (b"hola", "iso-2022-jp", ("hola", None)),
+        (b"hola", "iso-8859-1", ("hola", None)),
+        (
+            b"Se\xc3\xb1or",
+            "us-ascii",
+            ("Señor", "declared charset us-ascii but the bytes are UTF-8"),
+        ),
+        (
+            b"Se\xf1or",
+            "x-desconocido",
+            ("Señor", "unknown charset 'x-desconocido'; read as windows-1252"),
+        ),
+        (b"Se\xc3\xb1or", "koi8-r", ("Señor", "declared charset koi8-r but the bytes are UTF-8")),
+        (
+            b"\x93hola\x94",
+            "us-ascii",
+            ("“hola”", "declared charset us-ascii but 8-bit bytes; read as windows-1252"),
+        ),
         (b"abc", "base64", ("abc", None)),
         (b"\xe9t\xe9", "base64", ("été", "bytes are not valid base64; read as windows-1252")),
     ],
