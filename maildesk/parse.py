@@ -16,9 +16,9 @@ us not to take the rest on trust, so this module, the only one that imports it:
 If mail-parser raises, the stdlib `email` parser reads the mail; if that fails
 too, the headers are read line by line and the body kept as text. Whatever could
 not be read is a string in `ParsedMail.defects`; "part N" counts parts depth
-first, 1 being the message itself. The byte-level helpers (charsets, encoded
-words, file names) and the oddities (winmail.dat, uuencode, bounces) live in
-`maildesk.mime`, one module each.
+first, 1 being the message itself. The walk over the MIME tree, the byte-level
+helpers (charsets, encoded words, file names) and the oddities (winmail.dat,
+uuencode, bounces) live in `maildesk.mime`, one module each.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import email.utils
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import Message
 from typing import Any
@@ -37,20 +37,17 @@ from typing import Any
 import mailparser
 
 from maildesk.domain import Attachment, ParsedMail
-from maildesk.mime import bounces, filenames, tnef, uuencode
-from maildesk.mime.charsets import clean, cut, decode_text, decode_words, octets_to_text
+from maildesk.mime import bounces, filenames, parts
+from maildesk.mime.charsets import clean, cut, decode_words, octets_to_text
 from maildesk.mime.html import html_to_text, sanitise_html, strip_tags
 
 # quotes.py reads HTML the way this module does, through these two names.
 __all__ = ["html_to_text", "parse_mail", "sanitise_html"]
 
-MAX_DEPTH = 30
-
 _FOLD = re.compile(r"\r?\n[ \t]*|\r")
 _ID_TOKEN = re.compile(r"<([^<>]*)>|\(([^()]*)\)|([^\s,<>()]+)")
 _ADDR = re.compile(r"[^@\s<>()\[\],;:\"\x00-\x1f\x7f]+@[^@\s<>()\[\],;:\"\x00-\x1f\x7f]+")
 _ADDRESS_HEADERS = (("from_", "from"), ("to", "to"), ("cc", "cc"), ("reply_to", "reply-to"))
-_BOUNDARY_LINE = re.compile(r"^--([0-9A-Za-z'()+_,\-./:=?]{1,70})[ \t]*\r?$", re.MULTILINE)
 
 
 def parse_mail(raw: bytes) -> ParsedMail:
@@ -92,38 +89,13 @@ class _Fields:
     date: datetime | None = None
 
 
-@dataclass
-class _File:
-    name: str
-    content_type: str
-    data: bytes
-    inline: bool = False
-    content_id: str | None = None
-
-
-@dataclass
-class _Walk:
-    """What the walk over the MIME tree collects."""
-
-    defects: list[str]
-    plain: list[str] = field(default_factory=list)
-    html: list[str] = field(default_factory=list)
-    decoded: list[tuple[int, str, str]] = field(default_factory=list)
-    recovered: int = 0  # inside a re-parsed multipart, mail-parser saw other parts
-    files: list[_File] = field(default_factory=list)
-    tnef_text: str = ""
-    tnef_html: str = ""
-    count: int = 0
-
-
 def _build(message: Message, parser: Any, defects: list[str]) -> ParsedMail:
     fields = _read_headers([(str(n), str(v)) for n, v in message.raw_items()], defects)
     if parser is not None:
         _take_from_mailparser(fields, parser, defects)
     fields.date = _read_date(fields.raw.get("date", []), parser, defects)
     _check_sender(fields, defects)
-    walk = _Walk(defects)
-    _walk(message, walk, depth=0)
+    walk = parts.read_parts(message, defects)
     if parser is not None:
         _compare_bodies(walk, parser)
     text, html = _bodies(walk)
@@ -317,154 +289,10 @@ def _id_list(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
-# --- the MIME tree -----------------------------------------------------------
-
-
-def _walk(part: Message, walk: _Walk, depth: int) -> None:
-    """Every part becomes body text, a file or a defect; none is skipped."""
-    walk.count += 1
-    index = walk.count
-    ctype = part.get_content_type()
-    try:
-        if depth >= MAX_DEPTH:
-            walk.defects.append(f"part {index}: nested over {MAX_DEPTH} levels; kept whole")
-            walk.files.append(_File("", ctype, _body_bytes(part, walk, index)))
-        elif part.is_multipart() and part.get_content_maintype() == "multipart":
-            for child in part.get_payload():
-                if isinstance(child, Message):
-                    _walk(child, walk, depth + 1)
-        elif part.is_multipart():  # message/rfc822, delivery-status: keep whole
-            name = filenames.sender_filename(part, walk.defects, index)
-            walk.files.append(_File(name, ctype, _body_bytes(part, walk, index)))
-        elif part.get_content_maintype() == "multipart":
-            _broken_multipart(part, walk, depth, index)
-        else:
-            _leaf(part, walk, index, ctype)
-    except Exception as exc:  # a stdlib bug on one odd part must not cost the others
-        walk.defects.append(cut(f"part {index} ({ctype}): unreadable ({exc!r}); kept raw"))
-        walk.files.append(_File("", ctype, _body_bytes(part, walk, index)))
-    finally:
-        for defect in part.defects:
-            walk.defects.append(f"part {index} ({ctype}): {type(defect).__name__}")
-
-
-def _broken_multipart(part: Message, walk: _Walk, depth: int, index: int) -> None:
-    """A multipart whose boundary never appears: recover the one the body uses."""
-    body = _body_bytes(part, walk, index)
-    text = body.decode("ascii", "replace")
-    found = _BOUNDARY_LINE.findall(text)
-    boundary = next(
-        (b for b in found if f"--{b}--" in text or found.count(b) > 1 and not b.endswith("--")),
-        None,
-    )
-    if boundary is None:
-        walk.defects.append(f"part {index}: multipart without parts; body kept as text")
-        _add_body(part, walk, index, "text/plain")
-        return
-    walk.defects.append(f"part {index}: MIME boundary not found; recovered {boundary!r}")
-    head = f'Content-Type: {part.get_content_type()}; boundary="{boundary}"\r\n\r\n'
-    walk.recovered += 1
-    try:
-        _walk(email.message_from_bytes(head.encode() + body, policy=part.policy), walk, depth + 1)
-    finally:
-        walk.recovered -= 1
-
-
-def _leaf(part: Message, walk: _Walk, index: int, ctype: str) -> None:
-    disposition = part.get_content_disposition() or ""
-    name = filenames.sender_filename(part, walk.defects, index)
-    cte = str(part.get("content-transfer-encoding", "")).strip().lower()
-    if cte in uuencode.TRANSFER_ENCODINGS:
-        _uu_part(part, walk, index, name, ctype)
-    elif ctype in ("text/plain", "text/html") and not name and disposition != "attachment":
-        _add_body(part, walk, index, ctype)
-    elif tnef.is_tnef(ctype, name):
-        _tnef(walk, index, name, ctype, _payload(part, walk, index))
-    else:
-        cid = clean("".join(str(part.get("content-id", "")).split())).strip("<>") or None
-        inline = disposition == "inline" or (cid is not None and disposition != "attachment")
-        walk.files.append(_File(name, ctype, _payload(part, walk, index), inline, cid))
-
-
-def _add_body(part: Message, walk: _Walk, index: int, ctype: str) -> None:
-    data = _payload(part, walk, index)
-    try:
-        charset = part.get_content_charset()
-    except Exception as exc:  # the same decode_params failure, on charset*0*=
-        walk.defects.append(cut(f"part {index}: charset unreadable ({exc!r})"))
-        charset = None
-    text, defect = decode_text(data, charset)
-    if defect:
-        walk.defects.append(f"part {index} ({ctype}): {defect}")
-    if "\x00" in text:
-        walk.defects.append(f"part {index} ({ctype}): NUL characters replaced")
-    text = clean(text.replace("\r\n", "\n").replace("\r", "\n"))
-    if not walk.recovered:
-        walk.decoded.append((index, ctype, text))
-    if ctype == "text/html":
-        walk.html.append(text)
-        return
-    text, files, defects = uuencode.extract_uuencoded(text)
-    walk.plain.append(text)
-    walk.defects.extend(f"part {index}: {d}" for d in defects)
-    walk.files.extend(_File(f.filename, f.content_type, f.data) for f in files)
-
-
-def _uu_part(part: Message, walk: _Walk, index: int, name: str, ctype: str) -> None:
-    """A Content-Transfer-Encoding: x-uuencode part; the stdlib fails on it silently."""
-    payload = part.get_payload()
-    text = payload if isinstance(payload, str) else ""
-    rest, files, defects = uuencode.extract_uuencoded(
-        text.encode("utf-8", "surrogateescape").decode("latin-1")
-    )
-    walk.defects.extend(f"part {index}: {d}" for d in defects)
-    if not files:
-        walk.defects.append(f"part {index}: uuencoded part does not decode; kept as is")
-        walk.files.append(_File(name, ctype, rest.encode("latin-1")))
-    for found in files:
-        content_type = ctype if ctype != "text/plain" else found.content_type
-        walk.files.append(_File(name or found.filename, content_type, found.data))
-
-
-def _tnef(walk: _Walk, index: int, name: str, ctype: str, data: bytes) -> None:
-    try:
-        contents = tnef.unpack_tnef(data)
-    except ValueError as exc:
-        walk.defects.append(cut(f"part {index}: winmail.dat not unpacked ({exc}); kept as is"))
-        walk.files.append(_File(name or "winmail.dat", ctype, data))
-        return
-    if contents.rtf_only:
-        walk.defects.append(f"part {index}: winmail.dat body is RTF only; kept winmail.dat")
-    if contents.rtf_only or not (contents.files or contents.text or contents.html):
-        walk.files.append(_File(name or "winmail.dat", ctype, data))
-    walk.files.extend(_File(f.filename, f.content_type, f.data) for f in contents.files)
-    if "\x00" in contents.text + contents.html:
-        walk.defects.append(f"part {index}: NUL characters in winmail.dat body replaced")
-    walk.tnef_text = walk.tnef_text or clean(contents.text)
-    walk.tnef_html = walk.tnef_html or clean(contents.html)
-
-
-def _payload(part: Message, walk: _Walk, index: int) -> bytes:
-    data = part.get_payload(decode=True)
-    return data if isinstance(data, bytes) else _body_bytes(part, walk, index)
-
-
-def _body_bytes(part: Message, walk: _Walk, index: int) -> bytes:
-    """A part's body as bytes, serialised with CRLF like the mail it came in."""
-    try:
-        flat = part.as_bytes(policy=part.policy.clone(linesep="\r\n"))
-    except Exception as exc:  # a charset the generator cannot re-encode
-        walk.defects.append(cut(f"part {index}: not serialisable ({exc}); body lost"))
-        return b""
-    if flat.startswith(b"\r\n"):
-        return flat[2:]
-    return flat.partition(b"\r\n\r\n")[2]
-
-
 # --- bodies and files --------------------------------------------------------
 
 
-def _compare_bodies(walk: _Walk, parser: Any) -> None:
+def _compare_bodies(walk: parts.Parts, parser: Any) -> None:
     """Record where mail-parser's text is not the declared decode (mojibake, #152)."""
     theirs = {_norm(t) for t in parser.text_plain + parser.text_html + parser.text_not_managed}
     for index, ctype, text in walk.decoded:
@@ -479,7 +307,7 @@ def _norm(text: str) -> str:
     return unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
 
 
-def _bodies(walk: _Walk) -> tuple[str, str]:
+def _bodies(walk: parts.Parts) -> tuple[str, str]:
     plain = [t.strip("\n") for t in walk.plain if t.strip()]
     html_parts = [t for t in walk.html if t.strip()]
     if not plain and not html_parts:
@@ -497,7 +325,7 @@ def _bodies(walk: _Walk) -> tuple[str, str]:
         return strip_tags(html), html
 
 
-def _attachments(files: list[_File], defects: list[str]) -> tuple[Attachment, ...]:
+def _attachments(files: list[parts.PartFile], defects: list[str]) -> tuple[Attachment, ...]:
     result: list[Attachment] = []
     for number, found in enumerate(files, 1):
         ctype = found.content_type
