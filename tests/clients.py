@@ -38,7 +38,7 @@ from email.policy import SMTP
 from email.utils import format_datetime, getaddresses, parsedate_to_datetime
 from typing import Literal
 
-from maildesk.inbound.parse import html_to_text, sanitise_html
+from maildesk.mime.html import html_to_text, sanitise_html
 
 Client = Literal["gmail", "outlook", "apple", "thunderbird"]
 Language = Literal["es", "en"]

@@ -11,14 +11,14 @@ us not to take the rest on trust, so this module, the only one that imports it:
   mail-parser#152, a mislabelled charset, ISO-2022-JP left undecoded);
 - takes attachments from the tree itself, so their bytes are exact (#80) and
   attached messages stay whole `.eml` files with stable generated names;
-- sanitises HTML with nh3 (Ammonia) and derives missing plain text with html2text.
+- sanitises HTML and derives missing plain text from it (`maildesk.mime.html`).
 
 If mail-parser raises, the stdlib `email` parser reads the mail; if that fails
 too, the headers are read line by line and the body kept as text. Whatever could
 not be read is a string in `ParsedMail.defects`; "part N" counts parts depth
-first, 1 being the message itself. The byte-level helpers (charsets, encoded
-words, file names) and the oddities (winmail.dat, uuencode, bounces) are
-`mime_extras`' job.
+first, 1 being the message itself. The walk over the MIME tree, the byte-level
+helpers (charsets, encoded words, file names) and the oddities (winmail.dat,
+uuencode, bounces) live in `maildesk.mime`, one module each.
 """
 
 from __future__ import annotations
@@ -26,73 +26,28 @@ from __future__ import annotations
 import email
 import email.policy
 import email.utils
-import html as htmllib
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import Message
 from typing import Any
 
-import html2text
 import mailparser
-import nh3
 
-from maildesk import mime_extras
 from maildesk.domain import Attachment, ParsedMail
-from maildesk.mime_extras import clean, cut
+from maildesk.mime import bounces, filenames, parts
+from maildesk.mime.charsets import clean, cut, decode_words, octets_to_text
+from maildesk.mime.html import html_to_text, sanitise_html, strip_tags
 
-MAX_DEPTH = 30
+# quotes.py reads HTML the way this module does, through these two names.
+__all__ = ["parse_mail"]
 
 _FOLD = re.compile(r"\r?\n[ \t]*|\r")
 _ID_TOKEN = re.compile(r"<([^<>]*)>|\(([^()]*)\)|([^\s,<>()]+)")
 _ADDR = re.compile(r"[^@\s<>()\[\],;:\"\x00-\x1f\x7f]+@[^@\s<>()\[\],;:\"\x00-\x1f\x7f]+")
-_BOUNDARY_LINE = re.compile(r"^--([0-9A-Za-z'()+_,\-./:=?]{1,70})[ \t]*\r?$", re.MULTILINE)
-_UU_ENCODINGS = frozenset({"x-uuencode", "uuencode", "uue", "x-uue"})
-
-_SIDES = ("", "-top", "-right", "-bottom", "-left")
-# Inline CSS is kept for layout, by property; values that could load or run
-# anything drop the whole attribute (IE's expression(), url(), escapes, comments).
-_STYLE_PROPERTIES = frozenset(
-    ("color", "background-color", "direction", "white-space", "vertical-align")
-    + ("font", "font-family", "font-size", "font-style", "font-weight", "line-height")
-    + ("text-align", "text-decoration", "text-indent", "text-transform", "letter-spacing")
-    + ("width", "height", "max-width", "min-width", "border-collapse")
-    + tuple(f"{box}{side}" for box in ("margin", "padding") for side in _SIDES)
-    + tuple(f"border{side}" for side in _SIDES)
-    + ("border-color", "border-style", "border-width")
-)
-_RISKY_STYLE = ("expression", "url(", "javascript", "behavior", "binding", "@import", "\\", "/*")
-_HTML_CLEANER = nh3.Cleaner(
-    tags=nh3.ALLOWED_TAGS | {"font"},
-    clean_content_tags={"script", "style", "title"},
-    attributes={
-        **nh3.ALLOWED_ATTRIBUTES,
-        "*": {"style", "dir", "lang", "title"},
-        # Quote markers survive for quotes.py (ids and classes below, nothing else).
-        "div": nh3.ALLOWED_ATTRIBUTES.get("div", set()) | {"id"},
-        "blockquote": nh3.ALLOWED_ATTRIBUTES.get("blockquote", set()) | {"type"},
-        "font": {"color", "face", "size"},
-        "table": nh3.ALLOWED_ATTRIBUTES["table"]
-        | {"width", "border", "cellpadding", "cellspacing", "bgcolor"},
-        "td": nh3.ALLOWED_ATTRIBUTES["td"] | {"width", "height", "bgcolor", "valign"},
-        "th": nh3.ALLOWED_ATTRIBUTES["th"] | {"width", "height", "bgcolor", "valign"},
-    },
-    allowed_classes={
-        "div": {
-            "gmail_quote",
-            "gmail_attr",
-            "moz-cite-prefix",
-            "moz-forward-container",
-            "yahoo_quoted",
-        },
-        "blockquote": {"gmail_quote"},
-    },
-    url_schemes=nh3.ALLOWED_URL_SCHEMES | {"cid"},
-    filter_style_properties=_STYLE_PROPERTIES,
-    attribute_filter=lambda tag, name, value: _filter_attribute(name, value),
-)
+_ADDRESS_HEADERS = (("from_", "from"), ("to", "to"), ("cc", "cc"), ("reply_to", "reply-to"))
 
 
 def parse_mail(raw: bytes) -> ParsedMail:
@@ -134,44 +89,19 @@ class _Fields:
     date: datetime | None = None
 
 
-@dataclass
-class _File:
-    name: str
-    content_type: str
-    data: bytes
-    inline: bool = False
-    content_id: str | None = None
-
-
-@dataclass
-class _Walk:
-    """What the walk over the MIME tree collects."""
-
-    defects: list[str]
-    plain: list[str] = field(default_factory=list)
-    html: list[str] = field(default_factory=list)
-    decoded: list[tuple[int, str, str]] = field(default_factory=list)
-    recovered: int = 0  # inside a re-parsed multipart, mail-parser saw other parts
-    files: list[_File] = field(default_factory=list)
-    tnef_text: str = ""
-    tnef_html: str = ""
-    count: int = 0
-
-
 def _build(message: Message, parser: Any, defects: list[str]) -> ParsedMail:
     fields = _read_headers([(str(n), str(v)) for n, v in message.raw_items()], defects)
     if parser is not None:
         _take_from_mailparser(fields, parser, defects)
     fields.date = _read_date(fields.raw.get("date", []), parser, defects)
     _check_sender(fields, defects)
-    walk = _Walk(defects)
-    _walk(message, walk, depth=0)
+    walk = parts.read_parts(message, defects)
     if parser is not None:
         _compare_bodies(walk, parser)
     text, html = _bodies(walk)
     from_html = not any(t.strip() for t in walk.plain) and bool(html)
     try:
-        bounced = mime_extras.bounced_message_ids(message, fields.from_addr, fields.subject, text)
+        bounced = bounces.bounced_message_ids(message, fields.from_addr, fields.subject, text)
     except Exception as exc:  # a bounce we cannot read is still a mail we can
         defects.append(cut(f"bounce report unreadable ({exc!r})"))
         bounced = ()
@@ -252,13 +182,11 @@ def _read_headers(pairs: list[tuple[str, str]], defects: list[str]) -> _Fields:
     decoded: dict[str, list[str]] = {}
     raw: dict[str, list[str]] = {}
     for name, value in pairs:
-        key = clean(mime_extras.octets_to_text(name, defects, "header name")).strip().lower()
-        text = mime_extras.octets_to_text(value, defects, f"header {key}")
+        key = clean(octets_to_text(name, defects, "header name")).strip().lower()
+        text = octets_to_text(value, defects, f"header {key}")
         unfolded = clean(_FOLD.sub(" ", text)).strip()
         raw.setdefault(key, []).append(unfolded)
-        decoded.setdefault(key, []).append(
-            mime_extras.decode_words(unfolded, defects, f"header {key}")
-        )
+        decoded.setdefault(key, []).append(decode_words(unfolded, defects, f"header {key}"))
     fields = _Fields({k: tuple(v) for k, v in decoded.items()}, raw)
     fields.subject = decoded.get("subject", [""])[0]
     senders = _addresses(raw.get("from", []), defects)
@@ -285,37 +213,46 @@ def _take_from_mailparser(fields: _Fields, parser: Any, defects: list[str]) -> N
     for entry in parser.defects:
         for category in ("address-headers", "mime-headers"):
             defects.extend(f"mail-parser: {d}" for d in entry.get(category, []))
-    for attr, key in (("from_", "from"), ("to", "to"), ("cc", "cc"), ("reply_to", "reply-to")):
+    for attr, key in _ADDRESS_HEADERS:
         values = fields.raw.get(key, [])
-        if not values:
-            continue
-        ours = _addresses(values, defects)
-        names = {a: n for n, a in reversed(ours)}
-        theirs = [
-            (clean(names.get(a.lower(), n) if "\\udc" in n else n), a.lower())
-            for n, a in getattr(parser, attr) or []
-            if _ADDR.fullmatch(a)
-        ]
-        if not theirs:
-            if ours:
-                defects.append(
-                    f"mail-parser read no address in {key}; the stdlib's reading is kept"
-                )
-            continue
-        # mail-parser reads only the first occurrence of a header; add the others.
-        later = _addresses(values[1:], defects)
-        merged = list(dict.fromkeys(a for _, a in theirs + later))
-        if key == "from":
-            fields.from_name, fields.from_addr = theirs[0]
-        else:
-            setattr(fields, key.replace("-", "_"), tuple(merged))
+        if values:
+            _take_addresses(fields, key, values, getattr(parser, attr) or [], defects)
+
+
+def _take_addresses(
+    fields: _Fields, key: str, values: list[str], read: list[Any], defects: list[str]
+) -> None:
+    """One address header: mail-parser's reading of the first value, then our later ones."""
+    ours = _addresses(values, defects)
+    theirs = _their_addresses(read, ours)
+    if not theirs:
+        if ours:
+            defects.append(f"mail-parser read no address in {key}; the stdlib's reading is kept")
+        return
+    # mail-parser reads only the first occurrence of a header; add the others.
+    later = _addresses(values[1:], defects)
+    if key == "from":
+        fields.from_name, fields.from_addr = theirs[0]
+    else:
+        merged = tuple(dict.fromkeys(a for _, a in theirs + later))
+        setattr(fields, key.replace("-", "_"), merged)
+
+
+def _their_addresses(read: list[Any], ours: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """mail-parser's (name, address) pairs; a name it left raw 8-bit is taken from ours."""
+    names = {a: n for n, a in reversed(ours)}
+    return [
+        (clean(names.get(a.lower(), n) if "\\udc" in n else n), a.lower())
+        for n, a in read
+        if _ADDR.fullmatch(a)
+    ]
 
 
 def _addresses(values: list[str], defects: list[str]) -> list[tuple[str, str]]:
     pairs: list[tuple[str, str]] = []
     for name, addr in email.utils.getaddresses(values):
         if _ADDR.fullmatch(addr):
-            pairs.append((mime_extras.decode_words(name, defects, "address name"), addr.lower()))
+            pairs.append((decode_words(name, defects, "address name"), addr.lower()))
     return pairs
 
 
@@ -352,176 +289,10 @@ def _id_list(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
-# --- the MIME tree -----------------------------------------------------------
-
-
-def _walk(part: Message, walk: _Walk, depth: int) -> None:
-    """Every part becomes body text, a file or a defect; none is skipped."""
-    walk.count += 1
-    index = walk.count
-    ctype = part.get_content_type()
-    try:
-        if depth >= MAX_DEPTH:
-            walk.defects.append(f"part {index}: nested over {MAX_DEPTH} levels; kept whole")
-            walk.files.append(_File("", ctype, _body_bytes(part, walk, index)))
-        elif part.is_multipart() and part.get_content_maintype() == "multipart":
-            for child in part.get_payload():
-                if isinstance(child, Message):
-                    _walk(child, walk, depth + 1)
-        elif part.is_multipart():  # message/rfc822, delivery-status: keep whole
-            name = _filename(part, walk, index)
-            walk.files.append(_File(name, ctype, _body_bytes(part, walk, index)))
-        elif part.get_content_maintype() == "multipart":
-            _broken_multipart(part, walk, depth, index)
-        else:
-            _leaf(part, walk, index, ctype)
-    except Exception as exc:  # a stdlib bug on one odd part must not cost the others
-        walk.defects.append(cut(f"part {index} ({ctype}): unreadable ({exc!r}); kept raw"))
-        walk.files.append(_File("", ctype, _body_bytes(part, walk, index)))
-    finally:
-        for defect in part.defects:
-            walk.defects.append(f"part {index} ({ctype}): {type(defect).__name__}")
-
-
-def _broken_multipart(part: Message, walk: _Walk, depth: int, index: int) -> None:
-    """A multipart whose boundary never appears: recover the one the body uses."""
-    body = _body_bytes(part, walk, index)
-    text = body.decode("ascii", "replace")
-    found = _BOUNDARY_LINE.findall(text)
-    boundary = next(
-        (b for b in found if f"--{b}--" in text or found.count(b) > 1 and not b.endswith("--")),
-        None,
-    )
-    if boundary is None:
-        walk.defects.append(f"part {index}: multipart without parts; body kept as text")
-        _add_body(part, walk, index, "text/plain")
-        return
-    walk.defects.append(f"part {index}: MIME boundary not found; recovered {boundary!r}")
-    head = f'Content-Type: {part.get_content_type()}; boundary="{boundary}"\r\n\r\n'
-    walk.recovered += 1
-    try:
-        _walk(email.message_from_bytes(head.encode() + body, policy=part.policy), walk, depth + 1)
-    finally:
-        walk.recovered -= 1
-
-
-def _leaf(part: Message, walk: _Walk, index: int, ctype: str) -> None:
-    disposition = part.get_content_disposition() or ""
-    name = _filename(part, walk, index)
-    cte = str(part.get("content-transfer-encoding", "")).strip().lower()
-    if cte in _UU_ENCODINGS:
-        _uu_part(part, walk, index, name, ctype)
-    elif ctype in ("text/plain", "text/html") and not name and disposition != "attachment":
-        _add_body(part, walk, index, ctype)
-    elif mime_extras.is_tnef(ctype, name):
-        _tnef(walk, index, name, ctype, _payload(part, walk, index))
-    else:
-        cid = clean("".join(str(part.get("content-id", "")).split())).strip("<>") or None
-        inline = disposition == "inline" or (cid is not None and disposition != "attachment")
-        walk.files.append(_File(name, ctype, _payload(part, walk, index), inline, cid))
-
-
-def _add_body(part: Message, walk: _Walk, index: int, ctype: str) -> None:
-    data = _payload(part, walk, index)
-    try:
-        charset = part.get_content_charset()
-    except Exception as exc:  # the same decode_params failure, on charset*0*=
-        walk.defects.append(cut(f"part {index}: charset unreadable ({exc!r})"))
-        charset = None
-    text, defect = mime_extras.decode_text(data, charset)
-    if defect:
-        walk.defects.append(f"part {index} ({ctype}): {defect}")
-    if "\x00" in text:
-        walk.defects.append(f"part {index} ({ctype}): NUL characters replaced")
-    text = clean(text.replace("\r\n", "\n").replace("\r", "\n"))
-    if not walk.recovered:
-        walk.decoded.append((index, ctype, text))
-    if ctype == "text/html":
-        walk.html.append(text)
-        return
-    text, files, defects = mime_extras.extract_uuencoded(text)
-    walk.plain.append(text)
-    walk.defects.extend(f"part {index}: {d}" for d in defects)
-    walk.files.extend(_File(f.filename, f.content_type, f.data) for f in files)
-
-
-def _uu_part(part: Message, walk: _Walk, index: int, name: str, ctype: str) -> None:
-    """A Content-Transfer-Encoding: x-uuencode part; the stdlib fails on it silently."""
-    payload = part.get_payload()
-    text = payload if isinstance(payload, str) else ""
-    rest, files, defects = mime_extras.extract_uuencoded(
-        text.encode("utf-8", "surrogateescape").decode("latin-1")
-    )
-    walk.defects.extend(f"part {index}: {d}" for d in defects)
-    if not files:
-        walk.defects.append(f"part {index}: uuencoded part does not decode; kept as is")
-        walk.files.append(_File(name, ctype, rest.encode("latin-1")))
-    for found in files:
-        content_type = ctype if ctype != "text/plain" else found.content_type
-        walk.files.append(_File(name or found.filename, content_type, found.data))
-
-
-def _tnef(walk: _Walk, index: int, name: str, ctype: str, data: bytes) -> None:
-    try:
-        contents = mime_extras.unpack_tnef(data)
-    except ValueError as exc:
-        walk.defects.append(cut(f"part {index}: winmail.dat not unpacked ({exc}); kept as is"))
-        walk.files.append(_File(name or "winmail.dat", ctype, data))
-        return
-    if contents.rtf_only:
-        walk.defects.append(f"part {index}: winmail.dat body is RTF only; kept winmail.dat")
-    if contents.rtf_only or not (contents.files or contents.text or contents.html):
-        walk.files.append(_File(name or "winmail.dat", ctype, data))
-    walk.files.extend(_File(f.filename, f.content_type, f.data) for f in contents.files)
-    if "\x00" in contents.text + contents.html:
-        walk.defects.append(f"part {index}: NUL characters in winmail.dat body replaced")
-    walk.tnef_text = walk.tnef_text or clean(contents.text)
-    walk.tnef_html = walk.tnef_html or clean(contents.html)
-
-
-def _filename(part: Message, walk: _Walk, index: int) -> str:
-    """The sender's file name, decoded (RFC 2231, RFC 2047, raw 8-bit), not yet safe.
-
-    The headers are re-read from their raw octets first: through the part itself
-    the stdlib turns a raw UTF-8 name into replacement characters.
-    """
-    view = Message()
-    for key, value in part.raw_items():
-        if key.lower() in ("content-type", "content-disposition"):
-            where = f"part {index} {key.lower()}"
-            view[key] = mime_extras.octets_to_text(str(value), walk.defects, where)
-    try:
-        name = view.get_filename() or ""
-    except Exception as exc:  # CPython's decode_params fails on mixed RFC 2231 sections
-        walk.defects.append(cut(f"part {index}: file name unreadable ({exc!r})"))
-        name = ""
-    name = mime_extras.decode_words(name, walk.defects, f"part {index} filename")
-    if "\ufffd" in name:
-        walk.defects.append(f"part {index}: file name has undecodable bytes")
-    return name
-
-
-def _payload(part: Message, walk: _Walk, index: int) -> bytes:
-    data = part.get_payload(decode=True)
-    return data if isinstance(data, bytes) else _body_bytes(part, walk, index)
-
-
-def _body_bytes(part: Message, walk: _Walk, index: int) -> bytes:
-    """A part's body as bytes, serialised with CRLF like the mail it came in."""
-    try:
-        flat = part.as_bytes(policy=part.policy.clone(linesep="\r\n"))
-    except Exception as exc:  # a charset the generator cannot re-encode
-        walk.defects.append(cut(f"part {index}: not serialisable ({exc}); body lost"))
-        return b""
-    if flat.startswith(b"\r\n"):
-        return flat[2:]
-    return flat.partition(b"\r\n\r\n")[2]
-
-
 # --- bodies and files --------------------------------------------------------
 
 
-def _compare_bodies(walk: _Walk, parser: Any) -> None:
+def _compare_bodies(walk: parts.Parts, parser: Any) -> None:
     """Record where mail-parser's text is not the declared decode (mojibake, #152)."""
     theirs = {_norm(t) for t in parser.text_plain + parser.text_html + parser.text_not_managed}
     for index, ctype, text in walk.decoded:
@@ -536,7 +307,7 @@ def _norm(text: str) -> str:
     return unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
 
 
-def _bodies(walk: _Walk) -> tuple[str, str]:
+def _bodies(walk: parts.Parts) -> tuple[str, str]:
     plain = [t.strip("\n") for t in walk.plain if t.strip()]
     html_parts = [t for t in walk.html if t.strip()]
     if not plain and not html_parts:
@@ -551,37 +322,17 @@ def _bodies(walk: _Walk) -> tuple[str, str]:
         return html_to_text(html), html
     except Exception as exc:  # html2text on markup it never met
         walk.defects.append(cut(f"html2text failed ({exc}); text is the HTML without tags"))
-        return clean(htmllib.unescape(nh3.clean(html, tags=set()))).strip(), html
+        return strip_tags(html), html
 
 
-def sanitise_html(html: str) -> str:
-    """Ammonia's allow-list: no script, handler, javascript: URL, iframe or live CSS."""
-    return clean(_HTML_CLEANER.clean(html))
-
-
-def _filter_attribute(name: str, value: str) -> str | None:
-    if name == "style" and any(marker in value.lower() for marker in _RISKY_STYLE):
-        return None
-    return value
-
-
-def html_to_text(html: str) -> str:
-    """Plain text for an HTML-only mail; links stay as [text](url)."""
-    converter = html2text.HTML2Text()
-    converter.body_width = 0
-    converter.unicode_snob = True
-    converter.wrap_links = False
-    return clean(converter.handle(html)).strip()
-
-
-def _attachments(files: list[_File], defects: list[str]) -> tuple[Attachment, ...]:
+def _attachments(files: list[parts.PartFile], defects: list[str]) -> tuple[Attachment, ...]:
     result: list[Attachment] = []
     for number, found in enumerate(files, 1):
         ctype = found.content_type
         if ctype == "application/octet-stream" and found.name:
-            ctype = mime_extras.guess_type(found.name)
-        fallback = f"attachment-{number}{mime_extras.extension_for(ctype)}"
-        name = mime_extras.safe_filename(found.name, fallback)
+            ctype = filenames.guess_type(found.name)
+        fallback = f"attachment-{number}{filenames.extension_for(ctype)}"
+        name = filenames.safe_filename(found.name, fallback)
         if found.name and name != unicodedata.normalize("NFC", found.name):
             defects.append(cut(f"attachment {number}: file name {found.name!r} saved as {name!r}"))
         result.append(Attachment(name, ctype, found.data, found.inline, found.content_id))

@@ -38,7 +38,7 @@ When there is no plain text but HTML, the reply part is found in the markup firs
 (Gmail `div.gmail_quote`, Outlook `div#appendonsend`, `div#divRplyFwdMsg` and the
 `<hr>` or `border-top` block before a "De:/From:" line, Apple and Thunderbird
 `blockquote type="cite"`, `div.moz-cite-prefix`, Yahoo `div.yahoo_quoted`), turned
-into text with `maildesk.inbound.parse.sanitise_html` and `html_to_text` (each `<div>` a line,
+into text with `maildesk.mime.html.sanitise_html` and `html_to_text` (each `<div>` a line,
 as these clients mean it), and the text rules run on that. `ParsedMail.html` is
 already sanitised and has lost those classes and ids: on it only the `<hr>` and
 `border-top` markers work, and the text rules catch the rest (html2text writes a
@@ -68,7 +68,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 
 from maildesk.domain import ParsedMail
-from maildesk.inbound.parse import html_to_text, sanitise_html
+from maildesk.mime.html import html_to_text, sanitise_html
 
 _SIGNATURE_LINES = 8  # a signature longer than this is a letter, not a signature
 

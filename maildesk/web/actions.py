@@ -8,11 +8,7 @@ answer with a redirect to the page.
 
 from __future__ import annotations
 
-import mimetypes
-import re
-import unicodedata
 from collections.abc import Callable
-from pathlib import PurePosixPath
 
 from flask import Blueprint, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
@@ -23,6 +19,7 @@ from maildesk.context import Desk
 from maildesk.domain import Via
 from maildesk.errors import Refused
 from maildesk.inbound.accept import accept
+from maildesk.mime.filenames import guess_type, safe_filename
 from maildesk.models import Ticket
 from maildesk.outbound.mailer import thread_of
 from maildesk.tickets import resident
@@ -35,23 +32,15 @@ bp = Blueprint("actions", __name__)
 
 MAX_TEXT = 20_000
 MAX_COMMENT = 2_000
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _back(token: str) -> ResponseReturnValue:
     return redirect(url_for("status.ticket", token=token), code=303)
 
 
-def safe_filename(name: str) -> str:
-    """The last path part of an uploaded name, without control characters."""
-    name = PurePosixPath(name.replace("\\", "/")).name
-    name = _CONTROL.sub("", unicodedata.normalize("NFC", name)).strip()
-    return name[:200] or "adjunto"
-
-
 def content_type_of(filename: str) -> str:
     """The type from the name (never the browser's word); containers are opaque bytes."""
-    guessed = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    guessed = guess_type(filename)
     if guessed.split("/")[0] in ("multipart", "message"):
         return "application/octet-stream"
     return guessed
@@ -67,7 +56,7 @@ def read_uploads(items: list[FileStorage], *, max_files: int, max_mb: int) -> li
         data = item.read(max_mb * 1024 * 1024 + 1)
         if len(data) > max_mb * 1024 * 1024:
             return 413
-        name = safe_filename(item.filename or "")
+        name = safe_filename(item.filename or "", "adjunto")
         uploads.append(Upload(name, content_type_of(name), data))
     return uploads
 

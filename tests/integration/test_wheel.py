@@ -47,6 +47,7 @@ samples = {
                       "commands": [("#tomar", "toma")]},
     "vendor_request": {"message": "¿Pueden venir?", "unit": "depto 402", "text": "Fuga", "attachments": ["f.jpg"]},
     "status_link": {},
+    "staff_unproven": {"reason": "not proven", "kept": True, "console_url": "https://x.example/staff/"},
     "escalation": {"rows": [row]},
     "alerts": {"rows": [row]},
     "digest": {"period": "daily", "start": "2026-11-22", "end": "2026-11-23", "backlog": [("Recibida", 2)],

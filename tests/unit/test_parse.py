@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from maildesk import mime_extras
 from maildesk.domain import ParsedMail
 from maildesk.inbound.parse import parse_mail
+from maildesk.mime.charsets import decode_text
+from maildesk.mime.tnef import unpack_tnef
 
 MAIL = Path(__file__).resolve().parent.parent / "data" / "mail"
 
@@ -116,6 +117,21 @@ def test_addresses_are_lower_cased_and_repeated_headers_merged() -> None:
     assert mail.from_addr == "juan@example.com"
     assert mail.to == ("soporte@maildesk.example", "otro@example.com", "tercero@example.com")
     assert mail.reply_to == ("juan.casa@example.com", "otra@example.com")
+
+
+def test_addresses_mailparser_cannot_read_come_from_the_stdlib() -> None:
+    """An unclosed address mail-parser reads as nothing is kept from the stdlib's reading, with a defect."""
+    mail = parse_mail(
+        b"From: =?utf-8?q?N=C3=BA=C3=B1ez?= <Nunez@Example.org\r\n"
+        b"To: soporte@example.org\r\n"
+        b"Cc: Ana <ana@example.org\r\n"
+        b"Cc: luis@example.org\r\n"
+        b"Subject: x\r\n\r\nhola\r\n"
+    )
+    assert (mail.from_name, mail.from_addr) == ("Núñez", "nunez@example.org")
+    assert mail.cc == ("ana@example.org", "luis@example.org")
+    assert "mail-parser read no address in from; the stdlib's reading is kept" in mail.defects
+    assert "mail-parser read no address in cc; the stdlib's reading is kept" in mail.defects
 
 
 def test_unreadable_date_is_none_with_a_defect() -> None:
@@ -263,6 +279,26 @@ def test_iso_2022_jp_body_is_decoded() -> None:
             ("Señor", "declared charset utf-16 but the bytes are not; read as utf-8"),
         ),
         (b"Se+APE-or", "utf-7", ("Señor", None)),
+        (b"", "utf-8", ("", None)),
+        (b"hola", '"UTF-8"', ("hola", None)),
+        (b"hola", "iso-2022-jp", ("hola", None)),
+        (b"hola", "iso-8859-1", ("hola", None)),
+        (
+            b"Se\xc3\xb1or",
+            "us-ascii",
+            ("Señor", "declared charset us-ascii but the bytes are UTF-8"),
+        ),
+        (
+            b"Se\xf1or",
+            "x-desconocido",
+            ("Señor", "unknown charset 'x-desconocido'; read as windows-1252"),
+        ),
+        (b"Se\xc3\xb1or", "koi8-r", ("Señor", "declared charset koi8-r but the bytes are UTF-8")),
+        (
+            b"\x93hola\x94",
+            "us-ascii",
+            ("“hola”", "declared charset us-ascii but 8-bit bytes; read as windows-1252"),
+        ),
         (b"abc", "base64", ("abc", None)),
         (b"\xe9t\xe9", "base64", ("été", "bytes are not valid base64; read as windows-1252")),
     ],
@@ -271,7 +307,7 @@ def test_decode_text_checks_the_label_against_the_bytes(
     data: bytes, label: str | None, expected: tuple[str, str | None]
 ) -> None:
     """Each label is believed only when the bytes agree with it."""
-    assert mime_extras.decode_text(data, label) == expected
+    assert decode_text(data, label) == expected
 
 
 # --- attachments -------------------------------------------------------------
@@ -360,7 +396,7 @@ def test_tnef_with_an_impossible_property_count_is_refused() -> None:
     props = struct.pack("<I", 0xFFFFFFFF) + b"\x00" * 8
     evil = tnef + struct.pack("<BHHI", 1, 0x9003, 0x0006, len(props)) + props + b"\x00\x00"
     with pytest.raises(ValueError, match="announces more properties"):
-        mime_extras.unpack_tnef(evil)
+        unpack_tnef(evil)
 
 
 def test_uuencoded_files_are_attachments() -> None:
