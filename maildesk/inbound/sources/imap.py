@@ -23,6 +23,7 @@ in one line naming the key to look at (`MailboxError`); one that will not pass b
 from __future__ import annotations
 
 import contextlib
+import enum
 import imaplib
 import logging
 import socket
@@ -50,12 +51,15 @@ __all__ = [
     "MailboxError",
     "MailboxStore",
     "Position",
+    "Start",
+    "StartKind",
     "backoff_delay",
     "check_credentials",
     "connect_imap",
     "explain",
     "login_backoff_delay",
     "mailbox_key",
+    "where_to_start",
 ]
 
 log = logging.getLogger(__name__)
@@ -106,6 +110,63 @@ class Position:
     last_uid: int
     checked_at: datetime  # when the last pass completed
     backfill: Backfill | None = None  # an import of old mail still under way
+
+
+class StartKind(enum.StrEnum):
+    FROM_NOW = "from_now"
+    IMPORT = "import"
+    UIDVALIDITY_CHANGED = "uidvalidity_changed"
+    RESUME = "resume"
+
+
+# What the operator reads when a pass does not simply resume.
+_START_LOG = {
+    StartKind.FROM_NOW: "new mailbox, starting from now; existing mail is not imported",
+    StartKind.IMPORT: "new mailbox, importing existing mail as backfill",
+    StartKind.UIDVALIDITY_CHANGED: (
+        "UIDVALIDITY changed; fetching the whole folder again, older mail as backfill"
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """Where a pass begins: the last UID already handled, the import under way, and
+    whether the position must be written even if the pass finds nothing."""
+
+    kind: StartKind
+    last_uid: int
+    pending: Backfill | None = None
+    must_record: bool = False
+
+
+def where_to_start(
+    position: Position | None,
+    *,
+    uidvalidity: int,
+    uidnext: int | None,
+    highest_uid: int | None,
+    import_existing: bool,
+) -> Start:
+    """Decide where a pass starts (pure).
+
+    A new mailbox starts from now, or imports what it holds as backfill
+    (`import_existing`); a changed UIDVALIDITY fetches the whole folder again, mail
+    from before the last completed pass as backfill (INTERNALDATE has whole seconds: a
+    mail from that same second counts as new); otherwise the pass resumes where the
+    last one ended, keeping an import still under way. `highest_uid` stands in for
+    UIDNEXT on servers that do not send it.
+    """
+    below = uidnext or 2**32
+    if position is None and not import_existing:
+        last = (uidnext - 1) if uidnext else (highest_uid or 0)
+        return Start(StartKind.FROM_NOW, last)
+    if position is None:
+        return Start(StartKind.IMPORT, 0, Backfill(below), must_record=True)
+    if position.uidvalidity != uidvalidity:
+        before = as_utc(position.checked_at).replace(microsecond=0)
+        return Start(StartKind.UIDVALIDITY_CHANGED, 0, Backfill(below, before), must_record=True)
+    return Start(StartKind.RESUME, position.last_uid, position.backfill)
 
 
 class MailboxStore(Protocol):
@@ -299,48 +360,26 @@ class ImapWatcher:
         writable = b"READ-ONLY" not in selected
         position = self.store.position(self.mailbox)
 
-        # An import of old mail (a new mailbox with import_existing, or a UIDVALIDITY
-        # change) covers the UIDs below UIDNEXT at its start; it is kept with the
-        # position until the watcher has passed them, even across a crash.
-        pending: Backfill | None = None
-        must_record = False  # the position must be written even if nothing is found
-        if position is None and not self.config.import_existing:
-            start = (uidnext - 1) if uidnext else max(client.search("ALL") or [0])
-            self.store.store(self.mailbox, uidvalidity, [], start, backfill=False)
-            log.info(
-                "%s: new mailbox, starting from now (uidvalidity %d, last uid %d); "
-                "existing mail is not imported",
+        highest = max(client.search("ALL") or [0]) if uidnext is None else None
+        start = where_to_start(
+            position,
+            uidvalidity=uidvalidity,
+            uidnext=uidnext,
+            highest_uid=highest,
+            import_existing=self.config.import_existing,
+        )
+        if start.kind in _START_LOG:
+            log.log(
+                logging.WARNING if start.kind is StartKind.UIDVALIDITY_CHANGED else logging.INFO,
+                "%s: %s (uidvalidity %d, from uid %d)",
                 self.mailbox,
+                _START_LOG[start.kind],
                 uidvalidity,
-                start,
+                start.last_uid,
             )
-            last_uid = start
-        elif position is None:
-            pending = Backfill(uidnext or 2**32)
-            must_record = True
-            log.info(
-                "%s: new mailbox, importing existing mail as backfill (uidvalidity %d)",
-                self.mailbox,
-                uidvalidity,
-            )
-            last_uid = 0
-        elif position.uidvalidity != uidvalidity:
-            # INTERNALDATE has whole seconds: a mail from the same second counts as new.
-            before = as_utc(position.checked_at).replace(microsecond=0)
-            pending = Backfill(uidnext or 2**32, before)
-            must_record = True
-            log.warning(
-                "%s: UIDVALIDITY changed from %d to %d; fetching the whole folder again, "
-                "mail from before %s as backfill",
-                self.mailbox,
-                position.uidvalidity,
-                uidvalidity,
-                before.isoformat(),
-            )
-            last_uid = 0
-        else:
-            last_uid = position.last_uid
-            pending = position.backfill
+        if start.kind is StartKind.FROM_NOW:
+            self.store.store(self.mailbox, uidvalidity, [], start.last_uid, backfill=False)
+        last_uid, pending, must_record = start.last_uid, start.pending, start.must_record
 
         def is_backfill(mail: Fetched) -> bool:
             return pending is not None and pending.covers(mail)
