@@ -12,14 +12,12 @@ caller's business (the database keeps that, so each fires once).
 from __future__ import annotations
 
 import enum
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from maildesk.config import DAY_NAMES, CalendarConfig, Config, Duration
 from maildesk.domain import State
-from maildesk.models import Ticket
 from maildesk.sla.clock import (
     BusinessCalendar,
     Status,
@@ -213,32 +211,3 @@ def office_hours(config: Config, language: str) -> str:
     if language == "es":
         return f"{span}, de {cal.opens} a {cal.closes}"
     return f"{span}, {cal.opens}–{cal.closes}"
-
-
-def facts_of(ticket: Ticket) -> Facts:
-    history = [
-        (e.at, State(_to(e.detail))) for e in ticket.events if e.kind == "state" and _to(e.detail)
-    ]
-    unhappy = any(e.kind == "state" and '"action": "reject"' in e.detail for e in ticket.events)
-    return Facts(
-        number=ticket.number,
-        priority=ticket.priority,
-        opened_at=ticket.opened_at,
-        history=[(ticket.opened_at, State.RECIBIDO), *history],
-        first_response_at=ticket.first_response_at,
-        resolved_at=ticket.resolved_at,
-        unhappy=unhappy,
-    )
-
-
-def _to(detail: str) -> str:
-    try:
-        value = json.loads(detail).get("to", "") if detail else ""
-    except ValueError:
-        return ""
-    return value if value in State.__members__.values() else ""
-
-
-def sla_of(config: Config, ticket: Ticket, now: datetime) -> dict[str, Status]:
-    """A ticket's first-response and resolution status now: for views, pages and mails."""
-    return statuses(facts_of(ticket), config, desk_calendar(config, now), now)
