@@ -147,6 +147,14 @@ class EscalationConfig:
     director_factor: float = 2.0  # an alta ticket past this many times its target: direction
     digest_daily: str = "08:00"  # "" turns the daily digest off
     digest_weekly: str = "lun 08:00"  # "" turns the weekly digest off
+    digest_monthly: str = "1 08:00"  # day of the month and time; "" turns it off
+
+
+@dataclass(frozen=True, slots=True)
+class ReportsConfig:
+    """What `maildesk report` counts as a recurrence."""
+
+    recurrence_days: int = 30  # the same unit, category or vendor again within this many days
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,6 +351,7 @@ class Config:
     web: WebConfig = field(default_factory=WebConfig)
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
     escalation: EscalationConfig = field(default_factory=EscalationConfig)
+    reports: ReportsConfig = field(default_factory=ReportsConfig)
     staff: tuple[StaffConfig, ...] = ()
     priorities: Mapping[str, PriorityConfig] = field(default_factory=lambda: DEFAULT_PRIORITIES)
     categories: Mapping[str, CategoryConfig] = field(default_factory=lambda: DEFAULT_CATEGORIES)
@@ -388,6 +397,7 @@ _SECTIONS: dict[str, type] = {
     "web": WebConfig,
     "calendar": CalendarConfig,
     "escalation": EscalationConfig,
+    "reports": ReportsConfig,
 }
 
 
@@ -598,6 +608,22 @@ def _check_calendar(config: Config) -> None:
             'a day and time such as "lun 08:00" or ""',
             repr(esc.digest_weekly),
         )
+    if esc.digest_monthly and not re.fullmatch(
+        r"([1-9]|1\d|2[0-8]) ([01]\d|2[0-3]):[0-5]\d", esc.digest_monthly
+    ):
+        raise ConfigError(
+            source,
+            "escalation.digest_monthly",
+            'a day of the month (1-28) and a time such as "1 08:00", or ""',
+            repr(esc.digest_monthly),
+        )
+    if config.reports.recurrence_days < 1:
+        raise ConfigError(
+            source,
+            "reports.recurrence_days",
+            "a whole number of days, 1 or more",
+            repr(config.reports.recurrence_days),
+        )
 
 
 def parse_endpoint(value: str, *, source: str = "", key: str = "") -> tuple[str, int]:
@@ -716,6 +742,7 @@ def load(path: Path | None = None, *, required: bool = False) -> Config:
         web=sections["web"],
         calendar=sections["calendar"],
         escalation=sections["escalation"],
+        reports=sections["reports"],
         staff=staff,
         priorities=_priorities(data.get("priorities", {}), source),
         categories=_categories(data.get("categories", {}), source),
