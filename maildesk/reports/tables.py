@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -52,6 +52,9 @@ class Report:
     recurrence_days: int
     tables: Mapping[str, Table]
     charts: Mapping[str, bytes] = field(default_factory=dict)
+
+    def with_charts(self, charts: Mapping[str, bytes]) -> Report:
+        return replace(self, charts=charts)
 
     def table(self, name: str) -> Table:
         return self.tables[name]
