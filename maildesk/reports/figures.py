@@ -60,9 +60,9 @@ def volume_by_period(session: Session, desk_id: int, window: Window) -> Table:
     ):
         bucket = sql.bucket(session, column, window.by, window.timezone)
         for key, n in session.execute(
-            select(bucket, func.count())
+            select(bucket.label("k"), func.count())
             .where(Ticket.desk_id == desk_id, _within(column, window))
-            .group_by(bucket)
+            .group_by("k")
         ):
             counts[name][key] = n
     rows = [
@@ -80,9 +80,9 @@ def volume_by(session: Session, desk_id: int, window: Window) -> Table:
     rows: list[dict[str, Any]] = []
     for dimension, column in VOLUME_BY.items():
         found = session.execute(
-            select(func.coalesce(column, ""), func.count())
+            select(func.coalesce(column, "").label("k"), func.count())
             .where(Ticket.desk_id == desk_id, _within(Ticket.opened_at, window))
-            .group_by(func.coalesce(column, ""))
+            .group_by("k")
         ).all()
         for key, n in sorted(found, key=lambda r: (-r[1], r[0])):
             rows.append({"dimension": dimension, "key": key, "opened": n})
@@ -108,7 +108,9 @@ def backlog_by_period(session: Session, desk_id: int, window: Window) -> Table:
         (_within(Ticket.opened_at, window), opened_bucket),
     ):
         for key, n in session.execute(
-            select(key_expr, func.count()).where(Ticket.desk_id == desk_id, when).group_by(key_expr)
+            select(key_expr.label("k"), func.count())
+            .where(Ticket.desk_id == desk_id, when)
+            .group_by("k")
         ):
             moves[key][State.RECIBIDO.value] += n
     source, target = sql.state_field(session, "from"), sql.state_field(session, "to")
@@ -118,10 +120,10 @@ def backlog_by_period(session: Session, desk_id: int, window: Window) -> Table:
         (_within(Event.at, window), event_bucket),
     ):
         for key, before, after, n in session.execute(
-            select(key_expr, source, target, func.count())
+            select(key_expr.label("k"), source.label("f"), target.label("t"), func.count())
             .join(Ticket, Event.ticket_id == Ticket.id)
             .where(Ticket.desk_id == desk_id, Event.kind == EventKind.STATE.value, when)
-            .group_by(key_expr, source, target)
+            .group_by("k", "f", "t")
         ):
             moves[key][before] -= n
             moves[key][after] += n

@@ -172,6 +172,8 @@ def title(name: str, language: str) -> str:
 
 
 def heading(column: Column, language: str) -> str:
+    if labels.state_of(column.key) is not None and column.key not in HEADINGS[language]:
+        return labels.state_label(column.key, language)
     return HEADINGS[language].get(column.key, column.key)
 
 
