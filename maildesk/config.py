@@ -147,7 +147,6 @@ class EscalationConfig:
     director_factor: float = 2.0  # an alta ticket past this many times its target: direction
     digest_daily: str = "08:00"  # "" turns the daily digest off
     digest_weekly: str = "lun 08:00"  # "" turns the weekly digest off
-    digest_monthly: str = "1 08:00"  # day of the month and time; "" turns it off
 
 
 @dataclass(frozen=True, slots=True)
@@ -607,15 +606,6 @@ def _check_calendar(config: Config) -> None:
             "escalation.digest_weekly",
             'a day and time such as "lun 08:00" or ""',
             repr(esc.digest_weekly),
-        )
-    if esc.digest_monthly and not re.fullmatch(
-        r"([1-9]|1\d|2[0-8]) ([01]\d|2[0-3]):[0-5]\d", esc.digest_monthly
-    ):
-        raise ConfigError(
-            source,
-            "escalation.digest_monthly",
-            'a day of the month (1-28) and a time such as "1 08:00", or ""',
-            repr(esc.digest_monthly),
         )
     if config.reports.recurrence_days < 1:
         raise ConfigError(
