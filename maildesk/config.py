@@ -156,6 +156,13 @@ class EscalationConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ReportsConfig:
+    """What `maildesk report` counts as a recurrence."""
+
+    recurrence_days: int = 30  # the same unit, category or vendor again within this many days
+
+
+@dataclass(frozen=True, slots=True)
 class StaffConfig:
     email: str
     name: str = default("staff", "name")
@@ -201,6 +208,7 @@ class Config:
     web: WebConfig = field(default_factory=WebConfig)
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
     escalation: EscalationConfig = field(default_factory=EscalationConfig)
+    reports: ReportsConfig = field(default_factory=ReportsConfig)
     staff: tuple[StaffConfig, ...] = ()
     priorities: Mapping[str, PriorityConfig] = field(default_factory=lambda: DEFAULT_PRIORITIES)
     categories: Mapping[str, CategoryConfig] = field(default_factory=lambda: DEFAULT_CATEGORIES)
@@ -246,6 +254,7 @@ _SECTIONS: dict[str, type] = {
     "web": WebConfig,
     "calendar": CalendarConfig,
     "escalation": EscalationConfig,
+    "reports": ReportsConfig,
 }
 
 
@@ -540,6 +549,13 @@ def _check_calendar(config: Config) -> None:
             'a day and time such as "lun 08:00" or ""',
             repr(esc.digest_weekly),
         )
+    if config.reports.recurrence_days < 1:
+        raise ConfigError(
+            source,
+            "reports.recurrence_days",
+            "a whole number of days, 1 or more",
+            repr(config.reports.recurrence_days),
+        )
 
 
 def parse_endpoint(value: str, *, source: str = "", key: str = "") -> tuple[str, int]:
@@ -658,6 +674,7 @@ def load(path: Path | None = None, *, required: bool = False) -> Config:
         web=sections["web"],
         calendar=sections["calendar"],
         escalation=sections["escalation"],
+        reports=sections["reports"],
         staff=staff,
         priorities=_priorities(data.get("priorities", {}), source),
         categories=_categories(data.get("categories", {}), source),

@@ -16,8 +16,10 @@ import secrets
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from maildesk import __version__
 from maildesk import config as config_mod
@@ -326,6 +328,71 @@ def cmd_ticket_open(args: argparse.Namespace) -> int:
     return 0
 
 
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
+
+
+def _emit(data: bytes, output: str | None) -> None:
+    if output:
+        Path(output).write_bytes(data)
+        print(f"wrote {output}")
+    else:
+        sys.stdout.buffer.write(data if data.endswith(b"\n") else data + b"\n")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from maildesk.reports import By, charts, desk_names, formats, report_for
+
+    desk = _desk(args)
+    if args.desk and args.desk.strip().lower() not in desk_names(desk.config):
+        print(
+            f"--desk: {args.desk!r} is not this desk ({', '.join(desk_names(desk.config))})",
+            file=sys.stderr,
+        )
+        return 1
+    today = desk.clock.now().astimezone(ZoneInfo(desk.config.desk.timezone)).date()
+    last = args.to or today
+    first = args.from_ or last - timedelta(days=29)
+    if last < first:
+        print(f"--to {last} is before --from {first}", file=sys.stderr)
+        return 2
+    if args.format in ("csv", "xlsx", "pdf") and not args.output:
+        print(f"--format {args.format} needs --output FILE", file=sys.stderr)
+        return 2
+    report = report_for(desk, first, last, By(args.by))
+    if args.charts or args.format == "pdf":
+        report = report.with_charts(charts.render(report, desk.language))
+    if args.charts:
+        folder = Path(args.charts)
+        folder.mkdir(parents=True, exist_ok=True)
+        for stem, png in report.charts.items():
+            (folder / f"{stem}.png").write_bytes(png)
+        print(f"wrote {len(report.charts)} charts to {folder}", file=sys.stderr)
+    _emit(formats.write(report, args.format, desk.language), args.output)
+    return 0
+
+
+def cmd_ticket_export(args: argparse.Namespace) -> int:
+    from maildesk.reports import export
+
+    desk = _desk(args)
+    data = export.ticket_data(desk, args.number)
+    if data is None:
+        print(f"no ticket {args.number}", file=sys.stderr)
+        return 1
+    if args.format == "pdf" and not args.output:
+        print("--format pdf needs --output FILE", file=sys.stderr)
+        return 2
+    body = (
+        export.as_pdf(data, desk.config.desk.name) if args.format == "pdf" else export.as_json(data)
+    )
+    _emit(body, args.output)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="maildesk", description="An email-driven help desk for residential buildings."
@@ -452,11 +519,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ticket_open)
 
     p = ticket.add_parser(
+        "export", help="one ticket's whole history (messages, events, attachments) as evidence"
+    )
+    p.add_argument("number", type=int)
+    p.add_argument("--format", choices=["json", "pdf"], default="json")
+    p.add_argument("--output", metavar="FILE", help="write here (required for pdf)")
+    p.set_defaults(func=cmd_ticket_export)
+
+    p = ticket.add_parser(
         "token", help="issue a new status link for a ticket; the old one stops working"
     )
     p.add_argument("number", type=int)
     p.add_argument("--new", action="store_true", required=True, help="required: rotates the token")
     p.set_defaults(func=cmd_ticket_token)
+
+    p = sub.add_parser(
+        "report", help="the KPIs of a period: volume, times, SLA, backlog, recurrence, ratings"
+    )
+    p.add_argument(
+        "--from",
+        dest="from_",
+        type=_day,
+        metavar="DATE",
+        help="first local day (default: 30 days before --to)",
+    )
+    p.add_argument(
+        "--to", type=_day, metavar="DATE", help="last local day, included (default: today)"
+    )
+    p.add_argument("--desk", metavar="SLUG", help="which desk (must name this one)")
+    p.add_argument("--by", choices=["day", "week", "month"], default="week")
+    p.add_argument("--format", choices=["table", "csv", "xlsx", "json", "pdf"], default="table")
+    p.add_argument("--output", metavar="FILE", help="write here instead of standard output")
+    p.add_argument("--charts", metavar="DIR", help="also write the charts there as PNG files")
+    p.set_defaults(func=cmd_report)
 
     db = sub.add_parser("db", help="database maintenance").add_subparsers(
         dest="action", required=True, metavar="ACTION"

@@ -1,0 +1,68 @@
+"""The few SQL expressions that differ between SQLite and PostgreSQL.
+
+PostgreSQL buckets timestamps with `date_trunc` after `AT TIME ZONE`; SQLite has no
+time zones, so a deterministic Python function (`maildesk_bucket`) is registered on
+its connection, cached by minute (every zone's offset is whole minutes). State
+events keep their move as JSON in `event.detail`; it is read with `json_extract`
+(SQLite) or `->>` (PostgreSQL). Durations between two columns are seconds.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import JSON, Float, cast, func, type_coerce
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from maildesk.models import Event
+from maildesk.reports.periods import By, bucket_of
+
+
+@functools.lru_cache(maxsize=200_000)
+def _bucket(minute: str, by: str, timezone: str) -> str:
+    moment = datetime.fromisoformat(minute).replace(tzinfo=UTC).astimezone(ZoneInfo(timezone))
+    return bucket_of(moment.date(), By(by)).isoformat()
+
+
+def _sqlite_bucket(stored: str | None, by: str, timezone: str) -> str | None:
+    return None if stored is None else _bucket(stored[:16], by, timezone)
+
+
+def is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def prepare(session: Session) -> None:
+    """Register the SQLite helper on this session's connection (PostgreSQL needs none)."""
+    if is_postgres(session):
+        return
+    raw: Any = session.connection().connection.dbapi_connection
+    raw.create_function("maildesk_bucket", 3, _sqlite_bucket, deterministic=True)
+
+
+def bucket(session: Session, column: Any, by: By, timezone: str) -> ColumnElement[str]:
+    """The local bucket (`YYYY-MM-DD` of its first day) a stored UTC timestamp falls in."""
+    if is_postgres(session):
+        local = func.timezone(timezone, func.timezone("UTC", column))
+        return func.to_char(func.date_trunc(by.value, local), "YYYY-MM-DD")
+    return func.maildesk_bucket(column, by.value, timezone)
+
+
+def state_field(session: Session, name: str) -> ColumnElement[Any]:
+    """`from` or `to` of a state event's detail."""
+    if is_postgres(session):
+        value: ColumnElement[Any] = cast(Event.detail, JSON)[name].as_string()
+    else:
+        value = type_coerce(Event.detail, JSON)[name].as_string()
+    return value
+
+
+def seconds_between(session: Session, earlier: Any, later: Any) -> ColumnElement[Any]:
+    """`later - earlier` in seconds."""
+    if is_postgres(session):
+        return func.extract("epoch", later - earlier)
+    return cast((func.julianday(later) - func.julianday(earlier)) * 86400.0, Float)

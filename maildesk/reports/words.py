@@ -1,0 +1,193 @@
+"""The words of a report for people (es/en): table titles, column headings, and
+stored names worded through `labels`. JSON and CSV keep the stored names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from maildesk import labels
+from maildesk.reports.tables import Column, Kind
+
+TITLES = {
+    "es": {
+        "volume_by_period": "Volumen por período",
+        "volume_by": "Volumen por categoría, prioridad, canal y equipo",
+        "times": "Tiempos de primera respuesta y resolución (horas)",
+        "compliance": "Cumplimiento de SLA",
+        "backlog_by_period": "Pendientes al cierre de cada período",
+        "backlog_now": "Pendientes ahora",
+        "recurrence": "Recurrencias",
+        "quality": "Reaperturas, cierres y satisfacción",
+        "ratings": "Distribución de calificaciones",
+        "comments": "Comentarios de los residentes",
+        "slowest": "Las más lentas del período",
+    },
+    "en": {
+        "volume_by_period": "Volume by period",
+        "volume_by": "Volume by category, priority, channel and team",
+        "times": "First-response and resolution times (hours)",
+        "compliance": "SLA compliance",
+        "backlog_by_period": "Backlog at the end of each period",
+        "backlog_now": "Backlog now",
+        "recurrence": "Recurrence",
+        "quality": "Reopenings, closures and satisfaction",
+        "ratings": "Ratings",
+        "comments": "Residents' comments",
+        "slowest": "Slowest tickets of the period",
+    },
+}
+
+HEADINGS = {
+    "es": {
+        "period": "período",
+        "opened": "abiertas",
+        "resolved": "resueltas",
+        "closed": "cerradas",
+        "dimension": "por",
+        "key": "valor",
+        "measure": "medida",
+        "n": "n",
+        "calendar_mean_h": "calendario media",
+        "calendar_median_h": "calendario mediana",
+        "calendar_p90_h": "calendario p90",
+        "business_mean_h": "hábil media",
+        "business_median_h": "hábil mediana",
+        "business_p90_h": "hábil p90",
+        "target": "meta",
+        "met": "cumplidas",
+        "pct": "%",
+        "open": "total",
+        "state": "estado",
+        "tickets": "tickets",
+        "older_24h": "más de 24 h",
+        "numbers": "tickets",
+        "metric": "indicador",
+        "value": "valor",
+        "rating": "nota",
+        "comment": "comentario",
+        "rated_at": "fecha",
+        "number": "n.º",
+        "subject": "asunto",
+        "priority": "prioridad",
+        "category": "categoría",
+        "team": "equipo",
+        "responsible": "responsable",
+        "calendar_h": "horas calendario",
+        "business_h": "horas hábiles",
+    },
+    "en": {
+        "period": "period",
+        "opened": "opened",
+        "resolved": "resolved",
+        "closed": "closed",
+        "dimension": "by",
+        "key": "value",
+        "measure": "measure",
+        "n": "n",
+        "calendar_mean_h": "calendar mean",
+        "calendar_median_h": "calendar median",
+        "calendar_p90_h": "calendar p90",
+        "business_mean_h": "business mean",
+        "business_median_h": "business median",
+        "business_p90_h": "business p90",
+        "target": "target",
+        "met": "met",
+        "pct": "%",
+        "open": "total",
+        "state": "state",
+        "tickets": "tickets",
+        "older_24h": "older than 24 h",
+        "numbers": "tickets",
+        "metric": "figure",
+        "value": "value",
+        "rating": "rating",
+        "comment": "comment",
+        "rated_at": "date",
+        "number": "no.",
+        "subject": "subject",
+        "priority": "priority",
+        "category": "category",
+        "team": "team",
+        "responsible": "responsible",
+        "calendar_h": "calendar hours",
+        "business_h": "business hours",
+    },
+}
+
+TERMS = {
+    "es": {
+        "all": "todas",
+        "category": "categoría",
+        "priority": "prioridad",
+        "channel": "canal",
+        "team": "equipo",
+        "responsible": "responsable",
+        "vendor": "proveedor",
+        "unit": "unidad",
+        "unit_category": "unidad y categoría",
+        "first_response": "primera respuesta",
+        "resolution": "resolución",
+        "resolved": "resueltas (a validación o cierre)",
+        "reopened": "reabiertas",
+        "reopen_rate_pct": "tasa de reapertura %",
+        "closed_success": "cerradas con éxito",
+        "closed_failure": "cerradas sin éxito",
+        "rated": "calificadas",
+        "rating_mean": "calificación media",
+        "": "—",
+    },
+    "en": {
+        "all": "all",
+        "category": "category",
+        "priority": "priority",
+        "channel": "channel",
+        "team": "team",
+        "responsible": "responsible",
+        "vendor": "vendor",
+        "unit": "unit",
+        "unit_category": "unit and category",
+        "first_response": "first response",
+        "resolution": "resolution",
+        "resolved": "resolved (to validation or closed)",
+        "reopened": "reopened",
+        "reopen_rate_pct": "reopen rate %",
+        "closed_success": "closed with success",
+        "closed_failure": "closed without success",
+        "rated": "rated",
+        "rating_mean": "mean rating",
+        "": "—",
+    },
+}
+
+_NAMES = {
+    "state": labels.state_label,
+    "priority": labels.priority_label,
+    "category": labels.category_label,
+    "team": labels.team_label,
+}
+
+
+def title(name: str, language: str) -> str:
+    return TITLES[language][name]
+
+
+def heading(column: Column, language: str) -> str:
+    if labels.state_of(column.key) is not None and column.key not in HEADINGS[language]:
+        return labels.state_label(column.key, language)
+    return HEADINGS[language].get(column.key, column.key)
+
+
+def shown(column: Column, row: dict[str, Any], language: str) -> Any:
+    """A cell as people read it: stored names worded, kinds of row words translated."""
+    value = row.get(column.key)
+    if column.kind is Kind.NAME:
+        kind = row.get("dimension", column.key)
+        if not value:
+            return "—" if kind != "all" else TERMS[language]["all"]
+        if kind == "unit":
+            return labels.unit_label(value, language)
+        word = _NAMES.get(kind)
+        return word(value, language) if word else value
+    if column.kind is Kind.TEXT and column.key in ("dimension", "measure", "target", "metric"):
+        return TERMS[language].get(str(value), value)
+    return value
