@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from maildesk import labels
 from maildesk.context import Desk
 from maildesk.models import Inbound, Message, Outbox, Ticket
-from maildesk.sla.clock.facts import sla_of
+from maildesk.sla.facts import sla_of
 
 
 def _iso(value: datetime | None) -> str | None:

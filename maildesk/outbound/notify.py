@@ -23,7 +23,7 @@ from maildesk.inbound.correlate import tagged_subject
 from maildesk.localtime import local_datetime
 from maildesk.models import Ticket
 from maildesk.outbound.mailer import queue_mail
-from maildesk.sla.clock.facts import sla_of
+from maildesk.sla.facts import sla_of
 
 log = logging.getLogger(__name__)
 

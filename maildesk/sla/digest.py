@@ -22,7 +22,7 @@ from maildesk.domain import STATE_WORDS, OutboxKind, State
 from maildesk.models import Ticket
 from maildesk.outbound.mailer import queue_mail
 from maildesk.sla.clock import Status
-from maildesk.sla.clock.facts import sla_of
+from maildesk.sla.facts import sla_of
 from maildesk.sla.policy import FIRST_RESPONSE, RESOLUTION
 
 WORST = 5

@@ -22,7 +22,7 @@ from maildesk.config import Config, StaffConfig
 from maildesk.context import Desk
 from maildesk.domain import EventKind, State
 from maildesk.models import Escalation, Ticket
-from maildesk.sla.clock.facts import facts_of
+from maildesk.sla.facts import facts_of
 from maildesk.sla.policy import Due, Level, desk_calendar, due, statuses
 from maildesk.tickets import system
 

@@ -20,7 +20,7 @@ from maildesk.domain import STATE_WORDS, State
 from maildesk.labels import team_label
 from maildesk.localtime import local_datetime
 from maildesk.models import Attachment, Message, Ticket
-from maildesk.sla.clock.facts import sla_of
+from maildesk.sla.facts import sla_of
 from maildesk.sla.policy import FIRST_RESPONSE, RESOLUTION, office_hours
 from maildesk.web import desk_of_app, page_language, tokens, words
 

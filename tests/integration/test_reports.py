@@ -36,7 +36,8 @@ from maildesk.models import Ticket
 from maildesk.reports import By, Report, formats, report_for
 from maildesk.reports.clock import BusinessIndex
 from maildesk.reports.formats.jsonfile import schema
-from maildesk.sla.policy import calendar_for, sla_of
+from maildesk.sla.facts import sla_of
+from maildesk.sla.policy import calendar_for
 from maildesk.tickets import opening, resident, staff
 from maildesk.tickets.actor import Actor
 from tests.conftest import DeskFactory

@@ -20,7 +20,7 @@ from maildesk.clock import FixedClock
 from maildesk.context import Desk
 from maildesk.daemon import fetch_once, send_outbox
 from maildesk.models import Ticket
-from maildesk.sla.clock import housekeeping
+from maildesk.sla import housekeeping
 from tests.clients import reply
 from tests.conftest import DeskFactory
 from tests.mails import DESK, make_mail

@@ -22,7 +22,7 @@ from maildesk.errors import Refused
 from maildesk.inbound import runner as process
 from maildesk.inbound import store as ingest
 from maildesk.models import Event, Outbox, Ticket
-from maildesk.sla.clock import escalate
+from maildesk.sla import escalate
 from maildesk.tickets import opening, resident, staff, system
 from maildesk.tickets.actor import Actor
 from tests.conftest import DeskFactory
