@@ -106,7 +106,7 @@ def ensure_desk_row(db: Database, config: Config, clock: Clock) -> int:
         return row.id
 
 
-def open_desk(config: Config, *, clock: Clock | None = None, upgrade: bool = True) -> Desk:
+def open_desk(config: Config, *, upgrade: bool, clock: Clock | None = None) -> Desk:
     """Open the database and the desk's files.
 
     With `upgrade` the schema is created or migrated (`init`, `db upgrade`, `run`) and

@@ -104,7 +104,7 @@ def make_desk(tmp_path: Path, database_url: str, clock: FixedClock) -> Iterator[
         }
         path = tmp_path / "maildesk.toml"
         path.write_text(tomli_w.dumps(data), encoding="utf-8")
-        desk = open_desk(config_mod.load(path), clock=clock)
+        desk = open_desk(config_mod.load(path), clock=clock, upgrade=True)
         opened.append(desk)
         return desk
 

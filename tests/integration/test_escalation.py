@@ -116,7 +116,9 @@ def test_a_day_of_tickets_escalates_each_level_once(
         clock.advance(step)
         run_pass(desk)
         assert escalations(desk, relay, seen) == expected, f"after {clock.now()}"
-    restarted = open_desk(config_mod.load(desk.config.base_dir / "maildesk.toml"), clock=clock)
+    restarted = open_desk(
+        config_mod.load(desk.config.base_dir / "maildesk.toml"), clock=clock, upgrade=True
+    )
     assert run_pass(restarted).mails == 0
     restarted.db.dispose()
 
@@ -156,7 +158,9 @@ def test_two_workers_send_each_escalation_once(desk: Desk, relay: Relay, clock: 
     accept(desk, make_mail(subject="URGENTE: sin agua", message_id="<agua@x>"), source="pipe")
     clock.advance(timedelta(minutes=130))
     workers = [
-        open_desk(config_mod.load(desk.config.base_dir / "maildesk.toml"), clock=clock)
+        open_desk(
+            config_mod.load(desk.config.base_dir / "maildesk.toml"), clock=clock, upgrade=True
+        )
         for _ in range(2)
     ]
     results: list[int] = []

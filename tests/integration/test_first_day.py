@@ -66,7 +66,7 @@ def test_other_commands_refuse_an_older_schema(
 ) -> None:
     """A command other than init/db upgrade/run on an older schema says to run `db upgrade`: exit 78, or 75 from an MTA pipe so the mail waits."""
     config = write_config(tmp_path)
-    desk = open_desk(config_mod.load(config))
+    desk = open_desk(config_mod.load(config), upgrade=True)
     with desk.db.engine.begin() as connection:
         connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0001'")
     desk.db.dispose()
@@ -104,7 +104,7 @@ def test_alembic_is_imported_only_to_migrate_or_check(tmp_path: Path) -> None:
 def test_database_and_data_dir_are_private(tmp_path: Path) -> None:
     """The SQLite file, its -wal/-shm and data_dir are created for their owner only (0600, 0700)."""
     config = write_config(tmp_path, desk={"data_dir": str(tmp_path / "data")})
-    desk = open_desk(config_mod.load(config))
+    desk = open_desk(config_mod.load(config), upgrade=True)
     try:
         with desk.db.transaction() as session:
             session.connection().exec_driver_sql("SELECT 1")
@@ -136,7 +136,7 @@ def fetch_config(tmp_path: Path, **imap: object) -> str:
     """A config for `fetch` against `imap`, its database already created."""
     # Dovecot delays refused logins (2 s, doubling per failure from one address).
     config = write_config(tmp_path, imap={"security": "none", "timeout_seconds": 30, **imap})
-    open_desk(config_mod.load(config)).db.dispose()
+    open_desk(config_mod.load(config), upgrade=True).db.dispose()
     return str(config)
 
 

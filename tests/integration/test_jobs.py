@@ -74,7 +74,9 @@ def test_digest_and_alerts_once_per_day(
     after = len(relay.messages)
     clock.advance(timedelta(hours=3))
     tick(desk)
-    restarted = open_desk(config_mod.load(desk.config.base_dir / "maildesk.toml"), clock=clock)
+    restarted = open_desk(
+        config_mod.load(desk.config.base_dir / "maildesk.toml"), clock=clock, upgrade=True
+    )
     tick(restarted)
     send_outbox(desk)
     assert not any(

@@ -63,7 +63,7 @@ for language in ("es", "en"):
         out = compose.render(kind, language, {**base, **samples[kind], "language": language})
         assert out.subject and out.text.strip() and "<html" in out.html, (language, kind)
         rendered += 1
-desk = open_desk(config.load(Path(sys.argv[2])))
+desk = open_desk(config.load(Path(sys.argv[2])), upgrade=True)
 accept(desk, b"From: Ana <ana@x.example>\r\nTo: soporte@alameda.example\r\nSubject: =?utf-8?q?Port=C3=B3n?=\r\nMessage-ID: <w@x>\r\n\r\nNo abre.\r\n", source="pipe")
 from sqlalchemy import select
 from maildesk.models import Ticket
