@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from maildesk.config import Config, StaffConfig
 from maildesk.context import Desk
-from maildesk.domain import EventKind, State
+from maildesk.domain import EventKind, Role, State
 from maildesk.models import Escalation, Ticket
 from maildesk.sla.facts import facts_of
 from maildesk.sla.policy import Due, Level, desk_calendar, due, statuses
@@ -33,8 +33,12 @@ LOCK_ESCALATE = 7272
 _HISTORY = (EventKind.CREATED, EventKind.STATE, EventKind.ASSIGNED, EventKind.REPLY)
 
 # Who is told at each level; when nobody has that role, the next one up hears.
-ROLE_FOR = {Level.SUPERVISOR: "supervisor", Level.MANAGER: "manager", Level.DIRECTOR: "director"}
-CLIMB = ("supervisor", "manager", "director", "admin")
+ROLE_FOR = {
+    Level.SUPERVISOR: Role.SUPERVISOR,
+    Level.MANAGER: Role.MANAGER,
+    Level.DIRECTOR: Role.DIRECTOR,
+}
+CLIMB = (Role.SUPERVISOR, Role.MANAGER, Role.DIRECTOR, Role.ADMIN)
 
 
 def recipients(config: Config, ticket: Ticket, level: Level) -> list[StaffConfig]:
@@ -48,7 +52,7 @@ def recipients(config: Config, ticket: Ticket, level: Level) -> list[StaffConfig
         level = Level.SUPERVISOR
     start = CLIMB.index(ROLE_FOR[level])
     for role in CLIMB[start:]:
-        people = [s for s in config.staff if s.role == role]
+        people = [s for s in config.staff if Role(s.role) is role]
         same_team = [s for s in people if ticket.team in s.teams]
         if people:
             return same_team or people

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from maildesk.context import Desk
-from maildesk.domain import STATE_WORDS, State
+from maildesk.domain import STATE_WORDS, Direction, OutboxKind, State
 from maildesk.labels import team_label
 from maildesk.localtime import local_datetime
 from maildesk.models import Attachment, Message, Ticket
@@ -58,7 +58,8 @@ def handler_name(desk: Desk, ticket: Ticket) -> str | None:
 def shown_text(message: Message, ticket: Ticket) -> str:
     """What the page shows of a message: automatic mails in a line, never the page's own link."""
     t = words()
-    if message.direction == "outbound" and message.kind in ("confirmation", "status_link"):
+    automatic = (OutboxKind.CONFIRMATION, OutboxKind.STATUS_LINK)
+    if message.direction == Direction.OUTBOUND and message.kind in automatic:
         return str(t[f"sent_{message.kind}"])
     link = f"/t/{ticket.status_token}"
     return "\n".join(line for line in message.text.splitlines() if link not in line).strip()
@@ -70,7 +71,7 @@ def timeline(desk: Desk, ticket: Ticket) -> list[Entry]:
     public = sorted((m for m in ticket.messages if m.public), key=lambda m: (m.created_at, m.id))
     entries = []
     for m in public:
-        inbound = m.direction == "inbound"
+        inbound = m.direction == Direction.INBOUND
         mine = inbound and m.sender_email.lower() == ticket.requester_email.lower()
         who = t["you"] if mine else t["participant"] if inbound else desk.config.desk.name
         entries.append(
