@@ -127,7 +127,7 @@ def render(kind: str, language: str, context: Mapping[str, Any]) -> Rendered:
     return Rendered(" ".join(subject.split()), text, html)
 
 
-def _address(value: str, name: str = "") -> Address:
+def address(value: str, name: str = "") -> Address:
     local, _, domain = value.rpartition("@")
     return Address(display_name=name, username=local, domain=domain)
 
@@ -151,13 +151,13 @@ def build(
 ) -> EmailMessage:
     """Assemble the mail; the same inputs always give the same bytes."""
     msg = EmailMessage(policy=POLICY)
-    msg["From"] = _address(from_addr, from_name)
-    msg["To"] = _address(to, to_name)
+    msg["From"] = address(from_addr, from_name)
+    msg["To"] = address(to, to_name)
     msg["Subject"] = rendered.subject
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = message_id
     if reply_to:
-        msg["Reply-To"] = _address(reply_to, from_name)
+        msg["Reply-To"] = address(reply_to, from_name)
     chain = [r for r in references if r]
     if in_reply_to:
         msg["In-Reply-To"] = in_reply_to

@@ -12,13 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 
 from maildesk import signing
 from maildesk.inbound.correlate import tagged_subject
+from maildesk.outbound.compose import POLICY, address
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,11 +25,6 @@ class Upload:
     filename: str
     content_type: str
     data: bytes
-
-
-def _address(email: str, name: str) -> Address:
-    local, _, domain = email.rpartition("@")
-    return Address(display_name=name, username=local, domain=domain)
 
 
 def build_reply(
@@ -50,8 +44,8 @@ def build_reply(
     now: datetime,
 ) -> bytes:
     """The raw bytes of the resident's reply; `thread` is the public Message-IDs, oldest first."""
-    msg = EmailMessage(policy=SMTP)
-    msg["From"] = _address(requester_email, requester_name)
+    msg = EmailMessage(policy=POLICY)
+    msg["From"] = address(requester_email, requester_name)
     msg["To"] = signing.reply_address(desk_address, number, secret)
     msg["Subject"] = "Re: " + tagged_subject(subject, number, tag_prefix, foreign_tags)
     msg["Date"] = format_datetime(now)
