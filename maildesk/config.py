@@ -159,7 +159,7 @@ class EscalationConfig:
 class ReportsConfig:
     """What `maildesk report` counts as a recurrence."""
 
-    recurrence_days: int = 30  # the same unit, category or vendor again within this many days
+    recurrence_days: int = default("reports", "recurrence_days")
 
 
 @dataclass(frozen=True, slots=True)
