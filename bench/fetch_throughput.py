@@ -119,7 +119,10 @@ def main() -> None:
             f'[imap]\nhost = "{dovecot.host}"\nport = {dovecot.imap_port}\nsecurity = "none"\n'
             f'username = "bench"\npassword = "bench-password"\nbatch_size = {args.batch}\n'
         )
-        command = [sys.executable, "-m", "maildesk", "--config", str(config), "fetch", "--once"]
+        maildesk = [sys.executable, "-m", "maildesk", "--config", str(config)]
+        # Only init, db upgrade and run create a database; cron's fetch expects one.
+        subprocess.run([*maildesk, "db", "upgrade"], check=True, cwd=workdir, capture_output=True)
+        command = [*maildesk, "fetch", "--once"]
         subprocess.run(command, check=True, cwd=workdir, capture_output=True)  # start from now
         t0 = time.perf_counter()
         subprocess.run(command, check=True, cwd=workdir, capture_output=True)  # empty pass

@@ -22,10 +22,12 @@ in one line naming the key to look at (`MailboxError`); one that will not pass b
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import enum
 import imaplib
 import logging
+import re
 import socket
 import ssl
 import threading
@@ -230,15 +232,24 @@ def check_credentials(config: ImapConfig) -> None:
             )
 
 
+def server_words(said: object) -> str:
+    """The server's own words: imapclient hands over `str(b'...')`, and the RFC 5530
+    response code (`[AUTHENTICATIONFAILED]`) is for programs, not for the operator."""
+    text = str(said).strip()
+    if re.fullmatch(r"b(['\"]).*\1", text, re.S):
+        text = str(ast.literal_eval(text).decode(errors="replace"))
+    elif isinstance(said, bytes):
+        text = said.decode(errors="replace").strip()
+    return re.sub(r"^\[[A-Z0-9-]+\]\s*", "", text.strip())
+
+
 def explain(exc: BaseException, config: ImapConfig) -> MailboxError | None:
     """The one line an operator needs for a connection or login failure; None if not one."""
     where = f"{config.host}:{config.port}"
     if isinstance(exc, MailboxError):
         return exc
     if isinstance(exc, LoginError):
-        said = exc.args[0] if exc.args else ""
-        detail = (said.decode(errors="replace") if isinstance(said, bytes) else str(said)).strip()
-        detail = detail or "no reason given"
+        detail = server_words(exc.args[0] if exc.args else "") or "no reason given"
         return MailboxError(
             "imap.password",
             f"the server refused the login of {config.username!r} ({detail});"

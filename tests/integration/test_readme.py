@@ -1,0 +1,664 @@
+"""Every command and recipe the README shows is run by the suite, as written.
+
+The README's code blocks and its commands table are read with markdown-it-py. Each shell
+line is a command (its first word is a program) or an output the README promises. A
+command is either run here, as written (placeholders such as `/etc/maildesk` replaced by
+a test-owned folder, servers given through `MAILDESK_*` variables), or named in
+`ELSEWHERE` with the file that runs it; an output must appear in what the commands here
+printed. Each form of the commands table must run with each of its options and listed
+values at least once, and exit as the README says. One desk, made by the README's own
+`maildesk init`, serves the whole story (module scope), the CLI in-process where that is
+faithful and as a process where the process matters.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import itertools
+import json
+import logging
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from markdown_it import MarkdownIt
+
+from maildesk import config as config_mod
+from maildesk.cli import main
+from tests.mails import make_mail
+from tests.servers import Dovecot, Relay, free_port
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+
+# The first word of a shell line that makes it a command; any other line is an output.
+PROGRAMS = ("make", "maildesk", ".venv/bin/maildesk", ".venv/bin/python", "python3", "sudo")
+
+# README commands another test (or CI itself) runs exactly: the command's start, the file
+# that runs it, and words that file must hold (so this table cannot rot).
+ELSEWHERE: dict[str, tuple[str, tuple[str, ...]]] = {
+    "make test": (".ci/run", ("make test",)),
+    "make lint": (".ci/run", ("make lint",)),
+    'python3 -c "import smtplib;': (
+        "tests/integration/test_first_mail.py",
+        ("readme_recipe", 'python3 -c \\"import smtplib;', "make run"),
+    ),
+    "sudo deploy/install.sh": (
+        "tests/integration/test_install.py",
+        ('"deploy" / "install.sh"', "PREFIX", "CONFIG_DIR", "STATE_DIR"),
+    ),
+}
+
+STAFF = "ana@alameda.example"
+DESK_ADDRESS = "soporte@alameda.example"
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """One line of a README code block, or one form of the commands table."""
+
+    line: int
+    text: str
+
+    def __str__(self) -> str:
+        return f"README.md:{self.line}: {self.text}"
+
+
+def _tokens() -> list[Any]:
+    return list(MarkdownIt("commonmark").enable("table").parse(README.read_text("utf-8")))
+
+
+def code_blocks() -> list[tuple[int, str, str]]:
+    """(first content line, info string, content) of every code block."""
+    found = []
+    for token in _tokens():
+        if token.type in ("code_block", "fence") and token.map:
+            first = token.map[0] + (2 if token.type == "fence" else 1)
+            found.append((first, token.info.strip(), token.content))
+    return found
+
+
+def shell_blocks() -> list[tuple[bool, list[Shown]]]:
+    """The indented and `sh`/`bash` blocks, comments dropped, each a block of commands
+    (its first word is a program) or of output."""
+    blocks = []
+    for first, info, content in code_blocks():
+        if info not in ("", "sh", "bash", "console"):
+            continue
+        lines = [
+            Shown(first + offset, re.sub(r"\s+#\s.*$", "", text).strip())
+            for offset, text in enumerate(content.splitlines())
+            if text.strip()
+        ]
+        blocks.append((lines[0].text.split(" ", 1)[0] in PROGRAMS, lines))
+    return blocks
+
+
+def shell_lines(*, commands: bool = True) -> list[Shown]:
+    """The command lines of the README (or, with `commands=False`, its output lines)."""
+    return [
+        line for is_command, lines in shell_blocks() if is_command == commands for line in lines
+    ]
+
+
+def table_forms() -> list[Shown]:
+    """The first cell of each commands-table row that shows a `maildesk` command."""
+    tokens = _tokens()
+    forms = []
+    for i, token in enumerate(tokens):
+        if token.type != "tr_open" or not token.map:
+            continue
+        cell = tokens[i + 2]
+        codes = [c.content for c in cell.children or [] if c.type == "code_inline"]
+        if codes and codes[0].startswith("maildesk "):
+            forms.append(Shown(token.map[0] + 1, " ".join(codes)))
+    return forms
+
+
+def readme_command(start: str) -> Shown:
+    """The one README command line that begins with `start`."""
+    [found] = [s for s in shell_lines() if s.text.startswith(start)]
+    return found
+
+
+@dataclass
+class Ran:
+    argv: tuple[str, ...]
+    code: int | None
+    out: str
+    err: str
+
+
+@dataclass
+class Story:
+    """What the README's commands did: each run, and each mismatch with what it promises."""
+
+    runs: list[Ran] = field(default_factory=list)
+    as_written: set[str] = field(default_factory=set)
+    wrong: list[str] = field(default_factory=list)
+    printed: list[str] = field(default_factory=list)
+    # Test-owned values, mapped back to the README's placeholders before outputs are compared.
+    placeholders: dict[str, str] = field(default_factory=dict)
+    shown_json: dict[str, Any] = field(default_factory=dict)
+
+    def record(self, ran: Ran, expect: int, why: str) -> Ran:
+        self.runs.append(ran)
+        text = ran.out + "\n" + ran.err
+        for real, shown in self.placeholders.items():
+            text = text.replace(real, shown)
+        self.printed.extend(text.splitlines())
+        if ran.code != expect:
+            self.wrong.append(
+                f"{why}: `maildesk {shlex.join(ran.argv)}` exited {ran.code}, expected {expect}"
+                f"\n{ran.out[-2000:]}\n{ran.err[-2000:]}"
+            )
+        return ran
+
+
+@contextlib.contextmanager
+def environment(values: Mapping[str, str | None]) -> Iterator[None]:
+    """Set (or, for None, remove) environment variables for a while."""
+    saved = {name: os.environ.get(name) for name in values}
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    try:
+        yield
+    finally:
+        for name, old in saved.items():
+            if old is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = old
+
+
+class _Lines(logging.Handler):
+    def __init__(self, sink: io.StringIO) -> None:
+        super().__init__(logging.INFO)
+        self.sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.sink.write(record.getMessage() + "\n")
+
+
+class Desk:
+    """The README's desk, made by its own `maildesk init`, and the servers it talks to."""
+
+    def __init__(self, story: Story, work: Path, relay: Relay, env: dict[str, str]) -> None:
+        self.story, self.work, self.relay, self.env = story, work, relay, env
+        self.etc = work / "etc" / "maildesk"
+        self.numbers = itertools.count(1)
+
+    def cli(
+        self,
+        *argv: str,
+        expect: int = 0,
+        why: str = "",
+        env: Mapping[str, str | None] | None = None,
+        cwd: Path | None = None,
+    ) -> Ran:
+        """`maildesk ARGV` in-process, in the desk's folder, stdout and stderr (and log) captured."""
+        out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+        err = io.StringIO()
+        handler = _Lines(err)
+        logging.getLogger().addHandler(handler)
+        try:
+            with (
+                environment({**self.env, **(env or {})}),
+                contextlib.chdir(cwd or self.etc),
+                contextlib.redirect_stdout(out),
+                contextlib.redirect_stderr(err),
+            ):
+                try:
+                    code: int | None = main(list(argv))
+                except SystemExit as exc:
+                    code = exc.code if isinstance(exc.code, int) else 2
+        finally:
+            logging.getLogger().removeHandler(handler)
+        out.flush()
+        buffer = out.buffer
+        assert isinstance(buffer, io.BytesIO)
+        text = buffer.getvalue().decode("utf-8")
+        return self.story.record(Ran(tuple(argv), code, text, err.getvalue()), expect, why)
+
+    def process(
+        self,
+        command: Sequence[str],
+        *,
+        expect: int = 0,
+        why: str = "",
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        stdin: bytes = b"",
+        servers: bool = True,
+    ) -> Callable[[], Ran]:
+        """Start a command as its own process (exit codes from stdin, make); calling the
+        answer waits for it. `servers=False` leaves out the desk's `MAILDESK_*` servers
+        (the benchmark brings its own)."""
+        program = Path(sys.executable).with_name("maildesk")  # the venv's console script
+        # Files, not pipes: nobody reads a background process's output until it ends.
+        files = self.work / f"process-{next(self.numbers)}"
+        files.mkdir()
+        (files / "in").write_bytes(stdin)
+        with (
+            (files / "in").open("rb") as given,
+            (files / "out").open("wb") as out,
+            (files / "err").open("wb") as err,
+        ):
+            proc = subprocess.Popen(
+                [str(program) if command[0] == "maildesk" else command[0], *command[1:]],
+                stdin=given,
+                stdout=out,
+                stderr=err,
+                cwd=cwd or self.etc,
+                env={**os.environ, **(self.env if servers else {}), **(env or {})},
+            )
+        argv = tuple(command[1:]) if command[0] == "maildesk" else tuple(command)
+
+        def finish() -> Ran:
+            proc.wait(300)
+            out, err = ((files / name).read_text(errors="replace") for name in ("out", "err"))
+            return self.story.record(Ran(argv, proc.returncode, out, err), expect, why)
+
+        return finish
+
+    def daemon(
+        self,
+        command: Sequence[str],
+        *,
+        ready: str,
+        env: Mapping[str, str],
+        cwd: Path,
+        why: str,
+        servers: bool = True,
+    ) -> Ran:
+        """Start a long-running command, wait until it logs `ready`, stop it with SIGTERM."""
+        log = self.work / f"daemon-{len(self.story.runs)}.log"
+        with log.open("wb") as sink:
+            program = Path(sys.executable).with_name("maildesk")
+            proc = subprocess.Popen(
+                [str(program) if command[0] == "maildesk" else command[0], *command[1:]],
+                cwd=cwd,
+                env={**os.environ, **(self.env if servers else {}), **env},
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # make and its child get the signal together
+            )
+            try:
+                deadline = time.monotonic() + 60
+                while ready not in log.read_text() and proc.poll() is None:
+                    assert time.monotonic() < deadline, log.read_text()
+                    time.sleep(0.1)
+                # The daemon itself is signalled, as systemd does; `make` then exits with it.
+                children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+                os.kill(int(children[0]) if command[0] == "make" else proc.pid, signal.SIGTERM)
+                code = proc.wait(30)
+            finally:
+                if proc.poll() is None:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+        argv = tuple(command[1:]) if command[0] == "maildesk" else tuple(command)
+        ran = Ran(argv, code, log.read_text(), "")
+        if ready not in ran.out:
+            self.story.wrong.append(f"{why}: never logged {ready!r}\n{ran.out[-2000:]}")
+        return self.story.record(ran, 0, why)
+
+
+def as_written(desk: Desk, shown: Shown, substitutions: Mapping[str, str]) -> list[str]:
+    """The README command's words with its placeholders replaced, and nothing else."""
+    text = shown.text
+    for placeholder, value in substitutions.items():
+        text = text.replace(placeholder, value)
+    desk.story.as_written.add(shown.text)
+    return shlex.split(text)
+
+
+def in_process(words: list[str]) -> list[str]:
+    """`.venv/bin/maildesk ARGS` → ARGS, for `maildesk.cli.main`."""
+    assert words[0] in ("maildesk", ".venv/bin/maildesk"), words
+    return words[1:]
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory: pytest.TempPathFactory, dovecot: Dovecot) -> Iterator[Story]:
+    """Run every README command once against one desk, and keep what happened."""
+    work = tmp_path_factory.mktemp("readme")
+    user, password = "readme-soporte", "clave-nandu"
+    dovecot.add_user(user, password)
+    closed = free_port()
+    with Relay() as relay:
+        env = {
+            "MAILDESK_IMAP_HOST": dovecot.host,
+            "MAILDESK_IMAP_PORT": str(dovecot.imap_port),
+            "MAILDESK_IMAP_SECURITY": "none",
+            "MAILDESK_IMAP_USERNAME": user,
+            "MAILDESK_IMAP_PASSWORD": password,
+            "MAILDESK_SMTP_HOST": relay.host,
+            "MAILDESK_SMTP_PORT": str(relay.port),
+            "MAILDESK_SMTP_SECURITY": "none",
+            "MAILDESK_DESK_ADDRESS": DESK_ADDRESS,
+        }
+        story = Story()
+        desk = Desk(story, work, relay, env)
+        story.placeholders = {
+            f"{dovecot.host}:{closed}": "imap.example.org:993",
+            str(desk.etc): "/etc/maildesk",
+            str(work / "etc-bad"): "/etc/maildesk",
+            f"'{user}'": "'soporte@example.org'",
+        }
+        with environment({"MAILDESK_CONFIG": None}):  # ./maildesk.toml, as an operator's
+            slow = _slow_processes(desk)  # they run meanwhile: they touch no desk of ours
+            _setup(desk)
+            _intake(desk)
+            _tickets(desk)
+            _outbox(desk)
+            _mailbox(desk, closed)
+            _reports(desk)
+            _processes(desk)
+            for finish in slow:
+                finish()
+        yield story
+
+
+def _setup(desk: Desk) -> None:
+    init = readme_command(".venv/bin/maildesk init /etc/maildesk")
+    words = as_written(desk, init, {"/etc/maildesk": str(desk.etc)})
+    desk.cli(*in_process(words), why=str(init), cwd=desk.work)
+    # "Edit the file": one admin, in the team requests go to by default.
+    with (desk.etc / "maildesk.toml").open("a", encoding="utf-8") as toml:
+        toml.write(
+            f'\n[[staff]]\nemail = "{STAFF}"\nname = "Ana Pérez"\nrole = "admin"\n'
+            'teams = ["administración"]\n'
+        )
+    other = desk.work / "otra"
+    desk.cli("init", str(other), "--data-dir", str(desk.work / "otra-var"), why="init --data-dir")
+    assert (desk.work / "otra-var" / "maildesk.db").exists()
+    desk.cli("init", str(other), "--force", why="init --force")
+    desk.cli("db", "upgrade", why="db upgrade")
+    version = desk.cli("--version", why="--version")
+    if not version.out.startswith("maildesk "):
+        desk.story.wrong.append(f"--version printed {version.out!r}")
+
+
+def _intake(desk: Desk) -> None:
+    mails = desk.work / "mails"
+    mails.mkdir()
+    photo = mails / "fuga.eml"
+    photo.write_bytes(
+        make_mail(
+            to=DESK_ADDRESS,
+            attachments=[("foto.jpg", "image/jpeg", b"\xff\xd8\xff\xe0 una foto")],
+        )
+    )
+    desk.cli("ingest", str(photo), why="ingest FILE")
+    dry = mails / "ruido.eml"
+    dry.write_bytes(make_mail(to=DESK_ADDRESS, subject="Ruido", sender="otro@correo.example"))
+    desk.cli("ingest", "--dry-run", str(dry), why="ingest --dry-run FILE")
+    old = mails / "antiguo.eml"
+    old.write_bytes(make_mail(to=DESK_ADDRESS, subject="Portón", sender="viejo@correo.example"))
+    desk.cli("ingest", "--no-confirmation", str(old), why="ingest --no-confirmation")
+    piped = b"Subject: Sin luz en la escalera\r\nTo: soporte@alameda.example\r\n\r\nNo hay luz.\r\n"
+    desk.process(
+        ["maildesk", "ingest", "--sender", "vecino@correo.example", "--recipient", DESK_ADDRESS],
+        stdin=piped,
+        why="ingest from stdin: exit 0 when stored",
+    )()
+    # A folder with a config but no database yet: the MTA must keep the mail and retry.
+    bare = desk.work / "etc-bad"
+    bare.mkdir()
+    (bare / "maildesk.toml").write_text('[desk]\nsecret_key = "x"\n', encoding="utf-8")
+    desk.process(
+        ["maildesk", "--config", str(bare / "maildesk.toml"), "ingest"],
+        stdin=piped,
+        expect=75,
+        why="ingest from stdin: exit 75 when the MTA should retry",
+    )()
+    loop = mails / "propio.eml"
+    loop.write_bytes(make_mail(sender=DESK_ADDRESS, to=DESK_ADDRESS, subject="Nuestro"))
+    desk.cli("ingest", str(loop), why="ingest of our own mail")
+    ignored = desk.cli("ticket", "list", "--ignored", "--format", "json", why="--ignored")
+    rows = json.loads(ignored.out or "[]")
+    if not rows:
+        desk.story.wrong.append(f"ticket list --ignored shows nothing: {ignored.out}")
+        return
+    desk.cli("ingest", "--retry", str(rows[0]["id"]), why="ingest --retry ID")
+    desk.cli("ticket", "list", "--quarantine", why="ticket list --quarantine")
+
+
+def _tickets(desk: Desk) -> None:
+    desk.cli(
+        "ticket", "open", "--for", "luis@correo.example", "--subject", "Llave perdida",
+        "--text", "Perdió la llave del portón", "--name", "Luis Ñúñez", "--channel", "phone",
+        "--by", STAFF, why="ticket open by phone",
+    )  # fmt: skip
+    desk.cli(
+        "ticket", "open", "--for", "eva@correo.example", "--subject", "Paquete",
+        "--channel", "walk-in", why="ticket open walk-in",
+    )  # fmt: skip
+    desk.cli(
+        "ticket", "list", "--state", "recibido", "--assignee", STAFF, "--category",
+        "mantenimiento", "--since", "2026-01-01", "--until", "2099-01-01", "--format", "json",
+        why="ticket list with every filter",
+    )  # fmt: skip
+    desk.cli("ticket", "list", "--state", "en progreso", why="ticket list as people write it")
+    desk.cli("ticket", "list", "--state", "abierto", expect=2, why="an unknown state")
+    desk.cli("ticket", "show", "1", why="ticket show N")
+    shown = desk.cli("ticket", "show", "1", "--format", "json", why="ticket show --format json")
+    desk.story.shown_json = json.loads(shown.out or "{}")
+    desk.cli("ticket", "token", "1", "--new", why="ticket token N --new")
+    desk.cli("ticket", "export", "1", why="ticket export N")
+    desk.cli("ticket", "export", "1", "--format", "json", "--output", "t1.json", why="export json")
+    desk.cli("ticket", "export", "1", "--format", "pdf", "--output", "t1.pdf", why="export pdf")
+    desk.cli("escalate", "--once", why="escalate --once")
+
+
+def _outbox(desk: Desk) -> None:
+    desk.relay.fail_with = "550 5.1.1 no such user"
+    desk.cli("outbox", "send", "--once", why="outbox send --once, relay refusing")
+    dead = desk.cli("outbox", "list", "--status", "dead", "--format", "json", why="dead mail")
+    if not json.loads(dead.out or "[]"):
+        desk.story.wrong.append(f"a refused mail is not dead: {dead.out}")
+    desk.cli("outbox", "retry", "--all", why="outbox retry --all")
+    desk.relay.fail_with = None
+    desk.cli("outbox", "send", "--once", why="outbox send --once")
+    sent = json.loads(desk.cli("outbox", "list", "--status", "sent", "--format", "json").out)
+    desk.cli("outbox", "list", why="outbox list")
+    desk.cli("outbox", "retry", str(sent[0]["id"]), expect=1, why="outbox retry of a sent id")
+
+
+def _mailbox(desk: Desk, closed: int) -> None:
+    desk.cli("fetch", "--once", why="fetch --once")
+    etc = ("--config", str(desk.etc / "maildesk.toml"))  # as the README's lines name it
+    wrong = {"MAILDESK_IMAP_PASSWORD": "mala"}
+    desk.cli(*etc, "fetch", "--once", expect=78, env=wrong, why="login refused")
+    shut = {"MAILDESK_IMAP_PORT": str(closed)}
+    desk.cli(*etc, "fetch", "--once", expect=75, env=shut, why="port closed")
+    bad = desk.work / "etc-bad" / "maildesk.toml"
+    bad.write_text('[imap]\nhost = "imap.example.org"\nport = "abc"\n', encoding="utf-8")
+    desk.cli(
+        "--config", str(bad), "fetch", "--once",
+        expect=1, env={"MAILDESK_IMAP_PORT": None}, why="a bad imap.port",
+    )  # fmt: skip
+
+
+def _reports(desk: Desk) -> None:
+    for shown in [s for s in shell_lines() if s.text.startswith(".venv/bin/maildesk report")]:
+        desk.cli(*in_process(as_written(desk, shown, {})), why=str(shown))
+    common = ("report", "--from", "2026-11-01", "--to", "2026-11-30", "--desk", DESK_ADDRESS)
+    desk.cli(*common, "--by", "day", "--format", "json", why="report json by day")
+    desk.cli(*common, "--format", "table", why="report table")
+    desk.cli(*common, "--format", "csv", "--output", "r.zip", why="report csv")
+    desk.cli(*common, "--by", "month", "--format", "pdf", "--output", "r.pdf", why="report pdf")
+
+
+def _processes(desk: Desk) -> None:
+    ports = {
+        "MAILDESK_LISTENER_LISTEN": f"127.0.0.1:{free_port()}",
+        "MAILDESK_WEB_LISTEN": f"127.0.0.1:{free_port()}",
+    }
+    config = {"MAILDESK_CONFIG": str(desk.etc / "maildesk.toml"), **ports}
+    make_run = readme_command("make run")
+    desk.daemon(
+        as_written(desk, make_run, {}),
+        ready="maildesk is running",
+        env=config,
+        cwd=ROOT,
+        why=str(make_run),
+        servers=False,  # the embedded defaults' parts; no mailbox to wait for on the way out
+    )
+    desk.daemon(
+        ["maildesk", "run", "--only", "outbox,scheduler"],
+        ready="maildesk is running (outbox, scheduler)",
+        env=ports,
+        cwd=desk.etc,
+        why="run --only",
+    )
+
+
+def _slow_processes(desk: Desk) -> list[Callable[[], Ran]]:
+    """`make test PYTEST_ARGS=…` and `make bench`: seconds each, so started first."""
+    part = readme_command('make test PYTEST_ARGS="')
+    started = [
+        desk.process(
+            as_written(desk, part, {}),
+            env={"PYTEST_ADDOPTS": "--collect-only -q"},  # what it selects, not a second suite
+            cwd=ROOT,
+            servers=False,
+            why=str(part),
+        )
+    ]
+    bench = readme_command("make bench")
+    for database in ("sqlite", "postgresql"):  # the figures need 1,000 mails; the command, a few
+        started.append(
+            desk.process(
+                as_written(desk, bench, {}),
+                env={"BENCH_ARGS": f"--mails 12 --database {database}"},
+                cwd=ROOT,
+                servers=False,
+                why=f"{bench} on {database}",
+            )
+        )
+    return started
+
+
+def test_readme_imap_selection_runs_imap_tests(story: Story) -> None:
+    """`make test PYTEST_ARGS="-k imap -x"` selects the IMAP tests."""
+    [ran] = [r for r in story.runs if "PYTEST_ARGS=-k imap -x" in r.argv]
+    assert "test_imap" in ran.out, ran.out[-2000:]
+
+
+def test_readme_commands_exit_as_documented(story: Story) -> None:
+    """Every command run from the README exits with the code the README gives it."""
+    assert not story.wrong, "\n\n".join(story.wrong)
+
+
+@pytest.mark.parametrize("shown", shell_lines(), ids=str)
+def test_every_readme_command_is_run_or_named(story: Story, shown: Shown) -> None:
+    """A README command is run here as written, or named with the file that runs it."""
+    if shown.text in story.as_written:
+        return
+    elsewhere = [v for k, v in ELSEWHERE.items() if shown.text.startswith(k)]
+    assert elsewhere, f"{shown}: neither run by tests/integration/test_readme.py nor in ELSEWHERE"
+    [(path, words)] = elsewhere
+    text = (ROOT / path).read_text(encoding="utf-8")
+    missing = [w for w in words if w not in text]
+    assert not missing, f"{shown}: {path} no longer holds {missing}"
+
+
+@pytest.mark.parametrize("shown", shell_lines(commands=False), ids=str)
+def test_every_readme_output_is_printed(story: Story, shown: Shown) -> None:
+    """What the README shows a command printing, a command here printed (figures aside)."""
+    pattern = re.compile(
+        r"\s+".join(
+            r"[\d.,]+".join(re.escape(part) for part in re.split(r"\d[\d.,]*", word))
+            for word in shown.text.split()
+        )
+    )
+    near = [line for line in story.printed if shown.text.split()[1] in line]
+    assert any(pattern.fullmatch(line.strip()) for line in story.printed), (
+        f"{shown}: no command printed this line; nearest:\n" + "\n".join(near[:10])
+    )
+
+
+def form_options(form: str) -> tuple[list[str], list[str], list[tuple[str, str]]]:
+    """The command words, the options and the (option, value) pairs a table form shows."""
+    words = form.removeprefix("maildesk ").split()
+    path = []
+    for word in words:
+        if not re.fullmatch(r"[a-z]+", word):
+            break
+        path.append(word)
+    options = re.findall(r"--[a-z][a-z-]*", form)
+    values = [
+        (option, value)
+        for option, choices in re.findall(r"(--[a-z-]+) ([a-z][a-z-]*(?:\|[a-z][a-z-]*)+)", form)
+        for value in choices.split("|")
+    ]
+    return path, options, values
+
+
+@pytest.mark.parametrize("form", table_forms(), ids=str)
+def test_every_table_command_runs_with_its_options(story: Story, form: Shown) -> None:
+    """Each form of the commands table ran with each of its options and listed values."""
+    path, options, values = form_options(form.text)
+    runs = []
+    for ran in story.runs:
+        argv = list(ran.argv)
+        if argv[:1] == ["--config"]:
+            argv = argv[2:]
+        if argv[: len(path)] == path:
+            runs.append(argv)
+    assert runs, f"{form}: never run"
+    missing = [o for o in options if not any(o in argv for argv in runs)]
+    missing += [
+        f"{o} {v}"
+        for o, v in values
+        if not any(
+            argv[i + 1 : i + 2] == [v] for argv in runs for i, a in enumerate(argv) if a == o
+        )
+    ]
+    assert not missing, f"{form}: never run with {missing}"
+
+
+def test_readme_configuration_example_loads(tmp_path: Path) -> None:
+    """The README's `maildesk.toml` example is a configuration maildesk accepts."""
+    [(_, _, toml)] = [(n, i, c) for n, i, c in code_blocks() if i == "toml"]
+    path = tmp_path / "maildesk.toml"
+    path.write_text(toml, encoding="utf-8")
+    tomllib.loads(toml)
+    loaded = config_mod.load(path)
+    assert loaded.desk.address == "soporte@example.org"
+
+
+def keys(value: Any) -> set[str]:
+    """The key paths of a JSON value, lists by their first item."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for name, inner in value.items():
+            found.add(name)
+            found |= {f"{name}.{k}" for k in keys(inner)}
+    elif isinstance(value, list) and value:
+        found |= keys(value[0])
+    return found
+
+
+def test_ticket_show_json_has_the_readme_keys(story: Story) -> None:
+    """`ticket show --format json` holds every key the README's example shows."""
+    [(_, _, example)] = [(n, i, c) for n, i, c in code_blocks() if i == "json"]
+    missing = keys(json.loads(example)) - keys(story.shown_json)
+    assert not missing, f"the README shows keys that ticket show --format json lacks: {missing}"
