@@ -631,3 +631,18 @@ def test_a_quiet_pass_is_recorded(
     assert store.calls[before:] == [
         Call(store.calls[-1].uidvalidity, (), store.calls[-1].last_uid, False)
     ]
+
+
+def test_a_password_with_accents_logs_in(
+    dovecot: Dovecot, make_watcher: Callable[..., ImapWatcher]
+) -> None:
+    """A Spanish password ("contraseña") logs in: LOGIN is ASCII-only, so PLAIN carries it."""
+    dovecot.add_user("nandu", "contraseña-Ñ")
+    config = ImapConfig(
+        host=dovecot.host,
+        port=dovecot.port,
+        security="none",
+        username="nandu",
+        password="contraseña-Ñ",
+    )
+    assert make_watcher(config).poll_once() == 0

@@ -313,7 +313,12 @@ def connect_imap(config: ImapConfig) -> IMAPClient:
     try:
         if config.security == "starttls":
             client.starttls(context)
-        client.login(config.username, config.password)
+        if (config.username + config.password).isascii():
+            client.login(config.username, config.password)
+        else:
+            # LOGIN's quoted strings are ASCII (imaplib refuses anything else);
+            # AUTHENTICATE PLAIN carries UTF-8, so "contraseña" logs in.
+            client.plain_login(config.username, config.password)
     except BaseException:
         _shutdown(client)
         raise
