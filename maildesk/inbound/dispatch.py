@@ -202,7 +202,9 @@ def _bounce(m: Mail) -> Ticket | None:
     found = m.lookup.ticket(number) if number is not None else None
     if found is None:
         raise IgnoreMail("a bounce for no mail of ours that we can find")
-    recorded.bounce(m.session, m.desk, found, m.mail, now=m.now, inbound_id=m.row.id)
+    recorded.kept(
+        m.session, m.desk, found, m.mail, kind=MessageKind.BOUNCE, now=m.now, inbound_id=m.row.id
+    )
     return found
 
 
@@ -211,7 +213,15 @@ def _auto_reply(m: Mail) -> Ticket | None:
         return None
     if m.ticket is None:
         raise IgnoreMail(f"{m.analysis.verdict.reason}; it names no ticket of its sender")
-    recorded.auto_reply(m.session, m.desk, m.ticket, m.mail, now=m.now, inbound_id=m.row.id)
+    recorded.kept(
+        m.session,
+        m.desk,
+        m.ticket,
+        m.mail,
+        kind=MessageKind.AUTO_REPLY,
+        now=m.now,
+        inbound_id=m.row.id,
+    )
     return m.ticket
 
 

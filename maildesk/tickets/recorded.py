@@ -21,45 +21,19 @@ from maildesk.outbound import notify
 from maildesk.tickets.history import add_inbound_message, add_note
 
 
-def bounce(
+def kept(
     session: Session,
     desk: Desk,
     ticket: Ticket,
     mail: ParsedMail,
     *,
+    kind: MessageKind,
     now: datetime,
     inbound_id: int,
 ) -> None:
+    """A bounce or an auto-reply about the ticket: kept as an internal message of its kind."""
     add_inbound_message(
-        session,
-        desk,
-        ticket,
-        mail,
-        kind=MessageKind.BOUNCE,
-        public=False,
-        now=now,
-        inbound_id=inbound_id,
-    )
-
-
-def auto_reply(
-    session: Session,
-    desk: Desk,
-    ticket: Ticket,
-    mail: ParsedMail,
-    *,
-    now: datetime,
-    inbound_id: int,
-) -> None:
-    add_inbound_message(
-        session,
-        desk,
-        ticket,
-        mail,
-        kind=MessageKind.AUTO_REPLY,
-        public=False,
-        now=now,
-        inbound_id=inbound_id,
+        session, desk, ticket, mail, kind=kind, public=False, now=now, inbound_id=inbound_id
     )
 
 

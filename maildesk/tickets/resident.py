@@ -42,6 +42,14 @@ _FROM_PAGE = {
 }
 
 
+# A reply that neither confirms nor rejects: its step (if any) and what staff hear.
+_REPLY_MOVES = {
+    ResidentEffect.NONE: (None, Notice.RESIDENT_REPLY),
+    ResidentEffect.RESUME: (Action.RESUME, Notice.RESIDENT_REPLY),
+    ResidentEffect.REOPEN: (Action.REOPEN, Notice.REOPENED),
+}
+
+
 def _words(desk: Desk, key: str) -> str:
     return _FROM_PAGE.get(desk.language, _FROM_PAGE["es"])[key]
 
@@ -85,25 +93,27 @@ def replied(
         confirm(session, desk, ticket, actor, now=now, note=text, attachments=mail.attachments)
     elif effect is ResidentEffect.REOPEN and ticket.state == State.VALIDACION.value:
         reject(session, desk, ticket, actor, now=now, reason=text, attachments=mail.attachments)
-    elif effect is ResidentEffect.REOPEN:
-        _reopen(session, desk, ticket, actor, now=now, text=text, mail=mail)
     else:
-        if effect is ResidentEffect.RESUME:
-            transition(session, ticket, Action.RESUME, actor=actor.email, now=now)
-        notify.notify_staff(
+        action, notice = _REPLY_MOVES[effect]
+        require_change(actor, ticket)
+        _move_and_tell(
             session,
             desk,
             ticket,
-            notice=Notice.RESIDENT_REPLY,
+            actor,
+            action,
+            notice=notice,
             text=text,
+            note=text if action is Action.REOPEN else "",
             now=now,
             attachments=mail.attachments,
-            actor=actor.email,
         )
     return True
 
 
-def _require_validation(ticket: Ticket) -> None:
+def _require_validation(actor: Actor, ticket: Ticket) -> None:
+    """The resident's own ticket, awaiting their confirmation."""
+    require_change(actor, ticket)
     if ticket.state != State.VALIDACION.value:
         raise Refused("not_in_validation", ticket.state)
 
@@ -119,19 +129,19 @@ def confirm(
     attachments: Sequence[MailAttachment] = (),
 ) -> None:
     """The resident confirms the resolution: closed, the resident told, staff told."""
-    require_change(actor, ticket)
-    _require_validation(ticket)
-    transition(session, ticket, Action.CONFIRM, actor=actor.email, now=now, note=note)
-    notify.tell_resident(session, desk, ticket, change=Change.CLOSED, now=now)
-    notify.notify_staff(
+    _require_validation(actor, ticket)
+    _move_and_tell(
         session,
         desk,
         ticket,
+        actor,
+        Action.CONFIRM,
         notice=Notice.RESIDENT_REPLY,
         text=note or _words(desk, "confirm"),
+        note=note,
         now=now,
         attachments=attachments,
-        actor=actor.email,
+        tell=Change.CLOSED,
     )
 
 
@@ -147,42 +157,49 @@ def reject(
 ) -> None:
     """The resident says it is not solved: back in progress, staff told (an unhappy
     resident is also what escalates to direction)."""
-    require_change(actor, ticket)
-    _require_validation(ticket)
-    transition(session, ticket, Action.REJECT, actor=actor.email, now=now, note=reason)
-    notify.notify_staff(
+    _require_validation(actor, ticket)
+    _move_and_tell(
         session,
         desk,
         ticket,
+        actor,
+        Action.REJECT,
         notice=Notice.REOPENED,
         text=reason or _words(desk, "reject"),
+        note=reason,
         now=now,
         attachments=attachments,
-        actor=actor.email,
     )
 
 
-def _reopen(
+def _move_and_tell(
     session: Session,
     desk: Desk,
     ticket: Ticket,
     actor: Actor,
+    action: Action | None,
     *,
-    now: datetime,
+    notice: Notice,
     text: str,
-    mail: ParsedMail,
+    now: datetime,
+    attachments: Sequence[MailAttachment],
+    note: str,
+    tell: Change | None = None,
 ) -> None:
-    """A reply soon after closure that is not a thank-you: the ticket opens again."""
-    require_change(actor, ticket)
-    transition(session, ticket, Action.REOPEN, actor=actor.email, now=now, note=text)
+    """The resident's step through the state machine (if any), the resident told of the
+    change when it ends their request (`tell`), and the staff told; rights checked."""
+    if action is not None:
+        transition(session, ticket, action, actor=actor.email, now=now, note=note)
+    if tell is not None:
+        notify.tell_resident(session, desk, ticket, change=tell, now=now)
     notify.notify_staff(
         session,
         desk,
         ticket,
-        notice=Notice.REOPENED,
+        notice=notice,
         text=text,
         now=now,
-        attachments=mail.attachments,
+        attachments=attachments,
         actor=actor.email,
     )
 
