@@ -103,6 +103,7 @@ class WebConfig:
     max_attachment_mb: int = 10
     lookup_per_client: str = "10 per hour"
     lookup_per_address: str = "3 per hour"
+    staff_session_hours: int = 12  # a console sign-in lasts this long
 
 
 DAY_NAMES = {
@@ -557,6 +558,13 @@ def _check(config: Config) -> None:
         value = getattr(config.web, key)
         if not re.fullmatch(r"\d+ per (second|minute|hour|day)", value):
             raise ConfigError(source, f"web.{key}", 'a rate such as "10 per hour"', repr(value))
+    if config.web.staff_session_hours < 1:
+        raise ConfigError(
+            source,
+            "web.staff_session_hours",
+            "a whole number of hours, 1 or more",
+            repr(config.web.staff_session_hours),
+        )
     for i, member in enumerate(config.staff):
         if "@" not in member.email:
             raise ConfigError(source, f"staff[{i}].email", "an email address", repr(member.email))

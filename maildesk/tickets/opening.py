@@ -34,6 +34,7 @@ from maildesk.escalation import expected_answer, office_hours
 from maildesk.localtime import local_datetime
 from maildesk.models import Ticket
 from maildesk.tickets.actor import Actor
+from maildesk.tickets.due import refresh_due
 from maildesk.tickets.history import (
     add_inbound_message,
     add_message,
@@ -89,6 +90,8 @@ def open_ticket(
     )
     session.add(ticket)
     session.flush()
+    if not imported:
+        refresh_due(desk.config, ticket, now)
     add_participant(
         session, ticket, requester_email, role=ParticipantRole.REQUESTER, name=requester_name
     )

@@ -88,7 +88,9 @@ def replied(
         _reopen(session, desk, ticket, actor, now=now, text=text, mail=mail)
     else:
         if effect is ResidentEffect.RESUME:
-            transition(session, ticket, Action.RESUME, actor=actor.email, now=now)
+            transition(
+                session, ticket, Action.RESUME, config=desk.config, actor=actor.email, now=now
+            )
         notify.notify_staff(
             session,
             desk,
@@ -120,7 +122,9 @@ def confirm(
     """The resident confirms the resolution: closed, the resident told, staff told."""
     require_change(actor, ticket)
     _require_validation(ticket)
-    transition(session, ticket, Action.CONFIRM, actor=actor.email, now=now, note=note)
+    transition(
+        session, ticket, Action.CONFIRM, config=desk.config, actor=actor.email, now=now, note=note
+    )
     notify.tell_resident(session, desk, ticket, change=Change.CLOSED, now=now)
     notify.notify_staff(
         session,
@@ -148,7 +152,9 @@ def reject(
     resident is also what escalates to direction)."""
     require_change(actor, ticket)
     _require_validation(ticket)
-    transition(session, ticket, Action.REJECT, actor=actor.email, now=now, note=reason)
+    transition(
+        session, ticket, Action.REJECT, config=desk.config, actor=actor.email, now=now, note=reason
+    )
     notify.notify_staff(
         session,
         desk,
@@ -173,7 +179,9 @@ def _reopen(
 ) -> None:
     """A reply soon after closure that is not a thank-you: the ticket opens again."""
     require_change(actor, ticket)
-    transition(session, ticket, Action.REOPEN, actor=actor.email, now=now, note=text)
+    transition(
+        session, ticket, Action.REOPEN, config=desk.config, actor=actor.email, now=now, note=text
+    )
     notify.notify_staff(
         session,
         desk,

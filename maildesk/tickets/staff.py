@@ -88,6 +88,7 @@ class StaffUpdate:
             self.session,
             self.ticket,
             action,
+            config=self.desk.config,
             actor=self.actor.email,
             now=self.now,
             note=note,
@@ -198,6 +199,7 @@ class StaffUpdate:
             self.ticket,
             EventKind.PRIORITY,
             value,
+            config=self.desk.config,
             actor=self.actor.email,
             now=self.now,
         )
@@ -211,6 +213,7 @@ class StaffUpdate:
             self.ticket,
             EventKind.CATEGORY,
             value,
+            config=self.desk.config,
             actor=self.actor.email,
             now=self.now,
         )
@@ -232,7 +235,7 @@ class StaffUpdate:
             attachments=[a for a in attachments if not a.inline],
             state_note=self.change,
         )
-        mark_first_response(self.ticket, self.now)
+        mark_first_response(self.desk.config, self.ticket, self.now)
         record_event(
             self.session, self.ticket, actor=self.actor.email, kind=EventKind.REPLY, now=self.now
         )
