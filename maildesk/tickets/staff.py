@@ -6,7 +6,9 @@ checks the actor's rights and the state machine (raising `Refused`, with nothing
 changed by that action), changes the ticket, writes the history and queues the staff
 notices it causes. The resident hears once, when the update finishes: in the answer
 itself when there is one, else in a short notice of the last change that matters to
-them (taken, waiting, resolved, closed, reopened).
+them (taken, waiting, resolved, closed, reopened). The ticket's holder (assignee, else
+team) hears once too, when someone else answered, moved or reassigned their ticket and
+no other notice of this update reached them.
 
 Mail commands (`staffmail`), the console and the CLI all go through here.
 """
@@ -32,6 +34,7 @@ from maildesk.domain import (
     State,
 )
 from maildesk.errors import Refused
+from maildesk.labels import event_label, state_label
 from maildesk.mailer import queue_mail
 from maildesk.models import Ticket
 from maildesk.states import Action
@@ -78,6 +81,30 @@ class StaffUpdate:
         self.change: Change | None = None
         self.note_for_resident = ""
         self.answered = False
+        # Who holds the ticket before the update, what they will hear of, and who
+        # already heard of this update through another notice.
+        self.holders = notify.staff_for(desk, ticket)
+        self.done: list[str] = []
+        self.told: set[str] = set()
+
+    def _did(self, kind: EventKind, what: str, note: str = "") -> None:
+        line = f"{event_label(kind.value, self.desk.language)}: {what}"
+        self.done.append(f"{line} — {note}" if note.strip() else line)
+
+    def _tell_staff(self, notice: Notice, text: str) -> None:
+        """A notice to the ticket's people now; they need no second one at the end."""
+        people = notify.staff_for(self.desk, self.ticket, exclude=self.actor.email)
+        self.told.update(p.email.lower() for p in people)
+        notify.notify_staff(
+            self.session,
+            self.desk,
+            self.ticket,
+            notice=notice,
+            text=text,
+            now=self.now,
+            actor=self.actor.email,
+            people=people,
+        )
 
     # --- the state machine --------------------------------------------------------
 
@@ -96,6 +123,12 @@ class StaffUpdate:
         )
         if after is before:
             return
+        language = self.desk.language
+        self._did(
+            EventKind.STATE,
+            f"{state_label(before, language)} → {state_label(after, language)}",
+            note,
+        )
         change = _resident_change(before, action, success)
         if change is not None:
             self.change = change
@@ -117,15 +150,7 @@ class StaffUpdate:
 
     def reopen(self, note: str = "") -> None:
         self._move(Action.REOPEN, note)
-        notify.notify_staff(
-            self.session,
-            self.desk,
-            self.ticket,
-            notice=Notice.REOPENED,
-            text=note,
-            now=self.now,
-            actor=self.actor.email,
-        )
+        self._tell_staff(Notice.REOPENED, note)
 
     def set_state(self, target: State, note: str = "", *, success: bool = True) -> None:
         """`#estado <target>`: the action that leads there from the ticket's state."""
@@ -150,13 +175,20 @@ class StaffUpdate:
         self._move(Action.TAKE, note)
 
     def assign(self, to: str, note: str = "") -> None:
-        """To a staff member (the ticket keeps its team when they belong to it) or a team."""
+        """To a staff member (the ticket keeps its team when they belong to it) or a team.
+
+        The state moves first: once the ticket is another team's, an agent who gave it
+        away no longer may change it.
+        """
         require_change(self.actor, self.ticket)
         config = self.desk.config
         member = config.staff_member(to)
+        if member is None and to not in config.teams:
+            raise Refused("unknown_assignee", to)
+        self._move(Action.ASSIGN, note)
         if member is not None:
             self._give(member.email, member.teams)
-        elif to in config.teams:
+        else:
             assign(
                 self.session,
                 self.ticket,
@@ -165,18 +197,8 @@ class StaffUpdate:
                 actor=self.actor.email,
                 now=self.now,
             )
-        else:
-            raise Refused("unknown_assignee", to)
-        notify.notify_staff(
-            self.session,
-            self.desk,
-            self.ticket,
-            notice=Notice.REASSIGNED,
-            text=note or self.ticket.subject,
-            now=self.now,
-            actor=self.actor.email,
-        )
-        self._move(Action.ASSIGN, note)
+            self._did(EventKind.ASSIGNED, to)
+        self._tell_staff(Notice.REASSIGNED, note or self.ticket.subject)
 
     def _give(self, email: str, teams: Sequence[str]) -> None:
         require_change(self.actor, self.ticket)
@@ -189,6 +211,7 @@ class StaffUpdate:
             actor=self.actor.email,
             now=self.now,
         )
+        self._did(EventKind.ASSIGNED, email)
 
     def set_priority(self, value: str) -> None:
         require_change(self.actor, self.ticket)
@@ -239,6 +262,7 @@ class StaffUpdate:
         record_event(
             self.session, self.ticket, actor=self.actor.email, kind=EventKind.REPLY, now=self.now
         )
+        self._did(EventKind.REPLY, text.strip())
         self.answered = True
 
     def note(
@@ -263,15 +287,7 @@ class StaffUpdate:
             attachments=attachments,
             inbound_id=inbound_id,
         )
-        notify.notify_staff(
-            self.session,
-            self.desk,
-            self.ticket,
-            notice=Notice.NOTE,
-            text=text,
-            now=self.now,
-            actor=self.actor.email,
-        )
+        self._tell_staff(Notice.NOTE, text)
 
     def ask_vendor(self, vendor: str, message: str = "") -> None:
         """Send the ticket's summary and first attachments to an outside vendor, from the
@@ -333,7 +349,24 @@ class StaffUpdate:
     # --- the end of the update -----------------------------------------------------
 
     def finish(self) -> None:
-        """Tell the resident of the change, unless the answer already carried it."""
+        """Tell the holder what someone else did, and the resident of the change, unless
+        the answer already carried it."""
+        holders = [
+            h
+            for h in self.holders
+            if h.email.lower() != self.actor.email and h.email.lower() not in self.told
+        ]
+        if self.done and holders:
+            notify.notify_staff(
+                self.session,
+                self.desk,
+                self.ticket,
+                notice=Notice.CHANGED,
+                text="\n".join(self.done),
+                now=self.now,
+                actor=self.actor.email,
+                people=holders,
+            )
         if self.change is None or self.answered:
             return
         notify.tell_resident(
