@@ -30,6 +30,12 @@ def console_words() -> dict[str, str]:
     return CONSOLE_WORDS[page_language()]
 
 
+@signin_bp.context_processor
+@link_bp.context_processor
+def _words() -> dict[str, object]:
+    return {"c": console_words(), "member": None, "supervising": False}
+
+
 def signed_in() -> StaffConfig | None:
     """The staff member this request is signed in as, while the session and membership last."""
     desk = desk_of_app()
