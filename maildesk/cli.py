@@ -182,6 +182,18 @@ def cmd_ticket_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_staff_link(args: argparse.Namespace) -> int:
+    from maildesk.web import staff_links
+
+    desk = _desk(args)
+    if not desk.is_staff(args.email):
+        print(f"{args.email} is not a [[staff]] address of this desk", file=sys.stderr)
+        return 1
+    token = staff_links.make_token(desk, args.email, desk.clock.now())
+    print(staff_links.link_url(desk, token))
+    return 0
+
+
 def cmd_outbox_send(args: argparse.Namespace) -> int:
     from maildesk.daemon import send_outbox
 
@@ -427,6 +439,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("number", type=int)
     p.add_argument("--new", action="store_true", required=True, help="required: rotates the token")
     p.set_defaults(func=cmd_ticket_token)
+
+    staff = sub.add_parser("staff", help="the staff console").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    p = staff.add_parser(
+        "link", help="print a one-time sign-in link to the console (15 minutes, used once)"
+    )
+    p.add_argument("email", help="a configured [[staff]] address")
+    p.set_defaults(func=cmd_staff_link)
 
     db = sub.add_parser("db", help="database maintenance").add_subparsers(
         dest="action", required=True, metavar="ACTION"

@@ -65,7 +65,7 @@ def _no_store(body: str, code: int = 200) -> ResponseReturnValue:
 @signin_bp.get("/staff/")
 def form() -> ResponseReturnValue:
     if signed_in() is not None:
-        return redirect(url_for("console.board"))
+        return redirect(url_for("console.board_page"))
     return _no_store(render_template("console/signin.html.j2"))
 
 
@@ -112,7 +112,7 @@ def enter(token: str) -> ResponseReturnValue:
     except IntegrityError:
         return _bad_link()
     _sign_in(claim.email, now)
-    return redirect(url_for("console.board"), code=303)
+    return redirect(url_for("console.board_page"), code=303)
 
 
 @link_bp.post("/staff/salir")
