@@ -217,7 +217,7 @@ def due_words(
         return "", words["done"]
     if due_at is None:
         return "paused", words["paused"]
-    left = format_timedelta(abs(due_at - now), granularity="minute", threshold=1.5, locale=language)
+    left = format_timedelta(abs(due_at - now), granularity="minute", locale=language)
     if due_at < now:
         return "late", words["late_by"].format(left=left)
     return "due", words["due_in"].format(left=left)

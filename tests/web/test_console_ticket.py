@@ -16,7 +16,7 @@ from maildesk.models import Event, Outbox, Ticket
 from maildesk.tickets import staff
 from maildesk.tickets.actor import Actor
 from tests.conftest import DeskFactory
-from tests.web.conftest import PHOTO, client_for, csrf_of, open_ticket
+from tests.web.conftest import PHOTO, client_for, open_ticket
 from tests.web.consolekit import (
     ANA,
     LUIS,
