@@ -485,5 +485,3 @@ def _is_new_mail(response: tuple[Any, ...]) -> bool:
 
 def _is_bye(response: tuple[Any, ...]) -> bool:
     return bool(response) and response[0] == b"BYE"
-
-
