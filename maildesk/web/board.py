@@ -253,7 +253,7 @@ def export_row(
         ticket.assignee or "",
         ticket.requester_email or ticket.requester_name,
         ticket.unit or "",
-        words.get(ticket.channel, ticket.channel),
+        words.get(f"channel_{ticket.channel}", ticket.channel),
         local_datetime(ticket.opened_at, timezone=timezone, language=language),
         due_words(ticket.due_at, ticket.state, now, words, language)[1],
     ]
