@@ -78,6 +78,7 @@ class Ticket(Base):
         UniqueConstraint("desk_id", "number"),
         # The console's board: open tickets by state, newest first; overdue by due time.
         Index("ix_ticket_desk_state_opened", "desk_id", "state", "opened_at"),
+        Index("ix_ticket_desk_opened", "desk_id", "opened_at"),
         Index("ix_ticket_desk_due", "desk_id", "due_at"),
         Index("ix_ticket_desk_assignee", "desk_id", "assignee"),
         Index("ix_ticket_desk_team", "desk_id", "team"),

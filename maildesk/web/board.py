@@ -139,7 +139,7 @@ def conditions(
         if filters.states:
             where.append(Ticket.state.in_([s.value for s in filters.states]))
         elif filters.scope == OPEN:
-            where.append(Ticket.state != State.CERRADO.value)
+            where.append(Ticket.state.in_([s.value for s in State if s is not State.CERRADO]))
     for name in ("category", "team", "priority", "channel"):
         value = getattr(filters, name)
         if value:
@@ -202,8 +202,9 @@ def count(session: Session, where: Sequence[ColumnElement[bool]]) -> int:
 
 
 def counts_by_state(session: Session, where: Sequence[ColumnElement[bool]]) -> dict[str, int]:
-    rows = session.execute(select(Ticket.state, func.count()).where(*where).group_by(Ticket.state))
-    return {state: n for state, n in rows}
+    """One indexed count per state: each reads only its own range of the state index, where
+    a GROUP BY would read every ticket of the desk."""
+    return {state.value: count(session, [*where, Ticket.state == state.value]) for state in State}
 
 
 # --- what a row shows -------------------------------------------------------------

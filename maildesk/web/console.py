@@ -15,6 +15,8 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -38,7 +40,7 @@ from maildesk.context import Desk
 from maildesk.domain import SUPERVISING, Attachment, Channel, Role, State, Via
 from maildesk.errors import Refused
 from maildesk.escalation import sla_of
-from maildesk.labels import state_label
+from maildesk.labels import category_label, priority_label, state_label, team_label
 from maildesk.localtime import local_datetime
 from maildesk.models import Attachment as StoredAttachment
 from maildesk.models import Message, Ticket
@@ -82,6 +84,29 @@ def _local(desk: Desk, moment: datetime | None) -> str:
 # --- the board --------------------------------------------------------------------
 
 
+@cache
+def _worded(kind: str, stored: tuple[str, ...], language: str) -> dict[str, str]:
+    """Stored names -> the words people read, worked out once per process."""
+    word = {
+        "state": state_label,
+        "priority": priority_label,
+        "category": category_label,
+        "team": team_label,
+    }[kind]
+    return {name: word(name, language) for name in stored}
+
+
+def _names(desk: Desk, language: str) -> dict[str, dict[str, str]]:
+    """The board's words for every state, priority, category and team of the desk."""
+    config = desk.config
+    return {
+        "state": _worded("state", tuple(s.value for s in State), language),
+        "priority": _worded("priority", tuple(config.priorities), language),
+        "category": _worded("category", tuple(config.categories), language),
+        "team": _worded("team", tuple(config.teams), language),
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class Row:
     ticket: Ticket
@@ -113,8 +138,13 @@ def board_page() -> ResponseReturnValue:
             filters, desk_id=desk.desk_id, timezone=timezone, now=now, with_state=False
         )
         counts = board.counts_by_state(session, without_state)
+    zone = ZoneInfo(timezone)
     rows = [
-        Row(t, _local(desk, t.opened_at), *board.due_words(t.due_at, t.state, now, words, language))
+        Row(
+            t,
+            t.opened_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+            *board.due_words(t.due_at, t.state, now, words, language),
+        )
         for t in found
     ]
     return (
@@ -125,8 +155,8 @@ def board_page() -> ResponseReturnValue:
             total=total,
             page=page,
             pages=pages,
-            counts=[(s.value, state_label(s, language), counts.get(s.value, 0)) for s in State],
-            states=[(s.value, state_label(s, language)) for s in State],
+            names=_names(desk, language),
+            counts=[(s.value, counts.get(s.value, 0)) for s in State],
             sorts=board.SORTS,
             config=desk.config,
             channels=[c.value for c in Channel],

@@ -29,6 +29,7 @@ def upgrade() -> None:
     )
     op.add_column("ticket", sa.Column("due_at", sa.DateTime(), nullable=True))
     op.create_index("ix_ticket_desk_state_opened", "ticket", ["desk_id", "state", "opened_at"])
+    op.create_index("ix_ticket_desk_opened", "ticket", ["desk_id", "opened_at"])
     op.create_index("ix_ticket_desk_due", "ticket", ["desk_id", "due_at"])
     op.create_index("ix_ticket_desk_assignee", "ticket", ["desk_id", "assignee"])
     op.create_index("ix_ticket_desk_team", "ticket", ["desk_id", "team"])
@@ -39,6 +40,7 @@ def downgrade() -> None:
     op.drop_index("ix_ticket_desk_team", table_name="ticket")
     op.drop_index("ix_ticket_desk_assignee", table_name="ticket")
     op.drop_index("ix_ticket_desk_due", table_name="ticket")
+    op.drop_index("ix_ticket_desk_opened", table_name="ticket")
     op.drop_index("ix_ticket_desk_state_opened", table_name="ticket")
     with op.batch_alter_table("ticket") as batch:
         batch.drop_column("due_at")
