@@ -24,6 +24,7 @@ from maildesk.domain import EventKind, State
 from maildesk.escalation import Due, Level, desk_calendar, due, facts_of, statuses
 from maildesk.models import Escalation, Ticket
 from maildesk.tickets import system
+from maildesk.tickets.due import earliest
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,10 @@ def run_pass(desk: Desk) -> PassReport:
         cal = desk_calendar(config, now)
         for ticket in open_tickets:
             facts = facts_of(ticket)
-            for item in due(facts, statuses(facts, config, cal, now), config, now):
+            found = statuses(facts, config, cal, now)
+            if ticket.due_at is None:  # opened before the column existed, or paused
+                ticket.due_at = earliest(found)
+            for item in due(facts, found, config, now):
                 if (ticket.id, item.target, item.level.value) in fired:
                     continue
                 session.add(

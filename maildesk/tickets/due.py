@@ -4,11 +4,13 @@ The SLA clock (`escalation.sla_of`) needs the calendar and the ticket's history,
 SQL cannot replay; the deadline only moves when something SLA-relevant happens (opened,
 a state change, the first answer, a new priority), so it is computed then, here, and
 kept in `ticket.due_at`: the earliest deadline of a target not yet met, or None while
-the clock is paused or every target is met.
+the clock is paused or every target is met. Tickets older than the column get theirs
+from the escalation pass, which computes every open ticket's SLA anyway.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 
@@ -16,6 +18,7 @@ from maildesk.config import Config
 from maildesk.domain import State
 from maildesk.escalation import desk_calendar, facts_of, statuses
 from maildesk.models import Ticket
+from maildesk.sla import Status
 
 
 def next_due(config: Config, ticket: Ticket, now: datetime) -> datetime | None:
@@ -24,7 +27,11 @@ def next_due(config: Config, ticket: Ticket, now: datetime) -> datetime | None:
     # An event written in this unit of work may not be in `ticket.events` yet.
     if facts.history[-1][1].value != ticket.state:
         facts = replace(facts, history=[*facts.history, (now, State(ticket.state))])
-    found = statuses(facts, config, desk_calendar(config, now), now)
+    return earliest(statuses(facts, config, desk_calendar(config, now), now))
+
+
+def earliest(found: Mapping[str, Status]) -> datetime | None:
+    """The first deadline among the targets not met yet."""
     deadlines = [s.due_at for s in found.values() if s.met is None and s.due_at is not None]
     return min(deadlines, default=None)
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from maildesk.clock import FixedClock
 from maildesk.context import Desk
 from maildesk.domain import Channel, Via
+from maildesk.escalate import run_pass
 from maildesk.models import Ticket
 from maildesk.tickets import staff
 from maildesk.tickets.actor import Actor
@@ -172,3 +173,17 @@ def test_downloads_hold_every_page_of_the_filtered_set(desk: Desk, clock: FixedC
     rows = list(sheet.iter_rows(values_only=True))
     assert len(rows) == 56 and rows[1][7] == "vecina@correo.example"
     assert all("filtración" in str(r[1]) for r in rows[1:])
+
+
+def test_tickets_from_before_the_due_column_get_it_from_the_escalation_pass(
+    desk: Desk, clock: FixedClock
+) -> None:
+    """A ticket without a stored deadline (opened before migration 0005) is listed as overdue after the next escalation pass."""
+    open_ticket(desk, subject="Fuga de agua urgente")
+    with desk.db.transaction() as session:
+        session.scalars(select(Ticket)).one().due_at = None
+    clock.advance(timedelta(hours=2))
+    client = console(desk)
+    assert numbers(client, "?overdue=1") == []
+    run_pass(desk)
+    assert numbers(client, "?overdue=1") == [1]
