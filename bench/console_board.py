@@ -36,7 +36,7 @@ from urllib.request import HTTPCookieProcessor, build_opener
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import insert, update  # noqa: E402
+from sqlalchemy import insert, text, update  # noqa: E402
 from waitress.server import create_server  # noqa: E402
 
 from maildesk import config as config_mod  # noqa: E402
@@ -91,6 +91,9 @@ def fill(desk_url: str, workdir: Path, count: int, now: datetime) -> None:
                 )
             session.execute(insert(Ticket), rows)
         session.execute(update(DeskRow).values(next_number=count + 1))
+    if desk.db.is_postgres:  # fresh statistics, as autovacuum would have after a bulk load
+        with desk.db.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE ticket"))
     desk.db.dispose()
 
 

@@ -248,6 +248,8 @@ class StaffUpdate:
         require_comment(self.actor, self.ticket)
         if not text.strip():
             raise Refused("missing_argument", "the answer is empty")
+        if not self.ticket.requester_email:
+            raise Refused("bad_address", "the resident has no email (a walk-in): add a note")
         notify.answer_resident(
             self.session,
             self.desk,

@@ -110,3 +110,18 @@ def test_the_lobby_asks_for_an_email_or_a_name_and_a_subject(desk: Desk) -> None
     assert status == 400 and "Escribe el asunto" in body and 'value="Ana"' in body
     with desk.db.read_only() as session:
         assert session.scalars(select(Ticket)).first() is None
+
+
+def test_a_walk_in_without_email_cannot_be_answered_by_mail(desk: Desk) -> None:
+    """No email, no answer form; an answer posted anyway is refused (400) and nothing is lost silently."""
+    register(lobby(desk), name="Don Ramón", subject="Gotera", category="mantenimiento")
+    client = client_for(desk)
+    sign_in(client, desk, ANA)
+    page = client.get("/staff/t/1").get_data(as_text=True)
+    assert 'action="/staff/t/1/answer"' not in page and 'action="/staff/t/1/note"' in page
+    response = client.post(
+        "/staff/t/1/answer", data={"csrf_token": csrf(client, "/staff/t/1"), "text": "Hola"}
+    )
+    assert response.status_code == 400
+    with desk.db.read_only() as session:
+        assert session.scalars(select(Event).where(Event.kind == "reply")).first() is None
