@@ -109,6 +109,7 @@ class WebConfig:
     max_attachment_mb: int = default("web", "max_attachment_mb")
     lookup_per_client: str = default("web", "lookup_per_client")
     lookup_per_address: str = default("web", "lookup_per_address")
+    staff_session_hours: int = default("web", "staff_session_hours")
 
 
 DAY_NAMES = {
@@ -453,6 +454,13 @@ def _check(config: Config) -> None:
         value = getattr(config.web, key)
         if not re.fullmatch(r"\d+ per (second|minute|hour|day)", value):
             raise ConfigError(source, f"web.{key}", 'a rate such as "10 per hour"', repr(value))
+    if config.web.staff_session_hours < 1:
+        raise ConfigError(
+            source,
+            "web.staff_session_hours",
+            "a whole number of hours, 1 or more",
+            repr(config.web.staff_session_hours),
+        )
     for i, member in enumerate(config.staff):
         if "@" not in member.email:
             raise ConfigError(source, f"staff[{i}].email", "an email address", repr(member.email))

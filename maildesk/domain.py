@@ -125,6 +125,7 @@ class OutboxKind(enum.StrEnum):
     RATE_LIMIT = "rate_limit"
     STATUS_LINK = "status_link"
     STAFF_UNPROVEN = "staff_unproven"
+    STAFF_LINK = "staff_link"
 
 
 class EventKind(enum.StrEnum):
@@ -159,6 +160,7 @@ class Notice(enum.StrEnum):
     VENDOR_REPLY = "vendor_reply"
     UNVERIFIED = "unverified"
     NOTE = "note"
+    CHANGED = "changed"  # someone else answered, moved or reassigned the holder's ticket
 
 
 class Change(enum.StrEnum):

@@ -74,7 +74,15 @@ class Desk(Base):
 
 class Ticket(Base):
     __tablename__ = "ticket"
-    __table_args__ = (UniqueConstraint("desk_id", "number"),)
+    __table_args__ = (
+        UniqueConstraint("desk_id", "number"),
+        # The console's board: open tickets by state, newest first; overdue by due time.
+        Index("ix_ticket_desk_state_opened", "desk_id", "state", "opened_at"),
+        Index("ix_ticket_desk_opened", "desk_id", "opened_at"),
+        Index("ix_ticket_desk_due", "desk_id", "due_at"),
+        Index("ix_ticket_desk_assignee", "desk_id", "assignee"),
+        Index("ix_ticket_desk_team", "desk_id", "team"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     desk_id: Mapped[int] = mapped_column(ForeignKey("desk.id"))
     number: Mapped[int] = mapped_column(Integer)
@@ -104,6 +112,9 @@ class Ticket(Base):
     # Opened from mail that was already in the mailbox (imap.import_existing, ingest
     # --no-confirmation): it keeps the mail's dates and is never escalated.
     imported: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The next SLA deadline while a target is unmet (None when paused or all met), kept by
+    # `tickets.due.refresh_due`, so "overdue" is one indexed comparison in SQL.
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     messages: Mapped[list[Message]] = relationship(
         back_populates="ticket", order_by="Message.id", foreign_keys="Message.ticket_id"
@@ -271,3 +282,13 @@ class ScheduledRun(Base):
     job: Mapped[str] = mapped_column(String(40))
     period: Mapped[str] = mapped_column(String(40))
     ran_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class StaffLinkUse(Base):
+    """A console sign-in link that was used: a link works once, whatever its expiry."""
+
+    __tablename__ = "staff_link_use"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(320))
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime())

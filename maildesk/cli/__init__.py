@@ -208,6 +208,18 @@ def cmd_ticket_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_staff_link(args: argparse.Namespace) -> int:
+    from maildesk.web import staff_links
+
+    desk = _desk(args)
+    if not desk.is_staff(args.email):
+        print(f"{args.email} is not a [[staff]] address of this desk", file=sys.stderr)
+        return 1
+    token = staff_links.make_token(desk, args.email, desk.clock.now())
+    print(staff_links.link_url(desk, token))
+    return 0
+
+
 def cmd_outbox_send(args: argparse.Namespace) -> int:
     from maildesk.daemon import send_outbox
 
@@ -552,6 +564,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", metavar="FILE", help="write here instead of standard output")
     p.add_argument("--charts", metavar="DIR", help="also write the charts there as PNG files")
     p.set_defaults(func=cmd_report)
+
+    staff = sub.add_parser("staff", help="the staff console").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    p = staff.add_parser(
+        "link", help="print a one-time sign-in link to the console (15 minutes, used once)"
+    )
+    p.add_argument("email", help="a configured [[staff]] address")
+    p.set_defaults(func=cmd_staff_link)
 
     db = sub.add_parser("db", help="database maintenance").add_subparsers(
         dest="action", required=True, metavar="ACTION"

@@ -162,7 +162,11 @@ def mail_resident(
     in_reply_to: str | None = None,
     references: Sequence[str] | None = None,
 ) -> None:
-    """A mail to the ticket's requester, in the resident's thread, with the status link."""
+    """A mail to the ticket's requester, in the resident's thread, with the status link.
+
+    A resident registered without email (a walk-in) gets none."""
+    if not ticket.requester_email:
+        return
     queue_mail(
         session,
         desk,

@@ -25,6 +25,7 @@ from maildesk.models import Escalation, Ticket
 from maildesk.sla.facts import facts_of
 from maildesk.sla.policy import Due, Level, desk_calendar, due, statuses
 from maildesk.tickets import system
+from maildesk.tickets.due import earliest
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,10 @@ def run_pass(desk: Desk) -> PassReport:
         cal = desk_calendar(config, now)
         for ticket in open_tickets:
             facts = facts_of(ticket)
-            for item in due(facts, statuses(facts, config, cal, now), config, now):
+            found = statuses(facts, config, cal, now)
+            if ticket.due_at is None:  # opened before the column existed, or paused
+                ticket.due_at = earliest(found)
+            for item in due(facts, found, config, now):
                 if (ticket.id, item.target, item.level.value) in fired:
                     continue
                 session.add(

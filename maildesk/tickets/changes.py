@@ -11,10 +11,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from maildesk.config import Config
 from maildesk.domain import EventKind, State
 from maildesk.errors import Refused
 from maildesk.models import Ticket
 from maildesk.tickets import states
+from maildesk.tickets.due import refresh_due
 from maildesk.tickets.history import record_event
 from maildesk.tickets.states import Action, InvalidTransition
 
@@ -24,6 +26,7 @@ def transition(
     ticket: Ticket,
     action: Action,
     *,
+    config: Config,
     actor: str,
     now: datetime,
     note: str = "",
@@ -58,6 +61,7 @@ def transition(
         if after is State.CERRADO:
             detail["outcome"] = ticket.outcome
         record_event(session, ticket, actor=actor, kind=EventKind.STATE, now=now, detail=detail)
+        refresh_due(config, ticket, now)
     return after
 
 
@@ -85,9 +89,17 @@ def assign(
 
 
 def set_field(
-    session: Session, ticket: Ticket, kind: EventKind, value: str, *, actor: str, now: datetime
+    session: Session,
+    ticket: Ticket,
+    kind: EventKind,
+    value: str,
+    *,
+    config: Config,
+    actor: str,
+    now: datetime,
 ) -> None:
-    """Change the priority or the category, recording the old value."""
+    """Change the priority or the category, recording the old value (a priority moves the
+    SLA deadlines)."""
     name = {EventKind.PRIORITY: "priority", EventKind.CATEGORY: "category"}[kind]
     old = getattr(ticket, name)
     if old == value:
@@ -96,8 +108,12 @@ def set_field(
     record_event(
         session, ticket, actor=actor, kind=kind, now=now, detail={"from": old, "to": value}
     )
+    if kind is EventKind.PRIORITY:
+        refresh_due(config, ticket, now)
 
 
-def mark_first_response(ticket: Ticket, now: datetime) -> None:
+def mark_first_response(config: Config, ticket: Ticket, now: datetime) -> None:
+    """The first answer meets the first-response target: the next deadline is the solution's."""
     if ticket.first_response_at is None:
         ticket.first_response_at = now
+        refresh_due(config, ticket, now)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -35,7 +36,8 @@ from maildesk.models import Ticket
 from maildesk.outbound import notify
 from maildesk.sla.policy import expected_answer, office_hours
 from maildesk.tickets.actor import Actor
-from maildesk.tickets.classify import classify
+from maildesk.tickets.classify import classify, route
+from maildesk.tickets.due import refresh_due
 from maildesk.tickets.history import (
     add_inbound_message,
     add_message,
@@ -67,9 +69,32 @@ def open_ticket(
     related: int | None = None,
     foreign_tags: Sequence[str] = (),
     imported: bool = False,
+    category: str = "",
+    priority: str = "",
+    unit: str = "",
 ) -> Ticket:
-    """The ticket row, classified and routed, with its requester and its first event."""
+    """The ticket row, classified and routed, with its requester and its first event.
+
+    A category, priority or unit staff chose replaces the rules' guess; the team is
+    routed from the chosen category and unit.
+    """
     guess = classify(desk.config, subject=subject, text=text, sender=requester_email)
+    if category or priority or unit:
+        chosen_category, chosen_unit = category or guess.category, unit or guess.unit
+        team = route(
+            desk.config,
+            category=chosen_category,
+            text=f"{subject}\n{text}",
+            unit=chosen_unit,
+            sender=requester_email,
+        )
+        guess = replace(
+            guess,
+            category=chosen_category,
+            priority=priority or guess.priority,
+            unit=chosen_unit,
+            team=team,
+        )
     ticket = Ticket(
         desk_id=desk.desk_id,
         number=next_number(session, desk.desk_id),
@@ -91,6 +116,8 @@ def open_ticket(
     )
     session.add(ticket)
     session.flush()
+    if not imported:
+        refresh_due(desk.config, ticket, now)
     add_participant(
         session, ticket, requester_email, role=ParticipantRole.REQUESTER, name=requester_name
     )
@@ -233,27 +260,41 @@ def open_for_resident(
     channel: Channel,
     now: datetime,
     attachments: Sequence[MailAttachment] = (),
+    category: str = "",
+    priority: str = "",
+    unit: str = "",
 ) -> Ticket:
     """A ticket opened by staff for a resident who phoned, came to the lobby or was relayed.
 
     The resident's words are recorded as theirs, through the channel they used; they
-    get the usual confirmation and the routed team is notified, as for a mail.
+    get the usual confirmation and the routed team is notified, as for a mail. A
+    resident without email (a walk-in) is named instead and gets no mail. A category,
+    priority or unit staff chose replaces the rules' guess.
     """
     if not actor.is_staff:
         raise Refused("forbidden", f"{actor.email} is not staff of this desk")
     requester = requester.strip().lower()
-    if not is_address(requester):
+    if requester and not is_address(requester):
         raise Refused("bad_address", requester)
+    if not requester and not name.strip():
+        raise Refused("missing_argument", "an email or a name")
+    if category and category not in desk.config.categories:
+        raise Refused("unknown_category", category)
+    if priority and priority not in desk.config.priorities:
+        raise Refused("unknown_priority", priority)
     ticket = open_ticket(
         session,
         desk,
         subject=subject,
         requester_email=requester,
-        requester_name=name,
+        requester_name=name.strip(),
         channel=channel,
         now=now,
         text=text,
         actor=actor.email,
+        category=category,
+        priority=priority,
+        unit=unit.strip(),
     )
     add_message(
         session,
@@ -271,7 +312,8 @@ def open_for_resident(
         event=EventKind.MESSAGE,
         detail={"channel": channel.value},
     )
-    confirm_receipt(session, desk, ticket, text=text, now=now)
+    if requester:
+        confirm_receipt(session, desk, ticket, text=text, now=now)
     notify.notify_staff(
         session,
         desk,

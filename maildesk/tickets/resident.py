@@ -189,7 +189,9 @@ def _move_and_tell(
     """The resident's step through the state machine (if any), the resident told of the
     change when it ends their request (`tell`), and the staff told; rights checked."""
     if action is not None:
-        transition(session, ticket, action, actor=actor.email, now=now, note=note)
+        transition(
+            session, ticket, action, config=desk.config, actor=actor.email, now=now, note=note
+        )
     if tell is not None:
         notify.tell_resident(session, desk, ticket, change=tell, now=now)
     notify.notify_staff(

@@ -6,7 +6,9 @@ checks the actor's rights and the state machine (raising `Refused`, with nothing
 changed by that action), changes the ticket, writes the history and queues the staff
 notices it causes. The resident hears once, when the update finishes: in the answer
 itself when there is one, else in a short notice of the last change that matters to
-them (taken, waiting, resolved, closed, reopened).
+them (taken, waiting, resolved, closed, reopened). The ticket's holder (assignee, else
+team) hears once too, when someone else answered, moved or reassigned their ticket and
+no other notice of this update reached them.
 
 Mail commands (`staffmail`), the console and the CLI all go through here.
 """
@@ -31,6 +33,7 @@ from maildesk.domain import (
     State,
 )
 from maildesk.errors import Refused
+from maildesk.labels import event_label, state_label
 from maildesk.models import Ticket
 from maildesk.outbound import notify
 from maildesk.outbound.mailer import queue_mail
@@ -79,6 +82,11 @@ class StaffUpdate:
         self.change: Change | None = None
         self.note_for_resident = ""
         self.answered = False
+        # Who holds the ticket before the update, what they will hear of, and who
+        # already heard of this update through another notice.
+        self.holders = notify.staff_for(desk, ticket)
+        self.done: list[str] = []
+        self.told: set[str] = set()
         # Rights are those the actor had on the ticket when the update began: handing
         # it to someone else does not forbid the rest of the same update.
         self.may_change = may_change(actor, ticket)
@@ -86,6 +94,25 @@ class StaffUpdate:
     def _require_change(self) -> None:
         if not self.may_change:
             require_change(self.actor, self.ticket)
+
+    def _did(self, kind: EventKind, what: str, note: str = "") -> None:
+        line = f"{event_label(kind.value, self.desk.language)}: {what}"
+        self.done.append(f"{line} — {note}" if note.strip() else line)
+
+    def _tell_staff(self, notice: Notice, text: str) -> None:
+        """A notice to the ticket's people now; they need no second one at the end."""
+        people = notify.staff_for(self.desk, self.ticket, exclude=self.actor.email)
+        self.told.update(p.email.lower() for p in people)
+        notify.notify_staff(
+            self.session,
+            self.desk,
+            self.ticket,
+            notice=notice,
+            text=text,
+            now=self.now,
+            actor=self.actor.email,
+            people=people,
+        )
 
     # --- the state machine --------------------------------------------------------
 
@@ -96,6 +123,7 @@ class StaffUpdate:
             self.session,
             self.ticket,
             action,
+            config=self.desk.config,
             actor=self.actor.email,
             now=self.now,
             note=note,
@@ -103,6 +131,12 @@ class StaffUpdate:
         )
         if after is before:
             return
+        language = self.desk.language
+        self._did(
+            EventKind.STATE,
+            f"{state_label(before, language)} → {state_label(after, language)}",
+            note,
+        )
         change = _resident_change(before, action, success)
         if change is not None:
             self.change = change
@@ -124,15 +158,7 @@ class StaffUpdate:
 
     def reopen(self, note: str = "") -> None:
         self._move(Action.REOPEN, note)
-        notify.notify_staff(
-            self.session,
-            self.desk,
-            self.ticket,
-            notice=Notice.REOPENED,
-            text=note,
-            now=self.now,
-            actor=self.actor.email,
-        )
+        self._tell_staff(Notice.REOPENED, note)
 
     def set_state(self, target: State, note: str = "", *, success: bool = True) -> None:
         """`#estado <target>`: the action that leads there from the ticket's state."""
@@ -153,7 +179,6 @@ class StaffUpdate:
         member = self.desk.config.staff_member(self.actor.email)
         if member is None:
             raise Refused("forbidden", f"{self.actor.email} is not staff of this desk")
-        self._require_change()
         self._give(member.email, member.teams)
         self._move(Action.TAKE, note)
 
@@ -162,9 +187,11 @@ class StaffUpdate:
         self._require_change()
         config = self.desk.config
         member = config.staff_member(to)
+        if member is None and to not in config.teams:
+            raise Refused("unknown_assignee", to)
         if member is not None:
             self._give(member.email, member.teams)
-        elif to in config.teams:
+        else:
             assign(
                 self.session,
                 self.ticket,
@@ -173,20 +200,12 @@ class StaffUpdate:
                 actor=self.actor.email,
                 now=self.now,
             )
-        else:
-            raise Refused("unknown_assignee", to)
-        notify.notify_staff(
-            self.session,
-            self.desk,
-            self.ticket,
-            notice=Notice.REASSIGNED,
-            text=note or self.ticket.subject,
-            now=self.now,
-            actor=self.actor.email,
-        )
+            self._did(EventKind.ASSIGNED, to)
+        self._tell_staff(Notice.REASSIGNED, note or self.ticket.subject)
         self._move(Action.ASSIGN, note)
 
     def _give(self, email: str, teams: Sequence[str]) -> None:
+        self._require_change()
         keep = self.ticket.team in teams or not teams
         assign(
             self.session,
@@ -196,6 +215,7 @@ class StaffUpdate:
             actor=self.actor.email,
             now=self.now,
         )
+        self._did(EventKind.ASSIGNED, email)
 
     def set_priority(self, value: str) -> None:
         self._require_change()
@@ -206,6 +226,7 @@ class StaffUpdate:
             self.ticket,
             EventKind.PRIORITY,
             value,
+            config=self.desk.config,
             actor=self.actor.email,
             now=self.now,
         )
@@ -219,6 +240,7 @@ class StaffUpdate:
             self.ticket,
             EventKind.CATEGORY,
             value,
+            config=self.desk.config,
             actor=self.actor.email,
             now=self.now,
         )
@@ -230,6 +252,8 @@ class StaffUpdate:
         require_comment(self.actor, self.ticket)
         if not text.strip():
             raise Refused("missing_argument", "the answer is empty")
+        if not self.ticket.requester_email:
+            raise Refused("bad_address", "the resident has no email (a walk-in): add a note")
         notify.answer_resident(
             self.session,
             self.desk,
@@ -240,10 +264,11 @@ class StaffUpdate:
             attachments=[a for a in attachments if not a.inline],
             state_note=self.change,
         )
-        mark_first_response(self.ticket, self.now)
+        mark_first_response(self.desk.config, self.ticket, self.now)
         record_event(
             self.session, self.ticket, actor=self.actor.email, kind=EventKind.REPLY, now=self.now
         )
+        self._did(EventKind.REPLY, text.strip())
         self.answered = True
 
     def note(
@@ -268,15 +293,7 @@ class StaffUpdate:
             attachments=attachments,
             inbound_id=inbound_id,
         )
-        notify.notify_staff(
-            self.session,
-            self.desk,
-            self.ticket,
-            notice=Notice.NOTE,
-            text=text,
-            now=self.now,
-            actor=self.actor.email,
-        )
+        self._tell_staff(Notice.NOTE, text)
 
     def ask_vendor(self, vendor: str, message: str = "") -> None:
         """Send the ticket's summary and first attachments to an outside vendor, from the
@@ -338,7 +355,24 @@ class StaffUpdate:
     # --- the end of the update -----------------------------------------------------
 
     def finish(self) -> None:
-        """Tell the resident of the change, unless the answer already carried it."""
+        """Tell the holder what someone else did, and the resident of the change, unless
+        the answer already carried it."""
+        holders = [
+            h
+            for h in self.holders
+            if h.email.lower() != self.actor.email and h.email.lower() not in self.told
+        ]
+        if self.done and holders:
+            notify.notify_staff(
+                self.session,
+                self.desk,
+                self.ticket,
+                notice=Notice.CHANGED,
+                text="\n".join(self.done),
+                now=self.now,
+                actor=self.actor.email,
+                people=holders,
+            )
         if self.change is None or self.answered:
             return
         notify.tell_resident(

@@ -31,6 +31,7 @@ def auto_close(session: Session, desk: Desk, ticket: Ticket, *, now: datetime) -
         session,
         ticket,
         Action.AUTO_CLOSE,
+        config=desk.config,
         actor=Actor.system().email,
         now=now,
         note=f"closed after {days} days without an answer",

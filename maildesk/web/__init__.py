@@ -90,6 +90,8 @@ def create_app(desk: Desk) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=https,
+        # A console sign-in ends after this long (the session also records its end).
+        PERMANENT_SESSION_LIFETIME=desk.config.web.staff_session_hours * 3600,
         # Browsers send no Referer under `Referrer-Policy: no-referrer`, so Flask-WTF's
         # HTTPS referrer check would refuse every form; the token and SameSite cookie remain.
         WTF_CSRF_SSL_STRICT=False,
@@ -98,18 +100,22 @@ def create_app(desk: Desk) -> Flask:
     CSRFProtect(app)
     limiter = Limiter(get_remote_address, app=app, storage_uri="memory://")
 
-    from maildesk.web import actions, health, lookup, status
+    from maildesk.web import actions, console, console_auth, health, lookup, status
 
     app.register_blueprint(status.bp)
     app.register_blueprint(actions.bp)
     app.register_blueprint(lookup.bp)
     app.register_blueprint(health.bp)
-    lookup.limit(
-        limiter,
-        lookup.bp,
-        per_client=desk.config.web.lookup_per_client,
-        per_address=desk.config.web.lookup_per_address,
-    )
+    app.register_blueprint(console_auth.signin_bp)
+    app.register_blueprint(console_auth.link_bp)
+    app.register_blueprint(console.bp)
+    for limited in (lookup.bp, console_auth.signin_bp):
+        lookup.limit(
+            limiter,
+            limited,
+            per_client=desk.config.web.lookup_per_client,
+            per_address=desk.config.web.lookup_per_address,
+        )
 
     @app.context_processor
     def page_context() -> dict[str, Any]:

@@ -188,6 +188,7 @@ def test_resident_follows_replies_and_confirms_in_a_real_browser(
                 session,
                 ticket,
                 Action.RESOLVE,
+                config=desk.config,
                 actor=ANA,
                 now=desk.clock.now(),
                 note="Cambiamos el flexible.",

@@ -47,7 +47,8 @@ samples = {
                       "commands": [("#tomar", "toma")]},
     "vendor_request": {"message": "¿Pueden venir?", "unit": "depto 402", "text": "Fuga", "attachments": ["f.jpg"]},
     "status_link": {},
-    "staff_unproven": {"reason": "not proven", "kept": True, "console_url": "https://x.example/staff/"},
+    "staff_unproven": {"kept": True, "console_url": "https://x.example/staff/t/7"},
+    "staff_link": {"name": "Ana Pérez", "url": "https://x.example/staff/entrar/abc", "minutes": 15},
     "escalation": {"rows": [row]},
     "alerts": {"rows": [row]},
     "digest": {"period": "daily", "start": "2026-11-22", "end": "2026-11-23", "backlog": [("Recibida", 2)],
@@ -70,11 +71,11 @@ from maildesk.models import Ticket
 with desk.db.read_only() as s:
     token = s.scalars(select(Ticket.status_token)).one()
 client = create_app(desk).test_client()
-for url in ("/", f"/t/{token}", "/healthz", "/static/style.css"):
+for url in ("/", f"/t/{token}", "/healthz", "/static/style.css", "/staff/"):
     response = client.get(url)
     assert response.status_code == 200, (url, response.status_code)
 assert "Portón" in client.get(f"/t/{token}").get_data(as_text=True)
-print(f"ok {rendered} mail templates, 4 pages")
+print(f"ok {rendered} mail templates, 5 pages")
 """
 
 
@@ -138,4 +139,4 @@ def test_every_template_renders_from_an_installed_wheel(tmp_path: Path) -> None:
         env={**os.environ, "PYTHONPATH": str(target)},
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("ok ") and "4 pages" in done.stdout
+    assert done.stdout.startswith("ok ") and "5 pages" in done.stdout

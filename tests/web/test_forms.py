@@ -25,7 +25,13 @@ def _move(desk: Desk, *actions: Action) -> None:
         ticket = session.scalars(select(Ticket)).one()
         for action in actions:
             changes.transition(
-                session, ticket, action, actor=ANA, now=desk.clock.now(), note="listo"
+                session,
+                ticket,
+                action,
+                config=desk.config,
+                actor=ANA,
+                now=desk.clock.now(),
+                note="listo",
             )
 
 
