@@ -100,7 +100,7 @@ def create_app(desk: Desk) -> Flask:
     CSRFProtect(app)
     limiter = Limiter(get_remote_address, app=app, storage_uri="memory://")
 
-    from maildesk.web import actions, console, console_auth, health, lookup, status
+    from maildesk.web import actions, console, console_auth, console_reports, health, lookup, status
 
     app.register_blueprint(status.bp)
     app.register_blueprint(actions.bp)
@@ -109,6 +109,7 @@ def create_app(desk: Desk) -> Flask:
     app.register_blueprint(console_auth.signin_bp)
     app.register_blueprint(console_auth.link_bp)
     app.register_blueprint(console.bp)
+    app.register_blueprint(console_reports.bp)
     for limited in (lookup.bp, console_auth.signin_bp):
         lookup.limit(
             limiter,

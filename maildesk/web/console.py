@@ -62,7 +62,8 @@ def _signed_in() -> None:
 
 
 @bp.context_processor
-def _context() -> dict[str, object]:
+def console_context() -> dict[str, object]:
+    """What every console page shows: its words, who is signed in, and their reach."""
     member = require_member()
     return {
         "c": console_words(),
