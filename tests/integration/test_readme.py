@@ -128,9 +128,16 @@ def table_forms() -> list[Shown]:
     return forms
 
 
+def readme_commands(start: str) -> list[Shown]:
+    """Every README command line that begins with `start` (at least one)."""
+    found = [s for s in shell_lines() if s.text.startswith(start)]
+    assert found, f"the README shows no command starting {start!r}"
+    return found
+
+
 def readme_command(start: str) -> Shown:
     """The one README command line that begins with `start`."""
-    [found] = [s for s in shell_lines() if s.text.startswith(start)]
+    [found] = readme_commands(start)
     return found
 
 
@@ -465,6 +472,8 @@ def _tickets(desk: Desk) -> None:
     desk.cli("ticket", "export", "1", "--format", "json", "--output", "t1.json", why="export json")
     desk.cli("ticket", "export", "1", "--format", "pdf", "--output", "t1.pdf", why="export pdf")
     desk.cli("escalate", "--once", why="escalate --once")
+    desk.cli("staff", "link", STAFF, why="staff link EMAIL")
+    desk.cli("staff", "link", "vecina@correo.example", expect=1, why="staff link of a resident")
 
 
 def _outbox(desk: Desk) -> None:
@@ -553,6 +562,16 @@ def _slow_processes(desk: Desk) -> list[Callable[[], Ran]]:
                 why=f"{bench} on {database}",
             )
         )
+    for console in readme_commands(".venv/bin/python bench/console_board.py"):
+        started.append(
+            desk.process(
+                as_written(desk, console, {}),
+                env={"BENCH_ARGS": "--tickets 300 --clients 2 --seconds 1"},
+                cwd=ROOT,
+                servers=False,
+                why=str(console),
+            )
+        )
     return started
 
 
@@ -585,7 +604,7 @@ def test_every_readme_output_is_printed(story: Story, shown: Shown) -> None:
     """What the README shows a command printing, a command here printed (figures aside)."""
     pattern = re.compile(
         r"\s+".join(
-            r"[\d.,]+".join(re.escape(part) for part in re.split(r"\d[\d.,]*", word))
+            r"-?[\d.,]+".join(re.escape(part) for part in re.split(r"-?\d[\d.,]*", word))
             for word in shown.text.split()
         )
     )
