@@ -74,7 +74,17 @@ class Desk(Base):
 
 class Ticket(Base):
     __tablename__ = "ticket"
-    __table_args__ = (UniqueConstraint("desk_id", "number"),)
+    __table_args__ = (
+        UniqueConstraint("desk_id", "number"),
+        # The reports and digests find a window's tickets by each of these times,
+        # and the open ones by state.
+        Index("ix_ticket_desk_opened", "desk_id", "opened_at"),
+        Index("ix_ticket_desk_state", "desk_id", "state"),
+        Index("ix_ticket_desk_first_response", "desk_id", "first_response_at"),
+        Index("ix_ticket_desk_resolved", "desk_id", "resolved_at"),
+        Index("ix_ticket_desk_closed", "desk_id", "closed_at"),
+        Index("ix_ticket_desk_rated", "desk_id", "rated_at"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     desk_id: Mapped[int] = mapped_column(ForeignKey("desk.id"))
     number: Mapped[int] = mapped_column(Integer)
@@ -171,6 +181,8 @@ class Event(Base):
     """One line of a ticket's history: what changed, by whom, when."""
 
     __tablename__ = "event"
+    # The reports read a window's state events (backlog, reopenings).
+    __table_args__ = (Index("ix_event_kind_at", "kind", "at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -89,7 +89,9 @@ def measured(session: Session, config: Config, desk_id: int, window: Window) -> 
         Ticket.desk_id == desk_id,
         or_(_within(Ticket.first_response_at, window), _within(Ticket.resolved_at, window)),
     )
-    oldest = session.scalar(select(func.min(Ticket.opened_at)).where(chosen))
+    oldest = session.scalar(
+        select(func.min(sql.unindexed(session, Ticket.opened_at))).where(chosen)
+    )
     if oldest is None:
         return
     calendar = calendar_for(config, range(oldest.year - 1, window.last.year + 2))
@@ -107,10 +109,13 @@ def measured(session: Session, config: Config, desk_id: int, window: Window) -> 
         key=lambda row: row[0],
     ):
         vendors[ticket_id] = tuple(row[1] for row in rows)
+    # From the chosen tickets to their events (not from every state event to its ticket).
     events = session.execute(
         select(Event.ticket_id, Event.at, sql.state_field(session, "to"))
-        .join(Ticket, Event.ticket_id == Ticket.id)
-        .where(chosen, Event.kind == EventKind.STATE.value)
+        .where(
+            Event.ticket_id.in_(select(Ticket.id).where(chosen)),
+            sql.unindexed(session, Event.kind) == EventKind.STATE.value,
+        )
         .order_by(Event.ticket_id, Event.id)
         .execution_options(yield_per=_BATCH)
     )

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, Float, cast, func, type_coerce
+from sqlalchemy import JSON, Float, cast, func, literal_column, type_coerce
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -66,3 +66,16 @@ def seconds_between(session: Session, earlier: Any, later: Any) -> ColumnElement
     if is_postgres(session):
         return func.extract("epoch", later - earlier)
     return cast((func.julianday(later) - func.julianday(earlier)) * 86400.0, Float)
+
+
+def unindexed(session: Session, column: Any) -> ColumnElement[Any]:
+    """`column`, telling SQLite's planner not to drive the query by its index.
+
+    Without statistics SQLite prefers an index on an equality (`event.kind = 'state'`,
+    `min(opened_at)` by the desk's index) even when another term finds a handful of
+    rows; `+column` is its documented way to rule that index out. PostgreSQL plans
+    from statistics and gets the column as it is.
+    """
+    if is_postgres(session):
+        return type_coerce(column, column.type)
+    return type_coerce(literal_column(f"+{column.table.name}.{column.name}"), column.type)

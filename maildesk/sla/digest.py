@@ -34,6 +34,7 @@ from maildesk.sla.policy import FIRST_RESPONSE, RESOLUTION
 WORST = 5
 LISTED = 50  # overdue tickets listed in one digest; the count says how many in all
 DIGEST_ROLES = ("manager", "director")
+OPEN = [s.value for s in State if s is not State.CERRADO]
 CHART_TITLES = {
     "volume": "volume_by_period",
     "compliance": "compliance",
@@ -97,7 +98,7 @@ def overdue(desk: Desk, session: Session, now: datetime) -> list[TicketFacts]:
         select(Ticket)
         .where(
             Ticket.desk_id == desk.desk_id,
-            Ticket.state != State.CERRADO.value,
+            Ticket.state.in_(OPEN),
             Ticket.opened_at <= now - timedelta(seconds=shortest),
         )
         .options(selectinload(Ticket.events))
@@ -110,7 +111,7 @@ def waiting_longest(desk: Desk, session: Session, now: datetime) -> list[TicketF
     """The few open tickets opened longest ago."""
     oldest = session.scalars(
         select(Ticket)
-        .where(Ticket.desk_id == desk.desk_id, Ticket.state != State.CERRADO.value)
+        .where(Ticket.desk_id == desk.desk_id, Ticket.state.in_(OPEN))
         .order_by(Ticket.opened_at, Ticket.id)
         .limit(WORST)
         .options(selectinload(Ticket.events))
