@@ -91,7 +91,7 @@ def database_url(kind: str, workdir: Path) -> tuple[str, str | None]:
     name = f"maildesk_bench_{os.getpid()}_{time.monotonic_ns()}"
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0"))
     admin.dispose()
     return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", name
 
