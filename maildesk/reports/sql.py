@@ -28,8 +28,21 @@ def _bucket(minute: str, by: str, timezone: str) -> str:
     return bucket_of(moment.date(), By(by)).isoformat()
 
 
+@functools.lru_cache(maxsize=100_000)
+def _hour(hour: str, by: str, timezone: str) -> str | None:
+    """The bucket of a whole UTC hour, or None when a local midnight falls inside it.
+
+    A year has some 9,000 hours but half a million minutes: most timestamps are
+    answered here, and only the hours holding a bucket's start go minute by minute.
+    """
+    first = _bucket(f"{hour}:00", by, timezone)
+    return first if first == _bucket(f"{hour}:59", by, timezone) else None
+
+
 def _sqlite_bucket(stored: str | None, by: str, timezone: str) -> str | None:
-    return None if stored is None else _bucket(stored[:16], by, timezone)
+    if stored is None:
+        return None
+    return _hour(stored[:13], by, timezone) or _bucket(stored[:16], by, timezone)
 
 
 def is_postgres(session: Session) -> bool:
