@@ -21,6 +21,7 @@ costs). Each figure is the best of `--repeat` runs.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 import time
@@ -84,6 +85,7 @@ def measure(database: str, tickets: int, messages: int, year: int, repeat: int) 
     finally:
         desk.db.dispose()
         drop(made.pg_name)
+        shutil.rmtree(workdir)
 
 
 def main() -> None:

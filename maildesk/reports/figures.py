@@ -31,6 +31,7 @@ DONE_STATES = (State.VALIDACION.value, State.CERRADO.value)
 AGE_LIMIT = timedelta(hours=24)
 TIMES_BY = ("all", "category", "priority", "team", "responsible")
 COMPLIANCE_BY = ("all", "priority", "team", "responsible", "vendor")
+DIMENSIONS = tuple(dict.fromkeys((*TIMES_BY, *COMPLIANCE_BY)))
 VOLUME_BY = {
     "category": Ticket.category,
     "priority": Ticket.priority,
@@ -351,7 +352,7 @@ def times_and_compliance(items: Iterable[Measured]) -> tuple[Table, Table, Table
             event = get(item)
             if event is None:
                 continue
-            for dimension in {*TIMES_BY, *COMPLIANCE_BY}:
+            for dimension in DIMENSIONS:
                 for key in _keys(item, dimension):
                     timed[(dimension, key, measure)].append(event)
         if item.resolution is not None:
