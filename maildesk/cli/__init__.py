@@ -265,7 +265,7 @@ def cmd_ticket_list(args: argparse.Namespace) -> int:
         except views.BadFilter as exc:
             print(f"maildesk ticket list: {exc}", file=sys.stderr)
             return 2
-        rows = views.ticket_rows(open_desk(cfg), wanted)
+        rows = views.ticket_rows(open_desk(cfg, upgrade=False), wanted)
         if args.format != "json":
             rows = [views.worded(row, cfg.desk.language) for row in rows]
     print(
