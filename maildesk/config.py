@@ -154,6 +154,7 @@ class EscalationConfig:
     director_factor: float = default("escalation", "director_factor")
     digest_daily: str = default("escalation", "digest_daily")
     digest_weekly: str = default("escalation", "digest_weekly")
+    digest_monthly: str = default("escalation", "digest_monthly")
 
 
 @dataclass(frozen=True, slots=True)
@@ -556,6 +557,14 @@ def _check_calendar(config: Config) -> None:
             "escalation.digest_weekly",
             'a day and time such as "lun 08:00" or ""',
             repr(esc.digest_weekly),
+        )
+    monthly = re.fullmatch(r"(\d{1,2}) (([01]\d|2[0-3]):[0-5]\d)", esc.digest_monthly)
+    if esc.digest_monthly and (monthly is None or not 1 <= int(monthly.group(1)) <= 31):
+        raise ConfigError(
+            source,
+            "escalation.digest_monthly",
+            'a day of the month (1 to 31) and a time, such as "1 08:00", or ""',
+            repr(esc.digest_monthly),
         )
     if config.reports.recurrence_days < 1:
         raise ConfigError(

@@ -105,6 +105,14 @@ TEAM_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
     }
 )
 
+# Where a request came from (`domain.Channel`): the report's volume by channel.
+CHANNEL_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "es": {"email": "correo", "phone": "teléfono", "walk-in": "presencial", "web": "web"},
+        "en": {"email": "email", "phone": "phone", "walk-in": "walk-in", "web": "web"},
+    }
+)
+
 # The history events staff mails show (escalations list a ticket's last ones).
 EVENT_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {
@@ -209,6 +217,10 @@ def category_label(name: str, language: str) -> str:
 
 def team_label(name: str, language: str) -> str:
     return _from_table(TEAM_LABELS, name, language)
+
+
+def channel_label(name: str, language: str) -> str:
+    return _from_table(CHANNEL_LABELS, name, language)
 
 
 def event_label(name: str, language: str) -> str:

@@ -82,6 +82,11 @@ class Ticket(Base):
         Index("ix_ticket_desk_due", "desk_id", "due_at"),
         Index("ix_ticket_desk_assignee", "desk_id", "assignee"),
         Index("ix_ticket_desk_team", "desk_id", "team"),
+        # The reports and digests find a window's tickets by each of its times.
+        Index("ix_ticket_desk_first_response", "desk_id", "first_response_at"),
+        Index("ix_ticket_desk_resolved", "desk_id", "resolved_at"),
+        Index("ix_ticket_desk_closed", "desk_id", "closed_at"),
+        Index("ix_ticket_desk_rated", "desk_id", "rated_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     desk_id: Mapped[int] = mapped_column(ForeignKey("desk.id"))
@@ -182,6 +187,8 @@ class Event(Base):
     """One line of a ticket's history: what changed, by whom, when."""
 
     __tablename__ = "event"
+    # The reports read a window's state events (backlog, reopenings).
+    __table_args__ = (Index("ix_event_kind_at", "kind", "at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())

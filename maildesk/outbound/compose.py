@@ -176,8 +176,22 @@ def build(
         msg[name] = value
     msg.set_content(rendered.text, charset="utf-8")
     msg.add_alternative(rendered.html, subtype="html", charset="utf-8")
+    html = msg.get_body(("html",))
+    assert html is not None
     for item in attachments:
         maintype, _, subtype = item.content_type.partition("/")
+        if item.inline and item.content_id and f"cid:{item.content_id}" in rendered.html:
+            # Our HTML shows it (`cid:`): it belongs beside the HTML (multipart/related).
+            # A resident's inline image passed on to staff stays an attachment.
+            html.add_related(
+                item.data,
+                maintype=maintype or "application",
+                subtype=subtype or "octet-stream",
+                cid=f"<{item.content_id}>",
+                filename=item.filename,
+                disposition="inline",
+            )
+            continue
         msg.add_attachment(
             item.data,
             maintype=maintype or "application",

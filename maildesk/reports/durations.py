@@ -35,6 +35,7 @@ from maildesk.sla.clock import Span, running_spans
 from maildesk.sla.policy import calendar_for, target_of
 
 _BATCH = 5000
+_STATES = {s.value: s for s in State}
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +71,10 @@ def _timed(
     spans: list[Span],
     duration: Duration,
     index: BusinessIndex,
-    window: Window,
+    bounds: tuple[datetime, datetime],
 ) -> Timed | None:
-    """One target's event measured, when it happened inside the window."""
-    if done is None or not window.start <= done < window.end:
+    """One target's event measured, when it happened inside the window's `bounds`."""
+    if done is None or not bounds[0] <= done < bounds[1]:
         return None
     target = target_of(duration)
     return Timed(
@@ -89,7 +90,9 @@ def measured(session: Session, config: Config, desk_id: int, window: Window) -> 
         Ticket.desk_id == desk_id,
         or_(_within(Ticket.first_response_at, window), _within(Ticket.resolved_at, window)),
     )
-    oldest = session.scalar(select(func.min(Ticket.opened_at)).where(chosen))
+    oldest = session.scalar(
+        select(func.min(sql.unindexed(session, Ticket.opened_at))).where(chosen)
+    )
     if oldest is None:
         return
     calendar = calendar_for(config, range(oldest.year - 1, window.last.year + 2))
@@ -107,10 +110,13 @@ def measured(session: Session, config: Config, desk_id: int, window: Window) -> 
         key=lambda row: row[0],
     ):
         vendors[ticket_id] = tuple(row[1] for row in rows)
+    # From the chosen tickets to their events (not from every state event to its ticket).
     events = session.execute(
         select(Event.ticket_id, Event.at, sql.state_field(session, "to"))
-        .join(Ticket, Event.ticket_id == Ticket.id)
-        .where(chosen, Event.kind == EventKind.STATE.value)
+        .where(
+            Event.ticket_id.in_(select(Ticket.id).where(chosen)),
+            sql.unindexed(session, Event.kind) == EventKind.STATE.value,
+        )
         .order_by(Event.ticket_id, Event.id)
         .execution_options(yield_per=_BATCH)
     )
@@ -134,11 +140,12 @@ def measured(session: Session, config: Config, desk_id: int, window: Window) -> 
         .order_by(Ticket.id)
         .execution_options(yield_per=_BATCH)
     )
+    bounds = (window.start, window.end)
     for row in tickets:
         history: list[tuple[datetime, State]] = []
         while pending is not None and pending[0] <= row.id:
             if pending[0] == row.id:
-                history = [(at, State(to)) for _, at, to in pending[1] if to]
+                history = [(at, _STATES[to]) for _, at, to in pending[1] if to]
             pending = next(moves, None)
         spans = running_spans(history, opened_at=row.opened_at)
         settings = config.priorities.get(row.priority) or next(iter(config.priorities.values()))
@@ -153,9 +160,9 @@ def measured(session: Session, config: Config, desk_id: int, window: Window) -> 
             responsible=row.assignee or "",
             vendors=vendors.get(row.id, ()),
             first_response=_timed(
-                row.first_response_at, row.opened_at, spans, settings.first_response, index, window
+                row.first_response_at, row.opened_at, spans, settings.first_response, index, bounds
             ),
             resolution=_timed(
-                row.resolved_at, row.opened_at, spans, settings.resolution, index, window
+                row.resolved_at, row.opened_at, spans, settings.resolution, index, bounds
             ),
         )

@@ -164,7 +164,18 @@ _NAMES = {
     "priority": labels.priority_label,
     "category": labels.category_label,
     "team": labels.team_label,
+    "channel": labels.channel_label,
 }
+
+# The `--by` value in the table's header line.
+PERIODS = {
+    "es": {"day": "día", "week": "semana", "month": "mes"},
+    "en": {"day": "day", "week": "week", "month": "month"},
+}
+
+
+def period(by: str, language: str) -> str:
+    return PERIODS[language][by]
 
 
 def title(name: str, language: str) -> str:

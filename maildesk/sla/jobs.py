@@ -1,6 +1,6 @@
 """The scheduler's tick: the escalation pass, then the periodic jobs that are due.
 
-A periodic job (the daily and weekly digests, the overdue alerts) runs once per
+A periodic job (the daily, weekly and monthly digests, the overdue alerts) runs once per
 period: the run is claimed by inserting a row that a unique constraint keeps
 single, in the same transaction as the mails it queues. A restart, a second
 worker or the next tick finds the claim and does nothing.
@@ -8,9 +8,10 @@ worker or the next tick finds the claim and does nothing.
 
 from __future__ import annotations
 
+import calendar
 import logging
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
@@ -27,8 +28,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    name: str  # digest_daily | digest_weekly | alerts
-    period: str  # the period's key: a date, or an ISO week
+    name: str  # digest_daily | digest_weekly | digest_monthly | alerts
+    period: str  # the period's key: a date, an ISO week, or a month
     start: datetime
     end: datetime
 
@@ -67,7 +68,24 @@ def due_jobs(config: Config, now: datetime, *, since: datetime | None = None) ->
         ):
             year, week, _ = local.isocalendar()
             digest("digest_weekly", f"{year}-W{week:02d}", midnight - timedelta(days=7))
+    if rules.digest_monthly:
+        day_text, at_text = rules.digest_monthly.split()
+        today = local.date()
+        if today.day == _day_in(today, int(day_text)) and local.time() >= time.fromisoformat(
+            at_text
+        ):
+            before = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+            since_day = before.replace(day=_day_in(before, int(day_text)))
+            digest("digest_monthly", f"{today:%Y-%m}", datetime.combine(since_day, time(0), zone))
     return jobs
+
+
+def _day_in(month: date, day: int) -> int:
+    """`day` of `month`, or the month's last day when it has fewer ("31" in November: 30)."""
+    return min(day, calendar.monthrange(month.year, month.month)[1])
+
+
+KINDS = {"digest_daily": "daily", "digest_weekly": "weekly", "digest_monthly": "monthly"}
 
 
 def run_job(desk: Desk, job: Job) -> bool:
@@ -88,8 +106,7 @@ def run_job(desk: Desk, job: Job) -> bool:
         if job.name == "alerts":
             digest.send_alerts(desk, session)
         else:
-            kind = "daily" if job.name == "digest_daily" else "weekly"
-            digest.send_digest(desk, session, kind=kind, start=job.start, end=job.end)
+            digest.send_digest(desk, session, kind=KINDS[job.name], start=job.start, end=job.end)
     log.info("ran %s for %s", job.name, job.period)
     return True
 

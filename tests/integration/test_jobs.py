@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import email
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import default
 
@@ -14,6 +14,8 @@ from maildesk.clock import FixedClock
 from maildesk.context import open_desk
 from maildesk.daemon import send_outbox
 from maildesk.inbound.accept import accept
+from maildesk.reports import By, report_for
+from maildesk.reports.summary import summary
 from maildesk.sla.jobs import tick
 from tests.conftest import DeskFactory
 from tests.mails import make_mail
@@ -125,3 +127,53 @@ def test_digest_subjects_have_no_leading_space(
         "Resumen diario de la mesa de ayuda: 0 nuevas, 0 cerradas, 0 atrasadas",
         "Resumen semanal de la mesa de ayuda: 0 nuevas, 0 cerradas, 0 atrasadas",
     ]
+
+
+def test_monthly_digest_carries_the_reports_figures_and_charts(
+    make_desk: DeskFactory, relay: Relay, clock: FixedClock
+) -> None:
+    """On 1 December at 08:00 the manager's monthly digest says November's report figures and shows its three charts inline."""
+    clock.current = datetime(2026, 10, 30, 15, 0, tzinfo=UTC)
+    desk = make_desk(
+        smtp={"host": relay.host, "port": relay.port, "security": "none"},
+        staff=STAFF,
+        escalation={"digest_daily": "", "digest_weekly": ""},
+    )
+    clock.current = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
+    accept(desk, make_mail(subject="URGENTE: fuga de agua", message_id="<a@x>"), source="pipe")
+    clock.current = datetime(2026, 11, 16, 15, 0, tzinfo=UTC)
+    accept(
+        desk,
+        make_mail(sender="b@correo.example", subject="Año nuevo: ñandú", message_id="<b@x>"),
+        source="pipe",
+    )
+    clock.current = datetime(2026, 12, 1, 11, 0, tzinfo=UTC)
+    tick(desk)
+    send_outbox(desk)
+    (mail,) = [p for _, p in received(relay, 0) if p["Subject"].startswith("Resumen mensual")]
+    assert (
+        str(mail["Subject"])
+        == "Resumen mensual de la mesa de ayuda: 2 nuevas, 0 cerradas, 2 atrasadas"
+    )
+    report = summary(report_for(desk, date(2026, 11, 1), date(2026, 11, 30), By.WEEK))
+    plain = mail.get_body(("plain",))
+    assert plain is not None
+    text = str(plain.get_content()).replace("\r\n", "\n")
+    assert f"Nuevas: {report.opened}" in text and "del 2026-11-01 al 2026-11-30" in text
+    assert "Pendientes por estado:\n  recibido: 2" in text and "Año nuevo: ñandú" in text
+    assert "volume.png" in text and "compliance.png" in text and "backlog.png" in text
+    html_part = mail.get_body(("html",))
+    assert html_part is not None
+    html = str(html_part.get_content())
+    images = {
+        str(p["Content-ID"]).strip("<>"): p.get_content()
+        for p in mail.walk()
+        if p.get_content_type() == "image/png"
+    }
+    assert sorted(images) == ["backlog@maildesk", "compliance@maildesk", "volume@maildesk"]
+    assert all(f'src="cid:{cid}"' in html for cid in images)
+    assert all(png.startswith(b"\x89PNG") for png in images.values())
+    clock.advance(timedelta(hours=2))
+    tick(desk)
+    send_outbox(desk)
+    assert sum(p["Subject"].startswith("Resumen mensual") for _, p in received(relay, 0)) == 1

@@ -562,6 +562,16 @@ def _slow_processes(desk: Desk) -> list[Callable[[], Ran]]:
                 why=f"{bench} on {database}",
             )
         )
+    report = readme_command(".venv/bin/python bench/report_speed.py")
+    started.append(
+        desk.process(
+            as_written(desk, report, {}),
+            env={"BENCH_ARGS": "--tickets 60 --messages 240"},
+            cwd=ROOT,
+            servers=False,
+            why=str(report),
+        )
+    )
     for console in readme_commands(".venv/bin/python bench/console_board.py"):
         started.append(
             desk.process(

@@ -19,13 +19,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import zipfile
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import jsonschema
 import openpyxl
 import pypdf
 import pytest
+import sqlalchemy
 from sqlalchemy import select
 
 from maildesk.cli import main
@@ -390,3 +393,35 @@ def test_ticket_export_json_and_pdf(history: Desk, tmp_path: object) -> None:
     text = " ".join(p.extract_text() for p in pypdf.PdfReader(folder / "t.pdf").pages)
     assert "Fuga de agua, depto 402" in text and "Vamos en camino." in text and VENDOR in text
     assert main(["--config", config, "ticket", "export", "99"]) == 1
+
+
+def test_a_days_report_reads_that_day_not_the_history(history: Desk) -> None:
+    """On SQLite every query of a one-day report (the daily digest's) finds its tickets and events by index, never scanning the tables."""
+    if history.db.is_postgres:
+        pytest.skip("the query plans checked are SQLite's; PostgreSQL scans tables this small")
+    seen: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            seen.append((statement, parameters))
+
+    sqlalchemy.event.listen(history.db.engine, "before_cursor_execute", record)
+    try:
+        report_for(history, date(2026, 12, 9), date(2026, 12, 9), By.DAY)
+    finally:
+        sqlalchemy.event.remove(history.db.engine, "before_cursor_execute", record)
+    assert len(seen) > 10
+    scans = []
+    with history.db.engine.connect() as conn:
+        raw: Any = conn.connection.dbapi_connection
+        raw.create_function("maildesk_bucket", 3, lambda *a: None, deterministic=True)
+        for statement, parameters in seen:
+            for row in raw.execute(f"EXPLAIN QUERY PLAN {statement}", parameters):
+                # A scan, or a search by desk alone, reads the whole history.
+                step = row[-1]
+                whole = re.match(r"(SCAN|SEARCH) (ticket|event)\b", step) and not re.search(
+                    r"(_at|\bat)[<>=]|state=|PRIMARY KEY|ticket_id=", step
+                )
+                if whole:
+                    scans.append((step, statement.split("FROM")[1][:80]))
+    assert scans == [], "\n".join(map(str, scans))

@@ -51,10 +51,11 @@ samples = {
     "staff_link": {"name": "Ana Pérez", "url": "https://x.example/staff/entrar/abc", "minutes": 15},
     "escalation": {"rows": [row]},
     "alerts": {"rows": [row]},
-    "digest": {"period": "daily", "start": "2026-11-22", "end": "2026-11-23", "backlog": [("Recibida", 2)],
-               "overdue": [row], "worst": [row],
-               "f": {"new": 2, "closed": 1, "overdue": [row], "within_sla_pct": 50.0, "first_response_median_h": 1.0,
-                     "resolution_median_h": 5.0}},
+    "digest": {"period": "monthly", "start": "2026-11-01", "end": "2026-11-30", "backlog": [("recibido", 2)],
+               "overdue": [row], "overdue_count": 1, "worst": [row],
+               "charts": [{"cid": "volume@maildesk", "filename": "volume.png", "title": "Volumen"}],
+               "f": {"opened": 2, "resolved": 1, "closed": 1, "first_response_sla_pct": 50.0,
+                     "resolution_sla_pct": None, "first_response_median_h": 1.0, "resolution_median_h": 5.0}},
 }
 rendered = 0
 for language in ("es", "en"):

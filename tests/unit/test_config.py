@@ -95,6 +95,9 @@ def test_environment_overrides_every_key(tmp_path: Path, monkeypatch: pytest.Mon
         ("[desk]\nadress = 'typo@x.org'\n", "desk.adress", "known keys"),
         ("[dsk]\nname = 'x'\n", "dsk", "sections"),
         ("[web]\nlisten = '8080'\n", "web.listen", "host:port"),
+        ("[escalation]\ndigest_monthly = 'lun 08:00'\n", "escalation.digest_monthly", '"1 08:00"'),
+        ("[escalation]\ndigest_monthly = '32 08:00'\n", "escalation.digest_monthly", "1 to 31"),
+        ("[escalation]\ndigest_monthly = '1 8am'\n", "escalation.digest_monthly", '"1 08:00"'),
         (
             "[priorities.alta]\nfirst_response = 'soon'\nresolution = '8h'\n",
             "priorities.alta.first_response",

@@ -1,81 +1,124 @@
-"""The digest's figures against a set of tickets checked by hand, and when periodic jobs are due."""
+"""The digest's headline read from a report, its window, and when periodic jobs are due."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
 
 from maildesk.config import Config, EscalationConfig
-from maildesk.sla.digest import TicketFacts, figures
+from maildesk.reports import By, Report, Window
+from maildesk.reports.summary import Summary, summary
+from maildesk.reports.tables import Table
+from maildesk.sla.digest import window_of
 from maildesk.sla.jobs import due_jobs
 
 DAY = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
 
 
-def t(
-    n: int,
-    state: str,
-    opened_h: float,
-    first_h: float | None = None,
-    closed_h: float | None = None,
-    fr_breached: bool = False,
-    res_breached: bool = False,
-    overdue_h: float = 0,
-) -> TicketFacts:
-    at = lambda h: DAY + timedelta(hours=h) if h is not None else None  # noqa: E731
-    return TicketFacts(
-        n,
-        f"T{n}",
-        state,
-        DAY + timedelta(hours=opened_h),
-        at(first_h),
-        at(closed_h),
-        at(closed_h),
-        fr_breached,
-        res_breached,
-        overdue_h * 3600,
-        None,
-        "mantenimiento",
+def table(name: str, *rows: dict[str, Any]) -> Table:
+    return Table(name, (), list(rows))
+
+
+def times(measure: str, median: float | None) -> dict[str, Any]:
+    return {"dimension": "all", "key": "", "measure": measure, "calendar_median_h": median}
+
+
+def met(target: str, pct: float | None, dimension: str = "all") -> dict[str, Any]:
+    return {"dimension": dimension, "key": "", "target": target, "pct": pct}
+
+
+def report(*tables: Table) -> Report:
+    window = Window(date(2026, 11, 16), date(2026, 11, 22), By.DAY, "America/Santiago")
+    return Report("Alameda", window, DAY, 30, {t.name: t for t in tables})
+
+
+def test_the_digest_headline_is_the_reports_figures() -> None:
+    """Opened and closed are the report's buckets summed; medians and % within SLA are its `all` rows; backlog is now."""
+    found = summary(
+        report(
+            table(
+                "volume_by_period",
+                {"period": "2026-11-16", "opened": 3, "resolved": 2, "closed": 1},
+                {"period": "2026-11-17", "opened": 1, "resolved": 0, "closed": 2},
+            ),
+            table(
+                "times",
+                times("first_response", 1.5),
+                {**times("first_response", 9.0), "dimension": "priority", "key": "alta"},
+                times("resolution", 17.25),
+            ),
+            table(
+                "compliance",
+                met("first_response", 66.7),
+                met("resolution", 50.0),
+                met("resolution", 0.0, "priority"),
+            ),
+            table(
+                "backlog_now",
+                {"state": "recibido", "tickets": 2, "older_24h": 1},
+                {"state": "en_espera", "tickets": 0, "older_24h": 0},
+            ),
+        )
+    )
+    assert found == Summary(
+        opened=4,
+        resolved=2,
+        closed=3,
+        backlog={"recibido": 2},
+        first_response_median_h=1.5,
+        resolution_median_h=17.25,
+        first_response_sla_pct=66.7,
+        resolution_sla_pct=50.0,
     )
 
 
-TICKETS = [
-    t(
-        1, "cerrado", -30, -29, 2
-    ),  # opened before the period, closed in it: 32 h to resolve, within SLA
-    t(2, "cerrado", 1, 2, 5),  # new, answered in 1 h, closed in 4 h
-    t(
-        3, "cerrado", 3, 6, 20, fr_breached=True
-    ),  # new, answered in 3 h, closed in 17 h, first response late
-    t(4, "en_progreso", 4, 4.5),  # new, answered in 0.5 h, still open
-    t(5, "recibido", 10, fr_breached=True, overdue_h=9),  # new, unanswered and 9 h late
-    t(6, "en_espera", -50, -49, res_breached=True, overdue_h=30),  # old, waiting, 30 h late
-    t(7, "cerrado", -80, -79, -60),  # closed before the period: not counted
-    t(8, "recibido", 25),  # opened after the period
-]
-
-
-def test_figures_match_the_hand_count() -> None:
-    """New 4, closed 3, medians 1.0 h / 17.0 h, 66.7 % within SLA, overdue most-late first, oldest waiting first."""
-    f = figures(TICKETS, start=DAY, end=DAY + timedelta(days=1))
-    assert (f.new, f.closed) == (4, 3)
-    assert f.first_response_median_h == 1.0  # answered in the period: #2 1 h, #3 3 h, #4 0.5 h
-    assert f.resolution_median_h == 17.0  # #1 32 h, #2 4 h, #3 17 h
-    assert f.within_sla_pct == 66.7  # #1 and #2 of #1, #2, #3
-    assert f.backlog == {"en_progreso": 1, "recibido": 2, "en_espera": 1}
-    assert [x.number for x in f.overdue] == [6, 5]
-    assert [x.number for x in f.worst_waiting] == [6, 4, 5, 8]
-
-
-def test_empty_period_has_no_medians() -> None:
-    """A quiet day gives zeros and no made-up medians."""
-    f = figures([], start=DAY, end=DAY + timedelta(days=1))
-    assert (f.new, f.closed, f.first_response_median_h, f.within_sla_pct, f.overdue) == (
+def test_a_quiet_period_has_no_medians() -> None:
+    """A period without answers or resolutions gives zeros and no made-up medians or percentages."""
+    found = summary(
+        report(
+            table(
+                "volume_by_period",
+                {"period": "2026-11-16", "opened": 0, "resolved": 0, "closed": 0},
+            ),
+            table("times"),
+            table("compliance"),
+            table("backlog_now"),
+        )
+    )
+    assert (
+        found.opened,
+        found.closed,
+        found.first_response_median_h,
+        found.resolution_sla_pct,
+    ) == (
         0,
         0,
         None,
         None,
-        [],
     )
+
+
+def test_the_digest_window_is_its_local_days() -> None:
+    """A daily digest covers its local day by day; a monthly one its month by week; a desk born midday starts that day."""
+    zone = ZoneInfo("America/Santiago")
+    day = window_of(
+        "daily", datetime(2026, 11, 22, tzinfo=zone), datetime(2026, 11, 23, tzinfo=zone), zone
+    )
+    assert (day.first, day.last, day.by) == (date(2026, 11, 22), date(2026, 11, 22), By.DAY)
+    month = window_of(
+        "monthly", datetime(2026, 11, 1, tzinfo=zone), datetime(2026, 12, 1, tzinfo=zone), zone
+    )
+    assert (month.first, month.last, month.by) == (date(2026, 11, 1), date(2026, 11, 30), By.WEEK)
+    born = window_of(
+        "weekly",
+        datetime(2026, 11, 18, 13, 0, tzinfo=UTC),
+        datetime(2026, 11, 23, tzinfo=zone),
+        zone,
+    )
+    assert (born.first, born.last) == (date(2026, 11, 18), date(2026, 11, 22))
 
 
 def test_jobs_are_due_from_their_local_time() -> None:
@@ -119,3 +162,50 @@ def test_a_desk_started_before_the_hour_gets_its_alerts_and_its_part_of_the_week
     jobs = {j.name: j for j in due_jobs(config, monday, since=created)}
     assert sorted(jobs) == ["alerts", "digest_daily", "digest_weekly"]
     assert jobs["digest_weekly"].start == created == jobs["digest_daily"].start
+
+
+def test_the_monthly_digest_is_due_on_its_day_for_the_month_before() -> None:
+    """On the 1st at 08:00 in Santiago the monthly digest covers the previous local month, once per month key."""
+    config = Config(escalation=EscalationConfig(digest_daily="", digest_weekly=""))
+    first = datetime(2026, 12, 1, 11, 0, tzinfo=UTC)  # 08:00 in Santiago
+    assert due_jobs(config, first - timedelta(minutes=1)) == []
+    (job,) = due_jobs(config, first)
+    assert (job.name, job.period) == ("digest_monthly", "2026-12")
+    assert job.start.isoformat() == "2026-11-01T00:00:00-03:00"
+    assert job.end.isoformat() == "2026-12-01T00:00:00-03:00"
+    assert due_jobs(config, first + timedelta(days=1)) == []
+    later = Config(
+        escalation=EscalationConfig(digest_daily="", digest_weekly="", digest_monthly="15 18:30")
+    )
+    assert due_jobs(later, first) == []
+    (mid,) = due_jobs(later, datetime(2026, 12, 15, 21, 30, tzinfo=UTC))
+    assert mid.period == "2026-12" and mid.start.isoformat() == "2026-11-15T00:00:00-03:00"
+    off = Config(escalation=EscalationConfig(digest_daily="", digest_weekly="", digest_monthly=""))
+    assert due_jobs(off, first) == []
+
+
+def test_a_day_past_the_months_end_means_its_last_day() -> None:
+    """`31 08:00` runs on 30 November, the month's last day."""
+    config = Config(
+        escalation=EscalationConfig(digest_daily="", digest_weekly="", digest_monthly="31 08:00")
+    )
+    (job,) = due_jobs(config, datetime(2026, 11, 30, 11, 0, tzinfo=UTC))
+    assert job.period == "2026-11"
+    assert job.start.isoformat() == "2026-10-31T00:00:00-03:00"
+
+
+@pytest.mark.parametrize(
+    ("created", "expected"),
+    [
+        (datetime(2026, 12, 1, 10, 0, tzinfo=UTC), None),  # born after the month ended
+        (datetime(2026, 11, 20, 15, 0, tzinfo=UTC), datetime(2026, 11, 20, 15, 0, tzinfo=UTC)),
+        (datetime(2026, 10, 2, 15, 0, tzinfo=UTC), datetime(2026, 11, 1, 3, 0, tzinfo=UTC)),
+    ],
+)
+def test_the_monthly_digest_covers_only_what_the_desk_ran_for(
+    created: datetime, expected: datetime | None
+) -> None:
+    """No monthly digest of a month that ended before the desk existed; a month the desk joined starts with it."""
+    config = Config(escalation=EscalationConfig(digest_daily="", digest_weekly=""))
+    jobs = due_jobs(config, datetime(2026, 12, 1, 11, 0, tzinfo=UTC), since=created)
+    assert [j.start for j in jobs] == ([] if expected is None else [expected])

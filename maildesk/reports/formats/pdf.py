@@ -13,7 +13,7 @@ from fpdf import FPDF
 
 from maildesk.reports import charts
 from maildesk.reports.tables import Report
-from maildesk.reports.words import heading, shown, title
+from maildesk.reports.words import heading, period, shown, title
 
 FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 
@@ -41,7 +41,7 @@ def write(report: Report, language: str) -> bytes:
     pdf.cell(
         0,
         6,
-        f"{window.first} … {window.last} · {window.by.value} · {window.timezone}",
+        f"{window.first} … {window.last} · {period(window.by.value, language)} · {window.timezone}",
         new_x="LMARGIN",
         new_y="NEXT",
     )

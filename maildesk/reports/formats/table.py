@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from maildesk.reports.tables import Kind, Report
-from maildesk.reports.words import heading, shown, title
+from maildesk.reports.words import heading, period, shown, title
 
 _NUMBERS = (Kind.INT, Kind.HOURS, Kind.PCT, Kind.NUMBER)
 
@@ -24,7 +24,8 @@ def _line(values: list[str], widths: list[int], right: list[bool]) -> str:
 def write(report: Report, language: str) -> bytes:
     window = report.window
     lines = [
-        f"{report.desk} — {window.first} … {window.last} ({window.by.value}, {window.timezone})",
+        f"{report.desk} — {window.first} … {window.last}"
+        f" ({period(window.by.value, language)}, {window.timezone})",
         "",
     ]
     for table in report.tables.values():
