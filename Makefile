@@ -42,7 +42,7 @@ test: $(STAMP) servers
 
 lint: $(STAMP)
 	$(BIN)/ruff check maildesk tests bench
-	$(BIN)/mypy maildesk
+	$(BIN)/mypy maildesk bench
 
 # The README's figures come from 1,000 mails; a test runs `make bench` on fewer.
 BENCH_ARGS ?= --mails 1000

@@ -116,7 +116,9 @@ def open_bench_desk(workdir: Path, url: str, year: int) -> Desk:
         f'database = "{url}"\nsecret_key = "bench"\n{staff}',
         encoding="utf-8",
     )
-    return open_desk(config_mod.load(path), clock=FixedClock(datetime(year, 1, 1, tzinfo=UTC)))
+    return open_desk(
+        config_mod.load(path), clock=FixedClock(datetime(year, 1, 1, tzinfo=UTC)), upgrade=True
+    )
 
 
 def _hours(rng: random.Random, mean: float) -> timedelta:
