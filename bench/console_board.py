@@ -48,7 +48,7 @@ from maildesk.models import Ticket  # noqa: E402
 from maildesk.web import create_app, staff_links  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fetch_throughput import database_url, drop  # noqa: E402
+from generate_history import database_url, drop  # noqa: E402
 
 STAFF = "ana@alameda.example"
 TEAMS = ["mantenimiento", "administración", "seguridad", "recepción"]

@@ -18,7 +18,6 @@ migrations check) is timed separately so the rate is the import itself.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import subprocess
 import sys
@@ -29,13 +28,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from imapclient import IMAPClient  # noqa: E402
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy import create_engine, func, select  # noqa: E402
 
 from maildesk.models import Ticket  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from generate_history import database_url, drop  # noqa: E402
+
 from tests.mails import make_mail  # noqa: E402
 from tests.servers import Dovecot  # noqa: E402
 
-PG_ADMIN = os.environ.get("MAILDESK_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TOPICS = [
     "Fuga de agua en el baño",
     "Ruido después de las 23:00",
@@ -80,25 +82,6 @@ def baseline_fetch(dovecot: Dovecot, user: str, batch: int) -> float:
     client.logout()
     assert total > 0
     return time.perf_counter() - start
-
-
-def database_url(kind: str, workdir: Path) -> tuple[str, str | None]:
-    if kind == "sqlite":
-        return f"sqlite:///{workdir / 'maildesk.db'}", None
-    name = f"maildesk_bench_{os.getpid()}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", name
-
-
-def drop(name: str | None) -> None:
-    if name:
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def main() -> None:
