@@ -1,4 +1,4 @@
-"""The small exception taxonomy, mapped to outcomes in one place (`process.py`).
+"""The small exception taxonomy, mapped to outcomes in one place (`inbound/runner.py`).
 
 - `IgnoreMail`: the mail is set aside on purpose (a loop, an unthreaded auto-reply);
   it is recorded with its reason and never answered.

@@ -55,7 +55,7 @@ class BusinessIndex:
 
     def clock(self, spans: Sequence[Span], done_at: datetime, *, business: bool) -> float:
         """Seconds the SLA clock ran in `spans` up to `done_at`: business or real seconds,
-        as `sla.measure` counts them for a target of that kind."""
+        as `sla.clock.measure` counts them for a target of that kind."""
         total = 0.0
         for span in spans:
             end = done_at if span.end is None else min(span.end, done_at)

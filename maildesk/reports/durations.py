@@ -8,7 +8,7 @@ ticket is loaded.
 
 Definitions (docs/reports.md):
 - calendar time: real time from opening to the event (pauses included);
-- business time: the SLA clock (`sla.running_spans`) in the business calendar: only
+- business time: the SLA clock (`sla.clock.running_spans`) in the business calendar: only
   while the ticket is recibido or en progreso, only in business hours;
 - met: the SLA clock against the ticket's priority target, counted as the target is
   written (business or calendar), exactly as `ticket show` and the escalations do.

@@ -1,6 +1,6 @@
 """A ticket's next SLA deadline, stored on the ticket so "overdue" is a SQL comparison.
 
-The SLA clock (`escalation.sla_of`) needs the calendar and the ticket's history, which
+The SLA clock (`sla.facts.sla_of`) needs the calendar and the ticket's history, which
 SQL cannot replay; the deadline only moves when something SLA-relevant happens (opened,
 a state change, the first answer, a new priority), so it is computed then, here, and
 kept in `ticket.due_at`: the earliest deadline of a target not yet met, or None while

@@ -1,6 +1,6 @@
 """The ticket state machine, and what a resident's reply does to a ticket (pure).
 
-No I/O and no clock: times are passed in. `tickets.py` asks here before it changes
+No I/O and no clock: times are passed in. `tickets/changes.py` asks here before it changes
 a ticket's state and records the change as an event.
 
 States (`domain.State`): recibido → en_progreso → en_espera → validacion → cerrado.

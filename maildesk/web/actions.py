@@ -1,6 +1,6 @@
 """The status page's forms: add a reply, confirm or reject a resolution, rate the service.
 
-A reply becomes a mail handed to `intake.accept`, so it threads and changes the
+A reply becomes a mail handed to `inbound.accept.accept`, so it threads and changes the
 ticket exactly as a mail would. Confirm, reject and rate call the same resident
 actions as mail does (`maildesk.tickets.resident`), each in one transaction, and
 answer with a redirect to the page.

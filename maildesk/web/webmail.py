@@ -3,7 +3,7 @@
 The page does not change tickets itself: it builds the RFC 5322 message the
 resident's mail client would have sent (From the requester, To the ticket's
 signed reply address, In-Reply-To our last public Message-ID) and hands its
-bytes to `intake.accept`, so threading, state changes and staff notices are
+bytes to `inbound.accept.accept`, so threading, state changes and staff notices are
 exactly those of a mail.
 """
 
