@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DeskFactory
+from tests.daemons import embedded_daemon
 from tests.mails import DESK, make_mail
 from tests.servers import free_port
 
@@ -241,30 +242,11 @@ def test_ticket_open_for_a_phone_call(make_desk: DeskFactory, tmp_path: Path) ->
 
 def test_run_on_embedded_defaults(tmp_path: Path) -> None:
     """With no config at all, `run` listens for mail, writes the confirmation as .eml, serves the link, and stops on SIGTERM."""
-    smtp_port, web_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "MAILDESK_CONFIG": str(tmp_path / "absent.toml"),
-        "MAILDESK_LISTENER_LISTEN": f"127.0.0.1:{smtp_port}",
-        "MAILDESK_WEB_LISTEN": f"127.0.0.1:{web_port}",
-        "MAILDESK_DESK_BASE_URL": f"http://127.0.0.1:{web_port}",
-    }
-    log = tmp_path / "run.log"
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "maildesk", "run"],
-        cwd=tmp_path,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    try:
+    with embedded_daemon(tmp_path) as daemon:
         deadline = time.monotonic() + 30
-        while "maildesk is running" not in log.read_text() and time.monotonic() < deadline:
-            assert daemon.poll() is None, log.read_text()
-            time.sleep(0.1)
-        banner = log.read_text()
+        banner = daemon.wait_for("maildesk is running", deadline)
         assert "send a first mail" in banner and "data/outbox" in banner
-        with smtplib.SMTP("127.0.0.1", smtp_port) as client:
+        with smtplib.SMTP("127.0.0.1", daemon.smtp_port) as client:
             client.sendmail(
                 "vecina@correo.example",
                 ["soporte@localhost"],
@@ -283,15 +265,11 @@ def test_run_on_embedded_defaults(tmp_path: Path) -> None:
             html = page.read().decode()
             assert page.headers["Referrer-Policy"] == "no-referrer"
         assert "Luz del pasillo" in html
-        daemon.send_signal(signal.SIGTERM)
-        assert daemon.wait(30) == 0, log.read_text()
-        assert "maildesk stopped" in log.read_text()
-    finally:
-        if daemon.poll() is None:
-            daemon.kill()
-            daemon.wait()
+        daemon.process.send_signal(signal.SIGTERM)
+        assert daemon.process.wait(30) == 0, daemon.log_text()
+        assert "maildesk stopped" in daemon.log_text()
     assert (tmp_path / "maildesk.db").exists()
-    assert DESK not in log.read_text()
+    assert DESK not in daemon.log_text()
 
 
 def test_run_says_which_address_is_taken(tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ cannot be proven never becomes a resident requester: it is told why instead.
 from __future__ import annotations
 
 import email
-import os
 import re
 import subprocess
 import sys
@@ -23,8 +22,8 @@ from maildesk.context import Desk
 from maildesk.inbound.accept import accept
 from maildesk.models import Inbound, Outbox, Ticket
 from tests.conftest import DeskFactory
+from tests.daemons import embedded_daemon
 from tests.mails import make_mail
-from tests.servers import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -40,44 +39,25 @@ def readme_recipe() -> str:
 
 def test_readme_recipe_as_printed_makes_a_ticket_and_a_confirmation(tmp_path: Path) -> None:
     """`make run`'s banner prints the README's recipe; run as printed, it yields a ticket with a requester and a confirmation .eml."""
-    smtp_port, web_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "MAILDESK_CONFIG": str(tmp_path / "absent.toml"),
-        "MAILDESK_LISTENER_LISTEN": f"127.0.0.1:{smtp_port}",
-        "MAILDESK_WEB_LISTEN": f"127.0.0.1:{web_port}",
-    }
-    log = tmp_path / "run.log"
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "maildesk", "run"],
-        cwd=tmp_path,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    try:
+    with embedded_daemon(tmp_path) as daemon:
         deadline = time.monotonic() + 30
-        while "send a first mail" not in log.read_text() and time.monotonic() < deadline:
-            assert daemon.poll() is None, log.read_text()
-            time.sleep(0.1)
-        printed = RECIPE.search(log.read_text().replace("send a first mail: ", "\n"))
-        assert printed is not None, log.read_text()
+        log = daemon.wait_for("send a first mail", deadline)
+        printed = RECIPE.search(log.replace("send a first mail: ", "\n"))
+        assert printed is not None, log
         # The banner is the README's recipe, on the port this test gave the listener.
-        assert printed.group(1) == readme_recipe().replace("2525", str(smtp_port))
+        assert printed.group(1) == readme_recipe().replace("2525", str(daemon.smtp_port))
         python = str(Path(sys.executable).parent)
         subprocess.run(
             ["bash", "-c", printed.group(1)],
             check=True,
             timeout=30,
-            env={**env, "PATH": f"{python}:{env['PATH']}"},
+            env={**daemon.env, "PATH": f"{python}:{daemon.env['PATH']}"},
         )
         outbox = tmp_path / "data" / "outbox"
         while not list(outbox.glob("*.eml")) and time.monotonic() < deadline:
             time.sleep(0.1)
         [eml] = outbox.glob("*.eml")
-    finally:
-        daemon.terminate()
-        daemon.wait(30)
+        env = daemon.env
     confirmation = email.message_from_bytes(eml.read_bytes(), policy=default)
     assert confirmation["To"] == "vecina@example.org"
     assert confirmation["Subject"] == "[#1] Fuga de agua"
