@@ -38,7 +38,7 @@ import mailparser
 
 from maildesk.domain import Attachment, ParsedMail
 from maildesk.mime import bounces, filenames, parts
-from maildesk.mime.charsets import clean, cut, decode_words, octets_to_text
+from maildesk.mime.charsets import clean, cut, decode_words, header_text, octets_to_text
 from maildesk.mime.html import html_to_text, sanitise_html, strip_tags
 
 # quotes.py reads HTML the way this module does, through these two names.
@@ -184,7 +184,7 @@ def _read_headers(pairs: list[tuple[str, str]], defects: list[str]) -> _Fields:
     for name, value in pairs:
         key = clean(octets_to_text(name, defects, "header name")).strip().lower()
         text = octets_to_text(value, defects, f"header {key}")
-        unfolded = clean(_FOLD.sub(" ", text)).strip()
+        unfolded = header_text(_FOLD.sub(" ", text)).strip()
         raw.setdefault(key, []).append(unfolded)
         decoded.setdefault(key, []).append(decode_words(unfolded, defects, f"header {key}"))
     fields = _Fields({k: tuple(v) for k, v in decoded.items()}, raw)
@@ -224,7 +224,7 @@ def _take_addresses(
 ) -> None:
     """One address header: mail-parser's reading of the first value, then our later ones."""
     ours = _addresses(values, defects)
-    theirs = _their_addresses(read, ours)
+    theirs = _their_addresses(read, ours, defects)
     if not theirs:
         if ours:
             defects.append(f"mail-parser read no address in {key}; the stdlib's reading is kept")
@@ -238,11 +238,20 @@ def _take_addresses(
         setattr(fields, key.replace("-", "_"), merged)
 
 
-def _their_addresses(read: list[Any], ours: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """mail-parser's (name, address) pairs; a name it left raw 8-bit is taken from ours."""
+def _their_addresses(
+    read: list[Any], ours: list[tuple[str, str]], defects: list[str]
+) -> list[tuple[str, str]]:
+    """mail-parser's (name, address) pairs; a name it left raw 8-bit is taken from ours.
+
+    It leaves some encoded words undecoded (those holding CR/LF among them): they are
+    decoded here, and every name loses its control characters like any header.
+    """
     names = {a: n for n, a in reversed(ours)}
     return [
-        (clean(names.get(a.lower(), n) if "\\udc" in n else n), a.lower())
+        (
+            decode_words(names.get(a.lower(), n) if "\\udc" in n else n, defects, "address name"),
+            a.lower(),
+        )
         for n, a in read
         if _ADDR.fullmatch(a)
     ]
@@ -280,7 +289,7 @@ def _id_list(values: Iterable[str]) -> tuple[str, ...]:
     """Message ids as `<...>`: brackets may be missing, separators commas or spaces."""
     found: list[str] = []
     for value in values:
-        for bracketed, comment, bare in _ID_TOKEN.findall(clean(value)):
+        for bracketed, comment, bare in _ID_TOKEN.findall(header_text(value)):
             if comment:
                 continue
             ident = "".join(bracketed.split()) if bracketed else bare

@@ -20,6 +20,9 @@ _WINDOWS_1252_LABELS = frozenset({"ascii", "iso8859-1", "latin-1", "cp1252"})
 _SINGLE_BYTE = ("ascii", "iso8859", "latin", "cp125", "cp437", "cp850", "koi8", "mac-")
 _STATEFUL = ("utf-7", "utf-16", "utf-32", "hz")
 _MAX_DEFECT = 300
+# Every C0 and C1 control and DEL. In a header value none is text: CR and LF would
+# start a new header in a mail we send (CVE-2024-6923), the rest are terminal escapes.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 Decoded = tuple[str, str | None]
 """Text and a defect, or None when the bytes said what their label said."""
@@ -33,7 +36,7 @@ def decode_words(text: str, defects: list[str], where: str) -> str:
     words (a common encoder bug) survives.
     """
     if "=?" not in text:
-        return clean(text)
+        return header_text(text)
     pieces: list[str] = []
     pending = bytearray()
     charset = ""
@@ -71,7 +74,7 @@ def decode_words(text: str, defects: list[str], where: str) -> str:
         position = match.end()
     flush()
     pieces.append(text[position:])
-    return clean("".join(pieces))
+    return header_text("".join(pieces))
 
 
 def _word_bytes(encoding: str, payload: str) -> tuple[bytes | None, bool]:
@@ -197,6 +200,15 @@ def _no_surrogates(text: str) -> str:
 def clean(text: str) -> str:
     """No NULs or lone surrogates: PostgreSQL text columns refuse them."""
     return _no_surrogates(text).replace("\x00", "\ufffd")
+
+
+def header_text(text: str) -> str:
+    """A header value as one line of text: each run of control characters becomes a space.
+
+    A decoded word may hold CR/LF (`=?utf-8?q?a=0D=0ABcc:...?=`); kept, it would
+    write headers into every mail we send that quotes the value.
+    """
+    return _CONTROL.sub(" ", clean(text))
 
 
 def cut(text: str) -> str:

@@ -25,8 +25,48 @@ from maildesk import labels
 from maildesk.domain import Attachment
 from maildesk.inbound.commands import explain
 from maildesk.inbound.rules import LOOP_HEADER
+from maildesk.mime.charsets import decode_words
 
 MAX_REFERENCES = 20
+_DECODE_ROUNDS = 4
+
+
+class HeaderInjection(ValueError):
+    """A header would have written a line of its own: the mail is refused, never sent."""
+
+
+def header_value(value: str) -> str:
+    """`value` as the one line of text a reader will see in the header.
+
+    The stdlib decodes encoded words in what we assign and, before CPython 3.11.10
+    (CVE-2024-6923), writes the CR/LF they hold raw. So the words are decoded here
+    (again, while a decode still changes the text) and every control character goes.
+    """
+    for _ in range(_DECODE_ROUNDS):
+        decoded = decode_words(value, [], "header").strip()
+        if decoded == value:
+            return value
+        value = decoded
+    return value.replace("=?", "= ?")  # still encoded after all rounds: no longer a word
+
+
+def put_header(msg: EmailMessage, name: str, value: str) -> None:
+    """The one way a text header is set on a mail we build: its value made one line."""
+    msg[name] = header_value(value)
+
+
+def refuse_injection(folded: str, name: str, linesep: str) -> str:
+    """`folded` unchanged when each of its lines continues the header `name`, else refused.
+
+    The last guard: whatever a value held, a mail whose header starts a new header
+    line, or holds a bare CR, LF or NUL, never leaves the desk.
+    """
+    lines = folded.split(linesep)
+    if lines[-1] != "" or any(ch in line for line in lines for ch in "\r\n\x00"):
+        raise HeaderInjection(f"header {name} holds a line break or NUL: {folded[:200]!r}")
+    if any(not line.startswith((" ", "\t")) for line in lines[1:-1]):
+        raise HeaderInjection(f"header {name} would start another header: {folded[:200]!r}")
+    return folded
 
 
 def unfold_name(folded: str, name: str, *, linesep: str, max_line_length: int) -> str:
@@ -52,18 +92,20 @@ class MailPolicy(EmailPolicy):
     """`email.policy.SMTP` whose headers never start on the line after their name."""
 
     def fold(self, name: str, value: str) -> str:
-        return unfold_name(
+        folded = unfold_name(
             super().fold(name, value),
             name,
             linesep=self.linesep,
             max_line_length=self.max_line_length or 78,
         )
+        return refuse_injection(folded, name, self.linesep)
 
     def fold_binary(self, name: str, value: str) -> bytes:
         folded = super().fold_binary(name, value).decode("ascii", "surrogateescape")
-        return unfold_name(
+        unfolded = unfold_name(
             folded, name, linesep=self.linesep, max_line_length=self.max_line_length or 78
-        ).encode("ascii", "surrogateescape")
+        )
+        return refuse_injection(unfolded, name, self.linesep).encode("ascii", "surrogateescape")
 
 
 POLICY = MailPolicy(linesep="\r\n")  # what `email.policy.SMTP` is
@@ -128,8 +170,9 @@ def render(kind: str, language: str, context: Mapping[str, Any]) -> Rendered:
 
 
 def address(value: str, name: str = "") -> Address:
-    local, _, domain = value.rpartition("@")
-    return Address(display_name=name, username=local, domain=domain)
+    """An address header value; the name is made one line of text like any header value."""
+    local, _, domain = header_value(value).rpartition("@")
+    return Address(display_name=header_value(name), username=local, domain=domain)
 
 
 def build(
@@ -153,27 +196,27 @@ def build(
     msg = EmailMessage(policy=POLICY)
     msg["From"] = address(from_addr, from_name)
     msg["To"] = address(to, to_name)
-    msg["Subject"] = rendered.subject
-    msg["Date"] = format_datetime(date)
-    msg["Message-ID"] = message_id
+    put_header(msg, "Subject", rendered.subject)
+    put_header(msg, "Date", format_datetime(date))
+    put_header(msg, "Message-ID", message_id)
     if reply_to:
         msg["Reply-To"] = address(reply_to, from_name)
     chain = [r for r in references if r]
     if in_reply_to:
-        msg["In-Reply-To"] = in_reply_to
+        put_header(msg, "In-Reply-To", in_reply_to)
         if in_reply_to not in chain:
             chain.append(in_reply_to)
     if chain:
         # Keep the first (thread root) and the newest ones, as RFC 5322 suggests.
         if len(chain) > MAX_REFERENCES:
             chain = chain[:1] + chain[-(MAX_REFERENCES - 1) :]
-        msg["References"] = " ".join(chain)
+        put_header(msg, "References", " ".join(chain))
     if automatic:
-        msg["Auto-Submitted"] = "auto-replied"
-        msg["X-Auto-Response-Suppress"] = "All"
-    msg[LOOP_HEADER] = loop_marker
+        put_header(msg, "Auto-Submitted", "auto-replied")
+        put_header(msg, "X-Auto-Response-Suppress", "All")
+    put_header(msg, LOOP_HEADER, loop_marker)
     for name, value in (extra_headers or {}).items():
-        msg[name] = value
+        put_header(msg, name, value)
     msg.set_content(rendered.text, charset="utf-8")
     msg.add_alternative(rendered.html, subtype="html", charset="utf-8")
     html = msg.get_body(("html",))
