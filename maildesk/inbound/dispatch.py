@@ -21,6 +21,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from maildesk import signing
+from maildesk.config import Config
 from maildesk.context import Desk
 from maildesk.domain import (
     MailKind,
@@ -144,13 +145,20 @@ def analyse(
     return Analysis(mail, verdict, decision)
 
 
-def _bounced_ticket(lookup: DatabaseLookup, desk: Desk, analysis: Analysis) -> int | None:
-    """The ticket whose mail bounced: by signed address, then the original Message-ID."""
-    number = analysis.decision.ticket_number or analysis.decision.related_number
-    if number is not None:
-        return number
-    for mid in analysis.mail.bounced_message_ids:
-        number = signing.parse_message_id(mid, desk.secret) or lookup.number_for_message_id(mid)
+def _bounced_ticket(desk: Desk, analysis: Analysis, recipients: list[str]) -> int | None:
+    """The ticket whose mail bounced, only when the bounce proves the mail was ours.
+
+    Anyone can write a "bounce" naming `[#2]` or a Message-ID a resident showed them;
+    only our signed Message-ID (in the returned headers, or threaded to as some MTAs
+    do), or our signed reply (VERP) address as a recipient, comes from a mail we sent.
+    """
+    mail = analysis.mail
+    for mid in (*mail.bounced_message_ids, *mail.in_reply_to, *mail.references):
+        number = signing.parse_message_id(mid, desk.secret)
+        if number is not None:
+            return number
+    for address in recipients:
+        number = signing.parse_reply_address(address.strip().strip("<>"), desk.address, desk.secret)
         if number is not None:
             return number
     return None
@@ -198,10 +206,11 @@ def _set_aside(m: Mail) -> Ticket | None:
 def _bounce(m: Mail) -> Ticket | None:
     if m.analysis.verdict.kind is not MailKind.BOUNCE:
         return None
-    number = _bounced_ticket(m.lookup, m.desk, m.analysis)
+    recipients = recipients_of(m.mail, m.row.envelope_to)
+    number = _bounced_ticket(m.desk, m.analysis, recipients)
     found = m.lookup.ticket(number) if number is not None else None
     if found is None:
-        raise IgnoreMail("a bounce for no mail of ours that we can find")
+        raise IgnoreMail("a bounce that proves no mail of ours (no signed Message-ID or address)")
     recorded.kept(
         m.session, m.desk, found, m.mail, kind=MessageKind.BOUNCE, now=m.now, inbound_id=m.row.id
     )
@@ -325,6 +334,18 @@ OUTCOMES: tuple[tuple[str, Outcome], ...] = (
 )
 
 
+PAGE_SOURCE = "web"
+"""`Inbound.source` of a reply typed on the status page (`web.actions`)."""
+
+
+def _staff_proof(mail: ParsedMail, row: Inbound, config: Config) -> staffauth.StaffProof:
+    """A page reply is the resident's by construction: whatever its headers say, it never
+    proves (or even claims) staff; every other mail is checked by `staffauth`."""
+    if row.source == PAGE_SOURCE:
+        return staffauth.StaffProof(None, False, "a reply typed on the status page")
+    return staffauth.check(mail, recipients=recipients_of(mail, row.envelope_to), config=config)
+
+
 def dispatch(session: Session, desk: Desk, row: Inbound) -> None:
     """Decide and write the outcome of one stored mail (inside its transaction)."""
     lookup = DatabaseLookup(session, desk.desk_id)
@@ -339,9 +360,7 @@ def dispatch(session: Session, desk: Desk, row: Inbound) -> None:
     decision = analysis.decision
     row.verdict = analysis.verdict.kind.value
     row.reason = analysis.verdict.reason or decision.reason
-    proof = staffauth.check(
-        analysis.mail, recipients=recipients_of(analysis.mail, row.envelope_to), config=desk.config
-    )
+    proof = _staff_proof(analysis.mail, row, desk.config)
     if proof.member is not None and not proof.proven:
         row.reason = proof.reason
     ticket = lookup.ticket(decision.ticket_number) if decision.ticket_number is not None else None

@@ -7,13 +7,14 @@ the loop marker and, for automatic mail, `Auto-Submitted: auto-replied`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import EmailPolicy
-from email.utils import format_datetime
+from email.utils import format_datetime, getaddresses
 from functools import cache
 from importlib.resources import files
 from typing import Any
@@ -29,6 +30,7 @@ from maildesk.mime.charsets import decode_words
 
 MAX_REFERENCES = 20
 _DECODE_ROUNDS = 4
+_SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]')
 
 
 class HeaderInjection(ValueError):
@@ -170,9 +172,25 @@ def render(kind: str, language: str, context: Mapping[str, Any]) -> Rendered:
 
 
 def address(value: str, name: str = "") -> Address:
-    """An address header value; the name is made one line of text like any header value."""
+    """An address header value whose name reads back as a name, never as an address.
+
+    The name is made one line of text like any header value. CPython (3.11 at least)
+    folds a long quoted name without its quotes, so a name holding `<ana@desk>` or
+    a comma would become addresses of their own; such a name loses its specials.
+    """
     local, _, domain = header_value(value).rpartition("@")
-    return Address(display_name=header_value(name), username=local, domain=domain)
+    shown = Address(display_name=header_value(name), username=local, domain=domain)
+    if not shown.display_name or _reads_back(shown):
+        return shown
+    plain = " ".join(_SPECIALS.sub(" ", shown.display_name).split())
+    return Address(display_name=plain, username=local, domain=domain)
+
+
+def _reads_back(shown: Address) -> bool:
+    """Whether `shown`, folded as we send it, is read as that one address again."""
+    _, header = POLICY.header_store_parse("To", shown)
+    folded = POLICY.fold("To", header).partition(":")[2]
+    return [a for _, a in getaddresses([folded])] == [shown.addr_spec]
 
 
 def build(

@@ -19,6 +19,7 @@ from maildesk.context import Desk
 from maildesk.domain import Via
 from maildesk.errors import Refused
 from maildesk.inbound.accept import accept
+from maildesk.inbound.dispatch import PAGE_SOURCE
 from maildesk.mime.filenames import guess_type, safe_filename
 from maildesk.models import Ticket
 from maildesk.outbound.mailer import thread_of
@@ -97,7 +98,7 @@ def reply(token: str) -> ResponseReturnValue:
             uploads=uploads,
             now=desk.clock.now(),
         )
-    accept(desk, raw, source="web")
+    accept(desk, raw, source=PAGE_SOURCE)
     flash(t["reply_done"], "ok")
     # A reply to a long-closed ticket opens a new one; this link still shows the old one.
     return _back(token)

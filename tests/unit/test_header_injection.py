@@ -139,6 +139,8 @@ HOSTILE_VALUES = [
     _q(_q(ATTACK)),  # encoded twice
     "Eve\x00Bcc: x\x0bCc: y\x85Z",  # NUL, VT, NEL
     "=?utf-8?q?Eve=0D=0A?= =?utf-8?b?" + base64.b64encode(b"Bcc: x").decode() + "?=",
+    # A long name with specials: CPython folds it without its quotes, `<...>` then an address.
+    "Vecina Authentication-Results: mx; dmarc=pass From: Ana <ana@alameda.example>, Bcc: v@x",
 ]
 
 
@@ -157,6 +159,8 @@ def test_built_mail_has_exactly_the_headers_we_set(field: str, value: str) -> No
     assert [p.get_content_type() for p in parsed.iter_parts()] == ["text/plain", "text/html"]
     assert parsed["To"].addresses[0].addr_spec == "eve@example.org"
     assert len(parsed["To"].addresses) == 1
+    assert [a.addr_spec for a in parsed["From"].addresses] == ["soporte@alameda.example"]
+    assert [a.addr_spec for a in parsed["Reply-To"].addresses] == ["soporte+1-abc@alameda.example"]
     for name in parsed:
         assert not _controls(str(parsed[name])), (name, str(parsed[name]))
 
