@@ -10,12 +10,16 @@ from email.message import EmailMessage
 from email.policy import default
 
 import pytest
+from sqlalchemy import select
 
+from maildesk import signing
 from maildesk.context import Desk
 from maildesk.daemon import send_outbox
+from maildesk.inbound.accept import accept
 from maildesk.inbound.sources.listener import Listener
+from maildesk.models import Inbound, Message, Outbox
 from tests.conftest import DeskFactory
-from tests.mails import DESK
+from tests.mails import DESK, make_bounce, make_mail
 from tests.servers import Relay, free_port
 
 pytestmark = pytest.mark.integration
@@ -72,3 +76,33 @@ def test_encoded_crlf_in_the_name_and_subject_adds_no_header_at_the_relay(
     print(relayed[0].raw[:500] if relayed[0] is not confirmation else relayed[1].raw[:500])
     parsed = email.message_from_bytes(confirmation.raw, policy=default)
     assert parsed["To"].addresses[0].display_name == "Eve Bcc: victim@x Subject: pwned"
+
+
+def _bounce_messages(desk: Desk) -> list[str]:
+    with desk.db.read_only() as session:
+        return list(session.scalars(select(Message.sender_email).where(Message.kind == "bounce")))
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_strangers_fake_bounce_naming_a_ticket_is_not_filed_on_it(
+    make_desk: DeskFactory,
+) -> None:
+    """A "bounce" from a stranger naming `[#1]` (and a Message-ID line that is not ours) is set aside; a real one carrying our signed Message-ID is filed."""
+    desk = make_desk()
+    accept(desk, make_mail(message_id="<first@correo.example>"), source="pipe")
+    fake = make_mail(
+        sender="mailer-daemon@intruso.example",
+        subject="Undelivered Mail Returned to Sender [#1]",
+        body="Su mensaje no se entregó.\nMessage-ID: <first@correo.example>\n",
+        to=signing.reply_address(DESK, 2, "not our secret"),
+    )
+    accept(desk, fake, source="pipe")
+    with desk.db.read_only() as session:
+        row = session.scalars(select(Inbound).order_by(Inbound.id.desc())).first()
+        assert row is not None and row.status == "ignored" and row.ticket_id is None
+        [ours] = session.scalars(select(Outbox.raw).where(Outbox.kind == "confirmation")).all()
+    assert _bounce_messages(desk) == []
+    original = email.message_from_bytes(ours, policy=default)
+    headers = "\n".join(f"{k}: {v}" for k, v in original.items() if k.lower() != "content-type")
+    accept(desk, make_bounce(to=DESK, original_headers=headers), source="pipe")
+    assert _bounce_messages(desk) == ["mailer-daemon@mx.correo.example"]
