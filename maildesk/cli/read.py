@@ -7,6 +7,7 @@ monitoring depend on its keys, so add keys freely but never rename them.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -19,6 +20,21 @@ from maildesk import labels
 from maildesk.context import Desk
 from maildesk.models import Inbound, Message, Outbox, Ticket
 from maildesk.sla.facts import sla_of
+
+# C0 and C1 controls and DEL: in a subject, name or body they are terminal escapes
+# (colours, cursor moves, a rewritten title bar), never text an operator should run.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROLS_BUT_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str, *, lines: bool = False) -> str:
+    """`text` safe for a terminal: each control character written as `\\xNN`.
+
+    With `lines`, newlines and tabs stay (a message's text). JSON output needs none
+    of this: its encoder escapes controls already.
+    """
+    pattern = _CONTROLS_BUT_LINES if lines else _CONTROLS
+    return pattern.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -234,7 +250,7 @@ def ticket_text(data: dict[str, Any], language: str) -> str:
         f"{json.dumps(e['detail'], ensure_ascii=False) if e['detail'] else ''}".rstrip()
         for e in data["events"]
     )
-    return "\n".join(lines)
+    return printable("\n".join(lines), lines=True)
 
 
 def inbound_rows(desk: Desk, *, status: str) -> list[dict[str, Any]]:
@@ -300,7 +316,8 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) 
         ]
     )
     cells = [
-        [("" if row.get(c) is None else str(row.get(c)))[:48] for c in columns] for row in rows
+        [printable("" if row.get(c) is None else str(row.get(c)))[:48] for c in columns]
+        for row in rows
     ]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
     out = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
