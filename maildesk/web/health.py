@@ -5,10 +5,14 @@ completed a pass within its bound (two polling intervals or two minutes, whichev
 is longer), or never has, once this process has run for one bound; when a part of
 this process reports a lasting failure (a refused login: `failing` says why); or when
 the oldest pending outbox mail has waited more than an hour. 200 otherwise.
+
+The page is public, so a mailbox is shown by its folder and a short digest of its
+key, never the `imap://user@host:port/folder` key itself (a login and a host).
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +31,14 @@ bp = Blueprint("health", __name__)
 OUTBOX_MAX_AGE = timedelta(hours=1)
 IMAP_STALE_POLLS = 2
 IMAP_MIN_BOUND = timedelta(minutes=2)  # IDLE and slow networks: a pass may take a while
+
+
+def public_mailbox(key: str) -> dict[str, str]:
+    """What monitoring may see of a mailbox key: its folder and a stable 8-hex digest."""
+    return {
+        "mailbox": key.rpartition("/")[2],
+        "id": hashlib.sha256(key.encode()).hexdigest()[:8],
+    }
 
 
 def _age(now: datetime, then: datetime) -> float:
@@ -65,7 +77,7 @@ def healthz() -> ResponseReturnValue:
         return jsonify({"status": "fail", "database": "unreachable"}), 503, headers
     mailboxes: list[dict[str, Any]] = [
         {
-            "mailbox": p.mailbox,
+            **public_mailbox(p.mailbox),
             "last_pass": p.checked_at.isoformat(),
             "age_seconds": _age(now, p.checked_at),
         }

@@ -68,7 +68,11 @@ def test_stale_imap_pass_answers_503_and_quarantine_is_counted(
     fresh = client.get("/healthz")
     assert fresh.status_code == 200
     assert fresh.get_json()["quarantined"] == 1
-    assert fresh.get_json()["mailboxes"][0]["mailbox"] == key
+    shown = fresh.get_json()["mailboxes"][0]
+    assert shown["mailbox"] == "INBOX" and len(shown["id"]) == 8
+    # The public page names no login and no host (issue 15).
+    assert "imap.example" not in fresh.get_data(as_text=True)
+    assert "u@" not in fresh.get_data(as_text=True)
     clock.advance(timedelta(seconds=120))
     assert client.get("/healthz").status_code == 200
     clock.advance(timedelta(seconds=1))
