@@ -110,6 +110,7 @@ class WebConfig:
     lookup_per_client: str = default("web", "lookup_per_client")
     lookup_per_address: str = default("web", "lookup_per_address")
     staff_session_hours: int = default("web", "staff_session_hours")
+    trusted_proxies: int = default("web", "trusted_proxies")
 
 
 DAY_NAMES = {
@@ -461,6 +462,13 @@ def _check(config: Config) -> None:
             "web.staff_session_hours",
             "a whole number of hours, 1 or more",
             repr(config.web.staff_session_hours),
+        )
+    if not 0 <= config.web.trusted_proxies <= 10:
+        raise ConfigError(
+            source,
+            "web.trusted_proxies",
+            "the number of reverse proxies in front of the page, 0 to 10",
+            repr(config.web.trusted_proxies),
         )
     for i, member in enumerate(config.staff):
         if "@" not in member.email:

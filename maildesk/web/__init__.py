@@ -3,6 +3,9 @@
 Every form is CSRF-protected (Flask-WTF), the lookup form is rate-limited
 (Flask-Limiter, in memory per process), every answer carries the security
 headers below, and errors are answered with the page's own short, localised pages.
+Behind `web.trusted_proxies` reverse proxies, werkzeug's ProxyFix takes the client's
+address from `X-Forwarded-For`, so the limits count clients, not the proxy; with 0
+the header is ignored, as anyone can write it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from maildesk.context import Desk
 from maildesk.outbound.compose import FILTERS
@@ -97,6 +101,9 @@ def create_app(desk: Desk) -> Flask:
         WTF_CSRF_SSL_STRICT=False,
         WTF_CSRF_TIME_LIMIT=4 * 3600,
     )
+    proxies = desk.config.web.trusted_proxies
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     CSRFProtect(app)
     limiter = Limiter(get_remote_address, app=app, storage_uri="memory://")
 

@@ -107,6 +107,8 @@ def test_environment_overrides_every_key(tmp_path: Path, monkeypatch: pytest.Mon
         ("[[staff]]\nname = 'Ana'\n", "staff[0].email", "required"),
         ("[[staff]]\nemail = 'ana@x.org'\nrole = 'boss'\n", "staff[0].role", '"agent"'),
         ("[imap]\nidle = 'yes'\nhost = 'h'\n", "imap.idle", "true or false"),
+        ("[web]\ntrusted_proxies = -1\n", "web.trusted_proxies", "reverse proxies"),
+        ("[web]\ntrusted_proxies = 'nginx'\n", "web.trusted_proxies", "integer"),
         ("[desk\nname = 'x'\n", "(syntax)", "valid TOML"),
     ],
 )
