@@ -46,7 +46,7 @@ __all__ = ["parse_mail"]
 
 _FOLD = re.compile(r"\r?\n[ \t]*|\r")
 _ID_TOKEN = re.compile(r"<([^<>]*)>|\(([^()]*)\)|([^\s,<>()]+)")
-_ADDR = re.compile(r"[^@\s<>()\[\],;:\"\x00-\x1f\x7f]+@[^@\s<>()\[\],;:\"\x00-\x1f\x7f]+")
+_ADDR = re.compile(r"[^@\s<>()\[\],;:\"\x00-\x1f\x7f-\x9f]+@[^@\s<>()\[\],;:\"\x00-\x1f\x7f-\x9f]+")
 _ADDRESS_HEADERS = (("from_", "from"), ("to", "to"), ("cc", "cc"), ("reply_to", "reply-to"))
 
 

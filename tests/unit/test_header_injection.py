@@ -181,3 +181,10 @@ def test_the_policy_refuses_a_header_that_would_start_another() -> None:
         msg.as_bytes()
     with pytest.raises(HeaderInjection):
         msg.as_string()
+
+
+def test_addresses_holding_c1_controls_are_not_kept() -> None:
+    """An address with a raw C1 control (NEL, 8-bit CSI) is no address: it is dropped, not stored."""
+    raw = "From: Eve <e\u0085v@example.org>\r\nCc: a\u009bb@x.example, ok@x.example\r\nSubject: x\r\n\r\nhi\r\n"
+    mail = parse_mail(raw.encode())
+    assert (mail.from_addr, mail.cc) == ("", ("ok@x.example",))
