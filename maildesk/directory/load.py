@@ -79,14 +79,8 @@ class _Directory:
             )
             self._add(found)
             self.units[name.key] = found
-        else:
-            self._set(
-                found,
-                tower=name.tower,
-                number=name.number,
-                label=name.label,
-                floor=name.floor or found.floor,
-            )
+        else:  # the same key: the spelling first loaded stays, a floor given is kept
+            self._set(found, floor=name.floor or found.floor)
         return found
 
     def person(self, entry: Entry, unit: Unit) -> Person:

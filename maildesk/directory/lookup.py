@@ -80,7 +80,7 @@ def relation_to(session: Session, desk_id: int, email: str, unit: Unit, today: d
 
 def _names(unit: Unit, wanted: str) -> bool:
     """Whether `wanted` (already `loose`) names the unit, with or without its tower."""
-    place = loose(unit.label or unit.number)
+    place = _place(unit)
     return wanted in (loose(unit_name(unit)), place) or wanted.endswith(f" {place}")
 
 
@@ -100,14 +100,24 @@ def find_unit(session: Session, desk_id: int, text: str) -> Found:
     full = [u for u in units if loose(unit_name(u)) == wanted]
     if len(full) == 1:
         return Found(full[0], ())
-    by_place = full or [u for u in units if loose(u.label or u.number) == wanted]
+    by_place = full or [u for u in units if _place(u) == wanted]
     if len(by_place) == 1:
         return Found(by_place[0], ())
     if by_place:
         return Found(None, tuple(sorted(unit_name(u) for u in by_place))[:CLOSE_MATCHES])
-    names = {loose(unit_name(u)): unit_name(u) for u in units}
-    close = difflib.get_close_matches(wanted, list(names), n=CLOSE_MATCHES, cutoff=0.5)
-    return Found(None, tuple(names[c] for c in close))
+    scored = sorted(
+        (-max(_likeness(wanted, loose(unit_name(u))), _likeness(wanted, _place(u))), unit_name(u))
+        for u in units
+    )
+    return Found(None, tuple(name for score, name in scored[:CLOSE_MATCHES] if -score >= 0.6))
+
+
+def _place(unit: Unit) -> str:
+    return loose(unit.label or unit.number)
+
+
+def _likeness(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, a, b).ratio()
 
 
 def other_unit(unit: Unit | None, named: str | None) -> str | None:

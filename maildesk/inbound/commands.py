@@ -732,4 +732,6 @@ def explain(detail: object, language: str) -> str:
     given_word, option_word = _DETAIL_WORDS.get(detail.code, (None, None))
     given = given_word(detail.given, language) if given_word else detail.given
     options = [option_word(o, language) if option_word else o for o in detail.options]
-    return template.format(given=given, options=", ".join(options))
+    # Unit names have commas of their own ("torre B, depto 402").
+    separator = " · " if detail.code == "not_unit" else ", "
+    return template.format(given=given, options=separator.join(options))

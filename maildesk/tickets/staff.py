@@ -260,7 +260,7 @@ class StaffUpdate:
         self._require_change()
         found = directory.find_unit(self.session, self.desk.desk_id, text)
         if found.unit is None:
-            raise Refused("unknown_unit", ", ".join(found.close))
+            raise Refused("unknown_unit", "\n".join(found.close))
         today = local_day(self.now, timezone=self.desk.config.desk.timezone)
         relation = directory.relation_to(
             self.session, self.desk.desk_id, self.ticket.requester_email, found.unit, today

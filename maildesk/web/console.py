@@ -358,7 +358,7 @@ def refusal_text(refused: Refused) -> str:
         return words["files"].format(files=limits.max_files, mb=limits.max_attachment_mb)
     why = problems.get(refused.code, refused.code)
     if refused.code == "unknown_unit":
-        close = tuple(refused.detail.split(", ")) if refused.detail else ()
+        close = tuple(refused.detail.splitlines())
         detail = Detail("not_unit" if close else "no_unit_like", _text("value"), close)
         why = f"{why}: {explain(detail, page_language())}"
     return words["refused"].format(why=why)
