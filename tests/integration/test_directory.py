@@ -189,6 +189,22 @@ def test_a_known_sender_brings_their_unit_and_relation(
     assert "unit Torre Ñandú, depto 401 (arrendatario) · named in the text: depto 402" in out
 
 
+def test_an_english_desk_words_the_unit_and_relation(
+    make_desk: DeskFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    desk = make_desk(staff=STAFF, desk={"language": "en"})
+    imported(desk, tmp_path, capsys)
+    mail = make_mail(sender=TENANT, subject="Ruido", body="Ruidos fuertes en el depto 402.")
+    assert accept(desk, mail, source="pipe").status == "processed"
+    with desk.db.read_only() as session:
+        [raw] = session.scalars(select(Outbox.raw).where(Outbox.kind == "staff_notice")).all()
+    text = body_of(raw)
+    assert "Unit: tower Ñandú, apt. 401 (tenant)" in text
+    assert "Unit named in the text: apt. 402" in text
+    code, out, _ = run(desk, capsys, "ticket", "show", "1")
+    assert "unit tower Ñandú, apt. 401 (tenant) · named in the text: apt. 402" in out
+
+
 def staff_reply(desk: Desk, number: int, body: str) -> None:
     mail = make_mail(sender=SOFIA, subject=f"Re: [#{number}] Ruido", body=body, headers=PROVEN)
     assert accept(desk, mail, source="pipe").status == "processed"
