@@ -51,9 +51,22 @@ class Requester:
 
 
 def requester(
-    session: Session, desk_id: int, email: str, today: date, named: str | None = None
+    session: Session,
+    desk_id: int,
+    email: str,
+    today: date,
+    named: str | None = None,
+    chosen: str = "",
 ) -> Requester:
-    """The sender's unit valid today; when they have several, the one the text names."""
+    """The sender's unit valid today; when they have several, the one the text names.
+
+    A unit staff chose when opening for a caller or a walk-in ("402") is taken when the
+    directory knows it, with the requester's relation to it if any.
+    """
+    if chosen:
+        unit = find_unit(session, desk_id, chosen).unit
+        if unit is not None:
+            return Requester(unit, relation_to(session, desk_id, email, unit, today))
     if not email:
         return Requester(None, None)
     person = person_of(session, desk_id, email)
@@ -63,8 +76,8 @@ def requester(
     if not valid:
         return Requester(None, None)
     wanted = loose(named) if named else ""
-    chosen = next((r for r in valid if wanted and _names(r.unit, wanted)), valid[0])
-    return Requester(chosen.unit, chosen.relation)
+    stay = next((r for r in valid if wanted and _names(r.unit, wanted)), valid[0])
+    return Requester(stay.unit, stay.relation)
 
 
 def relation_to(session: Session, desk_id: int, email: str, unit: Unit, today: date) -> str | None:

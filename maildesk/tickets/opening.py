@@ -105,6 +105,7 @@ def open_ticket(
         requester_email,
         local_day(now, timezone=desk.config.desk.timezone),
         named=guess.unit,
+        chosen=unit,
     )
     ticket = Ticket(
         desk_id=desk.desk_id,

@@ -19,9 +19,12 @@ from sqlalchemy import func, select
 
 from maildesk import cli
 from maildesk.context import Desk
+from maildesk.domain import Channel, Via
 from maildesk.inbound.accept import accept
 from maildesk.models import Event, Outbox, Person, PersonEmail, Residency, Ticket, Unit
 from maildesk.reports import By, formats, report_for
+from maildesk.tickets import opening
+from maildesk.tickets.actor import Actor
 from tests.conftest import DeskFactory
 from tests.mails import make_mail
 from tests.web.conftest import client_for, csrf_of
@@ -203,6 +206,29 @@ def test_an_english_desk_words_the_unit_and_relation(
     assert "Unit named in the text: apt. 402" in text
     code, out, _ = run(desk, capsys, "ticket", "show", "1")
     assert "unit tower Ñandú, apt. 401 (tenant) · named in the text: apt. 402" in out
+
+
+def test_a_unit_chosen_at_the_lobby_is_the_directory_unit(
+    desk: Desk, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    imported(desk, tmp_path, capsys)
+    sofia = desk.config.staff_member(SOFIA)
+    assert sofia is not None
+    with desk.db.transaction() as session:
+        ticket = opening.open_for_resident(
+            session,
+            desk,
+            Actor.staff(sofia, Via.CONSOLE),
+            requester="",
+            name="Conserje",
+            subject="Puerta forzada",
+            text="La puerta de la bodega está forzada.",
+            channel=Channel.WALK_IN,
+            now=desk.clock.now(),
+            unit="Bodega 12",
+        )
+        assert ticket.directory_unit is not None and ticket.directory_unit.label == "Bodega 12"
+        assert ticket.requester_relation is None and ticket.unit == "Bodega 12"
 
 
 def staff_reply(desk: Desk, number: int, body: str) -> None:
