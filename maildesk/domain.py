@@ -55,6 +55,14 @@ class Channel(enum.StrEnum):
     WEB = "web"
 
 
+class Relation(enum.StrEnum):
+    """A person's relation to a unit of the directory (seeds: propietario, arrendatario)."""
+
+    OWNER = "owner"
+    TENANT = "tenant"
+    OTHER = "other"
+
+
 class Direction(enum.StrEnum):
     INBOUND = "inbound"
     OUTBOUND = "outbound"
@@ -148,6 +156,7 @@ class EventKind(enum.StrEnum):
     RATED = "rated"
     TOKEN_ROTATED = "token_rotated"
     ESCALATED = "escalated"
+    UNIT = "unit"
 
 
 class Notice(enum.StrEnum):

@@ -121,13 +121,23 @@ EVENT_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "state": "cambio de estado",
             "assigned": "asignada",
             "reply": "respuesta",
+            "unit": "unidad",
         },
         "en": {
             "created": "created",
             "state": "state change",
             "assigned": "assigned",
             "reply": "reply",
+            "unit": "unit",
         },
+    }
+)
+
+# A person's relation to a unit (`domain.Relation`).
+RELATION_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "es": {"owner": "propietario", "tenant": "arrendatario", "other": "otro"},
+        "en": {"owner": "owner", "tenant": "tenant", "other": "other"},
     }
 )
 
@@ -225,6 +235,10 @@ def channel_label(name: str, language: str) -> str:
 
 def event_label(name: str, language: str) -> str:
     return _from_table(EVENT_LABELS, name, language)
+
+
+def relation_label(name: str, language: str) -> str:
+    return _from_table(RELATION_LABELS, name, language)
 
 
 def role_label(name: str, language: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
@@ -13,3 +13,8 @@ def local_datetime(moment: datetime, *, timezone: str, language: str) -> str:
     local = moment.astimezone(ZoneInfo(timezone))
     day = format_date(local, format="medium", locale=language)
     return f"{day}, {format_time(local, format='short', locale=language)}"
+
+
+def local_day(moment: datetime, *, timezone: str) -> date:
+    """The desk's calendar day at `moment`: a residency "until" a day lasts all of it."""
+    return moment.astimezone(ZoneInfo(timezone)).date()

@@ -6,12 +6,13 @@ same code reads the same aware datetimes from either.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -100,7 +101,12 @@ class Ticket(Base):
     requester_name: Mapped[str] = mapped_column(String(200), default="")
     assignee: Mapped[str | None] = mapped_column(String(320))
     team: Mapped[str | None] = mapped_column(String(60))
+    # The unit named in the request's text (`classify.find_unit`), kept as written.
     unit: Mapped[str | None] = mapped_column(String(60))
+    # The directory's unit: the requester's at opening, or the one staff set (`#unidad`).
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    # The requester's relation to that unit when the ticket was opened (`domain.Relation`).
+    requester_relation: Mapped[str | None] = mapped_column(String(20))
     status_token: Mapped[str] = mapped_column(String(64), unique=True)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -128,6 +134,7 @@ class Ticket(Base):
         back_populates="ticket", order_by="Participant.id"
     )
     events: Mapped[list[Event]] = relationship(back_populates="ticket", order_by="Event.id")
+    directory_unit: Mapped[Unit | None] = relationship()
 
 
 class Participant(Base):
@@ -299,3 +306,58 @@ class StaffLinkUse(Base):
     nonce: Mapped[str] = mapped_column(String(64), unique=True)
     email: Mapped[str] = mapped_column(String(320))
     used_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Unit(Base):
+    """A place of a building: an apartment, an office, a storage unit ("bodega 12").
+
+    `key` is the normalised tower and unit (`directory.keys.unit_key`), so an import
+    written with other case, accents or spacing finds the same unit.
+    """
+
+    __tablename__ = "unit"
+    __table_args__ = (UniqueConstraint("desk_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    desk_id: Mapped[int] = mapped_column(ForeignKey("desk.id"))
+    key: Mapped[str] = mapped_column(String(200))
+    tower: Mapped[str] = mapped_column(String(100), default="")
+    floor: Mapped[str] = mapped_column(String(20), default="")
+    number: Mapped[str] = mapped_column(String(20), default="")
+    label: Mapped[str] = mapped_column(String(100), default="")
+
+
+class Person(Base):
+    """Someone of the directory: an owner, a tenant, a relative; reached by their emails."""
+
+    __tablename__ = "person"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    desk_id: Mapped[int] = mapped_column(ForeignKey("desk.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    phones: Mapped[str] = mapped_column(Text, default="")  # one per line
+    emails: Mapped[list[PersonEmail]] = relationship(order_by="PersonEmail.email")
+
+
+class PersonEmail(Base):
+    """An address of a person: one person per address and desk, so mail finds them."""
+
+    __tablename__ = "person_email"
+    __table_args__ = (UniqueConstraint("desk_id", "email"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    desk_id: Mapped[int] = mapped_column(ForeignKey("desk.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+
+
+class Residency(Base):
+    """A person's relation to a unit (owner, tenant, other) from and until a day."""
+
+    __tablename__ = "residency"
+    __table_args__ = (UniqueConstraint("person_id", "unit_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    relation: Mapped[str] = mapped_column(String(20))
+    since: Mapped[date | None] = mapped_column(Date)
+    until: Mapped[date | None] = mapped_column(Date)
+    person: Mapped[Person] = relationship()
+    unit: Mapped[Unit] = relationship()

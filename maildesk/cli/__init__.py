@@ -16,6 +16,11 @@ from collections.abc import Sequence
 
 from maildesk import __version__
 from maildesk.cli.common import EX_CONFIG, EX_TEMPFAIL, day
+from maildesk.cli.directory import (
+    cmd_directory_import,
+    cmd_directory_list,
+    cmd_directory_show,
+)
 from maildesk.cli.mail import cmd_ingest, cmd_outbox_list, cmd_outbox_retry, cmd_outbox_send
 from maildesk.cli.reporting import cmd_report
 from maildesk.cli.running import cmd_escalate, cmd_fetch, cmd_run
@@ -193,6 +198,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", metavar="FILE", help="write here instead of standard output")
     p.add_argument("--charts", metavar="DIR", help="also write the charts there as PNG files")
     p.set_defaults(func=cmd_report)
+
+    directory = sub.add_parser(
+        "directory", help="the units of the building and the people in them"
+    ).add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = directory.add_parser(
+        "import", help="load a CSV or XLSX list of units and people (all rows or none)"
+    )
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--desk", metavar="SLUG", help="which desk (must name this one)")
+    p.set_defaults(func=cmd_directory_import)
+    p = directory.add_parser("list", help="every unit with its people and open tickets")
+    p.add_argument("--desk", metavar="SLUG", help="which desk (must name this one)")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.set_defaults(func=cmd_directory_list)
+    p = directory.add_parser(
+        "show", help="one unit: people, relation, emails, phones, open tickets"
+    )
+    p.add_argument("unit", metavar="UNIT", help='as people write it: 402, "B 402", "bodega 12"')
+    p.add_argument("--desk", metavar="SLUG", help="which desk (must name this one)")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(func=cmd_directory_show)
 
     staff = sub.add_parser("staff", help="the staff console").add_subparsers(
         dest="action", required=True, metavar="ACTION"

@@ -36,3 +36,12 @@ def emit(data: bytes, output: str | None) -> None:
         print(f"wrote {output}")
     else:
         sys.stdout.buffer.write(data if data.endswith(b"\n") else data + b"\n")
+
+
+def wrong_desk(slug: str | None, desk: Desk) -> str | None:
+    """Why `--desk SLUG` does not name this desk, or None when it does (or is absent)."""
+    from maildesk.reports import desk_names
+
+    if not slug or slug.strip().lower() in desk_names(desk.config):
+        return None
+    return f"--desk: {slug!r} is not this desk ({', '.join(desk_names(desk.config))})"

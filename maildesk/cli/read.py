@@ -14,10 +14,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from maildesk import labels
 from maildesk.context import Desk
+from maildesk.directory.lookup import unit_name
 from maildesk.models import Inbound, Message, Outbox, Ticket
 from maildesk.sla.facts import sla_of
 
@@ -76,6 +77,10 @@ def ticket_summary(ticket: Ticket) -> dict[str, Any]:
         "assignee": ticket.assignee,
         "team": ticket.team,
         "unit": ticket.unit,
+        "directory_unit": (
+            unit_name(ticket.directory_unit) if ticket.directory_unit is not None else None
+        ),
+        "requester_relation": ticket.requester_relation,
         "opened_at": _iso(ticket.opened_at),
         "first_response_at": _iso(ticket.first_response_at),
         "resolved_at": _iso(ticket.resolved_at),
@@ -128,6 +133,7 @@ def ticket_rows(desk: Desk, wanted: TicketFilter) -> list[dict[str, Any]]:
     if wanted.until is not None:
         query = query.where(Ticket.opened_at < wanted.until)
     with desk.db.read_only() as session:
+        query = query.options(selectinload(Ticket.directory_unit))
         return [ticket_summary(t) for t in session.scalars(query.order_by(Ticket.number.desc()))]
 
 
@@ -206,6 +212,8 @@ def worded(row: dict[str, Any], language: str) -> dict[str, Any]:
         "category": labels.category_label,
         "team": labels.team_label,
         "unit": labels.unit_label,
+        "directory_unit": labels.unit_label,
+        "requester_relation": labels.relation_label,
     }
     return {
         name: words[name](value, language) if name in words and value else value
@@ -221,6 +229,9 @@ def ticket_text(data: dict[str, Any], language: str) -> str:
         f" · channel {data['channel']}",
         f"  requester {data['requester_name']} <{data['requester']}>"
         f" · assignee {data['assignee'] or '-'}",
+        f"  unit {data['directory_unit'] or '-'}"
+        + (f" ({data['requester_relation']})" if data["requester_relation"] else "")
+        + (f" · named in the text: {data['unit']}" if data["unit"] else ""),
         f"  opened {data['opened_at']} · status page {data['status_url']}",
         *(
             f"  {name.replace('_', ' ')}: "
@@ -312,6 +323,8 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) 
                 "closed_at",
                 "team",
                 "unit",
+                "directory_unit",
+                "requester_relation",
             )
         ]
     )

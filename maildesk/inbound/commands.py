@@ -27,6 +27,9 @@ The manual of the staff mail interface:
 - `#resuelto`/`#resolve <note>`: to validación; the resident is asked to confirm.
 - `#cerrar`/`#close <note>`: closed con éxito; `#cerrar sin-éxito <reason>`
   (also `sin éxito`, `#close unsuccessful`, `#close failed`): closed sin éxito.
+- `#unidad`/`#unit <unit>`: the directory's unit of the request ("402", "B 402",
+  "torre Ñandú depto 402", "bodega 12"); `value` is the text as written, which the
+  caller looks up in the directory (an unknown unit is refused with the closest ones).
 - `#proveedor`/`#vendor <address> [message]`: `value` is the vendor's address,
   `note` the message.
 - `#abrir`/`#open <resident address> ["Name"]`: open a ticket for a resident (the
@@ -93,6 +96,7 @@ class Verb(StrEnum):
     REOPEN = "reopen"
     VENDOR = "vendor"
     OPEN = "open"
+    UNIT = "unit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +164,7 @@ PROBLEM_CODES = (
 )
 
 # Codes the caller adds after checking the sender's role and the state machine.
-CHECK_CODES = ("forbidden", "invalid_transition")
+CHECK_CODES = ("forbidden", "invalid_transition", "unknown_unit")
 
 # Each verb's words, folded (lower case, no accents, words only).
 _VERBS: Mapping[str, Verb] = MappingProxyType(
@@ -179,6 +183,7 @@ _VERBS: Mapping[str, Verb] = MappingProxyType(
             Verb.REOPEN: ("reabrir", "reopen"),
             Verb.VENDOR: ("proveedor", "vendor"),
             Verb.OPEN: ("abrir", "open"),
+            Verb.UNIT: ("unidad", "unit"),
         }.items()
         for word in words
     }
@@ -327,6 +332,12 @@ def _close(cmd: _Line) -> _Outcome:
     return _note_required(cmd, note=note, success=success)
 
 
+def _unit(cmd: _Line) -> _Outcome:
+    if not cmd.rest:
+        return cmd.problem("missing_argument", Detail("which_unit"))
+    return cmd.command(cmd.rest)
+
+
 def _find_address(rest: str) -> tuple[str, str, str] | None:
     """(address, text before it, text after it), or None when no word has an "@"."""
     bracketed = _BRACKETED.search(rest)
@@ -419,6 +430,7 @@ _HANDLERS: Mapping[Verb, Callable[[_Line], _Outcome]] = MappingProxyType(
         Verb.REOPEN: lambda cmd: cmd.command(note=cmd.rest),
         Verb.VENDOR: lambda cmd: _address_command(cmd, name_first=False),
         Verb.OPEN: lambda cmd: _address_command(cmd, name_first=True),
+        Verb.UNIT: _unit,
     }
 )
 
@@ -436,7 +448,7 @@ def _slot(command: Command) -> tuple[str, tuple[str, bool]] | None:
         return "state", (target, command.success)
     if command.verb is Verb.TAKE:
         return "assignee", ("", True)  # the sender, whoever that is
-    if command.verb in (Verb.ASSIGN, Verb.PRIORITY, Verb.CATEGORY, Verb.OPEN):
+    if command.verb in (Verb.ASSIGN, Verb.PRIORITY, Verb.CATEGORY, Verb.OPEN, Verb.UNIT):
         slot = "assignee" if command.verb is Verb.ASSIGN else command.verb.value
         return slot, (command.value, True)
     if command.verb is Verb.NOTE:
@@ -549,6 +561,10 @@ COMMAND_HELP: Mapping[str, tuple[tuple[str, str], ...]] = MappingProxyType(
             ("#prioridad <alta | media | baja>", "Cambia la prioridad."),
             ("#categoria <nombre>", "Cambia la categoría."),
             (
+                "#unidad <unidad>",
+                "Fija o corrige la unidad del directorio (402, B 402, bodega 12).",
+            ),
+            (
                 "#estado <recibido | en progreso | en espera | validación | cerrado>",
                 "Cambia el estado; validación y cerrado requieren una nota.",
             ),
@@ -569,6 +585,7 @@ COMMAND_HELP: Mapping[str, tuple[tuple[str, str], ...]] = MappingProxyType(
             ("#assign <email | name | team>", "Assign the request to someone else or a team."),
             ("#priority <high | medium | low>", "Change the priority."),
             ("#category <name>", "Change the category."),
+            ("#unit <unit>", "Set or correct the directory's unit (402, B 402, bodega 12)."),
             (
                 "#status <received | in progress | waiting | validation | closed>",
                 "Change the state; validation and closed need a note.",
@@ -598,6 +615,7 @@ PROBLEM_TEXT: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "unknown_category": "Categoría desconocida",
             "unknown_state": "Estado desconocido",
             "unknown_assignee": "No se encontró a esa persona o equipo",
+            "unknown_unit": "Esa unidad no está en el directorio",
             "bad_address": "La dirección de correo no es válida",
             "note_required": "Se requiere una nota que explique lo realizado",
             "conflict": "Contradice otro comando del mismo correo",
@@ -611,6 +629,7 @@ PROBLEM_TEXT: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "unknown_category": "Unknown category",
             "unknown_state": "Unknown state",
             "unknown_assignee": "No such staff member or team",
+            "unknown_unit": "That unit is not in the directory",
             "bad_address": "Not a valid email address",
             "note_required": "A note saying what was done is required",
             "conflict": "Contradicts another command in the same mail",
@@ -630,6 +649,9 @@ DETAIL_TEXT: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "which_state": "indica el estado",
             "which_address": "indica la dirección de correo",
             "which_assignee": "indica a quién",
+            "which_unit": "indica la unidad",
+            "not_unit": "«{given}»; las más parecidas son: {options}",
+            "no_unit_like": "«{given}»; ninguna se le parece (maildesk directory list las muestra)",
             "not_priority": "«{given}» no es ninguna de estas: {options}",
             "not_category": "«{given}» no es ninguna de estas: {options}",
             "not_state": "«{given}» no es ninguno de estos: {options}",
@@ -652,6 +674,9 @@ DETAIL_TEXT: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "which_state": "name the state",
             "which_address": "give the email address",
             "which_assignee": "say to whom",
+            "which_unit": "name the unit",
+            "not_unit": "'{given}'; the closest are: {options}",
+            "no_unit_like": "'{given}'; none is like it (maildesk directory list shows them)",
             "not_priority": "'{given}' is none of: {options}",
             "not_category": "'{given}' is none of: {options}",
             "not_state": "'{given}' is none of: {options}",
@@ -677,6 +702,7 @@ _DETAIL_WORDS: Mapping[str, tuple[_Word | None, _Word | None]] = MappingProxyTyp
         "not_priority": (None, labels.priority_label),
         "not_category": (None, labels.category_label),
         "not_state": (None, labels.state_label),
+        "not_unit": (None, labels.unit_label),
         "ambiguous": (None, labels.team_label),
         "forbidden": (labels.role_label, labels.team_label),
         "only_from": (None, labels.state_label),
@@ -706,4 +732,6 @@ def explain(detail: object, language: str) -> str:
     given_word, option_word = _DETAIL_WORDS.get(detail.code, (None, None))
     given = given_word(detail.given, language) if given_word else detail.given
     options = [option_word(o, language) if option_word else o for o in detail.options]
-    return template.format(given=given, options=", ".join(options))
+    # Unit names have commas of their own ("torre B, depto 402").
+    separator = " · " if detail.code == "not_unit" else ", "
+    return template.format(given=given, options=separator.join(options))

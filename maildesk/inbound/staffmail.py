@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from maildesk.config import Config, StaffConfig
 from maildesk.context import Desk
+from maildesk.directory import lookup as directory
 from maildesk.domain import Channel, ParsedMail, State, Via
 from maildesk.errors import Refused
 from maildesk.inbound import correlate, quotes
@@ -50,6 +51,7 @@ ACTIONS: dict[Verb, Action | None] = {
     Verb.REOPEN: Action.REOPEN,
     Verb.VENDOR: None,
     Verb.OPEN: None,
+    Verb.UNIT: None,
 }
 
 
@@ -103,6 +105,19 @@ def check(parsed: Parsed, member: StaffConfig, ticket: Ticket) -> list[Problem]:
     return problems
 
 
+def unknown_units(session: Session, desk: Desk, parsed: Parsed) -> list[Problem]:
+    """Each `#unidad` the directory does not know, with the closest units it has."""
+    problems = []
+    for command in parsed.commands:
+        if command.verb is Verb.UNIT:
+            found = directory.find_unit(session, desk.desk_id, command.value)
+            if found.unit is None:
+                code = "not_unit" if found.close else "no_unit_like"
+                detail = Detail(code, command.value, found.close)
+                problems.append(Problem(command.line, "unknown_unit", detail))
+    return problems
+
+
 def handle(
     session: Session,
     desk: Desk,
@@ -116,7 +131,7 @@ def handle(
     """Translate a proven staff reply into one `StaffUpdate`; any problem changes nothing."""
     text = quotes.reply_text(mail, signer_names=_names(member))
     parsed = parse(text, vocabulary(desk.config))
-    problems = check(parsed, member, ticket)
+    problems = check(parsed, member, ticket) + unknown_units(session, desk, parsed)
     if problems:
         refuse(session, desk, ticket, member, problems, now=now)
         return
@@ -187,6 +202,7 @@ _APPLY: Mapping[Verb, Callable[[staff.StaffUpdate, Command], object]] = MappingP
         Verb.REOPEN: lambda change, c: change.reopen(c.note),
         Verb.VENDOR: lambda change, c: change.ask_vendor(c.value, c.note),
         Verb.OPEN: lambda change, c: change.open_for(c.value, c.note),
+        Verb.UNIT: lambda change, c: change.set_unit(c.value),
     }
 )
 

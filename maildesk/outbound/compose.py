@@ -131,6 +131,7 @@ FILTERS: Mapping[str, Callable[[Context, object], str]] = {
     "category_label": _in_language(labels.category_label),
     "team_label": _in_language(labels.team_label),
     "unit_label": _in_language(labels.unit_label),
+    "relation_label": _in_language(labels.relation_label),
     "event_label": _in_language(labels.event_label),
 }
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from maildesk.config import StaffConfig
 from maildesk.context import Desk
+from maildesk.directory import lookup as directory
 from maildesk.domain import SUPERVISING, Attachment, Change, Notice, OutboxKind
 from maildesk.inbound.commands import COMMAND_HELP
 from maildesk.inbound.correlate import tagged_subject
@@ -132,6 +133,7 @@ def notify_staff(
                 "requester_name": ticket.requester_name,
                 "requester_email": ticket.requester_email,
                 "unit": ticket.unit,
+                **directory.shown_units(ticket),
                 "category": ticket.category,
                 "priority": ticket.priority,
                 "state": ticket.state,

@@ -17,8 +17,9 @@ from sqlalchemy import Integer, and_, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from maildesk.config import Config
+from maildesk.directory.lookup import unit_name
 from maildesk.domain import EventKind, ParticipantRole, State
-from maildesk.models import Event, Participant, Ticket
+from maildesk.models import Event, Participant, Ticket, Unit
 from maildesk.reports import sql
 from maildesk.reports.durations import Measured, Timed, measured
 from maildesk.reports.periods import Window
@@ -239,6 +240,51 @@ def recurrence(session: Session, desk_id: int, window: Window, days: int) -> Tab
         ("dimension", Kind.TEXT), ("key", Kind.TEXT), ("tickets", Kind.INT), ("numbers", Kind.TEXT)
     )
     return Table("recurrence", cols, rows)
+
+
+def recurrence_by_unit(session: Session, desk_id: int, window: Window, days: int) -> Table:
+    """Per directory unit and per tower: tickets opened in the window, and of them those
+    opened less than `days` after the previous ticket of the same unit (of the same tower)."""
+    since = window.start - timedelta(days=days)
+    names = {
+        u.id: unit_name(u) for u in session.scalars(select(Unit).where(Unit.desk_id == desk_id))
+    }
+    rows: list[dict[str, Any]] = []
+    for dimension, place in (("unit", Unit.id), ("tower", Unit.tower)):
+        previous = func.lag(Ticket.opened_at).over(
+            partition_by=place, order_by=(Ticket.opened_at, Ticket.id)
+        )
+        ranked = (
+            select(place.label("place"), Ticket.opened_at, previous.label("prev_at"))
+            .join(Unit, Unit.id == Ticket.unit_id)
+            .where(
+                Ticket.desk_id == desk_id,
+                Ticket.opened_at >= since,
+                Ticket.opened_at < window.end,
+            )
+            .subquery()
+        )
+        gap = sql.seconds_between(session, ranked.c.prev_at, ranked.c.opened_at)
+        again = and_(ranked.c.prev_at.is_not(None), gap <= days * 86400)
+        found = session.execute(
+            select(ranked.c.place, func.count(), func.sum(cast(again, Integer)))
+            .where(ranked.c.opened_at >= window.start)
+            .group_by(ranked.c.place)
+        )
+        groups = [
+            (names[key] if dimension == "unit" else str(key), int(n), int(r or 0))
+            for key, n, r in found
+            if dimension == "unit" or key
+        ]
+        groups.sort(key=lambda g: (-g[2], -g[1], g[0]))
+        rows += [
+            {"dimension": dimension, "key": key, "opened": n, "recurring": r}
+            for key, n, r in groups[:LISTED_GROUPS]
+        ]
+    cols = columns(
+        ("dimension", Kind.TEXT), ("key", Kind.NAME), ("opened", Kind.INT), ("recurring", Kind.INT)
+    )
+    return Table("recurrence_by_unit", cols, rows)
 
 
 # --- outcomes and satisfaction ------------------------------------------------------------
@@ -471,6 +517,7 @@ def build(
         backlog_by_period(session, desk_id, window),
         backlog_now(session, desk_id, now),
         recurrence(session, desk_id, window, days),
+        recurrence_by_unit(session, desk_id, window, days),
         quality(session, desk_id, window),
         ratings(session, desk_id, window),
         comments(session, desk_id, window),

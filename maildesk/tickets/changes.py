@@ -1,4 +1,5 @@
-"""The ticket's own fields, changed with their event: state, owner, priority, category.
+"""The ticket's own fields, changed with their event: state, owner, priority, category,
+unit.
 
 These apply a change the calling action has already allowed (rights, arguments); the
 state machine itself is asked here, so no caller can skip it. They send nothing.
@@ -12,9 +13,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from maildesk.config import Config
+from maildesk.directory.lookup import unit_name
 from maildesk.domain import EventKind, State
 from maildesk.errors import Refused
-from maildesk.models import Ticket
+from maildesk.models import Ticket, Unit
 from maildesk.tickets import states
 from maildesk.tickets.due import refresh_due
 from maildesk.tickets.history import record_event
@@ -110,6 +112,33 @@ def set_field(
     )
     if kind is EventKind.PRIORITY:
         refresh_due(config, ticket, now)
+
+
+def set_unit(
+    session: Session,
+    ticket: Ticket,
+    unit: Unit,
+    *,
+    relation: str | None,
+    actor: str,
+    now: datetime,
+) -> bool:
+    """Set the directory's unit and the requester's relation to it, recording the old
+    and the new unit's names; False when it was already that unit."""
+    if ticket.unit_id == unit.id:
+        return False
+    old = ticket.directory_unit
+    ticket.unit_id, ticket.requester_relation, ticket.updated_at = unit.id, relation, now
+    ticket.directory_unit = unit
+    record_event(
+        session,
+        ticket,
+        actor=actor,
+        kind=EventKind.UNIT,
+        now=now,
+        detail={"from": unit_name(old) if old is not None else None, "to": unit_name(unit)},
+    )
+    return True
 
 
 def mark_first_response(config: Config, ticket: Ticket, now: datetime) -> None:

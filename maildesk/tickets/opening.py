@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from maildesk import signing
 from maildesk.context import Desk
+from maildesk.directory import lookup as directory
 from maildesk.domain import Attachment as MailAttachment
 from maildesk.domain import (
     Channel,
@@ -31,7 +32,7 @@ from maildesk.domain import (
 )
 from maildesk.errors import Refused
 from maildesk.inbound import correlate
-from maildesk.localtime import local_datetime
+from maildesk.localtime import local_datetime, local_day
 from maildesk.models import Ticket
 from maildesk.outbound import notify
 from maildesk.sla.policy import expected_answer, office_hours
@@ -75,6 +76,9 @@ def open_ticket(
 ) -> Ticket:
     """The ticket row, classified and routed, with its requester and its first event.
 
+    A sender the directory knows gets their unit valid today and their relation to it
+    (when they have several, the one the text names); `unit` stays what the text named.
+
     A category, priority or unit staff chose replaces the rules' guess; the team is
     routed from the chosen category and unit.
     """
@@ -95,6 +99,14 @@ def open_ticket(
             unit=chosen_unit,
             team=team,
         )
+    found = directory.requester(
+        session,
+        desk.desk_id,
+        requester_email,
+        local_day(now, timezone=desk.config.desk.timezone),
+        named=guess.unit,
+        chosen=unit,
+    )
     ticket = Ticket(
         desk_id=desk.desk_id,
         number=next_number(session, desk.desk_id),
@@ -104,6 +116,8 @@ def open_ticket(
         category=guess.category,
         team=guess.team,
         unit=guess.unit,
+        directory_unit=found.unit,
+        requester_relation=found.relation,
         channel=channel.value,
         requester_email=requester_email.lower(),
         requester_name=requester_name,
@@ -128,6 +142,9 @@ def open_ticket(
         "team": guess.team,
         "unit": guess.unit,
     }
+    if found.unit is not None:
+        detail["directory_unit"] = directory.unit_name(found.unit)
+        detail["relation"] = found.relation
     if imported:
         detail["imported"] = True
     record_event(session, ticket, actor=actor, kind=EventKind.CREATED, now=now, detail=detail)

@@ -1,4 +1,5 @@
-"""What staff do to a ticket: take, assign, priority, category, state, vendor, answer, note.
+"""What staff do to a ticket: take, assign, priority, category, unit, state, vendor, answer,
+note.
 
 `StaffUpdate` is one staff member's change to one ticket, made of one or more actions
 (a mail with `#tomar` and `#espera` and an answer, or one console form). Each action
@@ -22,6 +23,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from maildesk.context import Desk
+from maildesk.directory import lookup as directory
 from maildesk.domain import Attachment as MailAttachment
 from maildesk.domain import (
     Change,
@@ -34,12 +36,19 @@ from maildesk.domain import (
 )
 from maildesk.errors import Refused
 from maildesk.labels import event_label, state_label
+from maildesk.localtime import local_day
 from maildesk.models import Ticket
 from maildesk.outbound import notify
 from maildesk.outbound.mailer import queue_mail
 from maildesk.tickets import states
 from maildesk.tickets.actor import Actor, may_change, require_change, require_comment
-from maildesk.tickets.changes import assign, mark_first_response, set_field, transition
+from maildesk.tickets.changes import (
+    assign,
+    mark_first_response,
+    set_field,
+    set_unit,
+    transition,
+)
 from maildesk.tickets.history import (
     add_note,
     add_participant,
@@ -244,6 +253,27 @@ class StaffUpdate:
             actor=self.actor.email,
             now=self.now,
         )
+
+    def set_unit(self, text: str) -> None:
+        """`#unidad 402`: the directory's unit of the request, correcting or completing the
+        one found at opening; the requester's relation to it follows."""
+        self._require_change()
+        found = directory.find_unit(self.session, self.desk.desk_id, text)
+        if found.unit is None:
+            raise Refused("unknown_unit", "\n".join(found.close))
+        today = local_day(self.now, timezone=self.desk.config.desk.timezone)
+        relation = directory.relation_to(
+            self.session, self.desk.desk_id, self.ticket.requester_email, found.unit, today
+        )
+        if set_unit(
+            self.session,
+            self.ticket,
+            found.unit,
+            relation=relation,
+            actor=self.actor.email,
+            now=self.now,
+        ):
+            self._did(EventKind.UNIT, directory.unit_name(found.unit))
 
     # --- words: to the resident, to colleagues, to a vendor ------------------------
 

@@ -24,6 +24,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from maildesk.context import Desk
+from maildesk.directory.lookup import unit_name
 from maildesk.outbound.compose import FILTERS
 from maildesk.web.words import WORDS
 
@@ -80,7 +81,7 @@ def create_app(desk: Desk) -> Flask:
     # Flask escapes only `*.html` by default; our pages are `*.html.j2`, so say it outright.
     app.jinja_options = {**app.jinja_options, "autoescape": True}
     # The same words for stored names as the mails (`{{ ticket.category | category_label }}`).
-    app.jinja_env.filters.update(FILTERS)
+    app.jinja_env.filters.update(FILTERS, unit_name=unit_name)
     https = desk.config.desk.base_url.lower().startswith("https://")
     app.config.update(
         DESK=desk,

@@ -20,13 +20,14 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_timedelta
 from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from maildesk.config import Config
+from maildesk.directory.lookup import unit_name
 from maildesk.domain import Channel, State
 from maildesk.labels import category_label, priority_label, state_label, state_of, team_label
 from maildesk.localtime import local_datetime
-from maildesk.models import Message, Ticket
+from maildesk.models import Message, Ticket, Unit
 
 PAGE_SIZE = 50
 NOBODY = "-"  # `assignee=-`: tickets nobody holds
@@ -163,7 +164,8 @@ def conditions(
 
 
 def _search(q: str) -> ColumnElement[bool]:
-    """Number, subject, requester, unit, and the text of any message of the ticket."""
+    """Number, subject, requester, unit (named in the text or the directory's: its
+    number, label or tower), and the text of any message of the ticket."""
     pattern = _like(q)
     number = q.lstrip("#")
     matches = [
@@ -171,6 +173,14 @@ def _search(q: str) -> ColumnElement[bool]:
         func.lower(Ticket.requester_email).like(pattern, escape="\\"),
         func.lower(Ticket.requester_name).like(pattern, escape="\\"),
         func.lower(func.coalesce(Ticket.unit, "")).like(pattern, escape="\\"),
+        exists().where(
+            Unit.id == Ticket.unit_id,
+            or_(
+                func.lower(Unit.number).like(pattern, escape="\\"),
+                func.lower(Unit.label).like(pattern, escape="\\"),
+                func.lower(Unit.tower).like(pattern, escape="\\"),
+            ),
+        ),
         exists().where(
             Message.ticket_id == Ticket.id, func.lower(Message.text).like(pattern, escape="\\")
         ),
@@ -194,7 +204,12 @@ def _order(sort: str) -> list[Any]:
 
 
 def select_tickets(filters: Filters, where: Sequence[ColumnElement[bool]]) -> Select[Any]:
-    return select(Ticket).where(*where).order_by(*_order(filters.sort))
+    return (
+        select(Ticket)
+        .where(*where)
+        .order_by(*_order(filters.sort))
+        .options(selectinload(Ticket.directory_unit))
+    )
 
 
 def count(session: Session, where: Sequence[ColumnElement[bool]]) -> int:
@@ -253,7 +268,7 @@ def export_row(
         team_label(ticket.team, language) if ticket.team else "",
         ticket.assignee or "",
         ticket.requester_email or ticket.requester_name,
-        ticket.unit or "",
+        unit_name(ticket.directory_unit) if ticket.directory_unit else ticket.unit or "",
         words.get(f"channel_{ticket.channel}", ticket.channel),
         local_datetime(ticket.opened_at, timezone=timezone, language=language),
         due_words(ticket.due_at, ticket.state, now, words, language)[1],

@@ -36,9 +36,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from maildesk.config import StaffConfig
 from maildesk.context import Desk
+from maildesk.directory import lookup as directory
 from maildesk.domain import SUPERVISING, Attachment, Channel, Role, State, Via
 from maildesk.errors import Refused
-from maildesk.inbound.commands import PROBLEM_TEXT
+from maildesk.inbound.commands import PROBLEM_TEXT, Detail, explain
 from maildesk.labels import category_label, priority_label, state_label, team_label
 from maildesk.localtime import local_datetime
 from maildesk.models import Attachment as StoredAttachment
@@ -266,6 +267,7 @@ def render_ticket(number: int, *, problem: str = "", code: int = 200) -> Respons
             config=desk.config,
             problem=problem,
             state_words=state_label(ticket.state, page_language()),
+            units=directory.shown_units(ticket),
         )
     return body, code, _NO_STORE
 
@@ -339,6 +341,7 @@ ACTIONS: dict[str, Callable[[staff.StaffUpdate], None]] = {
     "assign": lambda c: c.assign(_text("to"), _text("note")),
     "priority": lambda c: c.set_priority(_text("value")),
     "category": lambda c: c.set_category(_text("value")),
+    "unit": lambda c: c.set_unit(_text("value")),
     "wait": lambda c: c.wait(_text("note")),
     "resolve": lambda c: c.resolve(_text("note")),
     "close": lambda c: c.close(_text("note"), success=request.form.get("outcome") != "failure"),
@@ -353,7 +356,12 @@ def refusal_text(refused: Refused) -> str:
     if refused.code == "too_many_files":
         limits = desk_of_app().config.web
         return words["files"].format(files=limits.max_files, mb=limits.max_attachment_mb)
-    return words["refused"].format(why=problems.get(refused.code, refused.code))
+    why = problems.get(refused.code, refused.code)
+    if refused.code == "unknown_unit":
+        close = tuple(refused.detail.splitlines())
+        detail = Detail("not_unit" if close else "no_unit_like", _text("value"), close)
+        why = f"{why}: {explain(detail, page_language())}"
+    return words["refused"].format(why=why)
 
 
 @bp.post("/staff/t/<int:number>/<action>")
@@ -383,6 +391,7 @@ _LABEL = {
     "assign": "assign",
     "priority": "set_priority",
     "category": "set_category",
+    "unit": "set_unit",
     "wait": "wait",
     "resolve": "resolve",
     "close": "close",

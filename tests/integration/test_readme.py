@@ -373,6 +373,7 @@ def story(tmp_path_factory: pytest.TempPathFactory, dovecot: Dovecot) -> Iterato
             _setup(desk)
             _intake(desk)
             _tickets(desk)
+            _directory(desk)
             _outbox(desk)
             _mailbox(desk, closed)
             _reports(desk)
@@ -474,6 +475,22 @@ def _tickets(desk: Desk) -> None:
     desk.cli("escalate", "--once", why="escalate --once")
     desk.cli("staff", "link", STAFF, why="staff link EMAIL")
     desk.cli("staff", "link", "vecina@correo.example", expect=1, why="staff link of a resident")
+
+
+def _directory(desk: Desk) -> None:
+    (desk.etc / "directorio.csv").write_text(
+        "Torre;Unidad;Nombre;Correo;Teléfono;Relación;Desde;Hasta\n"
+        "Torre Ñandú;402;Íñigo Peñalolén;inigo@correo.example;+56 9 1111;propietario;;\n"
+        "Torre Ñandú;Bodega 12;;;;;;\n",
+        encoding="utf-8",
+    )
+    for shown in readme_commands(".venv/bin/maildesk directory"):
+        desk.cli(*in_process(as_written(desk, shown, {})), why=str(shown))
+    desk.cli("directory", "import", "directorio.csv", "--desk", "soporte", why="import again")
+    desk.cli("directory", "list", "--desk", "soporte", "--format", "json", why="list json")
+    desk.cli("directory", "show", "402", "--desk", "soporte", "--format", "json", why="show")
+    desk.cli("directory", "show", "999", expect=1, why="directory show of an unknown unit")
+    desk.cli("directory", "list", "--desk", "otra", expect=1, why="--desk of another desk")
 
 
 def _outbox(desk: Desk) -> None:

@@ -134,6 +134,10 @@ VERBS: list[tuple[str, tuple[Verb, str, str, bool]]] = [
     ('#abrir juan@example.com "Juan Pérez"', (Verb.OPEN, "juan@example.com", "Juan Pérez", True)),
     ("#Abrir Juan Pérez <Juan@Example.com>", (Verb.OPEN, "juan@example.com", "Juan Pérez", True)),
     ("#open mailto:jane@example.com Jane Doe", (Verb.OPEN, "jane@example.com", "Jane Doe", True)),
+    # #unidad / #unit: the text as written; the directory is asked by the caller
+    ("#unidad 402", (Verb.UNIT, "402", "", True)),
+    ("#Unidad: Torre Ñandú depto 402", (Verb.UNIT, "Torre Ñandú depto 402", "", True)),
+    ("#unit bodega 12", (Verb.UNIT, "bodega 12", "", True)),
 ]
 
 
@@ -161,6 +165,7 @@ PROBLEMS: list[tuple[str, str, str]] = [
     ("#estado", "missing_argument", "#estado"),
     ("#proveedor", "missing_argument", "#proveedor"),
     ("#abrir", "missing_argument", "#abrir"),
+    ("#unidad", "missing_argument", "#unidad"),
     ("#prioridad urgente", "unknown_priority", "#prioridad urgente"),
     ("#priority critical", "unknown_priority", "#priority critical"),
     ("#categoria plomería", "unknown_category", "#categoria plomería"),
@@ -191,6 +196,7 @@ PROBLEMS: list[tuple[str, str, str]] = [
     ("#estado en espera\n#estado cerrado listo", "conflict", "#estado cerrado listo"),
     ("#abrir a@example.com\n#abrir b@example.com", "conflict", "#abrir b@example.com"),
     ("#abrir a@example.com\n#nota llamó", "conflict", "#nota llamó"),
+    ("#unidad 402\n#unit 403", "conflict", "#unit 403"),
 ]
 
 
