@@ -108,8 +108,22 @@ TEAM_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
 # Where a request came from (`domain.Channel`): the report's volume by channel.
 CHANNEL_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {
-        "es": {"email": "correo", "phone": "teléfono", "walk-in": "presencial", "web": "web"},
-        "en": {"email": "email", "phone": "phone", "walk-in": "walk-in", "web": "web"},
+        "es": {
+            "email": "correo",
+            "phone": "teléfono",
+            "walk-in": "presencial",
+            "web": "web",
+            "whatsapp": "WhatsApp",
+            "other": "otro",
+        },
+        "en": {
+            "email": "email",
+            "phone": "phone",
+            "walk-in": "walk-in",
+            "web": "web",
+            "whatsapp": "WhatsApp",
+            "other": "other",
+        },
     }
 )
 
@@ -121,12 +135,20 @@ EVENT_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "state": "cambio de estado",
             "assigned": "asignada",
             "reply": "respuesta",
+            "type": "tipo",
+            "starts_on": "fecha de inicio",
+            "deadline": "fecha límite",
+            "cause": "causa final",
         },
         "en": {
             "created": "created",
             "state": "state change",
             "assigned": "assigned",
             "reply": "reply",
+            "type": "type",
+            "starts_on": "start date",
+            "deadline": "deadline",
+            "cause": "final cause",
         },
     }
 )

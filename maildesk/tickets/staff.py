@@ -1,4 +1,5 @@
-"""What staff do to a ticket: take, assign, priority, category, state, vendor, answer, note.
+"""What staff do to a ticket: take, assign, priority, category, type, dates, cause, state,
+vendor, answer, note.
 
 `StaffUpdate` is one staff member's change to one ticket, made of one or more actions
 (a mail with `#tomar` and `#espera` and an answer, or one console form). Each action
@@ -10,6 +11,11 @@ them (taken, waiting, resolved, closed, reopened). The ticket's holder (assignee
 team) hears once too, when someone else answered, moved or reassigned their ticket and
 no other notice of this update reached them.
 
+Closing rules are checked when the update ends, so that `#causa` may follow `#cerrar`:
+with `desk.require_cause_on_close` a resolved or closed ticket needs a final cause, and a
+category with `require_note`/`require_attachment` needs a closing note and a file in
+the closing message; otherwise the whole update is refused.
+
 Mail commands (`staffmail`), the console and the CLI all go through here.
 """
 
@@ -17,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
@@ -90,6 +96,9 @@ class StaffUpdate:
         # Rights are those the actor had on the ticket when the update began: handing
         # it to someone else does not forbid the rest of the same update.
         self.may_change = may_change(actor, ticket)
+        # What closing evidence this update brings: the note and the files of its message.
+        self.closing: str | None = None
+        self.files = 0
 
     def _require_change(self) -> None:
         if not self.may_change:
@@ -137,6 +146,8 @@ class StaffUpdate:
             f"{state_label(before, language)} → {state_label(after, language)}",
             note,
         )
+        if action in (Action.RESOLVE, Action.CLOSE):
+            self.closing = (self.closing or "") + note
         change = _resident_change(before, action, success)
         if change is not None:
             self.change = change
@@ -245,6 +256,60 @@ class StaffUpdate:
             now=self.now,
         )
 
+    def set_type(self, value: str) -> None:
+        """`#tipo`: a configured request type; its deadline may move the resolution's."""
+        self._require_change()
+        if value and value not in self.desk.config.types:
+            raise Refused("unknown_type", ", ".join(self.desk.config.types))
+        self._set(EventKind.TYPE, value or None)
+
+    def set_starts_on(self, value: date | None) -> None:
+        """`#inicio`: the day work on the request starts (a visit, a scheduled job)."""
+        self._require_change()
+        self._set(EventKind.STARTS_ON, value)
+
+    def set_deadline(self, value: date | None) -> None:
+        """`#plazo`: the day the request must be done; it becomes the resolution's due date."""
+        self._require_change()
+        if value is not None and value < self.ticket.opened_at.date():
+            raise Refused("bad_date", value.isoformat())
+        self._set(EventKind.DEADLINE, value)
+
+    def set_cause(self, value: str) -> None:
+        """`#causa`: the final cause, from `[causes]` (Seiton: "clasificación final")."""
+        self._require_change()
+        if value and value not in self.desk.config.causes:
+            raise Refused("unknown_cause", ", ".join(self.desk.config.causes))
+        self._set(EventKind.CAUSE, value or None)
+
+    def _set(self, kind: EventKind, value: str | date | None) -> None:
+        set_field(
+            self.session,
+            self.ticket,
+            kind,
+            value,
+            config=self.desk.config,
+            actor=self.actor.email,
+            now=self.now,
+        )
+        shown = value.isoformat() if isinstance(value, date) else value or "-"
+        self._did(kind, shown)
+
+    def _check_closing(self) -> None:
+        """The desk's and the category's closing rules, once the update's actions are done."""
+        if self.closing is None:
+            return
+        config, ticket = self.desk.config, self.ticket
+        if config.desk.require_cause_on_close and not ticket.cause:
+            raise Refused("cause_required", ", ".join(config.causes))
+        category = config.categories.get(ticket.category)
+        if category is None:
+            return
+        if category.require_note and not self.closing.strip():
+            raise Refused("evidence_note", ticket.category)
+        if category.require_attachment and not self.files:
+            raise Refused("evidence_attachment", ticket.category)
+
     # --- words: to the resident, to colleagues, to a vendor ------------------------
 
     def answer(self, text: str, attachments: Sequence[MailAttachment] = ()) -> None:
@@ -270,6 +335,8 @@ class StaffUpdate:
         )
         self._did(EventKind.REPLY, text.strip())
         self.answered = True
+        self.closing = None if self.closing is None else f"{self.closing}\n{text}"
+        self.files += sum(1 for a in attachments if not a.inline)
 
     def note(
         self,
@@ -293,6 +360,7 @@ class StaffUpdate:
             attachments=attachments,
             inbound_id=inbound_id,
         )
+        self.files += sum(1 for a in attachments if not a.inline)
         self._tell_staff(Notice.NOTE, text)
 
     def ask_vendor(self, vendor: str, message: str = "") -> None:
@@ -356,7 +424,8 @@ class StaffUpdate:
 
     def finish(self) -> None:
         """Tell the holder what someone else did, and the resident of the change, unless
-        the answer already carried it."""
+        the answer already carried it; refused when a closing rule is not met."""
+        self._check_closing()
         holders = [
             h
             for h in self.holders
