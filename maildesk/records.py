@@ -41,6 +41,11 @@ def type_label(config: Config, slug: str | None, language: str) -> str:
     return kind.label(language) if kind is not None else slug or ""
 
 
+def type_hint(config: Config, slug: str | None, language: str) -> str:
+    kind = config.types.get(slug or "")
+    return kind.hint_in(language) if kind is not None else ""
+
+
 def cause_label(config: Config, slug: str | None) -> str:
     return config.causes.get(slug or "", slug or "")
 

@@ -16,13 +16,24 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from maildesk import labels
+from maildesk.config import Duration
 from maildesk.context import Desk
 from maildesk.models import Inbound, Message, Outbox, Ticket
 from maildesk.sla.facts import sla_of
 
 
-def _iso(value: datetime | None) -> str | None:
+def _iso(value: datetime | date | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def duration_text(value: Duration | None) -> str:
+    """A configured duration as written: "5bd", "8h"; "" for none."""
+    if value is None:
+        return ""
+    unit, size = next(
+        (u, n) for u, n in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)) if not value.seconds % n
+    )
+    return f"{value.seconds // size}{'b' if value.business else ''}{unit}"
 
 
 class BadFilter(ValueError):
@@ -60,6 +71,10 @@ def ticket_summary(ticket: Ticket) -> dict[str, Any]:
         "assignee": ticket.assignee,
         "team": ticket.team,
         "unit": ticket.unit,
+        "type": ticket.type,
+        "starts_on": _iso(ticket.starts_on),
+        "deadline": _iso(ticket.deadline),
+        "cause": ticket.cause,
         "opened_at": _iso(ticket.opened_at),
         "first_response_at": _iso(ticket.first_response_at),
         "resolved_at": _iso(ticket.resolved_at),
@@ -205,6 +220,8 @@ def ticket_text(data: dict[str, Any], language: str) -> str:
         f" · channel {data['channel']}",
         f"  requester {data['requester_name']} <{data['requester']}>"
         f" · assignee {data['assignee'] or '-'}",
+        f"  type {data['type'] or '-'} · start {data['starts_on'] or '-'}"
+        f" · deadline {data['deadline'] or '-'} · final cause {data['cause'] or '-'}",
         f"  opened {data['opened_at']} · status page {data['status_url']}",
         *(
             f"  {name.replace('_', ' ')}: "
@@ -296,6 +313,10 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) 
                 "closed_at",
                 "team",
                 "unit",
+                "type",
+                "starts_on",
+                "deadline",
+                "cause",
             )
         ]
     )

@@ -109,13 +109,13 @@ def set_field(
     config: Config,
     actor: str,
     now: datetime,
-) -> None:
+) -> bool:
     """Change one of the ticket's recorded fields, keeping the old value in the history
-    (a priority, type or deadline moves the SLA deadlines)."""
+    (a priority, type or deadline moves the SLA deadlines); False when it had that value."""
     name, moves_due = _FIELDS[kind]
     old = getattr(ticket, name)
     if old == value:
-        return
+        return False
     setattr(ticket, name, value)
     shown = [v.isoformat() if isinstance(v, date) else v for v in (old, value)]
     record_event(
@@ -123,6 +123,7 @@ def set_field(
     )
     if moves_due:
         refresh_due(config, ticket, now)
+    return True
 
 
 def mark_first_response(config: Config, ticket: Ticket, now: datetime) -> None:

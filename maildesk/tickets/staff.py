@@ -283,7 +283,7 @@ class StaffUpdate:
         self._set(EventKind.CAUSE, value or None)
 
     def _set(self, kind: EventKind, value: str | date | None) -> None:
-        set_field(
+        changed = set_field(
             self.session,
             self.ticket,
             kind,
@@ -292,8 +292,8 @@ class StaffUpdate:
             actor=self.actor.email,
             now=self.now,
         )
-        shown = value.isoformat() if isinstance(value, date) else value or "-"
-        self._did(kind, shown)
+        if changed:
+            self._did(kind, value.isoformat() if isinstance(value, date) else value or "-")
 
     def _check_closing(self) -> None:
         """The desk's and the category's closing rules, once the update's actions are done."""
