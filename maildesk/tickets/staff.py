@@ -27,6 +27,7 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
+from maildesk.config import Config
 from maildesk.context import Desk
 from maildesk.domain import Attachment as MailAttachment
 from maildesk.domain import (
@@ -70,6 +71,21 @@ def _resident_change(before: State, action: Action, success: bool) -> Change | N
     if action is Action.CLOSE and not success:
         return Change.CLOSED_FAILED
     return _CHANGE_FOR.get(action)
+
+
+def closing_refusal(
+    config: Config, *, category: str, cause: str | None, note: str, files: int
+) -> Refused | None:
+    """Why a resolution or closure may not stand (pure): Seiton's final cause when the desk
+    requires one, the category's closing note and evidence file; None when it may."""
+    if config.desk.require_cause_on_close and not cause:
+        return Refused("cause_required", ", ".join(config.causes))
+    rules = config.categories.get(category)
+    if rules is not None and rules.require_note and not note.strip():
+        return Refused("evidence_note", category)
+    if rules is not None and rules.require_attachment and not files:
+        return Refused("evidence_attachment", category)
+    return None
 
 
 class StaffUpdate:
@@ -299,16 +315,15 @@ class StaffUpdate:
         """The desk's and the category's closing rules, once the update's actions are done."""
         if self.closing is None:
             return
-        config, ticket = self.desk.config, self.ticket
-        if config.desk.require_cause_on_close and not ticket.cause:
-            raise Refused("cause_required", ", ".join(config.causes))
-        category = config.categories.get(ticket.category)
-        if category is None:
-            return
-        if category.require_note and not self.closing.strip():
-            raise Refused("evidence_note", ticket.category)
-        if category.require_attachment and not self.files:
-            raise Refused("evidence_attachment", ticket.category)
+        refused = closing_refusal(
+            self.desk.config,
+            category=self.ticket.category,
+            cause=self.ticket.cause,
+            note=self.closing,
+            files=self.files,
+        )
+        if refused is not None:
+            raise refused
 
     # --- words: to the resident, to colleagues, to a vendor ------------------------
 
