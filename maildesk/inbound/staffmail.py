@@ -138,6 +138,9 @@ def handle(
                     change.note(note, mail.attachments, inbound_id=inbound_id)
             elif body:
                 change.answer(body, mail.attachments)
+            elif mail.attachments:
+                # Files sent with commands only (a closing photo) are kept, internal.
+                change.note("", mail.attachments, inbound_id=inbound_id)
     except Refused as exc:
         detail = Detail(_REFUSED_DETAIL.get(exc.code, "as_said"), exc.detail)
         refuse(session, desk, ticket, member, [Problem("", exc.code, detail)], now=now)
