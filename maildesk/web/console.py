@@ -161,7 +161,7 @@ def board_page() -> ResponseReturnValue:
             counts=[(s.value, counts.get(s.value, 0)) for s in State],
             sorts=board.SORTS,
             config=desk.config,
-            channels=[c.value for c in Channel],
+            channels=list(dict.fromkeys([*desk.config.desk.channels, *(c.value for c in Channel)])),
             staff_list=desk.config.staff,
         ),
         200,
