@@ -72,7 +72,8 @@ def cmd_ticket_types(args: argparse.Namespace) -> int:
         }
         for choice in type_choices(cfg, cfg.desk.language)
     ]
-    print(views.table(rows) if rows else "no [types] configured")
+    columns = ["type", "name", "deadline", "hint"]
+    print(views.table(rows, columns) if rows else "no [types] configured")
     return 0
 
 
