@@ -65,6 +65,8 @@ class DeskConfig:
     auto_close_days: int = default("desk", "auto_close_days")
     default_team: str = default("desk", "default_team")
     trusted_authserv_ids: tuple[str, ...] = default("desk", "trusted_authserv_ids")
+    channels: tuple[str, ...] = default("desk", "channels")
+    require_cause_on_close: bool = default("desk", "require_cause_on_close")
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +189,26 @@ class CategoryConfig:
     keywords: tuple[str, ...] = default("categories", "keywords")
     team: str = default("categories", "team")
     priority: str = default("categories", "priority")
+    require_note: bool = default("categories", "require_note")
+    require_attachment: bool = default("categories", "require_attachment")
+
+
+@dataclass(frozen=True, slots=True)
+class TypeConfig:
+    """A request type (PVI's "tipo"): its hint, default category and deadline indicator."""
+
+    name: str
+    name_en: str = default("types", "name_en")
+    hint: str = default("types", "hint")
+    hint_en: str = default("types", "hint_en")
+    category: str = default("types", "category")
+    deadline: Duration | None = None
+
+    def label(self, language: str) -> str:
+        return self.name_en or self.name if language == "en" else self.name
+
+    def hint_in(self, language: str) -> str:
+        return self.hint_en or self.hint if language == "en" else self.hint
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +238,8 @@ class Config:
     priorities: Mapping[str, PriorityConfig] = field(default_factory=lambda: DEFAULT_PRIORITIES)
     categories: Mapping[str, CategoryConfig] = field(default_factory=lambda: DEFAULT_CATEGORIES)
     routes: tuple[RouteConfig, ...] = ()
+    types: Mapping[str, TypeConfig] = field(default_factory=dict)
+    causes: Mapping[str, str] = field(default_factory=dict)
     source: str = "(embedded defaults)"
     base_dir: Path = field(default_factory=Path.cwd)
 
@@ -297,6 +321,13 @@ def _to_duration(kind: Any, value: Any, from_env: bool) -> Duration:
     raise ValueError
 
 
+def _to_optional_duration(kind: Any, value: Any, from_env: bool) -> Duration | None:
+    """An optional duration: "" means none (the priority's target applies)."""
+    if isinstance(value, str) and not value.strip():
+        return None
+    return _to_duration(kind, value, from_env)
+
+
 def _to_choice(kind: Any, value: Any, from_env: bool) -> Any:
     if value in get_args(kind):
         return value
@@ -325,18 +356,26 @@ _CONVERTERS: dict[Any, tuple[Callable[[Any, Any, bool], Any], Callable[[Any], st
         _to_duration,
         lambda _: 'a duration such as "30s", "15m", "8h", "2d", "8bh" or "2bd"',
     ),
+    Duration | None: (
+        _to_optional_duration,
+        lambda _: 'a duration such as "8h", "5d" or "5bd", or "" for none',
+    ),
     Literal: (_to_choice, lambda kind: "one of " + ", ".join(f'"{a}"' for a in get_args(kind))),
     tuple: (_to_strings, lambda _: "a list of strings"),
 }
 
 
+def _converter(kind: Any) -> tuple[Callable[[Any, Any, bool], Any], Callable[[Any], str]]:
+    return _CONVERTERS.get(kind) or _CONVERTERS[get_origin(kind) or kind]
+
+
 def _expected(kind: Any) -> str:
-    return _CONVERTERS[get_origin(kind) or kind][1](kind)
+    return _converter(kind)[1](kind)
 
 
 def _convert(kind: Any, value: Any, *, from_env: bool) -> Any:
     """Turn a TOML (or environment) value into `kind`, or raise ValueError."""
-    return _CONVERTERS[get_origin(kind) or kind][0](kind, value, from_env)
+    return _converter(kind)[0](kind, value, from_env)
 
 
 def _build(
@@ -448,6 +487,7 @@ def _check(config: Config) -> None:
                 + ", ".join(config.categories),
                 repr(unknown),
             )
+    _check_records(config)
     _check_calendar(config)
     for language in config.web.languages:
         if language not in ("es", "en"):
@@ -527,6 +567,33 @@ def _check_teams(config: Config, written: Mapping[str, str]) -> None:
             "%s: no [[staff]] member is in team %r: its requests go to the supervisors",
             config.source,
             team,
+        )
+
+
+def _check_records(config: Config) -> None:
+    """Types name known categories; media and causes are words staff can type."""
+    source = config.source
+    for name, kind in config.types.items():
+        if kind.category and kind.category not in config.categories:
+            raise ConfigError(
+                source,
+                f"types.{name}.category",
+                "one of the categories " + ", ".join(config.categories),
+                repr(kind.category),
+            )
+    if not config.desk.channels or any(not c.strip() for c in config.desk.channels):
+        raise ConfigError(
+            source,
+            "desk.channels",
+            'a list of intake media such as ["email", "phone"]',
+            repr(list(config.desk.channels)),
+        )
+    if config.desk.require_cause_on_close and not config.causes:
+        raise ConfigError(
+            source,
+            "causes",
+            'at least one cause (slug = "label") when desk.require_cause_on_close is true',
+            "none",
         )
 
 
@@ -647,6 +714,27 @@ def _categories(table: Any, source: str) -> Mapping[str, CategoryConfig]:
     return types.MappingProxyType(merged)
 
 
+def _types(table: Any, source: str) -> Mapping[str, TypeConfig]:
+    if not isinstance(table, dict):
+        raise ConfigError(source, "types", "tables such as [types.reclamo]", repr(table))
+    built = {}
+    for name, body in table.items():
+        if not isinstance(body, dict):
+            raise ConfigError(source, f"types.{name}", "a table with name and hint", repr(body))
+        built[name] = _build(TypeConfig, body, f"types.{name}", source, None)
+    return types.MappingProxyType(built)
+
+
+def _causes(table: Any, source: str) -> Mapping[str, str]:
+    """`[causes]`: slug = "label", in the order written."""
+    if not isinstance(table, dict):
+        raise ConfigError(source, "causes", 'a [causes] table of slug = "label"', repr(table))
+    for slug, label in table.items():
+        if not isinstance(label, str) or not label.strip():
+            raise ConfigError(source, f"causes.{slug}", "a label (a non-empty string)", repr(label))
+    return types.MappingProxyType(dict(table))
+
+
 def default_config_path() -> Path:
     return Path(os.environ.get("MAILDESK_CONFIG", "maildesk.toml"))
 
@@ -675,7 +763,7 @@ def load(path: Path | None = None, *, required: bool = False) -> Config:
             ) from None
     elif explicit or required:
         raise ConfigError(str(path), "(file)", "an existing configuration file", "no such file")
-    known = set(_SECTIONS) | {"staff", "priorities", "categories", "routes"}
+    known = set(_SECTIONS) | {"staff", "priorities", "categories", "routes", "types", "causes"}
     for key in data:
         if key not in known:
             raise ConfigError(
@@ -704,6 +792,8 @@ def load(path: Path | None = None, *, required: bool = False) -> Config:
         priorities=_priorities(data.get("priorities", {}), source),
         categories=_categories(data.get("categories", {}), source),
         routes=_tables(RouteConfig, data.get("routes", []), "routes", source),
+        types=_types(data.get("types", {}), source),
+        causes=_causes(data.get("causes", {}), source),
         source=source,
         base_dir=base_dir,
     )

@@ -39,6 +39,7 @@ class Section:
     optional: bool = False
     array: bool = False
     named: bool = False
+    mapping: bool = False
     builtin: Mapping[str, Mapping[str, Any]] | None = None
 
 
@@ -55,6 +56,7 @@ def _load() -> dict[str, Section]:
             optional=body.get("optional", False),
             array=body.get("array", False),
             named=body.get("named", False),
+            mapping=body.get("mapping", False),
             builtin=body.get("builtin"),
         )
         for name, body in data.items()
@@ -127,10 +129,20 @@ def _section(section: Section, overrides: Mapping[str, Any]) -> Iterator[str]:
             value = key.example if key.example is not None else key.default
             yield from _line(key.name, value, key.doc, commented=True)
         return
+    if section.mapping:
+        # Free keys (slug = "label"): the keys are examples, the whole table optional.
+        yield f"# [{section.name}]"
+        for key in section.keys:
+            yield from _line(key.name, key.example, key.doc, commented=True)
+        return
     if section.named:
         keys = "Keys: " + "; ".join(f"{k.name}, {k.doc}" for k in section.keys) + "."
         yield from textwrap.wrap(keys, 88, initial_indent="# ", subsequent_indent="# ")
-        for name, body in builtin(section.name).items():
+        # Without built-in tables, one example table shows the keys.
+        tables = builtin(section.name) or {
+            "ejemplo": {k.name: k.example for k in section.keys if k.example is not None}
+        }
+        for name, body in tables.items():
             yield f"# [{section.name}.{_table_name(name)}]"
             for key in section.keys:
                 yield from _line(key.name, body.get(key.name, key.default), "", commented=True)

@@ -108,8 +108,22 @@ TEAM_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
 # Where a request came from (`domain.Channel`): the report's volume by channel.
 CHANNEL_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {
-        "es": {"email": "correo", "phone": "teléfono", "walk-in": "presencial", "web": "web"},
-        "en": {"email": "email", "phone": "phone", "walk-in": "walk-in", "web": "web"},
+        "es": {
+            "email": "correo",
+            "phone": "teléfono",
+            "walk-in": "presencial",
+            "web": "web",
+            "whatsapp": "WhatsApp",
+            "other": "otro",
+        },
+        "en": {
+            "email": "email",
+            "phone": "phone",
+            "walk-in": "walk-in",
+            "web": "web",
+            "whatsapp": "WhatsApp",
+            "other": "other",
+        },
     }
 )
 
@@ -122,6 +136,10 @@ EVENT_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "assigned": "asignada",
             "reply": "respuesta",
             "unit": "unidad",
+            "type": "tipo",
+            "starts_on": "fecha de inicio",
+            "deadline": "fecha límite",
+            "cause": "causa final",
         },
         "en": {
             "created": "created",
@@ -129,6 +147,10 @@ EVENT_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "assigned": "assigned",
             "reply": "reply",
             "unit": "unit",
+            "type": "type",
+            "starts_on": "start date",
+            "deadline": "deadline",
+            "cause": "final cause",
         },
     }
 )

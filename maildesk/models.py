@@ -126,6 +126,13 @@ class Ticket(Base):
     # The next SLA deadline while a target is unmet (None when paused or all met), kept by
     # `tickets.due.refresh_due`, so "overdue" is one indexed comparison in SQL.
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # What PVI and Seiton record on a request: its configured type ([types]), the day work
+    # starts and the day it must be done (staff set them; the deadline is the SLA's
+    # resolution due date), and the final cause ([causes]) given when it closes.
+    type: Mapped[str | None] = mapped_column(String(60))
+    starts_on: Mapped[date | None] = mapped_column(Date)
+    deadline: Mapped[date | None] = mapped_column(Date)
+    cause: Mapped[str | None] = mapped_column(String(60))
 
     messages: Mapped[list[Message]] = relationship(
         back_populates="ticket", order_by="Message.id", foreign_keys="Message.ticket_id"

@@ -32,6 +32,7 @@ from maildesk.cli.tickets import (
     cmd_ticket_open,
     cmd_ticket_show,
     cmd_ticket_token,
+    cmd_ticket_types,
 )
 from maildesk.errors import ConfigError, SchemaError, TemporaryError
 
@@ -156,13 +157,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="", help="the resident's name")
     p.add_argument("--subject", required=True)
     p.add_argument("--text", default="", help="what the resident asked for")
-    p.add_argument("--channel", choices=["phone", "walk-in", "web", "email"], default="phone")
+    p.add_argument(
+        "--channel",
+        default="phone",
+        help="the intake medium: one of desk.channels (phone, walk-in, whatsapp …)",
+    )
+    p.add_argument(
+        "--type", dest="kind", default="", help="a request type of [types] (see `ticket types`)"
+    )
     p.add_argument(
         "--by",
         default="",
         help="the staff address taking the call (default: the operator, as admin)",
     )
     p.set_defaults(func=cmd_ticket_open)
+    p = ticket.add_parser("types", help="the request types with their hints and deadlines")
+    p.set_defaults(func=cmd_ticket_types)
 
     p = ticket.add_parser(
         "export", help="one ticket's whole history (messages, events, attachments) as evidence"

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from maildesk import labels
+from maildesk.config import Duration
 from maildesk.context import Desk
 from maildesk.directory.lookup import unit_name
 from maildesk.models import Inbound, Message, Outbox, Ticket
@@ -38,8 +39,18 @@ def printable(text: str, *, lines: bool = False) -> str:
     return pattern.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
 
 
-def _iso(value: datetime | None) -> str | None:
+def _iso(value: datetime | date | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def duration_text(value: Duration | None) -> str:
+    """A configured duration as written: "5bd", "8h"; "" for none."""
+    if value is None:
+        return ""
+    unit, size = next(
+        (u, n) for u, n in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)) if not value.seconds % n
+    )
+    return f"{value.seconds // size}{'b' if value.business else ''}{unit}"
 
 
 class BadFilter(ValueError):
@@ -81,6 +92,10 @@ def ticket_summary(ticket: Ticket) -> dict[str, Any]:
             unit_name(ticket.directory_unit) if ticket.directory_unit is not None else None
         ),
         "requester_relation": ticket.requester_relation,
+        "type": ticket.type,
+        "starts_on": _iso(ticket.starts_on),
+        "deadline": _iso(ticket.deadline),
+        "cause": ticket.cause,
         "opened_at": _iso(ticket.opened_at),
         "first_response_at": _iso(ticket.first_response_at),
         "resolved_at": _iso(ticket.resolved_at),
@@ -232,6 +247,8 @@ def ticket_text(data: dict[str, Any], language: str) -> str:
         f"  unit {data['directory_unit'] or '-'}"
         + (f" ({data['requester_relation']})" if data["requester_relation"] else "")
         + (f" · named in the text: {data['unit']}" if data["unit"] else ""),
+        f"  type {data['type'] or '-'} · start {data['starts_on'] or '-'}"
+        f" · deadline {data['deadline'] or '-'} · final cause {data['cause'] or '-'}",
         f"  opened {data['opened_at']} · status page {data['status_url']}",
         *(
             f"  {name.replace('_', ' ')}: "
@@ -325,6 +342,10 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) 
                 "unit",
                 "directory_unit",
                 "requester_relation",
+                "type",
+                "starts_on",
+                "deadline",
+                "cause",
             )
         ]
     )

@@ -58,9 +58,29 @@ def cmd_ticket_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ticket_types(args: argparse.Namespace) -> int:
+    """The request types as whoever opens a request sees them: name, deadline, hint."""
+    from maildesk.records import type_choices
+
+    cfg = config_mod.load(Path(args.config) if args.config else None)
+    rows = [
+        {
+            "type": choice.slug,
+            "name": choice.name,
+            "deadline": views.duration_text(cfg.types[choice.slug].deadline),
+            "hint": choice.hint,
+        }
+        for choice in type_choices(cfg, cfg.desk.language)
+    ]
+    columns = ["type", "name", "deadline", "hint"]
+    print(views.table(rows, columns) if rows else "no [types] configured")
+    return 0
+
+
 def cmd_ticket_open(args: argparse.Namespace) -> int:
-    from maildesk.domain import Channel, Role, Via
+    from maildesk.domain import Role, Via
     from maildesk.errors import Refused
+    from maildesk.records import medium_choices, type_choices
     from maildesk.tickets.actor import Actor
     from maildesk.tickets.opening import open_for_resident
 
@@ -84,15 +104,27 @@ def cmd_ticket_open(args: argparse.Namespace) -> int:
                 name=args.name,
                 subject=args.subject,
                 text=args.text,
-                channel=Channel(args.channel),
+                channel=args.channel,
                 now=desk.clock.now(),
+                kind=args.kind,
             ).number
     except Refused as exc:
         if exc.code == "bad_address":
             print(f"--for: expected an email address, got {args.for_!r}", file=sys.stderr)
             return 1
+        if exc.code == "unknown_channel":
+            known = ", ".join(name for name, _ in medium_choices(desk.config, desk.language))
+            print(f"--channel: expected one of {known}, got {args.channel!r}", file=sys.stderr)
+            return 1
+        if exc.code == "unknown_type":
+            known = ", ".join(c.slug for c in type_choices(desk.config, desk.language)) or "none"
+            print(f"--type: expected one of {known}, got {args.kind!r}", file=sys.stderr)
+            return 1
         raise
     print(f"opened ticket {number}")
+    kind = desk.config.types.get(args.kind)
+    if kind is not None and kind.hint_in(desk.language):
+        print(f"{kind.label(desk.language)}: {kind.hint_in(desk.language)}")
     return 0
 
 

@@ -34,6 +34,10 @@ The manual of the staff mail interface:
   `note` the message.
 - `#abrir`/`#open <resident address> ["Name"]`: open a ticket for a resident (the
   mail's subject and body are the request); `value` is the address, `note` the name.
+- `#tipo`/`#type <type>`, `#causa`/`#cause <cause>`: a configured request type or final
+  cause, by slug or name; `value` is the slug (`ninguno`/`none` clears it: "").
+- `#inicio`/`#start <date>`, `#plazo`/`#deadline <date>`: `2026-12-05` or `5/12/2026`;
+  `value` is the ISO date (`ninguno`/`none` clears it: "").
 
 A required note (close, resolve, estado cerrado/validación) may be written on the
 command line or, when the line has none, is the body; the body still goes to the
@@ -48,12 +52,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
 from maildesk import labels
 from maildesk.domain import State
+from maildesk.records import CLEAR_WORDS, parse_day
 from maildesk.tickets import states
 
 __all__ = [
@@ -81,6 +86,8 @@ class Vocabulary:
     categories: tuple[str, ...]
     teams: tuple[str, ...]
     staff: Mapping[str, str]  # email -> display name
+    types: Mapping[str, str] = field(default_factory=dict)  # folded name -> slug
+    causes: Mapping[str, str] = field(default_factory=dict)  # folded name -> slug
 
 
 class Verb(StrEnum):
@@ -97,6 +104,10 @@ class Verb(StrEnum):
     VENDOR = "vendor"
     OPEN = "open"
     UNIT = "unit"
+    TYPE = "type"
+    CAUSE = "cause"
+    START = "start"
+    DEADLINE = "deadline"
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,10 +172,22 @@ PROBLEM_CODES = (
     "bad_address",
     "note_required",
     "conflict",
+    "unknown_type",
+    "unknown_cause",
+    "bad_date",
 )
 
-# Codes the caller adds after checking the sender's role and the state machine.
-CHECK_CODES = ("forbidden", "invalid_transition", "unknown_unit")
+# Codes the caller adds after checking the sender's role, the state machine and the
+# closing rules (`tickets.staff`).
+CHECK_CODES = (
+    "forbidden",
+    "invalid_transition",
+    "cause_required",
+    "evidence_note",
+    "evidence_attachment",
+    "unknown_channel",
+    "unknown_unit",
+)
 
 # Each verb's words, folded (lower case, no accents, words only).
 _VERBS: Mapping[str, Verb] = MappingProxyType(
@@ -184,6 +207,10 @@ _VERBS: Mapping[str, Verb] = MappingProxyType(
             Verb.VENDOR: ("proveedor", "vendor"),
             Verb.OPEN: ("abrir", "open"),
             Verb.UNIT: ("unidad", "unit"),
+            Verb.TYPE: ("tipo", "type"),
+            Verb.CAUSE: ("causa", "cause"),
+            Verb.START: ("inicio", "start"),
+            Verb.DEADLINE: ("plazo", "deadline"),
         }.items()
         for word in words
     }
@@ -336,6 +363,29 @@ def _unit(cmd: _Line) -> _Outcome:
     if not cmd.rest:
         return cmd.problem("missing_argument", Detail("which_unit"))
     return cmd.command(cmd.rest)
+def _choice(cmd: _Line, table: Mapping[str, str], code: str, which: str) -> _Outcome:
+    """A configured type or cause by any of its names; a clearing word gives ""."""
+    if not cmd.rest:
+        return cmd.problem("missing_argument", Detail(which))
+    if _key(cmd.rest) in CLEAR_WORDS:
+        return cmd.command("")
+    found = _longest(cmd.rest, table)
+    if found is None:
+        options = tuple(sorted(set(table.values())))
+        return cmd.problem(code, Detail("not_one_of", cmd.rest, options))
+    return cmd.command(*found)
+
+
+def _day(cmd: _Line) -> _Outcome:
+    if not cmd.rest:
+        return cmd.problem("missing_argument", Detail("which_date"))
+    head, tail = _split(cmd.rest, 1)
+    if _key(head) in CLEAR_WORDS:
+        return cmd.command("", tail)
+    try:
+        return cmd.command(parse_day(head).isoformat(), tail)
+    except ValueError:
+        return cmd.problem("bad_date", Detail("not_date", head))
 
 
 def _find_address(rest: str) -> tuple[str, str, str] | None:
@@ -431,6 +481,10 @@ _HANDLERS: Mapping[Verb, Callable[[_Line], _Outcome]] = MappingProxyType(
         Verb.VENDOR: lambda cmd: _address_command(cmd, name_first=False),
         Verb.OPEN: lambda cmd: _address_command(cmd, name_first=True),
         Verb.UNIT: _unit,
+        Verb.TYPE: lambda cmd: _choice(cmd, cmd.vocabulary.types, "unknown_type", "which_type"),
+        Verb.CAUSE: lambda cmd: _choice(cmd, cmd.vocabulary.causes, "unknown_cause", "which_cause"),
+        Verb.START: _day,
+        Verb.DEADLINE: _day,
     }
 )
 
@@ -448,7 +502,17 @@ def _slot(command: Command) -> tuple[str, tuple[str, bool]] | None:
         return "state", (target, command.success)
     if command.verb is Verb.TAKE:
         return "assignee", ("", True)  # the sender, whoever that is
-    if command.verb in (Verb.ASSIGN, Verb.PRIORITY, Verb.CATEGORY, Verb.OPEN, Verb.UNIT):
+    if command.verb in (
+        Verb.UNIT,
+        Verb.ASSIGN,
+        Verb.PRIORITY,
+        Verb.CATEGORY,
+        Verb.OPEN,
+        Verb.TYPE,
+        Verb.CAUSE,
+        Verb.START,
+        Verb.DEADLINE,
+    ):
         slot = "assignee" if command.verb is Verb.ASSIGN else command.verb.value
         return slot, (command.value, True)
     if command.verb is Verb.NOTE:
@@ -578,6 +642,13 @@ COMMAND_HELP: Mapping[str, tuple[tuple[str, str], ...]] = MappingProxyType(
                 '#abrir <correo del residente> ["Nombre"]',
                 "Abre una solicitud a nombre del residente con el asunto y el cuerpo del correo.",
             ),
+            (
+                "#tipo <tipo>",
+                "Cambia el tipo de solicitud; su plazo puede cambiar la fecha límite.",
+            ),
+            ("#inicio <fecha>", "Fecha de inicio (2026-12-05 o 5/12/2026; ninguno la borra)."),
+            ("#plazo <fecha>", "Fecha límite: la solicitud debe resolverse ese día."),
+            ("#causa <causa>", "Causa final del cierre (puede ser obligatoria al cerrar)."),
         ),
         "en": (
             ("#note [text]", "The whole reply is an internal note; the resident never sees it."),
@@ -600,6 +671,10 @@ COMMAND_HELP: Mapping[str, tuple[tuple[str, str], ...]] = MappingProxyType(
                 '#open <resident email> ["Name"]',
                 "Open a request for a resident with this mail's subject and body.",
             ),
+            ("#type <type>", "Change the request type; its deadline may move the due date."),
+            ("#start <date>", "Start date (2026-12-05 or 5/12/2026; none clears it)."),
+            ("#deadline <date>", "Deadline: the request must be resolved by that day."),
+            ("#cause <cause>", "Final cause of the closure (may be required to close)."),
         ),
     }
 )
@@ -621,6 +696,13 @@ PROBLEM_TEXT: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "conflict": "Contradice otro comando del mismo correo",
             "forbidden": "Tu rol no permite hacerlo en esta solicitud",
             "invalid_transition": "No se puede en el estado actual de la solicitud",
+            "unknown_type": "Tipo de solicitud desconocido",
+            "unknown_cause": "Causa final desconocida",
+            "bad_date": "Fecha no válida",
+            "cause_required": "Para cerrar o resolver hay que indicar la causa final con #causa",
+            "evidence_note": "Esta categoría exige una nota de cierre",
+            "evidence_attachment": "Esta categoría exige un adjunto en el mensaje de cierre",
+            "unknown_channel": "Medio de ingreso desconocido",
         },
         "en": {
             "unknown_command": "Unknown command",
@@ -635,6 +717,13 @@ PROBLEM_TEXT: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "conflict": "Contradicts another command in the same mail",
             "forbidden": "Your role may not do this on this request",
             "invalid_transition": "Not possible in the request's current state",
+            "unknown_type": "Unknown request type",
+            "unknown_cause": "Unknown final cause",
+            "bad_date": "Not a valid date",
+            "cause_required": "Resolving or closing needs a final cause: add #cause",
+            "evidence_note": "This category needs a closing note",
+            "evidence_attachment": "This category needs an attachment in the closing message",
+            "unknown_channel": "Unknown intake medium",
         },
     }
 )
@@ -666,6 +755,13 @@ DETAIL_TEXT: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "closed": "la solicitud está cerrada; primero reábrela con #reabrir",
             "only_from": "solo se puede en estos estados: {options}",
             "cannot_go": "no se puede pasar de {given} a {options}",
+            "which_type": "indica el tipo",
+            "which_cause": "indica la causa",
+            "which_date": "indica la fecha",
+            "not_one_of": "«{given}» no es ninguno de estos: {options}",
+            "not_date": "«{given}» no es una fecha como 2026-12-05 o 5/12/2026",
+            "valid_are": "las válidas: {given}",
+            "as_said": "{given}",
         },
         "en": {
             "see_list": "{given} is not a command; the valid ones are listed below",
@@ -691,6 +787,13 @@ DETAIL_TEXT: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "closed": "the request is closed; reopen it first with #reopen",
             "only_from": "only possible in these states: {options}",
             "cannot_go": "cannot go from {given} to {options}",
+            "which_type": "name the type",
+            "which_cause": "name the cause",
+            "which_date": "give the date",
+            "not_one_of": "'{given}' is none of: {options}",
+            "not_date": "'{given}' is not a date such as 2026-12-05 or 5/12/2026",
+            "valid_are": "the valid ones: {given}",
+            "as_said": "{given}",
         },
     }
 )

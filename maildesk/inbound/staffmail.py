@@ -10,7 +10,7 @@ commands sends the resident nothing but the short notice a state change deserves
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from types import MappingProxyType
 
 from sqlalchemy.orm import Session
@@ -34,6 +34,7 @@ from maildesk.inbound.commands import (
     transition_detail,
 )
 from maildesk.models import Ticket
+from maildesk.records import cause_words, type_words
 from maildesk.tickets import opening, recorded, staff, states
 from maildesk.tickets.actor import Actor, may_change
 from maildesk.tickets.states import Action, InvalidTransition
@@ -52,6 +53,10 @@ ACTIONS: dict[Verb, Action | None] = {
     Verb.VENDOR: None,
     Verb.OPEN: None,
     Verb.UNIT: None,
+    Verb.TYPE: None,
+    Verb.CAUSE: None,
+    Verb.START: None,
+    Verb.DEADLINE: None,
 }
 
 
@@ -61,6 +66,8 @@ def vocabulary(config: Config) -> Vocabulary:
         categories=tuple(config.categories),
         teams=config.teams,
         staff={s.email.lower(): s.name for s in config.staff},
+        types=type_words(config),
+        causes=cause_words(config),
     )
 
 
@@ -146,8 +153,20 @@ def handle(
                     change.note(note, mail.attachments, inbound_id=inbound_id)
             elif body:
                 change.answer(body, mail.attachments)
+            elif mail.attachments:
+                # Files sent with commands only (a closing photo) are kept, internal.
+                change.note("", mail.attachments, inbound_id=inbound_id)
     except Refused as exc:
-        refuse(session, desk, ticket, member, [Problem("", exc.code)], now=now)
+        detail = Detail(_REFUSED_DETAIL.get(exc.code, "as_said"), exc.detail)
+        refuse(session, desk, ticket, member, [Problem("", exc.code, detail)], now=now)
+
+
+# Refusals whose detail lists the valid choices.
+_REFUSED_DETAIL = {"cause_required": "valid_are", "unknown_cause": "valid_are"}
+
+
+def _day(value: str) -> date | None:
+    return date.fromisoformat(value) if value else None
 
 
 def open_from_mail(
@@ -203,6 +222,10 @@ _APPLY: Mapping[Verb, Callable[[staff.StaffUpdate, Command], object]] = MappingP
         Verb.VENDOR: lambda change, c: change.ask_vendor(c.value, c.note),
         Verb.OPEN: lambda change, c: change.open_for(c.value, c.note),
         Verb.UNIT: lambda change, c: change.set_unit(c.value),
+        Verb.TYPE: lambda change, c: change.set_type(c.value),
+        Verb.CAUSE: lambda change, c: change.set_cause(c.value),
+        Verb.START: lambda change, c: change.set_starts_on(_day(c.value)),
+        Verb.DEADLINE: lambda change, c: change.set_deadline(_day(c.value)),
     }
 )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -21,9 +21,11 @@ from maildesk.directory import lookup as directory
 from maildesk.domain import SUPERVISING, Attachment, Change, Notice, OutboxKind
 from maildesk.inbound.commands import COMMAND_HELP
 from maildesk.inbound.correlate import tagged_subject
+from maildesk.labels import channel_label
 from maildesk.localtime import local_datetime
 from maildesk.models import Ticket
 from maildesk.outbound.mailer import queue_mail
+from maildesk.records import cause_label, type_hint, type_label
 from maildesk.sla.facts import sla_of
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,10 @@ def due_lines(desk: Desk, ticket: Ticket, now: datetime) -> list[tuple[str, str,
             shown = local_datetime(when, timezone=desk.config.desk.timezone, language=desk.language)
         lines.append((name, shown, mark))
     return lines
+
+
+def _day(value: date | None) -> str:
+    return value.isoformat() if value is not None else ""
 
 
 def mail_staff(
@@ -139,6 +145,12 @@ def notify_staff(
                 "state": ticket.state,
                 "team": ticket.team,
                 "assignee": ticket.assignee,
+                "channel": channel_label(ticket.channel, desk.language),
+                "type": type_label(desk.config, ticket.type, desk.language),
+                "hint": type_hint(desk.config, ticket.type, desk.language),
+                "starts_on": _day(ticket.starts_on),
+                "deadline": _day(ticket.deadline),
+                "cause": cause_label(desk.config, ticket.cause),
                 "text": text,
                 "attachments": [a.filename for a in attachments],
                 "commands": COMMAND_HELP[desk.language],

@@ -10,8 +10,10 @@ Definitions (docs/reports.md):
 - calendar time: real time from opening to the event (pauses included);
 - business time: the SLA clock (`sla.clock.running_spans`) in the business calendar: only
   while the ticket is recibido or en progreso, only in business hours;
-- met: the SLA clock against the ticket's priority target, counted as the target is
-  written (business or calendar), exactly as `ticket show` and the escalations do.
+- met: the SLA clock against the ticket's priority target (for the resolution: a deadline
+  staff set, else the type's, else the priority's: `sla.policy.resolution_target`),
+  counted as the target is written (business or calendar), exactly as `ticket show` and
+  the escalations do.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from maildesk.reports import sql
 from maildesk.reports.clock import BusinessIndex
 from maildesk.reports.periods import Window
 from maildesk.sla.clock import Span, running_spans
-from maildesk.sla.policy import calendar_for, target_of
+from maildesk.sla.policy import calendar_for, deadline_end, resolution_target, target_of
 
 _BATCH = 5000
 _STATES = {s.value: s for s in State}
@@ -72,15 +74,18 @@ def _timed(
     duration: Duration,
     index: BusinessIndex,
     bounds: tuple[datetime, datetime],
+    until: datetime | None = None,
 ) -> Timed | None:
-    """One target's event measured, when it happened inside the window's `bounds`."""
+    """One target's event measured, when it happened inside the window's `bounds`;
+    `until` is a fixed due moment (a staff-set deadline) that replaces `duration`."""
     if done is None or not bounds[0] <= done < bounds[1]:
         return None
     target = target_of(duration)
+    met = index.clock(spans, done, business=target.business) <= target.seconds
     return Timed(
         calendar=(done - opened).total_seconds(),
         business=index.clock(spans, done, business=True),
-        met=index.clock(spans, done, business=target.business) <= target.seconds,
+        met=met if until is None else done <= until,
     )
 
 
@@ -135,6 +140,8 @@ def measured(session: Session, config: Config, desk_id: int, window: Window) -> 
             Ticket.opened_at,
             Ticket.first_response_at,
             Ticket.resolved_at,
+            Ticket.type,
+            Ticket.deadline,
         )
         .where(chosen)
         .order_by(Ticket.id)
@@ -163,6 +170,12 @@ def measured(session: Session, config: Config, desk_id: int, window: Window) -> 
                 row.first_response_at, row.opened_at, spans, settings.first_response, index, bounds
             ),
             resolution=_timed(
-                row.resolved_at, row.opened_at, spans, settings.resolution, index, bounds
+                row.resolved_at,
+                row.opened_at,
+                spans,
+                resolution_target(config, row.priority, row.type),
+                index,
+                bounds,
+                deadline_end(config, row.deadline) if row.deadline is not None else None,
             ),
         )

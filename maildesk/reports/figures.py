@@ -37,6 +37,7 @@ VOLUME_BY = {
     "category": Ticket.category,
     "priority": Ticket.priority,
     "channel": Ticket.channel,
+    "type": Ticket.type,
     "team": Ticket.team,
 }
 
@@ -78,7 +79,8 @@ def volume_by_period(session: Session, desk_id: int, window: Window) -> Table:
 
 
 def volume_by(session: Session, desk_id: int, window: Window) -> Table:
-    """Tickets opened in the window by category, priority, channel and team."""
+    """Tickets opened in the window by category, priority, channel (intake medium), request
+    type and team."""
     rows: list[dict[str, Any]] = []
     for dimension, column in VOLUME_BY.items():
         found = session.execute(
@@ -90,6 +92,24 @@ def volume_by(session: Session, desk_id: int, window: Window) -> Table:
             rows.append({"dimension": dimension, "key": key, "opened": n})
     cols = columns(("dimension", Kind.TEXT), ("key", Kind.NAME), ("opened", Kind.INT))
     return Table("volume_by", cols, rows)
+
+
+def closed_by_cause(session: Session, config: Config, desk_id: int, window: Window) -> Table:
+    """Tickets closed in the window by final cause (Seiton's "clasificación final"); "" is
+    closed without one. Every configured cause is listed, also with none closed."""
+    found = dict(
+        session.execute(
+            select(func.coalesce(Ticket.cause, "").label("k"), func.count())
+            .where(Ticket.desk_id == desk_id, _within(Ticket.closed_at, window))
+            .group_by("k")
+        ).all()
+    )
+    keys = [*config.causes, *sorted(k for k in found if k not in config.causes)]
+    rows = [
+        {"cause": k, "label": config.causes.get(k, ""), "closed": found.get(k, 0)} for k in keys
+    ]
+    cols = columns(("cause", Kind.NAME), ("label", Kind.TEXT), ("closed", Kind.INT))
+    return Table("closed_by_cause", cols, rows)
 
 
 # --- backlog ----------------------------------------------------------------------------
@@ -519,6 +539,7 @@ def build(
         recurrence(session, desk_id, window, days),
         recurrence_by_unit(session, desk_id, window, days),
         quality(session, desk_id, window),
+        closed_by_cause(session, config, desk_id, window),
         ratings(session, desk_id, window),
         comments(session, desk_id, window),
         slowest,

@@ -11,7 +11,8 @@ from maildesk.reports.tables import Column, Kind
 TITLES = {
     "es": {
         "volume_by_period": "Volumen por período",
-        "volume_by": "Volumen por categoría, prioridad, canal y equipo",
+        "volume_by": "Volumen por categoría, prioridad, canal, tipo y equipo",
+        "closed_by_cause": "Cerradas por causa final",
         "times": "Tiempos de primera respuesta y resolución (horas)",
         "compliance": "Cumplimiento de SLA",
         "backlog_by_period": "Pendientes al cierre de cada período",
@@ -25,7 +26,8 @@ TITLES = {
     },
     "en": {
         "volume_by_period": "Volume by period",
-        "volume_by": "Volume by category, priority, channel and team",
+        "volume_by": "Volume by category, priority, channel, type and team",
+        "closed_by_cause": "Closed by final cause",
         "times": "First-response and resolution times (hours)",
         "compliance": "SLA compliance",
         "backlog_by_period": "Backlog at the end of each period",
@@ -77,6 +79,8 @@ HEADINGS = {
         "responsible": "responsable",
         "calendar_h": "horas calendario",
         "business_h": "horas hábiles",
+        "cause": "causa",
+        "label": "nombre",
     },
     "en": {
         "period": "period",
@@ -115,6 +119,8 @@ HEADINGS = {
         "responsible": "responsible",
         "calendar_h": "calendar hours",
         "business_h": "business hours",
+        "cause": "cause",
+        "label": "name",
     },
 }
 
@@ -124,6 +130,7 @@ TERMS = {
         "category": "categoría",
         "priority": "prioridad",
         "channel": "canal",
+        "type": "tipo",
         "team": "equipo",
         "responsible": "responsable",
         "vendor": "proveedor",
@@ -146,6 +153,7 @@ TERMS = {
         "category": "category",
         "priority": "priority",
         "channel": "channel",
+        "type": "type",
         "team": "team",
         "responsible": "responsible",
         "vendor": "vendor",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from maildesk.config import StaffConfig
@@ -89,17 +89,28 @@ def overdue(desk: Desk, session: Session, now: datetime) -> list[TicketFacts]:
     """Open tickets past a target, most overdue first.
 
     Only tickets open longer than the shortest target are read: the SLA clock never
-    runs faster than real time, so a younger one cannot be late.
+    runs faster than real time, so a younger one cannot be late (a type's deadline counts
+    as a target; a staff-set deadline is read whatever the age).
     """
+    config = desk.config
     shortest = min(
-        min(p.first_response.seconds, p.resolution.seconds) for p in desk.config.priorities.values()
+        [
+            *(
+                min(p.first_response.seconds, p.resolution.seconds)
+                for p in config.priorities.values()
+            ),
+            *(t.deadline.seconds for t in config.types.values() if t.deadline is not None),
+        ]
     )
     candidates = session.scalars(
         select(Ticket)
         .where(
             Ticket.desk_id == desk.desk_id,
             Ticket.state.in_(OPEN),
-            Ticket.opened_at <= now - timedelta(seconds=shortest),
+            # A deadline staff set may fall sooner than any target.
+            or_(
+                Ticket.opened_at <= now - timedelta(seconds=shortest), Ticket.deadline.is_not(None)
+            ),
         )
         .options(selectinload(Ticket.events))
     )

@@ -33,6 +33,8 @@ def facts_of(ticket: Ticket) -> Facts:
         first_response_at=ticket.first_response_at,
         resolved_at=ticket.resolved_at,
         unhappy=unhappy,
+        kind=ticket.type,
+        deadline=ticket.deadline,
     )
 
 

@@ -14,12 +14,14 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from maildesk.config import DAY_NAMES, CalendarConfig, Config, Duration
 from maildesk.domain import State
 from maildesk.sla.clock import (
     BusinessCalendar,
+    Span,
     Status,
     Target,
     expected_first_answer,
@@ -48,6 +50,8 @@ class Facts:
     first_response_at: datetime | None
     resolved_at: datetime | None
     unhappy: bool = False
+    kind: str | None = None  # the request type ([types]), whose deadline may replace the target
+    deadline: date | None = None  # a deadline staff set: the resolution is due when it ends
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,12 +106,49 @@ def target_of(duration: Duration) -> Target:
     return Target(duration.seconds, duration.business)
 
 
+def resolution_target(config: Config, priority: str, kind: str | None) -> Duration:
+    """The resolution target: the request type's deadline when it has one (PVI's date
+    limit per type), else the priority's."""
+    chosen = config.types.get(kind or "")
+    if chosen is not None and chosen.deadline is not None:
+        return chosen.deadline
+    settings = config.priorities.get(priority) or next(iter(config.priorities.values()))
+    return settings.resolution
+
+
+def deadline_end(config: Config, day: date) -> datetime:
+    """The moment a staff-set deadline passes: the end of that day in the desk's time zone."""
+    zone = ZoneInfo(config.desk.timezone)
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+
+
 def statuses(
     facts: Facts, config: Config, calendar: BusinessCalendar, now: datetime
 ) -> dict[str, Status]:
-    """First-response and resolution status of one ticket at `now`."""
+    """First-response and resolution status of one ticket at `now`.
+
+    The one place that decides the resolution's due date: a deadline staff set (a date,
+    counted in real time without pauses), else the type's deadline, else the priority's.
+    """
     settings = config.priorities.get(facts.priority) or next(iter(config.priorities.values()))
     spans = running_spans(facts.history, opened_at=facts.opened_at)
+    if facts.deadline is not None:
+        until = (deadline_end(config, facts.deadline) - facts.opened_at).total_seconds()
+        resolution = measure(
+            Target(max(int(until), 0), business=False),
+            [Span(facts.opened_at, None)],
+            calendar=calendar,
+            now=now,
+            done_at=facts.resolved_at,
+        )
+    else:
+        resolution = measure(
+            target_of(resolution_target(config, facts.priority, facts.kind)),
+            spans,
+            calendar=calendar,
+            now=now,
+            done_at=facts.resolved_at,
+        )
     return {
         FIRST_RESPONSE: measure(
             target_of(settings.first_response),
@@ -116,13 +157,7 @@ def statuses(
             now=now,
             done_at=facts.first_response_at,
         ),
-        RESOLUTION: measure(
-            target_of(settings.resolution),
-            spans,
-            calendar=calendar,
-            now=now,
-            done_at=facts.resolved_at,
-        ),
+        RESOLUTION: resolution,
     }
 
 

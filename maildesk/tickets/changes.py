@@ -1,5 +1,5 @@
 """The ticket's own fields, changed with their event: state, owner, priority, category,
-unit.
+unit, type, start date, deadline and final cause.
 
 These apply a change the calling action has already allowed (rights, arguments); the
 state machine itself is asked here, so no caller can skip it. They send nothing.
@@ -7,7 +7,7 @@ state machine itself is asked here, so no caller can skip it. They send nothing.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -90,28 +90,41 @@ def assign(
     )
 
 
+# Each field's event, and whether a change moves the SLA deadlines.
+_FIELDS: dict[EventKind, tuple[str, bool]] = {
+    EventKind.PRIORITY: ("priority", True),
+    EventKind.CATEGORY: ("category", False),
+    EventKind.TYPE: ("type", True),
+    EventKind.STARTS_ON: ("starts_on", False),
+    EventKind.DEADLINE: ("deadline", True),
+    EventKind.CAUSE: ("cause", False),
+}
+
+
 def set_field(
     session: Session,
     ticket: Ticket,
     kind: EventKind,
-    value: str,
+    value: str | date | None,
     *,
     config: Config,
     actor: str,
     now: datetime,
-) -> None:
-    """Change the priority or the category, recording the old value (a priority moves the
-    SLA deadlines)."""
-    name = {EventKind.PRIORITY: "priority", EventKind.CATEGORY: "category"}[kind]
+) -> bool:
+    """Change one of the ticket's recorded fields, keeping the old value in the history
+    (a priority, type or deadline moves the SLA deadlines); False when it had that value."""
+    name, moves_due = _FIELDS[kind]
     old = getattr(ticket, name)
     if old == value:
-        return
+        return False
     setattr(ticket, name, value)
+    shown = [v.isoformat() if isinstance(v, date) else v for v in (old, value)]
     record_event(
-        session, ticket, actor=actor, kind=kind, now=now, detail={"from": old, "to": value}
+        session, ticket, actor=actor, kind=kind, now=now, detail={"from": shown[0], "to": shown[1]}
     )
-    if kind is EventKind.PRIORITY:
+    if moves_due:
         refresh_due(config, ticket, now)
+    return True
 
 
 def set_unit(

@@ -63,7 +63,7 @@ def open_ticket(
     subject: str,
     requester_email: str,
     requester_name: str,
-    channel: Channel,
+    channel: str,
     now: datetime,
     actor: str,
     text: str = "",
@@ -73,16 +73,19 @@ def open_ticket(
     category: str = "",
     priority: str = "",
     unit: str = "",
+    kind: str = "",
 ) -> Ticket:
     """The ticket row, classified and routed, with its requester and its first event.
 
     A sender the directory knows gets their unit valid today and their relation to it
     (when they have several, the one the text names); `unit` stays what the text named.
 
-    A category, priority or unit staff chose replaces the rules' guess; the team is
-    routed from the chosen category and unit.
+    A category, priority or unit staff chose replaces the rules' guess, and so does the
+    request type's default category; the team is routed from the chosen category and unit.
     """
     guess = classify(desk.config, subject=subject, text=text, sender=requester_email)
+    chosen_type = desk.config.types.get(kind)
+    category = category or (chosen_type.category if chosen_type is not None else "")
     if category or priority or unit:
         chosen_category, chosen_unit = category or guess.category, unit or guess.unit
         team = route(
@@ -118,7 +121,8 @@ def open_ticket(
         unit=guess.unit,
         directory_unit=found.unit,
         requester_relation=found.relation,
-        channel=channel.value,
+        channel=str(channel),
+        type=kind or None,
         requester_email=requester_email.lower(),
         requester_name=requester_name,
         status_token=signing.new_token(),
@@ -136,7 +140,7 @@ def open_ticket(
         session, ticket, requester_email, role=ParticipantRole.REQUESTER, name=requester_name
     )
     detail: dict[str, str | bool | None] = {
-        "channel": channel.value,
+        "channel": str(channel),
         "category": guess.category,
         "priority": guess.priority,
         "team": guess.team,
@@ -145,6 +149,8 @@ def open_ticket(
     if found.unit is not None:
         detail["directory_unit"] = directory.unit_name(found.unit)
         detail["relation"] = found.relation
+    if kind:
+        detail["type"] = kind
     if imported:
         detail["imported"] = True
     record_event(session, ticket, actor=actor, kind=EventKind.CREATED, now=now, detail=detail)
@@ -274,19 +280,21 @@ def open_for_resident(
     name: str,
     subject: str,
     text: str,
-    channel: Channel,
+    channel: str,
     now: datetime,
     attachments: Sequence[MailAttachment] = (),
     category: str = "",
     priority: str = "",
     unit: str = "",
+    kind: str = "",
 ) -> Ticket:
     """A ticket opened by staff for a resident who phoned, came to the lobby or was relayed.
 
     The resident's words are recorded as theirs, through the channel they used; they
     get the usual confirmation and the routed team is notified, as for a mail. A
     resident without email (a walk-in) is named instead and gets no mail. A category,
-    priority or unit staff chose replaces the rules' guess.
+    priority or unit staff chose replaces the rules' guess; `kind` is a request type of
+    `[types]` and `channel` one of `desk.channels` (the intake medium).
     """
     if not actor.is_staff:
         raise Refused("forbidden", f"{actor.email} is not staff of this desk")
@@ -299,6 +307,10 @@ def open_for_resident(
         raise Refused("unknown_category", category)
     if priority and priority not in desk.config.priorities:
         raise Refused("unknown_priority", priority)
+    if kind and kind not in desk.config.types:
+        raise Refused("unknown_type", ", ".join(desk.config.types))
+    if channel not in desk.config.desk.channels and channel not in set(Channel):
+        raise Refused("unknown_channel", ", ".join(desk.config.desk.channels))
     ticket = open_ticket(
         session,
         desk,
@@ -312,6 +324,7 @@ def open_for_resident(
         category=category,
         priority=priority,
         unit=unit.strip(),
+        kind=kind,
     )
     add_message(
         session,
@@ -327,7 +340,7 @@ def open_for_resident(
         now=now,
         actor=actor.email,
         event=EventKind.MESSAGE,
-        detail={"channel": channel.value},
+        detail={"channel": str(channel)},
     )
     if requester:
         confirm_receipt(session, desk, ticket, text=text, now=now)

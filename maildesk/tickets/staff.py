@@ -1,5 +1,5 @@
-"""What staff do to a ticket: take, assign, priority, category, unit, state, vendor, answer,
-note.
+"""What staff do to a ticket: take, assign, priority, category, unit, type, dates, cause,
+state, vendor, answer, note.
 
 `StaffUpdate` is one staff member's change to one ticket, made of one or more actions
 (a mail with `#tomar` and `#espera` and an answer, or one console form). Each action
@@ -11,6 +11,11 @@ them (taken, waiting, resolved, closed, reopened). The ticket's holder (assignee
 team) hears once too, when someone else answered, moved or reassigned their ticket and
 no other notice of this update reached them.
 
+Closing rules are checked when the update ends, so that `#causa` may follow `#cerrar`:
+with `desk.require_cause_on_close` a resolved or closed ticket needs a final cause, and a
+category with `require_note`/`require_attachment` needs a closing note and a file in
+the closing message; otherwise the whole update is refused.
+
 Mail commands (`staffmail`), the console and the CLI all go through here.
 """
 
@@ -18,10 +23,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
+from maildesk.config import Config
 from maildesk.context import Desk
 from maildesk.directory import lookup as directory
 from maildesk.domain import Attachment as MailAttachment
@@ -75,6 +81,21 @@ def _resident_change(before: State, action: Action, success: bool) -> Change | N
     return _CHANGE_FOR.get(action)
 
 
+def closing_refusal(
+    config: Config, *, category: str, cause: str | None, note: str, files: int
+) -> Refused | None:
+    """Why a resolution or closure may not stand (pure): Seiton's final cause when the desk
+    requires one, the category's closing note and evidence file; None when it may."""
+    if config.desk.require_cause_on_close and not cause:
+        return Refused("cause_required", ", ".join(config.causes))
+    rules = config.categories.get(category)
+    if rules is not None and rules.require_note and not note.strip():
+        return Refused("evidence_note", category)
+    if rules is not None and rules.require_attachment and not files:
+        return Refused("evidence_attachment", category)
+    return None
+
+
 class StaffUpdate:
     """One staff member's change to one ticket; see the module docstring."""
 
@@ -99,6 +120,9 @@ class StaffUpdate:
         # Rights are those the actor had on the ticket when the update began: handing
         # it to someone else does not forbid the rest of the same update.
         self.may_change = may_change(actor, ticket)
+        # What closing evidence this update brings: the note and the files of its message.
+        self.closing: str | None = None
+        self.files = 0
 
     def _require_change(self) -> None:
         if not self.may_change:
@@ -146,6 +170,8 @@ class StaffUpdate:
             f"{state_label(before, language)} → {state_label(after, language)}",
             note,
         )
+        if action in (Action.RESOLVE, Action.CLOSE):
+            self.closing = (self.closing or "") + note
         change = _resident_change(before, action, success)
         if change is not None:
             self.change = change
@@ -274,6 +300,58 @@ class StaffUpdate:
             now=self.now,
         ):
             self._did(EventKind.UNIT, directory.unit_name(found.unit))
+    def set_type(self, value: str) -> None:
+        """`#tipo`: a configured request type; its deadline may move the resolution's."""
+        self._require_change()
+        if value and value not in self.desk.config.types:
+            raise Refused("unknown_type", ", ".join(self.desk.config.types))
+        self._set(EventKind.TYPE, value or None)
+
+    def set_starts_on(self, value: date | None) -> None:
+        """`#inicio`: the day work on the request starts (a visit, a scheduled job)."""
+        self._require_change()
+        self._set(EventKind.STARTS_ON, value)
+
+    def set_deadline(self, value: date | None) -> None:
+        """`#plazo`: the day the request must be done; it becomes the resolution's due date."""
+        self._require_change()
+        if value is not None and value < self.ticket.opened_at.date():
+            raise Refused("bad_date", value.isoformat())
+        self._set(EventKind.DEADLINE, value)
+
+    def set_cause(self, value: str) -> None:
+        """`#causa`: the final cause, from `[causes]` (Seiton: "clasificación final")."""
+        self._require_change()
+        if value and value not in self.desk.config.causes:
+            raise Refused("unknown_cause", ", ".join(self.desk.config.causes))
+        self._set(EventKind.CAUSE, value or None)
+
+    def _set(self, kind: EventKind, value: str | date | None) -> None:
+        changed = set_field(
+            self.session,
+            self.ticket,
+            kind,
+            value,
+            config=self.desk.config,
+            actor=self.actor.email,
+            now=self.now,
+        )
+        if changed:
+            self._did(kind, value.isoformat() if isinstance(value, date) else value or "-")
+
+    def _check_closing(self) -> None:
+        """The desk's and the category's closing rules, once the update's actions are done."""
+        if self.closing is None:
+            return
+        refused = closing_refusal(
+            self.desk.config,
+            category=self.ticket.category,
+            cause=self.ticket.cause,
+            note=self.closing,
+            files=self.files,
+        )
+        if refused is not None:
+            raise refused
 
     # --- words: to the resident, to colleagues, to a vendor ------------------------
 
@@ -300,6 +378,8 @@ class StaffUpdate:
         )
         self._did(EventKind.REPLY, text.strip())
         self.answered = True
+        self.closing = None if self.closing is None else f"{self.closing}\n{text}"
+        self.files += sum(1 for a in attachments if not a.inline)
 
     def note(
         self,
@@ -323,6 +403,7 @@ class StaffUpdate:
             attachments=attachments,
             inbound_id=inbound_id,
         )
+        self.files += sum(1 for a in attachments if not a.inline)
         self._tell_staff(Notice.NOTE, text)
 
     def ask_vendor(self, vendor: str, message: str = "") -> None:
@@ -386,7 +467,8 @@ class StaffUpdate:
 
     def finish(self) -> None:
         """Tell the holder what someone else did, and the resident of the change, unless
-        the answer already carried it."""
+        the answer already carried it; refused when a closing rule is not met."""
+        self._check_closing()
         holders = [
             h
             for h in self.holders

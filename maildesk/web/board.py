@@ -88,7 +88,7 @@ class Filters:
             team=known("team", config.teams),
             assignee=assignee,
             priority=known("priority", list(config.priorities)),
-            channel=known("channel", [c.value for c in Channel]),
+            channel=known("channel", [*config.desk.channels, *(c for c in Channel)]),
             overdue=args.get("overdue", "") in ("1", "on", "true"),
             q=args.get("q", "").strip()[:200],
             date_from=_date(args.get("from", "")),

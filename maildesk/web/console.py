@@ -14,7 +14,7 @@ import json
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -44,6 +44,7 @@ from maildesk.labels import category_label, priority_label, state_label, team_la
 from maildesk.localtime import local_datetime
 from maildesk.models import Attachment as StoredAttachment
 from maildesk.models import Message, Ticket
+from maildesk.records import cause_label, medium_choices, parse_day, type_choices, type_label
 from maildesk.sla.facts import sla_of
 from maildesk.tickets import staff
 from maildesk.tickets.actor import Actor, may_change
@@ -161,7 +162,7 @@ def board_page() -> ResponseReturnValue:
             counts=[(s.value, counts.get(s.value, 0)) for s in State],
             sorts=board.SORTS,
             config=desk.config,
-            channels=[c.value for c in Channel],
+            channels=list(dict.fromkeys([*desk.config.desk.channels, *(c.value for c in Channel)])),
             staff_list=desk.config.staff,
         ),
         200,
@@ -268,6 +269,10 @@ def render_ticket(number: int, *, problem: str = "", code: int = 200) -> Respons
             problem=problem,
             state_words=state_label(ticket.state, page_language()),
             units=directory.shown_units(ticket),
+            type_words=type_label(desk.config, ticket.type, page_language()),
+            cause_words=cause_label(desk.config, ticket.cause),
+            types=type_choices(desk.config, page_language()),
+            causes=desk.config.causes,
         )
     return body, code, _NO_STORE
 
@@ -333,6 +338,46 @@ def _note(change: staff.StaffUpdate) -> None:
     change.note(_text("text"), files)
 
 
+def _day(name: str) -> date | None:
+    text = _text(name)
+    if not text:
+        return None
+    try:
+        return parse_day(text)
+    except ValueError:
+        raise Refused("bad_date", text) from None
+
+
+def _records(change: staff.StaffUpdate) -> None:
+    """The type, the start date, the deadline and the final cause, as one form."""
+    change.set_type(_text("type"))
+    change.set_starts_on(_day("starts_on"))
+    change.set_deadline(_day("deadline"))
+    change.set_cause(_text("cause"))
+
+
+def _closing(change: staff.StaffUpdate) -> None:
+    """What the resolve and close forms carry besides the note: a cause and evidence files
+    (kept as an internal note of the closing), checked by the closing rules."""
+    if _text("cause"):
+        change.set_cause(_text("cause"))
+    files = _files()
+    if isinstance(files, int):
+        raise Refused("too_many_files", "")
+    if files:
+        change.note(_text("note"), files)
+
+
+def _resolve(change: staff.StaffUpdate) -> None:
+    _closing(change)
+    change.resolve(_text("note"))
+
+
+def _close(change: staff.StaffUpdate) -> None:
+    _closing(change)
+    change.close(_text("note"), success=request.form.get("outcome") != "failure")
+
+
 # One form per staff command: the form's fields become the action's arguments.
 ACTIONS: dict[str, Callable[[staff.StaffUpdate], None]] = {
     "answer": _answer,
@@ -343,8 +388,9 @@ ACTIONS: dict[str, Callable[[staff.StaffUpdate], None]] = {
     "category": lambda c: c.set_category(_text("value")),
     "unit": lambda c: c.set_unit(_text("value")),
     "wait": lambda c: c.wait(_text("note")),
-    "resolve": lambda c: c.resolve(_text("note")),
-    "close": lambda c: c.close(_text("note"), success=request.form.get("outcome") != "failure"),
+    "resolve": _resolve,
+    "close": _close,
+    "records": _records,
     "reopen": lambda c: c.reopen(_text("note")),
     "vendor": lambda c: c.ask_vendor(_text("address"), _text("message")),
 }
@@ -397,6 +443,7 @@ _LABEL = {
     "close": "close",
     "reopen": "reopen",
     "vendor": "vendor",
+    "records": "records",
 }
 
 
@@ -411,7 +458,12 @@ def _lobby(form: dict[str, str], problem: str = "", code: int = 200) -> Response
             form=form,
             problem=problem,
             config=desk.config,
-            channels=[Channel.PHONE.value, Channel.WALK_IN.value],
+            channels=[
+                (name, words)
+                for name, words in medium_choices(desk.config, page_language())
+                if name not in (Channel.EMAIL, Channel.WEB)
+            ],
+            types=type_choices(desk.config, page_language()),
         ),
         code,
         _NO_STORE,
@@ -426,13 +478,13 @@ def new_form() -> ResponseReturnValue:
 @bp.post("/staff/nuevo")
 def new_ticket() -> ResponseReturnValue:
     desk, words = desk_of_app(), console_words()
-    names = ("email", "name", "unit", "subject", "text", "category", "priority", "channel")
+    names = ("email", "name", "unit", "subject", "text", "category", "priority", "channel", "type")
     form = {name: _text(name) for name in names}
     if not form["email"] and not form["name"]:
         return _lobby(form, words["n_need_contact"], 400)
     if not form["subject"]:
         return _lobby(form, words["n_need_subject"], 400)
-    channel = Channel.WALK_IN if form["channel"] == Channel.WALK_IN.value else Channel.PHONE
+    channel = form["channel"] or Channel.PHONE.value
     files = _files()
     if isinstance(files, int):
         return _lobby(form, refusal_text(Refused("too_many_files", "")), 400)
@@ -453,6 +505,7 @@ def new_ticket() -> ResponseReturnValue:
                 category=form["category"],
                 priority=form["priority"],
                 unit=form["unit"],
+                kind=form["type"],
             )
             number = ticket.number
     except Refused as refused:

@@ -240,6 +240,35 @@ def test_ticket_open_for_a_phone_call(make_desk: DeskFactory, tmp_path: Path) ->
     assert [m["kind"] for m in shown["messages"]] == ["normal", "confirmation"]
 
 
+def test_ticket_open_with_a_type_and_a_medium(make_desk: DeskFactory, tmp_path: Path) -> None:
+    """`ticket open --type --channel whatsapp` records both and prints the type's hint; an unknown type lists the valid ones; `ticket types` shows hints and deadlines."""
+    make_desk(
+        types={"reclamo": {"name": "Reclamo", "hint": "Indica la unidad.", "deadline": "5bd"}}
+    )
+    config = str(tmp_path / "maildesk.toml")
+    base = ("--config", config, "ticket")
+    opening = ("open", "--for", "vecino@correo.example", "--subject", "Ruidos")
+    done = maildesk(*base, *opening, "--channel", "whatsapp", "--type", "reclamo", cwd=tmp_path)
+    assert done.returncode == 0 and "Reclamo: Indica la unidad." in done.stdout, done.stderr
+    shown = json.loads(maildesk(*base, "show", "1", "--format", "json", cwd=tmp_path).stdout)
+    assert (shown["channel"], shown["type"], shown["deadline"], shown["cause"]) == (
+        "whatsapp",
+        "reclamo",
+        None,
+        None,
+    )
+    wrong = maildesk(*base, *opening, "--type", "mudanza", cwd=tmp_path)
+    assert wrong.returncode == 1 and "--type: expected one of reclamo" in wrong.stderr
+    fax = maildesk(*base, *opening, "--channel", "fax", cwd=tmp_path)
+    assert fax.returncode == 1 and "--channel: expected one of email, phone" in fax.stderr
+    listed = maildesk(*base, "types", cwd=tmp_path)
+    assert (
+        "reclamo" in listed.stdout
+        and "5bd" in listed.stdout
+        and "Indica la unidad." in listed.stdout
+    )
+
+
 def test_run_on_embedded_defaults(tmp_path: Path) -> None:
     """With no config at all, `run` listens for mail, writes the confirmation as .eml, serves the link, and stops on SIGTERM."""
     with embedded_daemon(tmp_path) as daemon:

@@ -392,6 +392,7 @@ def _setup(desk: Desk) -> None:
         toml.write(
             f'\n[[staff]]\nemail = "{STAFF}"\nname = "Ana Pérez"\nrole = "admin"\n'
             'teams = ["administración"]\n'
+            '\n[types.reclamo]\nname = "Reclamo"\nhint = "Indica la unidad."\ndeadline = "5bd"\n'
         )
     other = desk.work / "otra"
     desk.cli("init", str(other), "--data-dir", str(desk.work / "otra-var"), why="init --data-dir")
@@ -458,6 +459,11 @@ def _tickets(desk: Desk) -> None:
         "ticket", "open", "--for", "eva@correo.example", "--subject", "Paquete",
         "--channel", "walk-in", why="ticket open walk-in",
     )  # fmt: skip
+    desk.cli(
+        "ticket", "open", "--for", "eva@correo.example", "--subject", "Ruidos",
+        "--channel", "whatsapp", "--type", "reclamo", why="ticket open by whatsapp, a type",
+    )  # fmt: skip
+    desk.cli("ticket", "types", why="ticket types")
     desk.cli(
         "ticket", "list", "--state", "recibido", "--assignee", STAFF, "--category",
         "mantenimiento", "--since", "2026-01-01", "--until", "2099-01-01", "--format", "json",

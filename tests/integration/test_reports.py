@@ -175,6 +175,7 @@ def test_every_figure_matches_the_hand_count(history: Desk) -> None:
         ("priority", "media"): 3,
         ("priority", "alta"): 1,
         ("channel", "phone"): 4,
+        ("type", ""): 4,
         ("team", "administración"): 2,
         ("team", "mantenimiento"): 2,
     }

@@ -28,6 +28,8 @@ VOCAB = Vocabulary(
         "asilva@example.org": "Ana Silva",
         "robot@example.org": "",
     },
+    types={"reclamo": "reclamo", "complaint": "reclamo", "solicitud de obra": "obra"},
+    causes={"mal uso": "mal_uso", "misuse": "mal_uso", "desgaste normal": "desgaste"},
 )
 
 
@@ -138,6 +140,21 @@ VERBS: list[tuple[str, tuple[Verb, str, str, bool]]] = [
     ("#unidad 402", (Verb.UNIT, "402", "", True)),
     ("#Unidad: Torre Ñandú depto 402", (Verb.UNIT, "Torre Ñandú depto 402", "", True)),
     ("#unit bodega 12", (Verb.UNIT, "bodega 12", "", True)),
+    # #tipo / #type: by slug or name in either language; ninguno clears it
+    ("#tipo Reclamo", (Verb.TYPE, "reclamo", "", True)),
+    ("#type complaint", (Verb.TYPE, "reclamo", "", True)),
+    ("#Tipo: solicitud de obra", (Verb.TYPE, "obra", "", True)),
+    ("#tipo ninguno", (Verb.TYPE, "", "", True)),
+    # #causa / #cause
+    ("#causa mal uso", (Verb.CAUSE, "mal_uso", "", True)),
+    ("#Cause Misuse", (Verb.CAUSE, "mal_uso", "", True)),
+    ("#causa Desgaste normal", (Verb.CAUSE, "desgaste", "", True)),
+    # #inicio / #start, #plazo / #deadline: ISO or day first
+    ("#inicio 2026-12-07", (Verb.START, "2026-12-07", "", True)),
+    ("#start 7/12/2026 visita técnica", (Verb.START, "2026-12-07", "visita técnica", True)),
+    ("#plazo 05-01-2027", (Verb.DEADLINE, "2027-01-05", "", True)),
+    ("#deadline 2027-01-05", (Verb.DEADLINE, "2027-01-05", "", True)),
+    ("#plazo ninguno", (Verb.DEADLINE, "", "", True)),
 ]
 
 
@@ -149,6 +166,23 @@ def test_every_verb_in_both_languages(text: str, expected: tuple[Verb, str, str,
     assert command.line == text
 
 
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("#tipo mudanza", "unknown_type"),
+        ("#causa rayo", "unknown_cause"),
+        ("#plazo mañana", "bad_date"),
+        ("#plazo 31/02/2027", "bad_date"),
+        ("#inicio", "missing_argument"),
+    ],
+)
+def test_bad_type_cause_or_date_is_a_problem(text: str, code: str) -> None:
+    """An unknown type or cause, or a date that is none, is reported and sets nothing."""
+    parsed = parse(text, VOCAB)
+    assert parsed.commands == ()
+    assert [p.code for p in parsed.problems] == [code]
+
+
 def test_every_verb_is_tested() -> None:
     """The table above exercises every verb."""
     assert {verb for _, (verb, *_rest) in VERBS} == set(Verb)
@@ -157,6 +191,9 @@ def test_every_verb_is_tested() -> None:
 # text -> (code, the line the problem names)
 PROBLEMS: list[tuple[str, str, str]] = [
     ("#foo", "unknown_command", "#foo"),
+    ("#tipo mudanza", "unknown_type", "#tipo mudanza"),
+    ("#causa rayo", "unknown_cause", "#causa rayo"),
+    ("#plazo mañana", "bad_date", "#plazo mañana"),
     ("#cerrrar listo", "unknown_command", "#cerrrar listo"),
     ("#gracias por avisar\nHola", "unknown_command", "#gracias por avisar"),
     ("#asignar", "missing_argument", "#asignar"),

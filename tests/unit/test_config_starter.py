@@ -25,6 +25,7 @@ TABLES: dict[str, type] = {
     "priorities": config.PriorityConfig,
     "categories": config.CategoryConfig,
     "routes": config.RouteConfig,
+    "types": config.TypeConfig,
 }
 
 
@@ -41,6 +42,17 @@ def keys_of(table: Any) -> set[str]:
     return set(table)
 
 
+def starter_causes(starter: dict[str, Any]) -> str:
+    lines = "\n".join(f'{slug} = "{label}"' for slug, label in starter["causes"].items())
+    return f"[causes]\n{lines}\n"
+
+
+def load_text(tmp_path: Path, text: str) -> Config:
+    path = tmp_path / "causes.toml"
+    path.write_text(text, encoding="utf-8")
+    return load(path)
+
+
 def init(tmp_path: Path, *args: str) -> Path:
     assert main(["init", str(tmp_path), *args]) == 0
     return tmp_path / "maildesk.toml"
@@ -49,7 +61,9 @@ def init(tmp_path: Path, *args: str) -> Path:
 def test_starter_documents_every_key_of_the_schema(tmp_path: Path) -> None:
     """The starter written by `maildesk init` names every key of every section of the config."""
     starter = uncommented(init(tmp_path).read_text(encoding="utf-8"))
-    assert set(starter) == set(TABLES)
+    assert set(starter) == set(TABLES) | {"causes"}
+    # [causes] is free slug = "label" lines: its example loads as a list of causes.
+    assert load_text(tmp_path, starter_causes(starter)).causes
     for section, cls in TABLES.items():
         fields = {f.name for f in dataclasses.fields(cls)}
         assert keys_of(starter[section]) == fields, section
