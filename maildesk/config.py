@@ -65,6 +65,7 @@ class DeskConfig:
     auto_close_days: int = default("desk", "auto_close_days")
     default_team: str = default("desk", "default_team")
     trusted_authserv_ids: tuple[str, ...] = default("desk", "trusted_authserv_ids")
+    staff_reply_days: int = default("desk", "staff_reply_days")
 
 
 @dataclass(frozen=True, slots=True)
@@ -418,6 +419,13 @@ def _check(config: Config) -> None:
             "desk.database",
             "a sqlite:/// or postgresql+psycopg:// URL",
             repr(config.desk.database),
+        )
+    if config.desk.staff_reply_days < 1:
+        raise ConfigError(
+            source,
+            "desk.staff_reply_days",
+            "a whole number of days, 1 or more",
+            repr(config.desk.staff_reply_days),
         )
     endpoints = [("web.listen", config.web.listen)]
     if config.listener is not None:

@@ -339,14 +339,19 @@ def dispatch(session: Session, desk: Desk, row: Inbound) -> None:
     decision = analysis.decision
     row.verdict = analysis.verdict.kind.value
     row.reason = analysis.verdict.reason or decision.reason
+    now = desk.clock.now()
     proof = staffauth.check(
-        analysis.mail, recipients=recipients_of(analysis.mail, row.envelope_to), config=desk.config
+        analysis.mail,
+        recipients=recipients_of(analysis.mail, row.envelope_to),
+        config=desk.config,
+        ticket_number=decision.ticket_number,
+        now=now,
     )
     if proof.member is not None and not proof.proven:
         row.reason = proof.reason
     ticket = lookup.ticket(decision.ticket_number) if decision.ticket_number is not None else None
     related = lookup.ticket(decision.related_number) if decision.related_number else None
-    mail = Mail(session, desk, row, lookup, analysis, proof, ticket, related, desk.clock.now())
+    mail = Mail(session, desk, row, lookup, analysis, proof, ticket, related, now)
     for _name, outcome in OUTCOMES:
         done = outcome(mail)
         if done is not None:
