@@ -9,6 +9,7 @@ import pytest
 
 from maildesk import signing
 from maildesk.config import Config, load
+from maildesk.errors import ConfigError
 from maildesk.inbound.parse import parse_mail
 from maildesk.inbound.staffauth import check
 from tests.mails import make_mail
@@ -61,3 +62,13 @@ def test_a_dmarc_fail_refuses_even_a_dkim_pass_of_another_domain(config: Config)
     header = "mx.alameda.example; dkim=pass header.d=alameda.example"
     mail = parse_mail(make_mail(sender=ANA, headers={"Authentication-Results": header}))
     assert check(mail, recipients=[DESK], config=config, ticket_number=1, now=SENT).proven
+
+
+@pytest.mark.parametrize("value", ["0", "-3", '"30d"'])
+def test_a_bad_staff_reply_days_names_file_and_key(tmp_path: Path, value: str) -> None:
+    """`desk.staff_reply_days` must be a whole number of days, 1 or more."""
+    path = tmp_path / "maildesk.toml"
+    path.write_text(f"[desk]\nstaff_reply_days = {value}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        load(path)
+    assert (raised.value.source, raised.value.key) == (str(path), "desk.staff_reply_days")
