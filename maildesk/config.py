@@ -13,7 +13,6 @@ import dataclasses
 import logging
 import os
 import re
-import secrets
 import tomllib
 import types
 import typing
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from maildesk import keyfile
 from maildesk.config_schema import builtin, default
 from maildesk.errors import ConfigError
 from maildesk.text import fold
@@ -67,6 +67,7 @@ class DeskConfig:
     trusted_authserv_ids: tuple[str, ...] = default("desk", "trusted_authserv_ids")
     channels: tuple[str, ...] = default("desk", "channels")
     require_cause_on_close: bool = default("desk", "require_cause_on_close")
+    staff_reply_days: int = default("desk", "staff_reply_days")
 
 
 @dataclass(frozen=True, slots=True)
@@ -459,6 +460,13 @@ def _check(config: Config) -> None:
             "a sqlite:/// or postgresql+psycopg:// URL",
             repr(config.desk.database),
         )
+    if config.desk.staff_reply_days < 1:
+        raise ConfigError(
+            source,
+            "desk.staff_reply_days",
+            "a whole number of days, 1 or more",
+            repr(config.desk.staff_reply_days),
+        )
     endpoints = [("web.listen", config.web.listen)]
     if config.listener is not None:
         endpoints.append(("listener.listen", config.listener.listen))
@@ -814,18 +822,14 @@ def _written_teams(data: Mapping[str, Any], config: Config) -> dict[str, str]:
 
 
 def with_secret(config: Config) -> Config:
-    """Fill in a missing `secret_key` from `<data_dir>/secret.key`, creating it once.
+    """Fill in a missing `secret_key` from `<data_dir>/secret.key`, creating it once;
+    warn about a weak configured one.
 
     The embedded defaults need a stable secret (signed addresses must still verify
     after a restart) without asking the operator for one.
     """
     if config.desk.secret_key:
+        keyfile.warn_if_weak(config.desk.secret_key, source=config.source)
         return config
-    key_file = config.data_path / "secret.key"
-    if not key_file.exists():
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(32))
-    secret = key_file.read_text().strip()
+    secret = keyfile.read_or_create(config.data_path / "secret.key")
     return dataclasses.replace(config, desk=dataclasses.replace(config.desk, secret_key=secret))

@@ -134,6 +134,7 @@ class OutboxKind(enum.StrEnum):
     STATUS_LINK = "status_link"
     STAFF_UNPROVEN = "staff_unproven"
     STAFF_LINK = "staff_link"
+    CONFIRM_ON_PAGE = "confirm_on_page"
 
 
 class EventKind(enum.StrEnum):
@@ -172,6 +173,7 @@ class Notice(enum.StrEnum):
     REOPENED = "reopened"
     VENDOR_REPLY = "vendor_reply"
     UNVERIFIED = "unverified"
+    RESIDENT_UNVERIFIED = "resident_unverified"
     NOTE = "note"
     CHANGED = "changed"  # someone else answered, moved or reassigned the holder's ticket
 

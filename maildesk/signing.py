@@ -13,8 +13,10 @@ import hashlib
 import hmac
 import re
 import secrets
+from datetime import UTC, date, datetime
 
 _SIG_LEN = 10  # base32 characters: 50 bits, plenty for an address nobody can query
+_EPOCH = date(1970, 1, 1)
 
 
 def _sign(secret: str, purpose: str, value: str) -> str:
@@ -28,29 +30,46 @@ def split_address(address: str) -> tuple[str, str]:
     return local, domain
 
 
-def _reply_signature(secret: str, number: int, recipient: str | None) -> str:
+def _reply_signature(secret: str, number: int, recipient: str | None, until: int | None) -> str:
     if recipient is None:
         return _sign(secret, "reply", str(number))
-    return _sign(secret, "reply-to", f"{number}:{recipient.strip().lower()}")
+    return _sign(secret, "reply-to", f"{number}:{recipient.strip().lower()}:{until}")
 
 
-def reply_address(desk_address: str, number: int, secret: str, recipient: str | None = None) -> str:
-    """The address a reply about ticket `number` goes to: `local+N-sig@domain`.
+def day_number(moment: datetime) -> int:
+    """Whole days since 1970-01-01 in UTC: the expiry carried by a staff reply address."""
+    return (moment.astimezone(UTC).date() - _EPOCH).days
 
-    With `recipient`, the signature also covers who the mail was sent to: a reply
-    from that address to it proves the sender received our mail (staff proof).
-    """
+
+def reply_address(desk_address: str, number: int, secret: str) -> str:
+    """The address a reply about ticket `number` goes to: `local+N-sig@domain`."""
     local, domain = split_address(desk_address)
-    return f"{local}+{number}-{_reply_signature(secret, number, recipient)}@{domain}"
+    return f"{local}+{number}-{_reply_signature(secret, number, None, None)}@{domain}"
 
 
-def _reply_parts(address: str, desk_address: str) -> tuple[int, str] | None:
+def staff_reply_address(
+    desk_address: str, number: int, secret: str, recipient: str, *, now: datetime, days: int
+) -> str:
+    """A reply address signed for one recipient, one ticket and `days` from `now`:
+    `local+N-DAY-sig@domain`, DAY being the last day it proves anything. A reply from
+    that recipient to it proves they received our mail (staff proof); each notice
+    carries a fresh one."""
+    local, domain = split_address(desk_address)
+    until = day_number(now) + days
+    sig = _reply_signature(secret, number, recipient, until)
+    return f"{local}+{number}-{until}-{sig}@{domain}"
+
+
+def _reply_parts(address: str, desk_address: str) -> tuple[int, int | None, str] | None:
     local, domain = split_address(address)
     desk_local, desk_domain = split_address(desk_address)
     if domain != desk_domain:
         return None
-    match = re.fullmatch(re.escape(desk_local) + r"\+(\d{1,12})-([a-z2-7]+)", local)
-    return (int(match.group(1)), match.group(2)) if match else None
+    match = re.fullmatch(re.escape(desk_local) + r"\+(\d{1,12})-(?:(\d{1,7})-)?([a-z2-7]+)", local)
+    if not match:
+        return None
+    until = int(match.group(2)) if match.group(2) else None
+    return int(match.group(1)), until, match.group(3)
 
 
 def parse_reply_address(
@@ -58,26 +77,34 @@ def parse_reply_address(
 ) -> int | None:
     """The ticket number of a correctly signed reply address of this desk, else None.
 
-    Accepts the ticket's own signature, and the one bound to `sender` when given.
+    Accepts the ticket's own signature, and one signed for `sender` when given (expired
+    or not: this says which ticket a mail is about, not who may act on it).
     """
     parts = _reply_parts(address, desk_address)
     if parts is None:
         return None
-    number, sig = parts
-    if hmac.compare_digest(_reply_signature(secret, number, None), sig):
+    number, until, sig = parts
+    if until is None and hmac.compare_digest(_reply_signature(secret, number, None, None), sig):
         return number
-    if sender and hmac.compare_digest(_reply_signature(secret, number, sender), sig):
-        return number
+    if sender and until is not None:
+        expected = _reply_signature(secret, number, sender, until)
+        return number if hmac.compare_digest(expected, sig) else None
     return None
 
 
-def proves_recipient(address: str, desk_address: str, secret: str, sender: str) -> int | None:
-    """The ticket number when `address` was signed for `sender` itself, else None."""
+def proves_recipient(
+    address: str, desk_address: str, secret: str, sender: str, *, now: datetime
+) -> int | None:
+    """The ticket number when `address` was signed for `sender` itself and has not
+    expired at `now`, else None."""
     parts = _reply_parts(address, desk_address)
     if parts is None or not sender:
         return None
-    number, sig = parts
-    return number if hmac.compare_digest(_reply_signature(secret, number, sender), sig) else None
+    number, until, sig = parts
+    if until is None or until < day_number(now):
+        return None
+    expected = _reply_signature(secret, number, sender, until)
+    return number if hmac.compare_digest(expected, sig) else None
 
 
 def is_desk_address(address: str, desk_address: str) -> bool:

@@ -27,7 +27,7 @@ pytest_plugins = ["tests.servers"]
 PG_ADMIN_URL = os.environ.get(
     "MAILDESK_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-SECRET = "test-secret-key-0123456789"
+SECRET = "test-secret-key-0123456789-abcdefghijkl"
 START = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
 
 

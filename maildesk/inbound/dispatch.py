@@ -1,19 +1,20 @@
 """What one stored mail does: an analysis, then the first outcome of `OUTCOMES` that takes it.
 
-The analysis (parse, loop rules, threading, staff proof) writes nothing. The outcomes,
-in order: set aside (loops), a bounce kept on its ticket, an auto-reply kept on its
-ticket, a proven staff member's reply (commands and an answer), an unproven staff
-address's mail (kept internal, its sender told), a vendor's reply (internal), a
-resident's reply (which may resume, confirm, reject, reopen or, long after closure,
-pass on to a new linked ticket), a staff member's `#abrir` in a new mail, and otherwise
-a new ticket. Each outcome only translates the mail into a ticket action
-(`maildesk.tickets`), which decides what changes and who is told.
+The analysis (parse, loop rules, threading, staff proof, the resident's proof) writes
+nothing. The outcomes, in order: set aside (loops), a bounce kept on its ticket, an
+auto-reply kept on its ticket, a proven staff member's reply (commands and an answer),
+an unproven staff address's mail (kept internal, its sender told), a vendor's reply
+(internal), a resident's reply (which may resume, confirm, reject, reopen or, long after
+closure, pass on to a new linked ticket; only a proven one confirms, rejects or
+reopens), a staff member's `#abrir` in a new mail, and otherwise a new ticket. Each
+outcome only translates the mail into a ticket action (`maildesk.tickets`), which
+decides what changes and who is told.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -33,7 +34,7 @@ from maildesk.domain import (
     Via,
 )
 from maildesk.errors import IgnoreMail
-from maildesk.inbound import correlate, quotes, rules, staffauth, staffmail
+from maildesk.inbound import correlate, quotes, residentauth, rules, staffauth, staffmail
 from maildesk.inbound.parse import parse_mail
 from maildesk.models import Inbound, Message, Outbox, Participant, Ticket
 from maildesk.tickets import opening, recorded, resident
@@ -174,6 +175,7 @@ class Mail:
     lookup: DatabaseLookup
     analysis: Analysis
     proof: staffauth.StaffProof
+    resident_proof: residentauth.ResidentProof | None
     ticket: Ticket | None
     related: Ticket | None
     now: datetime
@@ -292,6 +294,7 @@ def _resident_reply(m: Mail) -> Ticket | None:
         text=m.reply_text(),
         now=m.now,
         inbound_id=m.row.id,
+        verified=m.resident_proof is not None and m.resident_proof.verified,
     )
     if entered:
         return m.ticket
@@ -338,12 +341,22 @@ PAGE_SOURCE = "web"
 """`Inbound.source` of a reply typed on the status page (`web.actions`)."""
 
 
-def _staff_proof(mail: ParsedMail, row: Inbound, config: Config) -> staffauth.StaffProof:
+def _staff_proof(
+    mail: ParsedMail,
+    row: Inbound,
+    config: Config,
+    recipients: Sequence[str],
+    *,
+    ticket_number: int | None,
+    now: datetime,
+) -> staffauth.StaffProof:
     """A page reply is the resident's by construction: whatever its headers say, it never
     proves (or even claims) staff; every other mail is checked by `staffauth`."""
     if row.source == PAGE_SOURCE:
         return staffauth.StaffProof(None, False, "a reply typed on the status page")
-    return staffauth.check(mail, recipients=recipients_of(mail, row.envelope_to), config=config)
+    return staffauth.check(
+        mail, recipients=recipients, config=config, ticket_number=ticket_number, now=now
+    )
 
 
 def dispatch(session: Session, desk: Desk, row: Inbound) -> None:
@@ -360,12 +373,23 @@ def dispatch(session: Session, desk: Desk, row: Inbound) -> None:
     decision = analysis.decision
     row.verdict = analysis.verdict.kind.value
     row.reason = analysis.verdict.reason or decision.reason
-    proof = _staff_proof(analysis.mail, row, desk.config)
+    now = desk.clock.now()
+    recipients = recipients_of(analysis.mail, row.envelope_to)
+    proof = _staff_proof(
+        analysis.mail, row, desk.config, recipients, ticket_number=decision.ticket_number, now=now
+    )
     if proof.member is not None and not proof.proven:
         row.reason = proof.reason
     ticket = lookup.ticket(decision.ticket_number) if decision.ticket_number is not None else None
     related = lookup.ticket(decision.related_number) if decision.related_number else None
-    mail = Mail(session, desk, row, lookup, analysis, proof, ticket, related, desk.clock.now())
+    resident_proof = None
+    if ticket is not None:
+        resident_proof = residentauth.check(
+            analysis.mail, recipients=recipients, config=desk.config, ticket_number=ticket.number
+        )
+    mail = Mail(
+        session, desk, row, lookup, analysis, proof, resident_proof, ticket, related, now
+    )
     for _name, outcome in OUTCOMES:
         done = outcome(mail)
         if done is not None:

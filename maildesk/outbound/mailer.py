@@ -74,8 +74,17 @@ def queue_mail(
     rendered = compose.render(kind.value, desk.language, {**base, **context})
     reply_to = None
     if ticket is not None:
-        reply_to = signing.reply_address(
-            desk.address, number, desk.secret, to if sign_for_recipient else None
+        reply_to = (
+            signing.staff_reply_address(
+                desk.address,
+                number,
+                desk.secret,
+                to,
+                now=now,
+                days=desk.config.desk.staff_reply_days,
+            )
+            if sign_for_recipient
+            else signing.reply_address(desk.address, number, desk.secret)
         )
         if references is None:
             references = thread_of(session, ticket, public_only=public)

@@ -114,6 +114,7 @@ def unproven_staff(
             "kept": ticket is not None,
             "tagged_subject": notify.tagged(desk, ticket) if ticket is not None else mail.subject,
             "console_url": desk.config.desk.base_url.rstrip("/") + "/staff/",
+            "days": desk.config.desk.staff_reply_days,
         },
     )
 

@@ -30,6 +30,7 @@ _CONFIRMING = _phrases(
     si, sip, ok, okay, okey, vale, listo, perfecto, excelente, genial, correcto
     resuelto, solucionado, arreglado, reparado, ya esta, ya quedo
     ya esta resuelto, ya esta solucionado, ya esta arreglado
+    esta resuelto, esta solucionado, esta arreglado
     quedo resuelto, quedo solucionado, quedo arreglado
     funciona, ya funciona, funciona bien, ya funciona bien, funciona perfecto, ahora funciona
     todo bien, todo ok, todo correcto, todo en orden

@@ -6,7 +6,11 @@ tells the resident and tells staff the same way whichever way it came.
 A reply (`replied`) first decides its effect with the pure rules in `states`: in
 en espera it resumes the ticket; in validación a confirmation confirms and anything
 else rejects; shortly after closure it reopens; long after closure it belongs to a new
-ticket (the caller opens one, linked to the old).
+ticket (the caller opens one, linked to the old). A reply that would confirm, reject or
+reopen does so only when it proves its sender (`verified`: sent to the ticket's signed
+reply address, or a trusted DMARC pass); anyone can forge `From:` and copy a subject
+tag. Otherwise it is kept, marked unverified, and the requester is asked to act from
+their page, which only they can open.
 """
 
 from __future__ import annotations
@@ -19,7 +23,15 @@ from sqlalchemy.orm import Session
 
 from maildesk.context import Desk
 from maildesk.domain import Attachment as MailAttachment
-from maildesk.domain import Change, EventKind, MessageKind, Notice, ParsedMail, State
+from maildesk.domain import (
+    Change,
+    EventKind,
+    MessageKind,
+    Notice,
+    OutboxKind,
+    ParsedMail,
+    State,
+)
 from maildesk.errors import Refused
 from maildesk.models import Ticket
 from maildesk.outbound import notify
@@ -50,6 +62,10 @@ _REPLY_MOVES = {
 }
 
 
+# What a reply does only when it proves its sender.
+_CONSEQUENTIAL = frozenset({ResidentEffect.CONFIRM, ResidentEffect.REOPEN})
+
+
 def _words(desk: Desk, key: str) -> str:
     return _FROM_PAGE.get(desk.language, _FROM_PAGE["es"])[key]
 
@@ -64,6 +80,7 @@ def replied(
     text: str,
     now: datetime,
     inbound_id: int | None,
+    verified: bool,
 ) -> bool:
     """The resident's reply (already quote-stripped as `text`) enters the ticket.
 
@@ -78,6 +95,9 @@ def replied(
     )
     if effect is ResidentEffect.NEW_TICKET:
         return False
+    if effect in _CONSEQUENTIAL and not verified:
+        _unverified(session, desk, ticket, mail, text=text, now=now, inbound_id=inbound_id)
+        return True
     add_inbound_message(
         session,
         desk,
@@ -109,6 +129,44 @@ def replied(
             attachments=mail.attachments,
         )
     return True
+
+
+def _unverified(
+    session: Session,
+    desk: Desk,
+    ticket: Ticket,
+    mail: ParsedMail,
+    *,
+    text: str,
+    now: datetime,
+    inbound_id: int | None,
+) -> None:
+    """An unproven reply that would have confirmed, rejected or reopened: shown on the
+    page and the console marked unverified, staff told, the requester asked (one
+    automatic mail, capped per hour) to act from their page; the ticket stays as it was."""
+    add_inbound_message(
+        session,
+        desk,
+        ticket,
+        mail,
+        kind=MessageKind.UNVERIFIED,
+        public=True,
+        now=now,
+        inbound_id=inbound_id,
+        text=text,
+    )
+    notify.notify_staff(
+        session,
+        desk,
+        ticket,
+        notice=Notice.RESIDENT_UNVERIFIED,
+        text=text,
+        now=now,
+        attachments=mail.attachments,
+    )
+    notify.mail_resident(
+        session, desk, ticket, kind=OutboxKind.CONFIRM_ON_PAGE, now=now, automatic=True, context={}
+    )
 
 
 def _require_validation(actor: Actor, ticket: Ticket) -> None:

@@ -61,8 +61,13 @@ def escalate(
     rows = [
         {
             **row,
-            "reply_to": signing.reply_address(
-                desk.address, ticket.number, desk.secret, person.email
+            "reply_to": signing.staff_reply_address(
+                desk.address,
+                ticket.number,
+                desk.secret,
+                person.email,
+                now=now,
+                days=desk.config.desk.staff_reply_days,
             ),
         }
         for ticket, row in items

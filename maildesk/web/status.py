@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from maildesk.context import Desk
-from maildesk.domain import STATE_WORDS, Direction, OutboxKind, State
+from maildesk.domain import STATE_WORDS, Direction, MessageKind, OutboxKind, State
 from maildesk.labels import team_label
 from maildesk.localtime import local_datetime
 from maildesk.models import Attachment, Message, Ticket
@@ -44,6 +44,7 @@ class Entry:
     mine: bool
     text: str
     files: list[FileLink] = field(default_factory=list)
+    unverified: bool = False
 
 
 def handler_name(desk: Desk, ticket: Ticket) -> str | None:
@@ -83,6 +84,7 @@ def timeline(desk: Desk, ticket: Ticket) -> list[Entry]:
                 mine=mine,
                 text=shown_text(m, ticket),
                 files=[FileLink(a.id, a.filename, max(1, a.size // 1024)) for a in m.attachments],
+                unverified=m.kind == MessageKind.UNVERIFIED,
             )
         )
     return entries

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from maildesk import cli
+from maildesk import cli, signing
 from maildesk.context import Desk
 from maildesk.domain import Via
 from maildesk.inbound.accept import accept
@@ -97,6 +97,7 @@ def test_confirming_by_mail_and_on_the_page_do_the_same(desk: Desk) -> None:
     event_id, outbox_id = marks(desk)
     reply = make_mail(
         sender=RESIDENT,
+        to=signing.reply_address(desk.address, mail_number, desk.secret),
         subject=f"Re: [#{mail_number}] Fuga de agua en el depto 402",
         body="Sí, gracias, ya funciona.",
     )

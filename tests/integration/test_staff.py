@@ -355,7 +355,9 @@ def test_agent_of_another_team_is_refused(world: World) -> None:
 def _signed_for(world: World, address: str, number: int = 1) -> str:
     from maildesk import signing
 
-    return signing.reply_address(DESK, number, world.desk.secret, address)
+    return signing.staff_reply_address(
+        DESK, number, world.desk.secret, address, now=world.desk.clock.now(), days=30
+    )
 
 
 def test_supervisor_closes_without_success(world: World) -> None:

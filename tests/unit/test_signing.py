@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from maildesk import signing
 
 DESK = "soporte@alameda.example"
@@ -48,3 +50,27 @@ def test_desk_address_and_extensions() -> None:
     assert signing.is_desk_address("soporte+12-abc@alameda.example", DESK)
     assert not signing.is_desk_address("soportex@alameda.example", DESK)
     assert not signing.is_desk_address("soporte@other.example", DESK)
+
+
+def test_staff_reply_address_is_bound_to_recipient_ticket_and_expiry() -> None:
+    """A staff reply address proves its own recipient, on its own ticket, until its last day."""
+    sent = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+    address = signing.staff_reply_address(DESK, 2, SECRET, "ana@alameda.example", now=sent, days=30)
+    assert signing.proves_recipient(address, DESK, SECRET, "ana@alameda.example", now=sent) == 2
+    last_day = sent + timedelta(days=30)
+    assert signing.proves_recipient(address, DESK, SECRET, "Ana@alameda.example", now=last_day) == 2
+    expired = last_day + timedelta(days=1)
+    assert signing.proves_recipient(address, DESK, SECRET, "ana@alameda.example", now=expired) is None
+    assert signing.proves_recipient(address, DESK, SECRET, "luis@alameda.example", now=sent) is None
+    # the day cannot be pushed forward, nor the ticket changed, without the secret
+    number, until, sig = address.split("@")[0].split("+")[1].split("-")
+    later = address.replace(f"-{until}-", f"-{int(until) + 300}-")
+    assert signing.proves_recipient(later, DESK, SECRET, "ana@alameda.example", now=expired) is None
+    other = address.replace(f"+{number}-", "+3-")
+    assert signing.proves_recipient(other, DESK, SECRET, "ana@alameda.example", now=sent) is None
+    # a resident's (unbound) address proves no staff member
+    plain = signing.reply_address(DESK, 2, SECRET)
+    assert signing.proves_recipient(plain, DESK, SECRET, "ana@alameda.example", now=sent) is None
+    # it still threads into its ticket for its recipient, expired or not
+    assert signing.parse_reply_address(address, DESK, SECRET, sender="ana@alameda.example") == 2
+    assert signing.parse_reply_address(address, DESK, SECRET) is None

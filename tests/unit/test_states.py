@@ -219,6 +219,7 @@ CONFIRMATIONS = [
     "Buenos días:\n\nTodo bien, gracias 🙏",
     "Ok, no hay problema",
     "Quedó arreglado",
+    "Sí, está resuelto, muchas gracias.",
     # English
     "yes",
     "Fixed",
