@@ -125,6 +125,7 @@ class OutboxKind(enum.StrEnum):
     RATE_LIMIT = "rate_limit"
     STATUS_LINK = "status_link"
     STAFF_UNPROVEN = "staff_unproven"
+    STAFF_ELSEWHERE = "staff_elsewhere"
     STAFF_LINK = "staff_link"
 
 

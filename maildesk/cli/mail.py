@@ -77,7 +77,7 @@ def cmd_outbox_retry(args: argparse.Namespace) -> int:
         print("outbox retry: give the ids of the mails, or --all", file=sys.stderr)
         return 2
     desk = desk_of(args)
-    result = retry(desk.db, desk.clock.now(), None if args.all else args.ids)
+    result = retry(desk.db, desk.desk_id, desk.clock.now(), None if args.all else args.ids)
     for row_id, why in result.refused.items():
         print(f"outbox {row_id}: {why}; nothing to retry", file=sys.stderr)
     print(

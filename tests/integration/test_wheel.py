@@ -48,6 +48,7 @@ samples = {
     "vendor_request": {"message": "¿Pueden venir?", "unit": "depto 402", "text": "Fuga", "attachments": ["f.jpg"]},
     "status_link": {},
     "staff_unproven": {"kept": True, "console_url": "https://x.example/staff/t/7"},
+    "staff_elsewhere": {"building": "Torre Sur", "their_building": "Torre Norte"},
     "staff_link": {"name": "Ana Pérez", "url": "https://x.example/staff/entrar/abc", "minutes": 15},
     "escalation": {"rows": [row]},
     "alerts": {"rows": [row]},
