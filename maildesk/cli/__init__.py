@@ -34,6 +34,14 @@ from maildesk.errors import ConfigError, SchemaError, TemporaryError
 CHATTY_LOGGERS = ("alembic", "imapclient", "mail.log")
 
 
+def _desk_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--desk",
+        metavar="SLUG",
+        help="the desk (building) of a [[desks]] install; required to change tickets there",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="maildesk", description="An email-driven help desk for residential buildings."
@@ -61,10 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
         "run", help="the daemon: mailbox watcher, listener, outbox, scheduler, status page"
     )
     p.add_argument("--only", help="comma-separated subset of fetch,listener,outbox,scheduler,web")
+    _desk_option(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("fetch", help="fetch new mail from the IMAP mailbox")
     p.add_argument("--once", action="store_true", help="one pass, then exit (cron mode)")
+    _desk_option(p)
     p.set_defaults(func=cmd_fetch)
 
     p = sub.add_parser("ingest", help="import raw RFC 5322 messages from files, or one from stdin")
@@ -90,12 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ID",
         help="re-import quarantined or ignored mails by id",
     )
+    _desk_option(p)
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser(
         "escalate", help="the SLA pass: escalations, overdue alerts, digests, auto-close"
     )
     p.add_argument("--once", action="store_true", help="one pass, then exit (cron mode)")
+    _desk_option(p)
     p.set_defaults(func=cmd_escalate)
 
     outbox = sub.add_parser("outbox", help="the queue of mail to send").add_subparsers(
@@ -105,16 +117,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--once", action="store_true", help="deliver everything due, then exit (cron mode)"
     )
+    _desk_option(p)
     p.set_defaults(func=cmd_outbox_send)
     p = outbox.add_parser("list", help="what is queued, sent, held or given up")
     p.add_argument("--status", choices=["pending", "sent", "dead", "suppressed"])
     p.add_argument("--format", choices=["table", "json"], default="table")
+    _desk_option(p)
     p.set_defaults(func=cmd_outbox_list)
     p = outbox.add_parser(
         "retry", help="make pending (backing off) or dead mail due now, after fixing the relay"
     )
     p.add_argument("ids", type=int, nargs="*", metavar="ID", help="outbox ids (outbox list)")
     p.add_argument("--all", action="store_true", help="every pending or dead mail")
+    _desk_option(p)
     p.set_defaults(func=cmd_outbox_retry)
 
     ticket = sub.add_parser(
@@ -139,10 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="list mails set aside on purpose (loops, bounces), with reasons",
     )
     p.add_argument("--format", choices=["table", "json"], default="table")
+    _desk_option(p)
     p.set_defaults(func=cmd_ticket_list)
     p = ticket.add_parser("show", help="one ticket with its history")
     p.add_argument("number", type=int)
     p.add_argument("--format", choices=["text", "json"], default="text")
+    _desk_option(p)
     p.set_defaults(func=cmd_ticket_show)
     p = ticket.add_parser("open", help="open a ticket for a resident who phoned or walked in")
     p.add_argument(
@@ -157,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="",
         help="the staff address taking the call (default: the operator, as admin)",
     )
+    _desk_option(p)
     p.set_defaults(func=cmd_ticket_open)
 
     p = ticket.add_parser(
@@ -165,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("number", type=int)
     p.add_argument("--format", choices=["json", "pdf"], default="json")
     p.add_argument("--output", metavar="FILE", help="write here (required for pdf)")
+    _desk_option(p)
     p.set_defaults(func=cmd_ticket_export)
 
     p = ticket.add_parser(
@@ -172,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("number", type=int)
     p.add_argument("--new", action="store_true", required=True, help="required: rotates the token")
+    _desk_option(p)
     p.set_defaults(func=cmd_ticket_token)
 
     p = sub.add_parser(
@@ -187,11 +207,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--to", type=day, metavar="DATE", help="last local day, included (default: today)"
     )
-    p.add_argument("--desk", metavar="SLUG", help="which desk (must name this one)")
     p.add_argument("--by", choices=["day", "week", "month"], default="week")
     p.add_argument("--format", choices=["table", "csv", "xlsx", "json", "pdf"], default="table")
     p.add_argument("--output", metavar="FILE", help="write here instead of standard output")
     p.add_argument("--charts", metavar="DIR", help="also write the charts there as PNG files")
+    _desk_option(p)
     p.set_defaults(func=cmd_report)
 
     staff = sub.add_parser("staff", help="the staff console").add_subparsers(
@@ -201,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
         "link", help="print a one-time sign-in link to the console (15 minutes, used once)"
     )
     p.add_argument("email", help="a configured [[staff]] address")
+    _desk_option(p)
     p.set_defaults(func=cmd_staff_link)
 
     db = sub.add_parser("db", help="database maintenance").add_subparsers(

@@ -12,15 +12,9 @@ from maildesk.cli.common import desk_of, emit
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from maildesk.reports import By, charts, desk_names, formats, report_for
+    from maildesk.reports import By, charts, formats, report_for
 
     desk = desk_of(args)
-    if args.desk and args.desk.strip().lower() not in desk_names(desk.config):
-        print(
-            f"--desk: {args.desk!r} is not this desk ({', '.join(desk_names(desk.config))})",
-            file=sys.stderr,
-        )
-        return 1
     today = desk.clock.now().astimezone(ZoneInfo(desk.config.desk.timezone)).date()
     last = args.to or today
     first = args.from_ or last - timedelta(days=29)
