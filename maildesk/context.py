@@ -85,6 +85,11 @@ class Desk:
     def is_staff(self, address: str) -> bool:
         return self.config.staff_member(address) is not None
 
+    def is_install_staff(self, address: str) -> bool:
+        """Staff of this desk or of another building of the install (whose subject tags
+        are theirs to use, and who are told when they cannot act here)."""
+        return self.is_staff(address) or self.staff_elsewhere(address) is not None
+
     def staff_elsewhere(self, address: str) -> tuple[StaffConfig, Config] | None:
         """A staff member of another building of the install who is not staff of this one."""
         if self.is_staff(address):

@@ -138,7 +138,7 @@ def analyse(
         desk_address=desk.address,
         secret=desk.secret,
         tag_prefix=desk.config.desk.tag_prefix,
-        is_staff=desk.is_staff,
+        is_staff=desk.is_install_staff,
         lookup=lookup or DatabaseLookup(session, desk.desk_id),
     )
     return Analysis(mail, verdict, decision)

@@ -1,0 +1,143 @@
+"""Two buildings in one install over one database (SQLite and PostgreSQL): numbering,
+the outbox, staff rights and status links stay each desk's own."""
+
+from __future__ import annotations
+
+import email
+from collections.abc import Iterator
+from email.message import EmailMessage
+from email.policy import default
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from werkzeug.test import Client
+
+from maildesk import config as config_mod
+from maildesk.clock import FixedClock
+from maildesk.context import Desk, open_install
+from maildesk.daemon import send_outbox
+from maildesk.inbound.accept import accept
+from maildesk.inbound.runner import process_pending
+from maildesk.models import Desk as DeskRow
+from maildesk.models import Message, Outbox, Ticket
+from maildesk.web.hosts import desk_hosts
+from tests.conftest import SECRET
+from tests.desks import ANA, NORTE, SUR, install_toml
+from tests.mails import make_mail
+
+pytestmark = pytest.mark.integration
+
+RESIDENT = "vecina@correo.example"
+
+
+@pytest.fixture
+def desks(tmp_path: Path, database_url: str, clock: FixedClock) -> Iterator[dict[str, Desk]]:
+    install = config_mod.load_install(install_toml(tmp_path, database_url, SECRET))
+    opened = open_install(install, upgrade=True, clock=clock)
+    yield {d.slug: d for d in opened}
+    opened[0].db.dispose()
+
+
+def write(desk: Desk, raw: bytes) -> None:
+    accept(desk, raw, source="pipe")
+    process_pending(desk)
+
+
+def ticket(desk: Desk, number: int = 1) -> Ticket:
+    with desk.db.read_only() as session:
+        found = session.scalars(
+            select(Ticket).where(Ticket.desk_id == desk.desk_id, Ticket.number == number)
+        ).one()
+        _ = found.messages
+        return found
+
+
+def sent_files(desk: Desk) -> list[EmailMessage]:
+    files = sorted(desk.outbox_dir.glob("*.eml")) if desk.outbox_dir.exists() else []
+    return [email.message_from_bytes(f.read_bytes(), policy=default) for f in files]  # type: ignore[misc]
+
+
+def test_each_desk_numbers_its_own_tickets_and_its_worker_sends_only_its_mail(
+    desks: dict[str, Desk],
+) -> None:
+    norte, sur = desks["norte"], desks["sur"]
+    write(norte, make_mail(to=NORTE, subject="Fuga en la torre norte"))
+    write(sur, make_mail(to=SUR, subject="Portón de la torre sur"))
+    assert ticket(norte).subject == "Fuga en la torre norte"
+    assert ticket(sur).subject == "Portón de la torre sur"  # both are ticket #1
+    with norte.db.read_only() as session:
+        slugs = set(session.scalars(select(DeskRow.slug)))
+    assert slugs == {"norte", "sur"}
+
+    assert send_outbox(norte).sent >= 1
+    mails = sent_files(norte)
+    assert mails and all(NORTE in str(m["From"]) for m in mails), [m["From"] for m in mails]
+    assert sent_files(sur) == []
+    with sur.db.read_only() as session:
+        waiting = session.scalars(select(Outbox.status).where(Outbox.desk_id == sur.desk_id)).all()
+    assert waiting and set(waiting) == {"pending"}  # Norte's worker left Sur's mail alone
+
+    assert send_outbox(sur).sent == len(waiting)
+    assert all(SUR in str(m["From"]) for m in sent_files(sur))
+    assert len(sent_files(norte)) == len(mails)
+
+
+def test_staff_of_one_building_cannot_command_another_buildings_ticket(
+    desks: dict[str, Desk],
+) -> None:
+    norte, sur = desks["norte"], desks["sur"]
+    write(sur, make_mail(to=SUR, subject="Portón de la torre sur"))
+    send_outbox(sur)
+    before = ticket(sur)
+    told = len(sent_files(sur))
+
+    write(
+        sur,
+        make_mail(
+            sender=ANA,
+            sender_name="Ana Pérez",
+            to=SUR,
+            subject=f"Re: [#1] {before.subject}",
+            body="#cerrar\n#prioridad alta\nLo vemos mañana.",
+        ),
+    )
+    after = ticket(sur)
+    assert (after.state, after.priority, after.assignee) == (
+        before.state,
+        before.priority,
+        before.assignee,
+    )
+    assert [m.id for m in after.messages] == [m.id for m in before.messages]
+    with sur.db.read_only() as session:
+        kept = session.scalars(select(Message).where(Message.sender_email == ANA)).all()
+    assert kept == []
+
+    send_outbox(sur)
+    new = sent_files(sur)[told:]
+    assert [(str(m["To"]), "Torre Norte" in m.get_body(("plain",)).get_content()) for m in new] == [
+        (f"Ana Pérez <{ANA}>", True)
+    ]
+    assert "no eres personal de Torre Sur" in str(new[0]["Subject"])
+    assert sent_files(norte) == []
+
+
+def test_a_status_link_shows_only_on_its_own_desks_host(desks: dict[str, Desk]) -> None:
+    norte, sur = desks["norte"], desks["sur"]
+    write(norte, make_mail(to=NORTE, subject="Fuga en la torre norte"))
+    write(sur, make_mail(to=SUR, subject="Portón de la torre sur"))
+    token_norte, token_sur = ticket(norte).status_token, ticket(sur).status_token
+    client = Client(desk_hosts((norte, sur)))
+
+    def page(token: str, host: str) -> tuple[int, str]:
+        response = client.get(f"/t/{token}", headers={"Host": host})
+        return response.status_code, response.get_data(as_text=True)
+
+    code, body = page(token_norte, "norte.example")
+    assert code == 200 and "Fuga en la torre norte" in body
+    code, body = page(token_sur, "sur.example:443")
+    assert code == 200 and "Portón de la torre sur" in body
+    unknown = page("x" * 32, "sur.example")
+    assert unknown[0] == 404
+    assert page(token_norte, "sur.example") == unknown  # the same page as an unknown token
+    assert page(token_sur, "norte.example")[0] == 404
