@@ -11,19 +11,25 @@ NORTE, SUR = "soporte@norte.example", "soporte@sur.example"
 ANA = "ana@norte.example"  # staff of Torre Norte only
 BETO = "beto@sur.example"  # staff of Torre Sur only
 GERENTE = "gerente@firma.example"  # manager of both (top-level [[staff]])
+TEAMS = ["mantenimiento", "administración"]
 
 
-def install_toml(folder: Path, database_url: str, secret: str, **per_desk: dict[str, Any]) -> Path:
-    """A maildesk.toml with Torre Norte and Torre Sur; `norte=`/`sur=` add keys to each."""
+def install_toml(
+    folder: Path,
+    database_url: str,
+    secret: str,
+    top: dict[str, Any] | None = None,
+    **per_desk: dict[str, Any],
+) -> Path:
+    """A maildesk.toml with Torre Norte and Torre Sur; `norte=`/`sur=` add keys to each,
+    `top` adds top-level tables."""
     desks = [
         {
             "slug": "norte",
             "name": "Torre Norte",
             "address": NORTE,
             "base_url": "https://norte.example",
-            "staff": [
-                {"email": ANA, "name": "Ana Pérez", "role": "agent", "teams": ["administración"]}
-            ],
+            "staff": [{"email": ANA, "name": "Ana Pérez", "role": "agent", "teams": TEAMS}],
             **per_desk.get("norte", {}),
         },
         {
@@ -32,9 +38,7 @@ def install_toml(folder: Path, database_url: str, secret: str, **per_desk: dict[
             "address": SUR,
             "base_url": "https://sur.example",
             "language": "es",
-            "staff": [
-                {"email": BETO, "name": "Beto Ñúñez", "role": "agent", "teams": ["administración"]}
-            ],
+            "staff": [{"email": BETO, "name": "Beto Ñúñez", "role": "agent", "teams": TEAMS}],
             **per_desk.get("sur", {}),
         },
     ]
@@ -48,6 +52,7 @@ def install_toml(folder: Path, database_url: str, secret: str, **per_desk: dict[
             {"email": GERENTE, "name": "Gerencia", "role": "manager", "teams": ["administración"]}
         ],
         "desks": desks,
+        **(top or {}),
     }
     path = folder / "maildesk.toml"
     path.write_text(tomli_w.dumps(data), encoding="utf-8")
