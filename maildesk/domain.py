@@ -121,6 +121,7 @@ class OutboxKind(enum.StrEnum):
     VENDOR_REQUEST = "vendor_request"
     ESCALATION = "escalation"
     DIGEST = "digest"
+    DIGEST_BUILDINGS = "digest_buildings"
     ALERTS = "alerts"
     RATE_LIMIT = "rate_limit"
     STATUS_LINK = "status_link"

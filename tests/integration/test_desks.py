@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 from collections.abc import Iterator
+from datetime import timedelta
 from email.message import EmailMessage
 from email.policy import default
 from pathlib import Path
@@ -21,19 +22,26 @@ from maildesk.inbound.accept import accept
 from maildesk.inbound.runner import process_pending
 from maildesk.models import Desk as DeskRow
 from maildesk.models import Message, Outbox, Ticket
+from maildesk.sla.jobs import Job, run_job
 from maildesk.web.hosts import desk_hosts
 from tests.conftest import SECRET
-from tests.desks import ANA, NORTE, SUR, install_toml
+from tests.desks import ANA, BETO, GERENTE, NORTE, SUR, TEAMS, install_toml
 from tests.mails import make_mail
 
 pytestmark = pytest.mark.integration
 
 RESIDENT = "vecina@correo.example"
+SOFIA = "sofia@sur.example"  # manager of Torre Sur only
 
 
 @pytest.fixture
 def desks(tmp_path: Path, database_url: str, clock: FixedClock) -> Iterator[dict[str, Desk]]:
-    install = config_mod.load_install(install_toml(tmp_path, database_url, SECRET))
+    sur_staff = [
+        {"email": BETO, "name": "Beto Ñúñez", "teams": TEAMS},
+        {"email": SOFIA, "name": "Sofía Rojas", "role": "manager", "teams": TEAMS},
+    ]
+    path = install_toml(tmp_path, database_url, SECRET, sur={"staff": sur_staff})
+    install = config_mod.load_install(path)
     opened = open_install(install, upgrade=True, clock=clock)
     yield {d.slug: d for d in opened}
     opened[0].db.dispose()
@@ -141,3 +149,32 @@ def test_a_status_link_shows_only_on_its_own_desks_host(desks: dict[str, Desk]) 
     assert unknown[0] == 404
     assert page(token_norte, "sur.example") == unknown  # the same page as an unknown token
     assert page(token_sur, "norte.example")[0] == 404
+
+
+def test_a_manager_of_both_buildings_gets_one_digest_with_a_section_each(
+    desks: dict[str, Desk], clock: FixedClock
+) -> None:
+    norte, sur = desks["norte"], desks["sur"]
+    write(norte, make_mail(to=NORTE, subject="Fuga en la torre norte"))
+    write(sur, make_mail(to=SUR, subject="Portón de la torre sur"))
+    clock.advance(timedelta(days=1))
+    day = Job("digest_daily", "2026-11-24", clock.now() - timedelta(days=1), clock.now())
+    assert run_job(sur, day) and run_job(norte, day)
+    with norte.db.read_only() as session:
+        digests = session.execute(
+            select(Outbox.desk_id, Outbox.kind, Outbox.recipient, Outbox.raw).where(
+                Outbox.kind.like("digest%")
+            )
+        ).all()
+    assert sorted((d, k, r) for d, k, r, _raw in digests) == sorted(
+        [
+            (norte.desk_id, "digest_buildings", GERENTE),  # one mail, from the first building
+            (sur.desk_id, "digest", SOFIA),  # Sur's own manager: Sur's digest as ever
+        ]
+    )
+    mails = {r: email.message_from_bytes(raw, policy=default) for _d, _k, r, raw in digests}
+    both = mails[GERENTE].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Torre Norte — resumen diario" in both and "Torre Sur — resumen diario" in both
+    assert "de 2 edificios" in str(mails[GERENTE]["Subject"])
+    own = mails[SOFIA].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert own.startswith("Torre Sur — resumen diario") and "Torre Norte" not in own

@@ -57,6 +57,11 @@ samples = {
                "charts": [{"cid": "volume@maildesk", "filename": "volume.png", "title": "Volumen"}],
                "f": {"opened": 2, "resolved": 1, "closed": 1, "first_response_sla_pct": 50.0,
                      "resolution_sla_pct": None, "first_response_median_h": 1.0, "resolution_median_h": 5.0}},
+    "digest_buildings": {"period": "daily", "opened": 2, "closed": 1, "overdue_count": 1, "sections": [
+        {"building": "Torre Ñandú", "start": "2026-11-23", "end": "2026-11-23", "backlog": [("recibido", 2)],
+         "overdue": [row], "overdue_count": 1, "worst": [row], "charts": [],
+         "f": {"opened": 2, "resolved": 1, "closed": 1, "first_response_sla_pct": 50.0,
+               "resolution_sla_pct": None, "first_response_median_h": 1.0, "resolution_median_h": 5.0}}]},
 }
 rendered = 0
 for language in ("es", "en"):
