@@ -178,3 +178,35 @@ def test_a_manager_of_both_buildings_gets_one_digest_with_a_section_each(
     assert "de 2 edificios" in str(mails[GERENTE]["Subject"])
     own = mails[SOFIA].get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert own.startswith("Torre Sur — resumen diario") and "Torre Norte" not in own
+
+
+def test_an_existing_desk_keeps_its_tickets_and_becomes_default(
+    tmp_path: Path, database_url: str, clock: FixedClock
+) -> None:
+    """A database of one desk made before slugs (0006) upgrades, and the desk is `default`."""
+    from alembic import command
+
+    from maildesk.db import Database, _alembic_config
+
+    db = Database(database_url)
+    cfg = _alembic_config()
+    with db.engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "0006")
+        connection.exec_driver_sql(
+            "INSERT INTO desk (address, name, next_number, created_at)"
+            " VALUES ('soporte@alameda.example', 'Alameda', 8, '2026-01-01 00:00:00')"
+        )
+    db.dispose()
+    path = tmp_path / "maildesk.toml"
+    path.write_text(
+        f'[desk]\naddress = "soporte@alameda.example"\ndatabase = "{database_url}"\n'
+        f'secret_key = "{SECRET}"\n',
+        encoding="utf-8",
+    )
+    (desk,) = open_install(config_mod.load_install(path), upgrade=True, clock=clock)
+    with desk.db.read_only() as session:
+        rows = session.execute(select(DeskRow.id, DeskRow.slug, DeskRow.next_number)).all()
+    desk.db.dispose()
+    assert [(r.slug, r.next_number) for r in rows] == [("default", 8)]
+    assert desk.desk_id == rows[0].id
