@@ -210,3 +210,28 @@ def test_an_existing_desk_keeps_its_tickets_and_becomes_default(
     desk.db.dispose()
     assert [(r.slug, r.next_number) for r in rows] == [("default", 8)]
     assert desk.desk_id == rows[0].id
+
+
+def test_the_board_of_staff_of_both_buildings_shows_both(desks: dict[str, Desk]) -> None:
+    from maildesk.web import create_app
+    from tests.web.consolekit import sign_in
+
+    norte, sur = desks["norte"], desks["sur"]
+    write(norte, make_mail(to=NORTE, subject="Fuga en la torre norte"))
+    write(sur, make_mail(to=SUR, subject="Portón de la torre sur"))
+    app = create_app(norte)
+
+    manager = app.test_client()
+    sign_in(manager, norte, GERENTE)
+    both = manager.get("/staff/tickets").get_data(as_text=True)
+    assert "Fuga en la torre norte" in both and "Portón de la torre sur" in both
+    assert '<td data-label="Edificio">Torre Sur</td>' in both
+    assert 'href="https://sur.example/staff/t/1"' in both  # Sur's ticket on Sur's console
+    only_sur = manager.get("/staff/tickets?desk=sur").get_data(as_text=True)
+    assert "Portón de la torre sur" in only_sur and "Fuga en la torre norte" not in only_sur
+
+    agent = app.test_client()
+    sign_in(agent, norte, ANA)
+    own = agent.get("/staff/tickets?desk=sur").get_data(as_text=True)
+    assert "Fuga en la torre norte" in own and "Portón de la torre sur" not in own
+    assert "Edificio" not in own
