@@ -219,10 +219,19 @@ class Config:
     routes: tuple[RouteConfig, ...] = ()
     source: str = "(embedded defaults)"
     base_dir: Path = field(default_factory=Path.cwd)
+    # The install's data_dir when this desk is one of several `[[desks]]` (its own
+    # files are in a subfolder of it), else "".
+    shared_data_dir: str = ""
 
     @property
     def data_path(self) -> Path:
         return (self.base_dir / self.desk.data_dir).resolve()
+
+    @property
+    def templates_path(self) -> Path:
+        """`data_dir/templates/<slug>/`: mail templates of this desk's own, over the shipped."""
+        shared = (self.base_dir / (self.shared_data_dir or self.desk.data_dir)).resolve()
+        return shared / "templates" / self.desk.slug
 
     @property
     def database_url(self) -> str:
@@ -845,7 +854,7 @@ def _desk(
         database=shared.desk.database,
         data_dir=str(Path(shared.desk.data_dir) / slug),
     )
-    return dataclasses.replace(config, desk=desk)
+    return dataclasses.replace(config, desk=desk, shared_data_dir=shared.desk.data_dir)
 
 
 def _check_distinct(desks: tuple[Config, ...], source: str) -> None:

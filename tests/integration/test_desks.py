@@ -235,3 +235,23 @@ def test_the_board_of_staff_of_both_buildings_shows_both(desks: dict[str, Desk])
     own = agent.get("/staff/tickets?desk=sur").get_data(as_text=True)
     assert "Fuga en la torre norte" in own and "Portón de la torre sur" not in own
     assert "Edificio" not in own
+
+
+def test_a_desk_may_word_its_own_mails(desks: dict[str, Desk], tmp_path: Path) -> None:
+    """`data_dir/templates/<slug>/` overrides the shipped templates for that desk only."""
+    norte, sur = desks["norte"], desks["sur"]
+    own = tmp_path / "data" / "templates" / "sur" / "es"
+    own.mkdir(parents=True)
+    (own / "confirmation.subject.j2").write_text(
+        "{{ tag }} Recibimos tu solicitud en Torre Sur, ¡gracias!\n", encoding="utf-8"
+    )
+    write(norte, make_mail(to=NORTE, subject="Fuga en la torre norte"))
+    write(sur, make_mail(to=SUR, subject="Portón de la torre sur"))
+    send_outbox(norte)
+    send_outbox(sur)
+    subjects = {
+        slug: [str(m["Subject"]) for m in sent_files(desk) if RESIDENT in str(m["To"])]
+        for slug, desk in desks.items()
+    }
+    assert subjects["sur"] == ["[#1] Recibimos tu solicitud en Torre Sur, ¡gracias!"]
+    assert len(subjects["norte"]) == 1 and "Torre Sur" not in subjects["norte"][0]
