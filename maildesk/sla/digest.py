@@ -204,16 +204,18 @@ def send_digest(desk: Desk, session: Session, *, kind: str, start: datetime, end
     A manager of several buildings of the install gets one mail, from the first of
     them, with a section per building.
     """
-    people = digest_people(desk.config)
-    if not people:
-        return 0
     now = desk.clock.now()
+    # Each person with the buildings of theirs; the first of those sends the one digest.
+    mine = [
+        (person, buildings)
+        for person in digest_people(desk.config)
+        if (buildings := _buildings_of(desk, session, person))[0].desk_id == desk.desk_id
+    ]
+    if not mine:
+        return 0
     own, images = _section(desk, session, kind=kind, start=start, end=end, now=now)
-    queued = 0
-    for person in people:
-        buildings = _buildings_of(desk, session, person)
-        if buildings[0].desk_id != desk.desk_id:
-            continue  # the first of their buildings sends them the one digest
+    computed = {desk.slug: (own, images)}
+    for person, buildings in mine:
         if len(buildings) == 1:
             queue_mail(
                 session,
@@ -226,12 +228,12 @@ def send_digest(desk: Desk, session: Session, *, kind: str, start: datetime, end
                 attachments=images,
             )
         else:
-            parts = [
-                (own, images)
-                if other.desk_id == desk.desk_id
-                else _section(other, session, kind=kind, start=start, end=end, now=now)
-                for other in buildings
-            ]
+            for other in buildings:  # each building's section once, whoever reads it
+                if other.slug not in computed:
+                    computed[other.slug] = _section(
+                        other, session, kind=kind, start=start, end=end, now=now
+                    )
+            parts = [computed[other.slug] for other in buildings]
             sections = [context for context, _images in parts]
             queue_mail(
                 session,
@@ -249,8 +251,7 @@ def send_digest(desk: Desk, session: Session, *, kind: str, start: datetime, end
                 },
                 attachments=[image for _context, pictures in parts for image in pictures],
             )
-        queued += 1
-    return queued
+    return len(mine)
 
 
 def send_alerts(desk: Desk, session: Session) -> int:
