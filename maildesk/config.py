@@ -17,7 +17,7 @@ import secrets
 import tomllib
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
@@ -356,11 +356,14 @@ def _build(
     source: str,
     env_name: str | None,
     env_scope: str = "",
+    own: Collection[str] = (),
 ) -> Any:
     """Build dataclass `cls` from a TOML table, applying environment overrides.
 
     With `env_scope` (one desk of several) `MAILDESK_<SCOPE>_<SECTION>_<KEY>` is looked up
-    before the install-wide `MAILDESK_<SECTION>_<KEY>`.
+    before the install-wide `MAILDESK_<SECTION>_<KEY>`, which does not apply to the `own`
+    keys the desk's table sets itself (`MAILDESK_DESK_ADDRESS` must not give every
+    building one address).
     """
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
@@ -380,7 +383,8 @@ def _build(
         origin = source
         if env_name is not None:
             scoped = [f"{env_scope}_{env_name}"] if env_scope else []
-            for prefix in (*scoped, env_name):
+            shared = [] if f.name in own else [env_name]
+            for prefix in (*scoped, *shared):
                 var = f"{ENV_PREFIX}{prefix}_{f.name}".upper()
                 if var in os.environ:
                     raw, from_env, origin = os.environ[var], True, f"${var}"
@@ -693,6 +697,7 @@ def _config(
     base_dir: Path,
     *,
     env_scope: str = "",
+    own: Mapping[str, Collection[str]] | None = None,
     check_teams: bool = True,
 ) -> Config:
     """One desk's configuration from its (merged) TOML tables, checked."""
@@ -707,7 +712,9 @@ def _config(
         table = data.get(name, {})
         if not isinstance(table, dict):
             raise ConfigError(source, name, f"a [{name}] table", repr(table))
-        sections[name] = _build(cls, table, name, source, name, env_scope)
+        sections[name] = _build(
+            cls, table, name, source, name, env_scope, (own or {}).get(name, ())
+        )
     no_file = source == "(embedded defaults)"
     imap_on = "imap" in data or bool(sections["imap"].host)
     listener_on = "listener" in data or no_file or f"{ENV_PREFIX}LISTENER_LISTEN" in os.environ
@@ -845,7 +852,16 @@ def _desk(
         else:
             merged[name] = mine
     try:
-        config = _config(merged, source, base_dir, env_scope=f"desks_{slug.replace('-', '_')}")
+        config = _config(
+            merged,
+            source,
+            base_dir,
+            env_scope=f"desks_{slug.replace('-', '_')}",
+            own={
+                "desk": set(own),
+                **{n: set(t) for n, t in entry.items() if n in _SECTIONS and isinstance(t, dict)},
+            },
+        )
     except ConfigError as exc:
         key = exc.key.removeprefix("desk.") if exc.key.startswith("desk.") else exc.key
         raise ConfigError(exc.source, f"{where}.{key}", exc.expected, exc.got) from None

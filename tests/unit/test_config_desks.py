@@ -142,3 +142,17 @@ def test_a_desks_own_environment_wins_over_the_install_wide_one(
     norte, sur = load_install(write(tmp_path, TOP + NORTE + SUR)).desks
     assert norte.imap is not None and sur.imap is not None
     assert (norte.imap.password, sur.imap.password) == ("sólo-norte", "de-todos")
+
+
+def test_an_install_wide_variable_does_not_override_what_a_desk_sets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAILDESK_DESK_ADDRESS", "todos@firma.example")
+    monkeypatch.setenv("MAILDESK_IMAP_USERNAME", "todos")
+    monkeypatch.setenv("MAILDESK_DESKS_SUR_DESK_ADDRESS", "torre-sur@firma.example")
+    norte, sur = load_install(write(tmp_path, TOP + NORTE + SUR)).desks
+    assert (norte.desk.address, sur.desk.address) == (
+        "norte@firma.example",
+        "torre-sur@firma.example",
+    )
+    assert norte.imap is not None and norte.imap.username == "norte"
