@@ -255,3 +255,34 @@ def test_a_desk_may_word_its_own_mails(desks: dict[str, Desk], tmp_path: Path) -
     }
     assert subjects["sur"] == ["[#1] Recibimos tu solicitud en Torre Sur, ¡gracias!"]
     assert len(subjects["norte"]) == 1 and "Torre Sur" not in subjects["norte"][0]
+
+
+def test_staff_of_one_building_cannot_reach_anothers_ticket_in_the_console(
+    desks: dict[str, Desk],
+) -> None:
+    from maildesk.web import create_app
+    from tests.web.conftest import csrf_of
+    from tests.web.consolekit import ask_link, sign_in
+
+    norte, sur = desks["norte"], desks["sur"]
+    write(norte, make_mail(to=NORTE, subject="Fuga en la torre norte"))
+    write(sur, make_mail(to=SUR, subject="Portón de la torre sur"))
+    write(sur, make_mail(to=SUR, subject="Ascensor de la torre sur", sender="otra@correo.example"))
+    before = ticket(sur, 2)
+
+    on_norte = create_app(norte).test_client()
+    sign_in(on_norte, norte, ANA)
+    assert on_norte.get("/staff/t/2").status_code == 404  # Sur's #2 is no ticket of Norte
+    token = csrf_of(on_norte.get("/staff/tickets").get_data(as_text=True))
+    taken = on_norte.post("/staff/t/2/take", data={"csrf_token": token})
+    assert taken.status_code == 404
+
+    on_sur = create_app(sur).test_client()
+    ask_link(on_sur, ANA)  # the same answer as for anyone, and nothing is sent
+    with sur.db.read_only() as session:
+        mailed = select(Outbox).where(Outbox.desk_id == sur.desk_id, Outbox.recipient == ANA)
+        assert session.scalars(mailed).all() == []
+    page = on_sur.get("/staff/t/2")
+    assert page.status_code in (302, 303) and "/staff/" in page.headers["Location"]
+    after = ticket(sur, 2)
+    assert (after.assignee, after.state) == (before.assignee, before.state)
