@@ -494,14 +494,15 @@ def _check(config: Config) -> None:
             raise ConfigError(source, f"staff[{i}].email", "an email address", repr(member.email))
 
 
-def _check_teams(config: Config, written: Mapping[str, str]) -> None:
+def _check_teams(config: Config, written: Mapping[str, str], where: str) -> None:
     """Every team requests are sent to has someone in it, and every staff team gets requests.
 
     A misspelt team (`administracion` for `administración`) would otherwise send its
     requests to the supervisors without a word. `written` maps the keys of the teams the
     operator wrote to those teams: an unserved one is an error, while an unserved team
     of the built-in categories, or a staff team nothing routes to, is only a warning (a
-    small building with one admin has no security team, and must still start).
+    small building with one admin has no security team, and must still start), logged
+    as from `where` (the file, and which of its desks).
     """
     if not config.staff:
         return
@@ -536,7 +537,7 @@ def _check_teams(config: Config, written: Mapping[str, str]) -> None:
             log.warning(
                 "%s: staff[%d].teams: no category, route or desk.default_team sends requests "
                 "to %r; %s gets its requests only by #asignar",
-                config.source,
+                where,
                 i,
                 team,
                 member.email,
@@ -544,7 +545,7 @@ def _check_teams(config: Config, written: Mapping[str, str]) -> None:
     for team in sorted(routed - served):
         log.warning(
             "%s: no [[staff]] member is in team %r: its requests go to the supervisors",
-            config.source,
+            where,
             team,
         )
 
@@ -699,6 +700,7 @@ def _config(
     env_scope: str = "",
     own: Mapping[str, Collection[str]] | None = None,
     check_teams: bool = True,
+    label: str = "",
 ) -> Config:
     """One desk's configuration from its (merged) TOML tables, checked."""
     known = set(_SECTIONS) | {"staff", "priorities", "categories", "routes"}
@@ -737,7 +739,7 @@ def _config(
     )
     _check(config)
     if check_teams:
-        _check_teams(config, _written_teams(data, config))
+        _check_teams(config, _written_teams(data, config), label or source)
     return config
 
 
@@ -857,6 +859,7 @@ def _desk(
             source,
             base_dir,
             env_scope=f"desks_{slug.replace('-', '_')}",
+            label=f"{source}: {where} ({slug})",
             own={
                 "desk": set(own),
                 **{n: set(t) for n, t in entry.items() if n in _SECTIONS and isinstance(t, dict)},
