@@ -16,10 +16,11 @@ import re
 import tomllib
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from maildesk import keyfile
@@ -50,6 +51,7 @@ class Duration:
 
 @dataclass(frozen=True, slots=True)
 class DeskConfig:
+    slug: str = default("desk", "slug")
     name: str = default("desk", "name")
     address: str = default("desk", "address")
     base_url: str = default("desk", "base_url")
@@ -243,10 +245,19 @@ class Config:
     causes: Mapping[str, str] = field(default_factory=dict)
     source: str = "(embedded defaults)"
     base_dir: Path = field(default_factory=Path.cwd)
+    # The install's data_dir when this desk is one of several `[[desks]]` (its own
+    # files are in a subfolder of it), else "".
+    shared_data_dir: str = ""
 
     @property
     def data_path(self) -> Path:
         return (self.base_dir / self.desk.data_dir).resolve()
+
+    @property
+    def templates_path(self) -> Path:
+        """`data_dir/templates/<slug>/`: mail templates of this desk's own, over the shipped."""
+        shared = (self.base_dir / (self.shared_data_dir or self.desk.data_dir)).resolve()
+        return shared / "templates" / self.desk.slug
 
     @property
     def database_url(self) -> str:
@@ -380,9 +391,21 @@ def _convert(kind: Any, value: Any, *, from_env: bool) -> Any:
 
 
 def _build(
-    cls: type, table: Mapping[str, Any], where: str, source: str, env_name: str | None
+    cls: type,
+    table: Mapping[str, Any],
+    where: str,
+    source: str,
+    env_name: str | None,
+    env_scope: str = "",
+    own: Collection[str] = (),
 ) -> Any:
-    """Build dataclass `cls` from a TOML table, applying environment overrides."""
+    """Build dataclass `cls` from a TOML table, applying environment overrides.
+
+    With `env_scope` (one desk of several) `MAILDESK_<SCOPE>_<SECTION>_<KEY>` is looked up
+    before the install-wide `MAILDESK_<SECTION>_<KEY>`, which does not apply to the `own`
+    keys the desk's table sets itself (`MAILDESK_DESK_ADDRESS` must not give every
+    building one address).
+    """
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     for key in table:
@@ -400,9 +423,13 @@ def _build(
         from_env = False
         origin = source
         if env_name is not None:
-            var = f"{ENV_PREFIX}{env_name}_{f.name}".upper()
-            if var in os.environ:
-                raw, from_env, origin = os.environ[var], True, f"${var}"
+            scoped = [f"{env_scope}_{env_name}"] if env_scope else []
+            shared = [] if f.name in own else [env_name]
+            for prefix in (*scoped, *shared):
+                var = f"{ENV_PREFIX}{prefix}_{f.name}".upper()
+                if var in os.environ:
+                    raw, from_env, origin = os.environ[var], True, f"${var}"
+                    break
         if raw is dataclasses.MISSING:
             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 raise ConfigError(
@@ -523,14 +550,15 @@ def _check(config: Config) -> None:
             raise ConfigError(source, f"staff[{i}].email", "an email address", repr(member.email))
 
 
-def _check_teams(config: Config, written: Mapping[str, str]) -> None:
+def _check_teams(config: Config, written: Mapping[str, str], where: str) -> None:
     """Every team requests are sent to has someone in it, and every staff team gets requests.
 
     A misspelt team (`administracion` for `administración`) would otherwise send its
     requests to the supervisors without a word. `written` maps the keys of the teams the
     operator wrote to those teams: an unserved one is an error, while an unserved team
     of the built-in categories, or a staff team nothing routes to, is only a warning (a
-    small building with one admin has no security team, and must still start).
+    small building with one admin has no security team, and must still start), logged
+    as from `where` (the file, and which of its desks).
     """
     if not config.staff:
         return
@@ -565,7 +593,7 @@ def _check_teams(config: Config, written: Mapping[str, str]) -> None:
             log.warning(
                 "%s: staff[%d].teams: no category, route or desk.default_team sends requests "
                 "to %r; %s gets its requests only by #asignar",
-                config.source,
+                where,
                 i,
                 team,
                 member.email,
@@ -573,7 +601,7 @@ def _check_teams(config: Config, written: Mapping[str, str]) -> None:
     for team in sorted(routed - served):
         log.warning(
             "%s: no [[staff]] member is in team %r: its requests go to the supervisors",
-            config.source,
+            where,
             team,
         )
 
@@ -666,7 +694,7 @@ def parse_endpoint(value: str, *, source: str = "", key: str = "") -> tuple[str,
     return host.strip("[]"), int(port)
 
 
-def _priorities(table: Any, source: str) -> Mapping[str, PriorityConfig]:
+def _priorities(table: Any, source: str, env_scope: str = "") -> Mapping[str, PriorityConfig]:
     if not isinstance(table, dict):
         raise ConfigError(source, "priorities", "tables such as [priorities.alta]", repr(table))
     merged = dict(DEFAULT_PRIORITIES)
@@ -691,7 +719,7 @@ def _priorities(table: Any, source: str) -> Mapping[str, PriorityConfig]:
                 repr(body),
             )
         merged[name] = _build(
-            PriorityConfig, body, f"priorities.{name}", source, f"priorities_{name}"
+            PriorityConfig, body, f"priorities.{name}", source, f"priorities_{name}", env_scope
         )
     return types.MappingProxyType(merged)
 
@@ -747,30 +775,38 @@ def default_config_path() -> Path:
     return Path(os.environ.get("MAILDESK_CONFIG", "maildesk.toml"))
 
 
-def load(path: Path | None = None, *, required: bool = False) -> Config:
-    """Load and validate the configuration.
+def _read(path: Path | None, required: bool) -> tuple[dict[str, Any], str, Path]:
+    """The TOML data, its source for messages and the folder relative paths start from.
 
     With `path` None the default location is used, and a missing file means the
-    embedded defaults unless `required` is set.
+    embedded defaults (no data) unless `required` is set.
     """
     explicit = path is not None
     path = path or default_config_path()
-    data: dict[str, Any] = {}
-    source = "(embedded defaults)"
-    base_dir = Path.cwd()
-    if path.exists():
-        source = str(path)
-        base_dir = path.resolve().parent
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(source, "(syntax)", "valid TOML", str(exc)) from None
-        except UnicodeDecodeError:
-            raise ConfigError(
-                source, "(encoding)", "a UTF-8 text file", "undecodable bytes"
-            ) from None
-    elif explicit or required:
-        raise ConfigError(str(path), "(file)", "an existing configuration file", "no such file")
+    if not path.exists():
+        if explicit or required:
+            raise ConfigError(str(path), "(file)", "an existing configuration file", "no such file")
+        return {}, "(embedded defaults)", Path.cwd()
+    source = str(path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8")), source, path.resolve().parent
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(source, "(syntax)", "valid TOML", str(exc)) from None
+    except UnicodeDecodeError:
+        raise ConfigError(source, "(encoding)", "a UTF-8 text file", "undecodable bytes") from None
+
+
+def _config(
+    data: Mapping[str, Any],
+    source: str,
+    base_dir: Path,
+    *,
+    env_scope: str = "",
+    own: Mapping[str, Collection[str]] | None = None,
+    check_teams: bool = True,
+    label: str = "",
+) -> Config:
+    """One desk's configuration from its (merged) TOML tables, checked."""
     known = set(_SECTIONS) | {"staff", "priorities", "categories", "routes", "types", "causes"}
     for key in data:
         if key not in known:
@@ -782,7 +818,9 @@ def load(path: Path | None = None, *, required: bool = False) -> Config:
         table = data.get(name, {})
         if not isinstance(table, dict):
             raise ConfigError(source, name, f"a [{name}] table", repr(table))
-        sections[name] = _build(cls, table, name, source, name)
+        sections[name] = _build(
+            cls, table, name, source, name, env_scope, (own or {}).get(name, ())
+        )
     no_file = source == "(embedded defaults)"
     imap_on = "imap" in data or bool(sections["imap"].host)
     listener_on = "listener" in data or no_file or f"{ENV_PREFIX}LISTENER_LISTEN" in os.environ
@@ -797,7 +835,7 @@ def load(path: Path | None = None, *, required: bool = False) -> Config:
         escalation=sections["escalation"],
         reports=sections["reports"],
         staff=staff,
-        priorities=_priorities(data.get("priorities", {}), source),
+        priorities=_priorities(data.get("priorities", {}), source, env_scope),
         categories=_categories(data.get("categories", {}), source),
         routes=_tables(RouteConfig, data.get("routes", []), "routes", source),
         types=_types(data.get("types", {}), source),
@@ -806,8 +844,168 @@ def load(path: Path | None = None, *, required: bool = False) -> Config:
         base_dir=base_dir,
     )
     _check(config)
-    _check_teams(config, _written_teams(data, config))
+    if check_teams:
+        _check_teams(config, _written_teams(data, config), label or source)
     return config
+
+
+def load(path: Path | None = None, *, required: bool = False) -> Config:
+    """Load and validate the configuration of one desk.
+
+    With `path` None the default location is used, and a missing file means the
+    embedded defaults unless `required` is set. A file of several `[[desks]]` is
+    refused here: its commands need `load_install` and a `--desk`.
+    """
+    install = load_install(path, required=required)
+    if len(install.desks) > 1:
+        raise ConfigError(
+            install.desks[0].source,
+            "desks",
+            "one desk for this command (choose one with --desk: " + ", ".join(install.slugs) + ")",
+            f"{len(install.desks)} desks",
+        )
+    return install.desks[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Install:
+    """Every desk of one configuration file: one building each, sharing one database."""
+
+    desks: tuple[Config, ...]
+
+    @property
+    def slugs(self) -> tuple[str, ...]:
+        return tuple(c.desk.slug for c in self.desks)
+
+    def by_slug(self, slug: str) -> Config | None:
+        return next((c for c in self.desks if c.desk.slug == slug), None)
+
+    def by_address(self, address: str) -> Config | None:
+        address = address.strip().lower()
+        return next((c for c in self.desks if c.desk.address.lower() == address), None)
+
+
+# What a `[[desks]]` table may set besides the [desk] keys, and how each meets the
+# top-level table of the same name: merged key by key, or replacing it.
+_DESK_TABLES = {
+    "imap": "merge",
+    "smtp": "merge",
+    "calendar": "merge",
+    "categories": "merge",
+    "priorities": "merge",
+    "routes": "replace",
+    "staff": "union",
+    "types": "merge",
+    "causes": "merge",
+}
+# Shared by every desk of an install: one database, one data folder (a subfolder each).
+_INSTALL_KEYS = ("database", "data_dir")
+SLUG = re.compile(r"[a-z0-9-]+")
+
+
+def load_install(path: Path | None = None, *, required: bool = False) -> Install:
+    """Every desk of the configuration: the `[[desks]]` tables, or the one `[desk]`.
+
+    A desk inherits what it does not set from the top-level tables; its errors name
+    the key as `desks[1].imap.port`. Attachments go under `data_dir/<slug>/`.
+    """
+    data, source, base_dir = _read(path, required)
+    entries = data.get("desks")
+    top = {k: v for k, v in data.items() if k != "desks"}
+    if entries is None:
+        return Install((_config(top, source, base_dir),))
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(source, "desks", "one or more [[desks]] tables", repr(entries))
+    shared = _config(top, source, base_dir, check_teams=False)
+    desks = tuple(_desk(entry, i, top, shared, source, base_dir) for i, entry in enumerate(entries))
+    _check_distinct(desks, source)
+    return Install(desks)
+
+
+def _desk(
+    entry: Any, i: int, top: Mapping[str, Any], shared: Config, source: str, base_dir: Path
+) -> Config:
+    """Desk `i`: its own keys over the top-level tables, checked like a one-desk file."""
+    where = f"desks[{i}]"
+    if not isinstance(entry, dict):
+        raise ConfigError(source, where, "a [[desks]] table", repr(entry))
+    slug = entry.get("slug")
+    if not isinstance(slug, str) or not SLUG.fullmatch(slug):
+        raise ConfigError(
+            source,
+            f"{where}.slug",
+            'lowercase letters, digits and "-", such as "torre-norte"',
+            "nothing (the key is required)" if slug is None else repr(slug),
+        )
+    for key in _INSTALL_KEYS:
+        if key in entry:
+            raise ConfigError(
+                source,
+                f"{where}.{key}",
+                f"no {key} of its own (every desk shares the top-level [desk] {key})",
+                repr(entry[key]),
+            )
+    merged = dict(top)
+    own = {k: v for k, v in entry.items() if k not in _DESK_TABLES}
+    merged["desk"] = {**top.get("desk", {}), **own}
+    for name, how in _DESK_TABLES.items():
+        if name not in entry:
+            continue
+        mine, theirs = entry[name], top.get(name)
+        if how == "merge" and isinstance(mine, dict) and isinstance(theirs, dict):
+            merged[name] = {**theirs, **mine}
+        elif how == "union" and isinstance(mine, list) and isinstance(theirs, list):
+            emails = {str(m.get("email", "")).lower() for m in mine if isinstance(m, dict)}
+            merged[name] = mine + [
+                t for t in theirs if str(t.get("email", "")).lower() not in emails
+            ]
+        else:
+            merged[name] = mine
+    try:
+        config = _config(
+            merged,
+            source,
+            base_dir,
+            env_scope=f"desks_{slug.replace('-', '_')}",
+            label=f"{source}: {where} ({slug})",
+            own={
+                "desk": set(own),
+                **{n: set(t) for n, t in entry.items() if n in _SECTIONS and isinstance(t, dict)},
+            },
+        )
+    except ConfigError as exc:
+        key = exc.key.removeprefix("desk.") if exc.key.startswith("desk.") else exc.key
+        raise ConfigError(exc.source, f"{where}.{key}", exc.expected, exc.got) from None
+    desk = dataclasses.replace(
+        config.desk,
+        database=shared.desk.database,
+        data_dir=str(Path(shared.desk.data_dir) / slug),
+    )
+    return dataclasses.replace(config, desk=desk, shared_data_dir=shared.desk.data_dir)
+
+
+def _check_distinct(desks: tuple[Config, ...], source: str) -> None:
+    """Slugs, addresses, mailboxes and status-page hosts each belong to one desk."""
+    seen: dict[tuple[str, object], int] = {}
+    for i, config in enumerate(desks):
+        imap = config.imap
+        keys: list[tuple[str, object]] = [
+            ("slug", config.desk.slug),
+            ("address", config.desk.address.lower()),
+            ("base_url", urlsplit(config.desk.base_url).hostname),
+        ]
+        if imap is not None:
+            keys.append(("imap.username", (imap.host, imap.port, imap.username, imap.folder)))
+        for key, value in keys:
+            if (key, value) in seen:
+                raise ConfigError(
+                    source,
+                    f"desks[{i}].{key}",
+                    f"one of its own (desks[{seen[key, value]}] has it"
+                    + ("; status links are told apart by host)" if key == "base_url" else ")"),
+                    repr(value),
+                )
+            seen[key, value] = i
 
 
 def _written_teams(data: Mapping[str, Any], config: Config) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from maildesk.clock import Clock, SystemClock
-from maildesk.config import Config, with_secret
+from maildesk.config import Config, Install, StaffConfig, with_secret
 from maildesk.db import Database
 from maildesk.models import Desk as DeskRow
 from maildesk.outbound.transports import DirectoryTransport, SmtpTransport, Transport
@@ -55,6 +56,12 @@ class Desk:
     desk_id: int
     blobs: BlobStore
     runtime: Runtime
+    # The other buildings of the same install: to tell their staff why they cannot act here.
+    neighbours: tuple[Config, ...] = ()
+
+    @property
+    def slug(self) -> str:
+        return self.config.desk.slug
 
     @property
     def address(self) -> str:
@@ -78,6 +85,21 @@ class Desk:
     def is_staff(self, address: str) -> bool:
         return self.config.staff_member(address) is not None
 
+    def is_install_staff(self, address: str) -> bool:
+        """Staff of this desk or of another building of the install (whose subject tags
+        are theirs to use, and who are told when they cannot act here)."""
+        return self.is_staff(address) or self.staff_elsewhere(address) is not None
+
+    def staff_elsewhere(self, address: str) -> tuple[StaffConfig, Config] | None:
+        """A staff member of another building of the install who is not staff of this one."""
+        if self.is_staff(address):
+            return None
+        for other in self.neighbours:
+            member = other.staff_member(address)
+            if member is not None:
+                return member, other
+        return None
+
     def transport(self) -> Transport:
         """The relay when one is configured, else a folder of `.eml` files."""
         smtp = self.config.smtp
@@ -91,19 +113,53 @@ class Desk:
 
 
 def ensure_desk_row(db: Database, config: Config, clock: Clock) -> int:
-    """The desk row for the configured address, created on first use."""
-    address = config.desk.address.lower()
+    """The desk row of the configured building, created on first use.
+
+    Found by its address (as before slugs existed, so a one-desk install keeps its
+    tickets), else by its slug (the building's address changed); the configured name
+    and slug are written back.
+    """
+    address, slug = config.desk.address.lower(), config.desk.slug
     with db.transaction() as session:
         row = session.scalars(select(DeskRow).where(DeskRow.address == address)).first()
         if row is None:
+            row = session.scalars(select(DeskRow).where(DeskRow.slug == slug)).first()
+        if row is None:
             row = DeskRow(
-                address=address, name=config.desk.name, next_number=1, created_at=clock.now()
+                address=address,
+                slug=slug,
+                name=config.desk.name,
+                next_number=1,
+                created_at=clock.now(),
             )
             session.add(row)
             session.flush()
-        elif row.name != config.desk.name:
-            row.name = config.desk.name
+        row.address, row.slug, row.name = address, slug, config.desk.name
         return row.id
+
+
+def _open(config: Config, db: Database, clock: Clock) -> Desk:
+    """One desk over an opened database: its files, its secret and its row."""
+    config.data_path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    config = with_secret(config)
+    desk_id = ensure_desk_row(db, config, clock)
+    return Desk(
+        config=config,
+        db=db,
+        clock=clock,
+        desk_id=desk_id,
+        blobs=BlobStore(config.data_path),
+        runtime=Runtime(started_at=clock.now()),
+    )
+
+
+def _database(config: Config, upgrade: bool) -> Database:
+    db = Database(config.database_url)
+    if upgrade:
+        log.info(db.upgrade())
+    else:
+        db.check_schema()  # before anything is written: a wrong folder stays untouched
+    return db
 
 
 def open_desk(config: Config, *, upgrade: bool, clock: Clock | None = None) -> Desk:
@@ -113,20 +169,17 @@ def open_desk(config: Config, *, upgrade: bool, clock: Clock | None = None) -> D
     one line says so; without, a missing or older schema is a `SchemaError`. `data_dir`
     holds residents' attachments and mail: it is created for its owner only.
     """
-    db = Database(config.database_url)
-    if upgrade:
-        log.info(db.upgrade())
-    else:
-        db.check_schema()  # before anything is written: a wrong folder stays untouched
-    config.data_path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    config = with_secret(config)
+    return _open(config, _database(config, upgrade), clock or SystemClock())
+
+
+def open_install(
+    install: Install, *, upgrade: bool, clock: Clock | None = None
+) -> tuple[Desk, ...]:
+    """Every desk of the install over ONE database (one engine, one pool), as `open_desk`."""
+    db = _database(install.desks[0], upgrade)
     clock = clock or SystemClock()
-    desk_id = ensure_desk_row(db, config, clock)
-    return Desk(
-        config=config,
-        db=db,
-        clock=clock,
-        desk_id=desk_id,
-        blobs=BlobStore(config.data_path),
-        runtime=Runtime(started_at=clock.now()),
+    desks = tuple(_open(config, db, clock) for config in install.desks)
+    return tuple(
+        dataclasses.replace(desk, neighbours=tuple(d.config for d in desks if d is not desk))
+        for desk in desks
     )

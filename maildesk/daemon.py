@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import schedule
 
+from maildesk.config import ImapConfig
 from maildesk.context import Desk
 from maildesk.inbound.runner import process_pending
 from maildesk.inbound.sources.imap import ImapWatcher, explain
@@ -54,6 +55,7 @@ def send_outbox(desk: Desk, stop: Callable[[], bool] = lambda: False) -> outbox.
         desk.db,
         desk.transport(),
         desk.clock,
+        desk_id=desk.desk_id,
         max_attempts=smtp.max_attempts,
         lease=lease,
         stop=stop,
@@ -85,7 +87,11 @@ def fetch_once(desk: Desk) -> int:
 
 @dataclass
 class Daemon:
-    desk: Desk
+    """Every desk of the install in one process: a watcher, an outbox loop and a scheduler
+    job per desk (each with its own mailbox, relay and clock of work), one listener routing
+    by recipient, one web server choosing the desk by host; one database for all."""
+
+    desks: tuple[Desk, ...]
     parts: tuple[str, ...] = PARTS
     stop: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
@@ -104,31 +110,29 @@ class Daemon:
         thread.start()
         self.threads.append(thread)
 
-    def start(self) -> None:
-        desk, cfg = self.desk, self.desk.config
+    def _watch(self, desk: Desk, imap: ImapConfig) -> None:
+        watcher = ImapWatcher(
+            imap,
+            DatabaseMailboxStore(desk.db, desk.desk_id, desk.clock),
+            now=desk.clock.now,
+            on_problem=lambda problem: desk.runtime.report("fetch", problem),
+        )
+        self._thread(
+            f"fetch-{desk.slug}",
+            lambda: watcher.run(
+                self.stop, lambda _n: guarded("process", lambda: process_pending(desk))()
+            ),
+        )
+
+    def _desk_parts(self, desk: Desk) -> None:
+        """What each desk runs for itself: its mailbox, its outbox, its scheduled jobs."""
         # Mail stored by an earlier run but not yet processed is taken up first.
         guarded("process", lambda: process_pending(desk))()
-        if "fetch" in self.parts and cfg.imap is not None:
-            store = DatabaseMailboxStore(desk.db, desk.desk_id, desk.clock)
-            watcher = ImapWatcher(
-                cfg.imap,
-                store,
-                now=desk.clock.now,
-                on_problem=lambda problem: desk.runtime.report("fetch", problem),
-            )
-            self._thread(
-                "fetch",
-                lambda: watcher.run(
-                    self.stop, lambda _n: guarded("process", lambda: process_pending(desk))()
-                ),
-            )
-        if "listener" in self.parts and cfg.listener is not None:
-            listener = Listener(desk, cfg.listener)
-            listener.start()
-            self.listener = listener
+        if "fetch" in self.parts and desk.config.imap is not None:
+            self._watch(desk, desk.config.imap)
         if "outbox" in self.parts:
             self._thread(
-                "outbox",
+                f"outbox-{desk.slug}",
                 lambda: self._loop(
                     "outbox", lambda: send_outbox(desk, self.stop.is_set), OUTBOX_SECONDS
                 ),
@@ -140,13 +144,23 @@ class Daemon:
             self.scheduler.every(1).minutes.do(
                 guarded("retry pending mail", lambda: process_pending(desk))
             )
+
+    def start(self) -> None:
+        for desk in self.desks:
+            self._desk_parts(desk)
+        if "scheduler" in self.parts:
             self._thread(
                 "scheduler", lambda: self._loop("scheduler", self.scheduler.run_pending, 1.0)
             )
+        listener_config = self.desks[0].config.listener
+        if "listener" in self.parts and listener_config is not None:
+            listener = Listener(self.desks, listener_config)
+            listener.start()
+            self.listener = listener
         if "web" in self.parts:
             from maildesk.web.serve import WebServer
 
-            self.web = WebServer(desk)
+            self.web = WebServer(self.desks)
             self._thread("web", self.web.run)
 
     def shutdown(self) -> None:
@@ -157,5 +171,5 @@ class Daemon:
             self.web.close()
         for thread in self.threads:
             thread.join(timeout=30)
-        self.desk.db.dispose()
+        self.desks[0].db.dispose()  # one database for every desk
         log.info("maildesk stopped")

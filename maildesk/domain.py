@@ -129,10 +129,12 @@ class OutboxKind(enum.StrEnum):
     VENDOR_REQUEST = "vendor_request"
     ESCALATION = "escalation"
     DIGEST = "digest"
+    DIGEST_BUILDINGS = "digest_buildings"
     ALERTS = "alerts"
     RATE_LIMIT = "rate_limit"
     STATUS_LINK = "status_link"
     STAFF_UNPROVEN = "staff_unproven"
+    STAFF_ELSEWHERE = "staff_elsewhere"
     STAFF_LINK = "staff_link"
     CONFIRM_ON_PAGE = "confirm_on_page"
 

@@ -40,6 +40,14 @@ from maildesk.errors import ConfigError, SchemaError, TemporaryError
 CHATTY_LOGGERS = ("alembic", "imapclient", "mail.log")
 
 
+def _desk_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--desk",
+        metavar="SLUG",
+        help="the desk (building) of a [[desks]] install; required to change tickets there",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="maildesk", description="An email-driven help desk for residential buildings."
@@ -67,10 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
         "run", help="the daemon: mailbox watcher, listener, outbox, scheduler, status page"
     )
     p.add_argument("--only", help="comma-separated subset of fetch,listener,outbox,scheduler,web")
+    _desk_option(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("fetch", help="fetch new mail from the IMAP mailbox")
     p.add_argument("--once", action="store_true", help="one pass, then exit (cron mode)")
+    _desk_option(p)
     p.set_defaults(func=cmd_fetch)
 
     p = sub.add_parser("ingest", help="import raw RFC 5322 messages from files, or one from stdin")
@@ -96,12 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ID",
         help="re-import quarantined or ignored mails by id",
     )
+    _desk_option(p)
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser(
         "escalate", help="the SLA pass: escalations, overdue alerts, digests, auto-close"
     )
     p.add_argument("--once", action="store_true", help="one pass, then exit (cron mode)")
+    _desk_option(p)
     p.set_defaults(func=cmd_escalate)
 
     outbox = sub.add_parser("outbox", help="the queue of mail to send").add_subparsers(
@@ -111,16 +123,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--once", action="store_true", help="deliver everything due, then exit (cron mode)"
     )
+    _desk_option(p)
     p.set_defaults(func=cmd_outbox_send)
     p = outbox.add_parser("list", help="what is queued, sent, held or given up")
     p.add_argument("--status", choices=["pending", "sent", "dead", "suppressed"])
     p.add_argument("--format", choices=["table", "json"], default="table")
+    _desk_option(p)
     p.set_defaults(func=cmd_outbox_list)
     p = outbox.add_parser(
         "retry", help="make pending (backing off) or dead mail due now, after fixing the relay"
     )
     p.add_argument("ids", type=int, nargs="*", metavar="ID", help="outbox ids (outbox list)")
     p.add_argument("--all", action="store_true", help="every pending or dead mail")
+    _desk_option(p)
     p.set_defaults(func=cmd_outbox_retry)
 
     ticket = sub.add_parser(
@@ -145,10 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="list mails set aside on purpose (loops, bounces), with reasons",
     )
     p.add_argument("--format", choices=["table", "json"], default="table")
+    _desk_option(p)
     p.set_defaults(func=cmd_ticket_list)
     p = ticket.add_parser("show", help="one ticket with its history")
     p.add_argument("number", type=int)
     p.add_argument("--format", choices=["text", "json"], default="text")
+    _desk_option(p)
     p.set_defaults(func=cmd_ticket_show)
     p = ticket.add_parser("open", help="open a ticket for a resident who phoned or walked in")
     p.add_argument(
@@ -170,8 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
         default="",
         help="the staff address taking the call (default: the operator, as admin)",
     )
+    _desk_option(p)
     p.set_defaults(func=cmd_ticket_open)
     p = ticket.add_parser("types", help="the request types with their hints and deadlines")
+    _desk_option(p)
     p.set_defaults(func=cmd_ticket_types)
 
     p = ticket.add_parser(
@@ -180,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("number", type=int)
     p.add_argument("--format", choices=["json", "pdf"], default="json")
     p.add_argument("--output", metavar="FILE", help="write here (required for pdf)")
+    _desk_option(p)
     p.set_defaults(func=cmd_ticket_export)
 
     p = ticket.add_parser(
@@ -187,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("number", type=int)
     p.add_argument("--new", action="store_true", required=True, help="required: rotates the token")
+    _desk_option(p)
     p.set_defaults(func=cmd_ticket_token)
 
     p = sub.add_parser(
@@ -202,11 +223,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--to", type=day, metavar="DATE", help="last local day, included (default: today)"
     )
-    p.add_argument("--desk", metavar="SLUG", help="which desk (must name this one)")
     p.add_argument("--by", choices=["day", "week", "month"], default="week")
     p.add_argument("--format", choices=["table", "csv", "xlsx", "json", "pdf"], default="table")
     p.add_argument("--output", metavar="FILE", help="write here instead of standard output")
     p.add_argument("--charts", metavar="DIR", help="also write the charts there as PNG files")
+    _desk_option(p)
     p.set_defaults(func=cmd_report)
 
     directory = sub.add_parser(
@@ -216,17 +237,17 @@ def build_parser() -> argparse.ArgumentParser:
         "import", help="load a CSV or XLSX list of units and people (all rows or none)"
     )
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--desk", metavar="SLUG", help="which desk (must name this one)")
+    _desk_option(p)
     p.set_defaults(func=cmd_directory_import)
     p = directory.add_parser("list", help="every unit with its people and open tickets")
-    p.add_argument("--desk", metavar="SLUG", help="which desk (must name this one)")
+    _desk_option(p)
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.set_defaults(func=cmd_directory_list)
     p = directory.add_parser(
         "show", help="one unit: people, relation, emails, phones, open tickets"
     )
     p.add_argument("unit", metavar="UNIT", help='as people write it: 402, "B 402", "bodega 12"')
-    p.add_argument("--desk", metavar="SLUG", help="which desk (must name this one)")
+    _desk_option(p)
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=cmd_directory_show)
 
@@ -237,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
         "link", help="print a one-time sign-in link to the console (15 minutes, used once)"
     )
     p.add_argument("email", help="a configured [[staff]] address")
+    _desk_option(p)
     p.set_defaults(func=cmd_staff_link)
 
     db = sub.add_parser("db", help="database maintenance").add_subparsers(

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from maildesk import config as config_mod
-from maildesk.context import Desk, open_desk
+from maildesk.config import Config
+from maildesk.context import Desk, open_install
+from maildesk.errors import ConfigError
+from maildesk.text import fold
 
 log = logging.getLogger("maildesk")
 
@@ -17,10 +22,58 @@ EX_TEMPFAIL = 75
 EX_CONFIG = 78
 
 
+def install_of(args: argparse.Namespace) -> config_mod.Install:
+    return config_mod.load_install(Path(args.config) if args.config else None)
+
+
+def chosen(install: config_mod.Install, slug: str | None, *, one: bool) -> tuple[Config, ...]:
+    """The desks of `--desk SLUG`; without it every desk, or (`one`) the only one there is.
+
+    A command that changes tickets (`one`) on an install of several desks must say
+    which; an unknown slug is an error that lists the valid ones.
+    """
+    valid = ", ".join(install.slugs)
+    if slug:
+        found = install.by_slug(slug.strip().lower())
+        if found is None and len(install.desks) == 1:
+            names = desk_names(install.desks[0])
+            found = install.desks[0] if slug.strip().lower() in names else None
+        if found is None:
+            raise ConfigError(install.desks[0].source, "--desk", f"one of {valid}", repr(slug))
+        return (found,)
+    if one and len(install.desks) > 1:
+        raise ConfigError(
+            install.desks[0].source, "--desk", f"the desk to act on, one of {valid}", "nothing"
+        )
+    return install.desks
+
+
+def desks_of(args: argparse.Namespace, *, upgrade: bool = False) -> tuple[Desk, ...]:
+    """The desks a read command covers: the one of `--desk`, else every desk."""
+    install = install_of(args)
+    wanted = {c.desk.slug for c in chosen(install, getattr(args, "desk", None), one=False)}
+    return tuple(d for d in open_install(install, upgrade=upgrade) if d.slug in wanted)
+
+
 def desk_of(args: argparse.Namespace, *, upgrade: bool = False) -> Desk:
-    """The desk of `--config`; only the commands that may migrate pass `upgrade`."""
-    cfg = config_mod.load(Path(args.config) if args.config else None)
-    return open_desk(cfg, upgrade=upgrade)
+    """The one desk of a command that changes tickets (`--desk` when there are several);
+    only the commands that may migrate pass `upgrade`."""
+    install = install_of(args)
+    (config,) = chosen(install, getattr(args, "desk", None), one=True)
+    return next(d for d in open_install(install, upgrade=upgrade) if d.slug == config.desk.slug)
+
+
+def with_desk(rows: list[dict[str, Any]], desk: Desk, several: bool) -> list[dict[str, Any]]:
+    """Rows of one desk, led by a `desk` column when a command covers several."""
+    return [{"desk": desk.slug, **row} for row in rows] if several else rows
+
+
+def desk_names(config: Config) -> list[str]:
+    """What `--desk` may say for a one-desk install: its slug, or (as before slugs) its
+    name as a slug ("edificio-alameda-soporte"), its address's local part, its address."""
+    address = config.desk.address.lower()
+    name = re.sub(r"[^a-z0-9]+", "-", fold(config.desk.name)).strip("-")
+    return [config.desk.slug, name, address.split("@")[0], address]
 
 
 def day(text: str) -> date:
@@ -37,11 +90,3 @@ def emit(data: bytes, output: str | None) -> None:
     else:
         sys.stdout.buffer.write(data if data.endswith(b"\n") else data + b"\n")
 
-
-def wrong_desk(slug: str | None, desk: Desk) -> str | None:
-    """Why `--desk SLUG` does not name this desk, or None when it does (or is absent)."""
-    from maildesk.reports import desk_names
-
-    if not slug or slug.strip().lower() in desk_names(desk.config):
-        return None
-    return f"--desk: {slug!r} is not this desk ({', '.join(desk_names(desk.config))})"

@@ -10,18 +10,9 @@ from typing import Any
 
 from maildesk import labels
 from maildesk.cli import read as views
-from maildesk.cli.common import desk_of, wrong_desk
+from maildesk.cli.common import desk_of
 from maildesk.context import Desk
 from maildesk.localtime import local_day
-
-
-def _desk(args: argparse.Namespace) -> Desk | None:
-    desk = desk_of(args)
-    problem = wrong_desk(args.desk, desk)
-    if problem:
-        print(problem, file=sys.stderr)
-        return None
-    return desk
 
 
 def cmd_directory_import(args: argparse.Namespace) -> int:
@@ -29,9 +20,7 @@ def cmd_directory_import(args: argparse.Namespace) -> int:
     from maildesk.directory import rows, sheet
     from maildesk.directory.load import load
 
-    desk = _desk(args)
-    if desk is None:
-        return 1
+    desk = desk_of(args)
     path = Path(args.file)
     try:
         checked = rows.check(sheet.read(path))
@@ -56,9 +45,7 @@ def _today(desk: Desk) -> Any:
 def cmd_directory_list(args: argparse.Namespace) -> int:
     from maildesk.directory.listing import units
 
-    desk = _desk(args)
-    if desk is None:
-        return 1
+    desk = desk_of(args)
     with desk.db.read_only() as session:
         rows = units(session, desk.desk_id, _today(desk))
     if args.format == "json":
@@ -73,9 +60,7 @@ def cmd_directory_show(args: argparse.Namespace) -> int:
     from maildesk.directory.listing import unit_detail
     from maildesk.directory.lookup import find_unit
 
-    desk = _desk(args)
-    if desk is None:
-        return 1
+    desk = desk_of(args)
     with desk.db.read_only() as session:
         found = find_unit(session, desk.desk_id, args.unit)
         if found.unit is None:

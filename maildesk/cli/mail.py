@@ -8,14 +8,15 @@ import sys
 from pathlib import Path
 
 from maildesk.cli import read as views
-from maildesk.cli.common import desk_of, log
+from maildesk.cli.common import desk_of, desks_of, log, with_desk
+from maildesk.context import Desk
 from maildesk.inbound import runner as process
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from maildesk.inbound.sources.pipe import EX_OK, ingest_files, ingest_stream
 
-    desk = desk_of(args)
+    desk = desk_of(args) if args.desk or not args.recipient else _recipients_desk(args)
     if args.retry:
         for inbound_id in args.retry:
             if not process.requeue(desk, inbound_id):
@@ -61,12 +62,33 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return code
 
 
+def _recipients_desk(args: argparse.Namespace) -> Desk:
+    """An MTA pipe's mail goes to the desk of its `--recipient` (several desks, no --desk)."""
+    from maildesk.errors import ConfigError
+    from maildesk.signing import is_desk_address
+
+    desks = desks_of(args)
+    found = [d for d in desks if any(is_desk_address(r, d.address) for r in args.recipient)]
+    if len(found) != 1:
+        raise ConfigError(
+            desks[0].config.source,
+            "--desk",
+            "a --recipient of exactly one desk, or --desk SLUG: "
+            + ", ".join(d.slug for d in desks),
+            ", ".join(args.recipient),
+        )
+    return found[0]
+
+
 def cmd_outbox_send(args: argparse.Namespace) -> int:
     from maildesk.daemon import send_outbox
 
-    desk = desk_of(args)
-    report = send_outbox(desk)
-    print(f"sent {report.sent}, to retry {report.retried}, given up {report.dead}")
+    for desk in desks_of(args):  # each desk's mail through its own relay
+        report = send_outbox(desk)
+        print(
+            f"sent {report.sent}, to retry {report.retried}, given up {report.dead}"
+            + (f" ({desk.slug})" if args.desk is None and desk.neighbours else "")
+        )
     return 0
 
 
@@ -77,7 +99,7 @@ def cmd_outbox_retry(args: argparse.Namespace) -> int:
         print("outbox retry: give the ids of the mails, or --all", file=sys.stderr)
         return 2
     desk = desk_of(args)
-    result = retry(desk.db, desk.clock.now(), None if args.all else args.ids)
+    result = retry(desk.db, desk.desk_id, desk.clock.now(), None if args.all else args.ids)
     for row_id, why in result.refused.items():
         print(f"outbox {row_id}: {why}; nothing to retry", file=sys.stderr)
     print(
@@ -89,8 +111,12 @@ def cmd_outbox_retry(args: argparse.Namespace) -> int:
 
 
 def cmd_outbox_list(args: argparse.Namespace) -> int:
-    desk = desk_of(args)
-    rows = views.outbox_rows(desk, status=args.status)
+    desks = desks_of(args)
+    rows = [
+        row
+        for desk in desks
+        for row in with_desk(views.outbox_rows(desk, status=args.status), desk, len(desks) > 1)
+    ]
     print(
         json.dumps(rows, ensure_ascii=False, indent=2)
         if args.format == "json"

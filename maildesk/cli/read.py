@@ -359,11 +359,14 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) 
     return "\n".join(line.rstrip() for line in out)
 
 
-def startup_banner(desk: Desk, parts: Sequence[str]) -> str:
+def startup_banner(desks: Sequence[Desk], parts: Sequence[str]) -> str:
+    desk = desks[0]
     cfg = desk.config
     lines = [
         f"maildesk is running ({', '.join(parts)}) with {cfg.source}; database {cfg.database_url}"
     ]
+    if len(desks) > 1:
+        lines.append("desks: " + ", ".join(f"{d.slug} <{d.address}>" for d in desks))
     if cfg.listener is not None and "listener" in parts:
         host, _, port = cfg.listener.listen.rpartition(":")
         lines.append(

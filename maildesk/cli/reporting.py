@@ -8,17 +8,13 @@ from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from maildesk.cli.common import desk_of, emit, wrong_desk
+from maildesk.cli.common import desk_of, emit
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from maildesk.reports import By, charts, formats, report_for
 
     desk = desk_of(args)
-    problem = wrong_desk(args.desk, desk)
-    if problem:
-        print(problem, file=sys.stderr)
-        return 1
     today = desk.clock.now().astimezone(ZoneInfo(desk.config.desk.timezone)).date()
     last = args.to or today
     first = args.from_ or last - timedelta(days=29)

@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from maildesk.cli import read as views
-from maildesk.cli.common import EX_CONFIG, EX_TEMPFAIL, desk_of, log
+from maildesk.cli.common import EX_CONFIG, EX_TEMPFAIL, desks_of, install_of, log
 from maildesk.context import Desk
 
 
@@ -21,15 +21,15 @@ def _install_signals(stop: Any) -> None:
     signal.signal(signal.SIGINT, handler)
 
 
-def _serve(desk: Desk, parts: tuple[str, ...]) -> int:
-    """Run the daemon's `parts` until SIGTERM or SIGINT, then stop them cleanly."""
+def _serve(desks: tuple[Desk, ...], parts: tuple[str, ...]) -> int:
+    """Run the daemon's `parts` for `desks` until SIGTERM or SIGINT, then stop them cleanly."""
     from maildesk.daemon import Daemon
 
-    daemon = Daemon(desk, parts)
+    daemon = Daemon(desks, parts)
     _install_signals(daemon.stop)
     try:
         daemon.start()
-        log.info(views.startup_banner(desk, parts))
+        log.info(views.startup_banner(desks, parts))
         while not daemon.stop.wait(1.0):
             pass
     finally:
@@ -48,39 +48,42 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    return _serve(desk_of(args, upgrade=True), parts)
+    return _serve(desks_of(args, upgrade=True), parts)
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
     from maildesk.daemon import fetch_once
 
-    desk = desk_of(args)
-    if desk.config.imap is None:
+    desks = tuple(d for d in desks_of(args) if d.config.imap is not None)
+    if not desks:
         print(
-            f"{desk.config.source}: imap.host: expected an [imap] section to fetch from,"
-            " got nothing",
+            f"{install_of(args).desks[0].source}: imap.host: expected an [imap] section to"
+            " fetch from, got nothing",
             file=sys.stderr,
         )
         return 1
     if args.once:
         from maildesk.inbound.sources.imap import MailboxError
 
-        try:
-            stored = fetch_once(desk)
-        except MailboxError as exc:
-            print(f"{desk.config.source}: {exc}", file=sys.stderr)
-            return EX_CONFIG if exc.lasting else EX_TEMPFAIL
-        print(f"stored {stored} new mail(s)")
+        for desk in desks:
+            try:
+                stored = fetch_once(desk)
+            except MailboxError as exc:
+                print(f"{desk.config.source}: {exc}", file=sys.stderr)
+                return EX_CONFIG if exc.lasting else EX_TEMPFAIL
+            print(f"stored {stored} new mail(s)" + (f" ({desk.slug})" if len(desks) > 1 else ""))
         return 0
-    return _serve(desk, ("fetch",))
+    return _serve(desks, ("fetch",))
 
 
 def cmd_escalate(args: argparse.Namespace) -> int:
     from maildesk.sla.jobs import tick
 
-    report = tick(desk_of(args))
-    if report.skipped:
-        print("another worker is running the escalation pass; skipped")
-    else:
-        print(f"{report.escalations} escalation(s), {report.mails} mail(s) queued")
+    for desk in desks_of(args):
+        report = tick(desk)
+        where = f" ({desk.slug})" if desk.neighbours and args.desk is None else ""
+        if report.skipped:
+            print(f"another worker is running the escalation pass; skipped{where}")
+        else:
+            print(f"{report.escalations} escalation(s), {report.mails} mail(s) queued{where}")
     return 0

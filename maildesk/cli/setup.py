@@ -7,9 +7,9 @@ import secrets
 from pathlib import Path
 
 from maildesk import config as config_mod
-from maildesk.cli.common import desk_of
+from maildesk.cli.common import desks_of
 from maildesk.config_schema import starter_config
-from maildesk.context import open_desk
+from maildesk.context import open_install
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -31,10 +31,10 @@ def cmd_init(args: argparse.Namespace) -> int:
         path.write_text(text, encoding="utf-8")
         path.chmod(0o600)
         print(f"wrote {path}")
-    open_desk(config_mod.load(path), upgrade=True)
+    open_install(config_mod.load_install(path), upgrade=True)
     return 0
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    desk_of(args, upgrade=True)
+    desks_of(args, upgrade=True)
     return 0

@@ -6,24 +6,27 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
-from maildesk import config as config_mod
 from maildesk.cli import read as views
-from maildesk.cli.common import desk_of, emit
-from maildesk.context import open_desk
+from maildesk.cli.common import chosen, desk_of, desks_of, emit, install_of, with_desk
 
 
 def cmd_ticket_list(args: argparse.Namespace) -> int:
+    install = install_of(args)
+    configs = chosen(install, args.desk, one=False)
+    several = len(configs) > 1
     if args.quarantine or args.ignored:
-        rows = views.inbound_rows(
-            desk_of(args), status="quarantined" if args.quarantine else "ignored"
-        )
+        status = "quarantined" if args.quarantine else "ignored"
+        rows = [
+            row
+            for desk in desks_of(args)
+            for row in with_desk(views.inbound_rows(desk, status=status), desk, several)
+        ]
     else:
-        cfg = config_mod.load(Path(args.config) if args.config else None)
+        language = configs[0].desk.language
         try:  # before the database is opened: a typo answers in one line
             wanted = views.ticket_filter(
-                cfg.desk.language,
+                language,
                 state=args.state,
                 assignee=args.assignee,
                 category=args.category,
@@ -33,9 +36,13 @@ def cmd_ticket_list(args: argparse.Namespace) -> int:
         except views.BadFilter as exc:
             print(f"maildesk ticket list: {exc}", file=sys.stderr)
             return 2
-        rows = views.ticket_rows(open_desk(cfg, upgrade=False), wanted)
+        rows = [
+            row
+            for desk in desks_of(args)
+            for row in with_desk(views.ticket_rows(desk, wanted), desk, several)
+        ]
         if args.format != "json":
-            rows = [views.worded(row, cfg.desk.language) for row in rows]
+            rows = [views.worded(row, language) for row in rows]
     print(
         json.dumps(rows, ensure_ascii=False, indent=2)
         if args.format == "json"
@@ -62,17 +69,20 @@ def cmd_ticket_types(args: argparse.Namespace) -> int:
     """The request types as whoever opens a request sees them: name, deadline, hint."""
     from maildesk.records import type_choices
 
-    cfg = config_mod.load(Path(args.config) if args.config else None)
+    configs = chosen(install_of(args), args.desk, one=False)
+    several = len(configs) > 1
     rows = [
         {
+            **({"desk": cfg.desk.slug} if several else {}),
             "type": choice.slug,
             "name": choice.name,
             "deadline": views.duration_text(cfg.types[choice.slug].deadline),
             "hint": choice.hint,
         }
+        for cfg in configs
         for choice in type_choices(cfg, cfg.desk.language)
     ]
-    columns = ["type", "name", "deadline", "hint"]
+    columns = ["desk"] * several + ["type", "name", "deadline", "hint"]
     print(views.table(rows, columns) if rows else "no [types] configured")
     return 0
 

@@ -140,7 +140,7 @@ def analyse(
         desk_address=desk.address,
         secret=desk.secret,
         tag_prefix=desk.config.desk.tag_prefix,
-        is_staff=desk.is_staff,
+        is_staff=desk.is_install_staff,
         lookup=lookup or DatabaseLookup(session, desk.desk_id),
     )
     return Analysis(mail, verdict, decision)
@@ -264,6 +264,20 @@ def _unproven_staff(m: Mail) -> Ticket | None:
     return m.ticket
 
 
+def _staff_elsewhere(m: Mail) -> Ticket | None:
+    """Staff of another building on this one's ticket (and not one of its people)."""
+    if m.ticket is None or m.proof.member is not None:
+        return None
+    found = m.desk.staff_elsewhere(m.mail.from_addr)
+    if found is None or participant_role(m.session, m.ticket, m.mail.from_addr) is not None:
+        return None
+    member, theirs = found
+    recorded.staff_of_another_building(
+        m.session, m.desk, m.ticket, member, theirs.desk.name, m.mail, now=m.now
+    )
+    raise IgnoreMail(f"{member.email} is staff of {theirs.desk.slug}, not of this building")
+
+
 def _vendor(m: Mail) -> Ticket | None:
     if m.ticket is None:
         return None
@@ -330,6 +344,7 @@ OUTCOMES: tuple[tuple[str, Outcome], ...] = (
     ("auto-reply", _auto_reply),
     ("staff reply", _staff_reply),
     ("unproven staff", _unproven_staff),
+    ("staff of another building", _staff_elsewhere),
     ("vendor reply", _vendor),
     ("resident reply", _resident_reply),
     ("staff opens", _staff_opens),

@@ -143,11 +143,12 @@ def problem_detail(context: Context, detail: object) -> str:
 
 
 @cache
-def environment() -> Environment:
-    """The template environment, loaded from the installed `templates/` folder."""
+def environment(overrides: str = "") -> Environment:
+    """The template environment, loaded from the installed `templates/` folder; a desk's
+    `overrides` folder (same layout, `es/confirmation.txt.j2`) is searched first."""
     root = str(files("maildesk.mail_templates"))
     env = Environment(
-        loader=FileSystemLoader(root),
+        loader=FileSystemLoader([overrides, root] if overrides else root),
         autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
@@ -163,9 +164,11 @@ class Rendered:
     html: str
 
 
-def render(kind: str, language: str, context: Mapping[str, Any]) -> Rendered:
+def render(
+    kind: str, language: str, context: Mapping[str, Any], *, overrides: str = ""
+) -> Rendered:
     """Render the subject, text and HTML templates of one kind of mail."""
-    env = environment()
+    env = environment(overrides)
     subject = env.get_template(f"{language}/{kind}.subject.j2").render(context)
     text = env.get_template(f"{language}/{kind}.txt.j2").render(context)
     html = env.get_template(f"{language}/{kind}.html.j2").render({**context, "text_body": text})

@@ -71,7 +71,9 @@ def queue_mail(
         "language": desk.language,
         "tag": f"[{desk.config.desk.tag_prefix}{number}]" if ticket is not None else "",
     }
-    rendered = compose.render(kind.value, desk.language, {**base, **context})
+    rendered = compose.render(
+        kind.value, desk.language, {**base, **context}, overrides=str(desk.config.templates_path)
+    )
     reply_to = None
     if ticket is not None:
         reply_to = (

@@ -122,15 +122,18 @@ class SendReport:
     dead: int = 0
 
 
-def _claim(db: Database, now: datetime, limit: int, lease: timedelta) -> list[int]:
-    """Take due rows for this worker for `lease`; SKIP LOCKED lets several workers share the queue.
+def _claim(db: Database, desk_id: int, now: datetime, limit: int, lease: timedelta) -> list[int]:
+    """Take this desk's due rows for `lease`; SKIP LOCKED lets several workers share the queue.
 
-    A worker killed while holding a claim delays those mails by at most `lease`.
+    Only `desk_id`'s rows: the worker sends through that desk's relay, and another
+    building's mail must leave through its own. A worker killed while holding a claim
+    delays those mails by at most `lease`.
     """
     with db.transaction() as session:
         query = (
             select(Outbox)
             .where(
+                Outbox.desk_id == desk_id,
                 Outbox.status == PENDING,
                 Outbox.next_attempt_at <= now,
                 or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now),
@@ -182,12 +185,13 @@ def send_due(
     transport: Transport,
     clock: Clock,
     *,
+    desk_id: int,
     max_attempts: int,
     lease: timedelta,
     limit: int = 20,
     stop: Callable[[], bool] = lambda: False,
 ) -> SendReport:
-    """Everything that is due, claimed `limit` at a time, until nothing due is left.
+    """Everything of `desk_id` that is due, claimed `limit` at a time, until none is left.
 
     A mail that fails is backed off past now, so the loop cannot take it twice;
     `stop` ends it between batches (the daemon's shutdown). The transport's batch
@@ -196,7 +200,7 @@ def send_due(
     report = SendReport()
     with transport.batch():
         while not stop():
-            claimed = _claim(db, clock.now(), limit, lease)
+            claimed = _claim(db, desk_id, clock.now(), limit, lease)
             if not claimed:
                 break
             for row_id in claimed:
@@ -216,14 +220,15 @@ class RetryResult:
     refused: dict[int, str]  # id -> why it cannot be retried (sent, suppressed, no such mail)
 
 
-def retry(db: Database, now: datetime, ids: Sequence[int] | None) -> RetryResult:
+def retry(db: Database, desk_id: int, now: datetime, ids: Sequence[int] | None) -> RetryResult:
     """Make pending (backing off) and dead mail due now; dead mail starts its attempts afresh.
 
-    `ids` None means every pending or dead mail: what an operator runs after fixing the relay.
+    `ids` None means every pending or dead mail of the desk: what an operator runs after
+    fixing the relay.
     """
     result = RetryResult([], {})
     with db.transaction() as session:
-        query = select(Outbox).order_by(Outbox.id)
+        query = select(Outbox).where(Outbox.desk_id == desk_id).order_by(Outbox.id)
         if ids is None:
             query = query.where(Outbox.status.in_((PENDING, DEAD)))
         else:

@@ -6,26 +6,14 @@ staff console; docs/reports.md defines each figure.
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 
-from maildesk.config import Config
 from maildesk.context import Desk
 from maildesk.reports.figures import build
 from maildesk.reports.periods import By, Window
 from maildesk.reports.tables import Report
-from maildesk.text import fold
 
-__all__ = ["By", "Report", "Window", "desk_names", "report_for"]
-
-
-def desk_names(config: Config) -> list[str]:
-    """What `--desk SLUG` may say for this desk: its name as a slug
-    ("edificio-alameda-soporte"), its address's local part, or its address. Several
-    desks, each with its own slug, come later."""
-    address = config.desk.address.lower()
-    slug = re.sub(r"[^a-z0-9]+", "-", fold(config.desk.name)).strip("-")
-    return [slug, address.split("@")[0], address]
+__all__ = ["By", "Report", "Window", "report_for"]
 
 
 def report_for(

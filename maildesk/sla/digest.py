@@ -10,17 +10,20 @@ opening exceeds the shortest target, and only the oldest few wait longest.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from maildesk.config import StaffConfig
+from maildesk.config import Config, StaffConfig
 from maildesk.context import Desk
 from maildesk.domain import STATE_WORDS, Attachment, OutboxKind, State
+from maildesk.models import Desk as DeskRow
 from maildesk.models import Ticket
 from maildesk.outbound.mailer import queue_mail
 from maildesk.reports import By, Window, charts
@@ -142,25 +145,36 @@ def _row(t: TicketFacts, desk: Desk, now: datetime) -> dict[str, object]:
     }
 
 
-def send_digest(desk: Desk, session: Session, *, kind: str, start: datetime, end: datetime) -> int:
-    """Queue the digest of [start, end) for managers and directors; returns mails queued."""
-    people = [s for s in desk.config.staff if s.role in DIGEST_ROLES] or [
-        s for s in desk.config.staff if s.role == "admin"
+def digest_people(config: Config) -> list[StaffConfig]:
+    """Managers and directors, else the admins."""
+    return [s for s in config.staff if s.role in DIGEST_ROLES] or [
+        s for s in config.staff if s.role == "admin"
     ]
-    if not people:
-        return 0
-    now = desk.clock.now()
+
+
+def _section(
+    desk: Desk, session: Session, *, kind: str, start: datetime, end: datetime, now: datetime
+) -> tuple[dict[str, Any], list[Attachment]]:
+    """One building's part of a digest: its figures, lists and inline charts."""
     window = window_of(kind, start, end, ZoneInfo(desk.config.desk.timezone))
     report = build(session, desk.config, desk.desk_id, window, now=now)
     found = summary(report)
     late = overdue(desk, session, now)
     pictures = charts.render(report, desk.language)
+    # A chart's Content-ID names its building: one mail may carry several buildings'.
+    suffix = f"-{desk.slug}" if desk.neighbours else ""
     images = [
-        Attachment(f"{name}.png", "image/png", png, inline=True, content_id=f"{name}@maildesk")
+        Attachment(
+            f"{name}{suffix}.png",
+            "image/png",
+            png,
+            inline=True,
+            content_id=f"{name}{suffix}@maildesk",
+        )
         for name, png in pictures.items()
     ]
     context = {
-        "period": kind,
+        "building": desk.config.desk.name,
         "start": window.first.isoformat(),
         "end": window.last.isoformat(),
         "f": found,
@@ -177,18 +191,78 @@ def send_digest(desk: Desk, session: Session, *, kind: str, start: datetime, end
             for name, image in zip(pictures, images, strict=True)
         ],
     }
-    for person in people:
-        queue_mail(
-            session,
-            desk,
-            kind=OutboxKind.DIGEST,
-            to=person.email,
-            to_name=person.name,
-            now=now,
-            context=context,
-            attachments=images,
-        )
-    return len(people)
+    return context, images
+
+
+def _buildings_of(desk: Desk, session: Session, person: StaffConfig) -> list[Desk]:
+    """The desks of the install whose digest `person` receives, this one included, by slug.
+
+    The first of them sends the person one digest with a section per building; the
+    others leave the person out of theirs.
+    """
+    theirs = [desk]
+    for config in desk.neighbours:
+        if any(p.email.lower() == person.email.lower() for p in digest_people(config)):
+            row_id = session.scalar(select(DeskRow.id).where(DeskRow.slug == config.desk.slug))
+            if row_id is not None:
+                theirs.append(dataclasses.replace(desk, config=config, desk_id=row_id))
+    return sorted(theirs, key=lambda d: d.slug)
+
+
+def send_digest(desk: Desk, session: Session, *, kind: str, start: datetime, end: datetime) -> int:
+    """Queue the digest of [start, end) for managers and directors; returns mails queued.
+
+    A manager of several buildings of the install gets one mail, from the first of
+    them, with a section per building.
+    """
+    now = desk.clock.now()
+    # Each person with the buildings of theirs; the first of those sends the one digest.
+    mine = [
+        (person, buildings)
+        for person in digest_people(desk.config)
+        if (buildings := _buildings_of(desk, session, person))[0].desk_id == desk.desk_id
+    ]
+    if not mine:
+        return 0
+    own, images = _section(desk, session, kind=kind, start=start, end=end, now=now)
+    computed = {desk.slug: (own, images)}
+    for person, buildings in mine:
+        if len(buildings) == 1:
+            queue_mail(
+                session,
+                desk,
+                kind=OutboxKind.DIGEST,
+                to=person.email,
+                to_name=person.name,
+                now=now,
+                context={"period": kind, **own},
+                attachments=images,
+            )
+        else:
+            for other in buildings:  # each building's section once, whoever reads it
+                if other.slug not in computed:
+                    computed[other.slug] = _section(
+                        other, session, kind=kind, start=start, end=end, now=now
+                    )
+            parts = [computed[other.slug] for other in buildings]
+            sections = [context for context, _images in parts]
+            queue_mail(
+                session,
+                desk,
+                kind=OutboxKind.DIGEST_BUILDINGS,
+                to=person.email,
+                to_name=person.name,
+                now=now,
+                context={
+                    "period": kind,
+                    "sections": sections,
+                    "opened": sum(s["f"].opened for s in sections),
+                    "closed": sum(s["f"].closed for s in sections),
+                    "overdue_count": sum(s["overdue_count"] for s in sections),
+                },
+                attachments=[image for _context, pictures in parts for image in pictures],
+            )
+    return len(mine)
 
 
 def send_alerts(desk: Desk, session: Session) -> int:

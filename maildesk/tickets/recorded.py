@@ -146,3 +146,31 @@ def commands_refused(
             "commands": command_help,
         },
     )
+
+
+def staff_of_another_building(
+    session: Session,
+    desk: Desk,
+    ticket: Ticket,
+    member: StaffConfig,
+    building: str,
+    mail: ParsedMail,
+    *,
+    now: datetime,
+) -> None:
+    """Staff of another building of the install wrote on this desk's ticket: nothing
+    changes (not even the ticket's history) and they are told whose building it is."""
+    notify.mail_staff(
+        session,
+        desk,
+        member,
+        kind=OutboxKind.STAFF_ELSEWHERE,
+        ticket=None,
+        now=now,
+        context={
+            "subject": mail.subject,
+            "tagged_subject": notify.tagged(desk, ticket),
+            "building": desk.config.desk.name,
+            "their_building": building,
+        },
+    )

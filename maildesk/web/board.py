@@ -62,9 +62,16 @@ class Filters:
     date_to: date | None = None
     sort: str = "-opened"
     page: int = 1
+    desk: str = ""  # a slug, for staff of several buildings
 
     @classmethod
-    def parse(cls, args: Mapping[str, str], states: Sequence[str], config: Config) -> Filters:
+    def parse(
+        cls,
+        args: Mapping[str, str],
+        states: Sequence[str],
+        config: Config,
+        desks: Sequence[str] = (),
+    ) -> Filters:
         chosen: list[State] = []
         scope = OPEN
         for word in states:
@@ -95,6 +102,7 @@ class Filters:
             date_to=_date(args.get("to", "")),
             sort=args.get("sort", "") if args.get("sort", "") in SORTS else "-opened",
             page=int(page) if page.isdigit() and 0 < len(page) < 7 else 1,
+            desk=known("desk", desks),
         )
 
     def query_args(self, **changes: str | int) -> dict[str, str | list[str]]:
@@ -104,7 +112,7 @@ class Filters:
             out["state"] = [s.value for s in self.states]
         elif self.scope == ALL:
             out["state"] = ALL
-        for name in ("category", "team", "assignee", "priority", "channel", "q"):
+        for name in ("category", "team", "assignee", "priority", "channel", "q", "desk"):
             if getattr(self, name):
                 out[name] = getattr(self, name)
         if self.overdue:
@@ -132,10 +140,19 @@ def _like(text: str) -> str:
 
 
 def conditions(
-    filters: Filters, *, desk_id: int, timezone: str, now: datetime, with_state: bool = True
+    filters: Filters,
+    *,
+    desk_ids: Mapping[str, int],
+    timezone: str,
+    now: datetime,
+    with_state: bool = True,
 ) -> list[ColumnElement[bool]]:
-    """The WHERE clauses of these filters (`with_state` False: for the counts per state)."""
-    where: list[ColumnElement[bool]] = [Ticket.desk_id == desk_id]
+    """The WHERE clauses of these filters (`with_state` False: for the counts per state).
+
+    `desk_ids` are the desks the staff member serves, by slug; the `desk` filter picks one.
+    """
+    ids = [desk_ids[filters.desk]] if filters.desk in desk_ids else list(desk_ids.values())
+    where: list[ColumnElement[bool]] = [Ticket.desk_id.in_(ids)]
     if with_state:
         if filters.states:
             where.append(Ticket.state.in_([s.value for s in filters.states]))

@@ -43,6 +43,7 @@ from maildesk.inbound.commands import PROBLEM_TEXT, Detail, explain
 from maildesk.labels import category_label, priority_label, state_label, team_label
 from maildesk.localtime import local_datetime
 from maildesk.models import Attachment as StoredAttachment
+from maildesk.models import Desk as DeskRow
 from maildesk.models import Message, Ticket
 from maildesk.records import cause_label, medium_choices, parse_day, type_choices, type_label
 from maildesk.sla.facts import sla_of
@@ -116,15 +117,55 @@ class Row:
     opened: str
     due_mark: str
     due_text: str
+    desk: str = ""  # the building's name, when the board shows several
+    link: str = ""  # the ticket's console page (another building's is on its own host)
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """A building the signed-in staff member serves, as the board lists it."""
+
+    desk_id: int
+    name: str
+    ticket_base: str  # its console's ticket URL without the number
+
+
+def _served(desk: Desk, member: StaffConfig) -> dict[str, Served]:
+    """This desk and the install's other buildings that list `member` as staff, by slug."""
+    served = {desk.slug: Served(desk.desk_id, desk.config.desk.name, "")}
+    others = [c for c in desk.neighbours if c.staff_member(member.email) is not None]
+    if others:
+        with desk.db.read_only() as session:
+            ids = {
+                slug: row_id
+                for slug, row_id in session.execute(
+                    select(DeskRow.slug, DeskRow.id).where(
+                        DeskRow.slug.in_([c.desk.slug for c in others])
+                    )
+                )
+            }
+        for config in others:
+            if config.desk.slug in ids:
+                served[config.desk.slug] = Served(
+                    ids[config.desk.slug],
+                    config.desk.name,
+                    config.desk.base_url.rstrip("/") + "/staff/t/",
+                )
+    return served
 
 
 @bp.get("/staff/tickets")
 def board_page() -> ResponseReturnValue:
     desk, language, words = desk_of_app(), page_language(), console_words()
     now = desk.clock.now()
-    filters = board.Filters.parse(request.args, request.args.getlist("state"), desk.config)
+    served = _served(desk, require_member())
+    filters = board.Filters.parse(
+        request.args, request.args.getlist("state"), desk.config, list(served)
+    )
+    desk_ids = {slug: s.desk_id for slug, s in served.items()}
+    by_id = {s.desk_id: s for s in served.values()}
     timezone = desk.config.desk.timezone
-    where = board.conditions(filters, desk_id=desk.desk_id, timezone=timezone, now=now)
+    where = board.conditions(filters, desk_ids=desk_ids, timezone=timezone, now=now)
     wanted = request.args.get("format", "")
     if wanted in ("csv", "xlsx"):
         return _download(desk, filters, where, wanted)
@@ -138,15 +179,18 @@ def board_page() -> ResponseReturnValue:
             .offset((page - 1) * board.PAGE_SIZE)
         ).all()
         without_state = board.conditions(
-            filters, desk_id=desk.desk_id, timezone=timezone, now=now, with_state=False
+            filters, desk_ids=desk_ids, timezone=timezone, now=now, with_state=False
         )
         counts = board.counts_by_state(session, without_state)
     zone = ZoneInfo(timezone)
+    ticket_base = url_for("console.ticket_page", number=0)[:-1]
     rows = [
         Row(
             t,
             t.opened_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
             *board.due_words(t.due_at, t.state, now, words, language),
+            desk=by_id[t.desk_id].name,
+            link=f"{by_id[t.desk_id].ticket_base or ticket_base}{t.number}",
         )
         for t in found
     ]
@@ -164,6 +208,7 @@ def board_page() -> ResponseReturnValue:
             config=desk.config,
             channels=list(dict.fromkeys([*desk.config.desk.channels, *(c.value for c in Channel)])),
             staff_list=desk.config.staff,
+            served={slug: s.name for slug, s in served.items()} if len(served) > 1 else {},
         ),
         200,
         _NO_STORE,

@@ -1,25 +1,27 @@
-"""Serve the status page with waitress (a production WSGI server) inside `maildesk run`."""
+"""Serve every desk's pages with waitress (a production WSGI server) inside `maildesk run`."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from waitress.server import create_server
 
 from maildesk.config import parse_endpoint
 from maildesk.context import Desk
 from maildesk.errors import ConfigError
-from maildesk.web import create_app
+from maildesk.web.hosts import desk_hosts
 
 log = logging.getLogger(__name__)
 
 
 class WebServer:
-    def __init__(self, desk: Desk) -> None:
+    def __init__(self, desks: Sequence[Desk]) -> None:
+        desk = desks[0]  # [web] is the install's: one listening address for every desk
         host, port = parse_endpoint(desk.config.web.listen, key="web.listen")
         try:
             self.server = create_server(
-                create_app(desk), host=host, port=port, threads=4, ident="maildesk"
+                desk_hosts(desks), host=host, port=port, threads=4, ident="maildesk"
             )
         except OSError as exc:
             raise ConfigError(

@@ -52,7 +52,7 @@ def console_desk(make_desk: DeskFactory, relay: Relay) -> Iterator[Desk]:
         desk={"base_url": f"http://127.0.0.1:{port}", "language": "es"},
         staff=STAFF,
     )
-    server = WebServer(desk)
+    server = WebServer((desk,))
     thread = threading.Thread(target=server.run, name="waitress", daemon=True)
     thread.start()
     try:

@@ -110,7 +110,7 @@ def web_desk(make_desk: DeskFactory, relay: Relay) -> Iterator[Desk]:
         desk={"base_url": f"http://127.0.0.1:{port}", "language": "es"},
         staff=[{"email": ANA, "name": "Ana Pérez", "role": "agent", "teams": ["mantenimiento"]}],
     )
-    server = WebServer(desk)
+    server = WebServer((desk,))
     thread = threading.Thread(target=server.run, name="waitress", daemon=True)
     thread.start()
     try:

@@ -69,7 +69,7 @@ def intake(
             },
         )
         assert desk.config.listener is not None
-        listener = Listener(desk, desk.config.listener)
+        listener = Listener((desk,), desk.config.listener)
         listener.start()
 
         def deliver(raw: bytes) -> None:

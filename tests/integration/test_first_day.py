@@ -256,7 +256,7 @@ def test_daemon_reports_a_refused_login_to_healthz(
             "timeout_seconds": 30,
         }
     )
-    daemon = Daemon(desk, ("fetch",))
+    daemon = Daemon((desk,), ("fetch",))
     daemon.start()
     try:
         deadline = time.monotonic() + 40

@@ -687,14 +687,19 @@ def test_every_table_command_runs_with_its_options(story: Story, form: Shown) ->
     assert not missing, f"{form}: never run with {missing}"
 
 
-def test_readme_configuration_example_loads(tmp_path: Path) -> None:
-    """The README's `maildesk.toml` example is a configuration maildesk accepts."""
-    [(_, _, toml)] = [(n, i, c) for n, i, c in code_blocks() if i == "toml"]
+def test_readme_configuration_examples_load(tmp_path: Path) -> None:
+    """The README's `maildesk.toml` examples, one building and several, are configurations
+    maildesk accepts."""
+    [(_, _, one), (_, _, several)] = [(n, i, c) for n, i, c in code_blocks() if i == "toml"]
     path = tmp_path / "maildesk.toml"
-    path.write_text(toml, encoding="utf-8")
-    tomllib.loads(toml)
+    path.write_text(one, encoding="utf-8")
+    tomllib.loads(one)
     loaded = config_mod.load(path)
     assert loaded.desk.address == "soporte@example.org"
+    path.write_text(several, encoding="utf-8")
+    install = config_mod.load_install(path)
+    assert install.slugs == ("norte", "sur")
+    assert [s.email for s in install.desks[1].staff] == ["beto@example.org", "gerencia@example.org"]
 
 
 def keys(value: Any) -> set[str]:

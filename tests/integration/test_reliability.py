@@ -199,7 +199,7 @@ def test_unreachable_database_is_a_temporary_failure(
     code, accepted = ingest_stream(desk, io.BytesIO(make_mail()), envelope_from=None, recipients=[])
     assert (code, accepted) == (EX_TEMPFAIL, None)
     assert desk.config.listener is not None
-    listener = Listener(desk, desk.config.listener)
+    listener = Listener((desk,), desk.config.listener)
     listener.start()
     try:
         with (
@@ -216,7 +216,7 @@ def test_listener_refuses_other_recipients(make_desk: DeskFactory) -> None:
     """The listener is not an open relay: only the desk's addresses are accepted."""
     desk = make_desk(listener={"listen": f"127.0.0.1:{free_port()}"})
     assert desk.config.listener is not None
-    listener = Listener(desk, desk.config.listener)
+    listener = Listener((desk,), desk.config.listener)
     listener.start()
     try:
         with (

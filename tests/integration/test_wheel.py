@@ -48,6 +48,7 @@ samples = {
     "vendor_request": {"message": "¿Pueden venir?", "unit": "depto 402", "text": "Fuga", "attachments": ["f.jpg"]},
     "status_link": {},
     "staff_unproven": {"kept": True, "console_url": "https://x.example/staff/t/7"},
+    "staff_elsewhere": {"building": "Torre Sur", "their_building": "Torre Norte"},
     "staff_link": {"name": "Ana Pérez", "url": "https://x.example/staff/entrar/abc", "minutes": 15},
     "escalation": {"rows": [row]},
     "alerts": {"rows": [row]},
@@ -56,6 +57,11 @@ samples = {
                "charts": [{"cid": "volume@maildesk", "filename": "volume.png", "title": "Volumen"}],
                "f": {"opened": 2, "resolved": 1, "closed": 1, "first_response_sla_pct": 50.0,
                      "resolution_sla_pct": None, "first_response_median_h": 1.0, "resolution_median_h": 5.0}},
+    "digest_buildings": {"period": "daily", "opened": 2, "closed": 1, "overdue_count": 1, "sections": [
+        {"building": "Torre Ñandú", "start": "2026-11-23", "end": "2026-11-23", "backlog": [("recibido", 2)],
+         "overdue": [row], "overdue_count": 1, "worst": [row], "charts": [],
+         "f": {"opened": 2, "resolved": 1, "closed": 1, "first_response_sla_pct": 50.0,
+               "resolution_sla_pct": None, "first_response_median_h": 1.0, "resolution_median_h": 5.0}}]},
 }
 rendered = 0
 for language in ("es", "en"):

@@ -1,7 +1,7 @@
 """The directory: units, people, their emails and residencies; a ticket's unit and relation.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | Sequence[str] | None = "0006"
+down_revision: str | Sequence[str] | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
