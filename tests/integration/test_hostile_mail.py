@@ -38,7 +38,7 @@ def listening(make_desk: DeskFactory, relay: Relay) -> Iterator[tuple[Desk, int]
         staff=[{"email": ANA, "name": "Ana Pérez", "role": "agent", "teams": ["mantenimiento"]}],
     )
     assert desk.config.listener is not None
-    listener = Listener(desk, desk.config.listener)
+    listener = Listener((desk,), desk.config.listener)
     listener.start()
     yield desk, listener.port
     listener.stop()
