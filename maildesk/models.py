@@ -120,6 +120,9 @@ class Ticket(Base):
     # The next SLA deadline while a target is unmet (None when paused or all met), kept by
     # `tickets.due.refresh_due`, so "overdue" is one indexed comparison in SQL.
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When `maildesk purge` removed the requester's data: the row stays for the reports,
+    # and a late reply opens a new ticket instead of reopening this one.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     messages: Mapped[list[Message]] = relationship(
         back_populates="ticket", order_by="Message.id", foreign_keys="Message.ticket_id"

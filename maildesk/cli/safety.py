@@ -1,0 +1,89 @@
+"""Keeping the desk's data safe: `backup`, `restore` and `purge`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from maildesk import config as config_mod
+from maildesk.cli.common import desk_of
+from maildesk.errors import BackupError, Refused
+from maildesk.progress import Progress
+from maildesk.reports.periods import local_midnight
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from maildesk.backup.archive import create
+
+    desk = desk_of(args)
+    try:
+        manifest = create(desk, Path(args.file), now=desk.clock.now())
+    except BackupError as exc:
+        print(f"backup failed: {exc}", file=sys.stderr)
+        return 1
+    counts = manifest.counts
+    print(
+        f"wrote {args.file}: {counts['tickets']} tickets, {counts['messages']} messages,"
+        f" {counts['attachments']} attachments, {len(manifest.members)} files"
+        f" (schema {manifest.revision})"
+    )
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from maildesk.backup.restore import restore
+
+    # No `desk_of`: a new machine has no database yet, and an old one may be refused.
+    config = config_mod.load(Path(args.config) if args.config else None)
+    try:
+        manifest = restore(config, Path(args.file), force=args.force)
+    except BackupError as exc:
+        print(f"restore refused: {exc}", file=sys.stderr)
+        return 1
+    counts = manifest.counts
+    print(
+        f"restored {args.file} of {manifest.created_at}: {counts['tickets']} tickets,"
+        f" {counts['messages']} messages, {counts['attachments']} attachments"
+        f" (schema {manifest.revision}, maildesk {manifest.version})"
+    )
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    from maildesk.tickets import purge
+
+    desk = desk_of(args)
+    now = desk.clock.now()
+    before = local_midnight(args.before, desk.config.desk.timezone)
+    try:
+        purge.check_cutoff(before, now, desk.config.desk.retention_days)
+    except Refused as exc:
+        print(f"purge refused: {exc.detail}", file=sys.stderr)
+        return 1
+    with desk.db.read_only() as session:
+        numbers = purge.due(session, desk.desk_id, before)
+        attachments = purge.count_attachments(session, desk.desk_id, before)
+    if args.dry_run:
+        print(
+            f"would purge {len(numbers)} tickets closed before {args.before}"
+            f" ({attachments} attachments): {', '.join(f'#{n}' for n in numbers) or 'none'}"
+        )
+        return 0
+    progress = Progress("purge", len(numbers))
+    done = messages = removed = files = 0
+    for number in numbers:
+        with desk.db.transaction() as session:  # one ticket a transaction: a stop loses nothing
+            purged = purge.purge_ticket(session, desk, number, now=now)
+        if purged is not None:
+            done += 1
+            messages += purged.messages
+            removed += purged.attachments
+            files += purged.files_deleted
+        progress.step()
+    progress.finish()
+    print(
+        f"purged {done} tickets closed before {args.before}: {messages} messages,"
+        f" {removed} attachments ({files} files deleted)"
+    )
+    return 0

@@ -1,0 +1,27 @@
+"""A ticket whose personal data was purged keeps the time it happened.
+
+Revision ID: 0013
+Revises: 0006
+
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0013"
+down_revision: str | Sequence[str] | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Add ticket.purged_at (null: nothing purged)."""
+    op.add_column("ticket", sa.Column("purged_at", sa.DateTime(), nullable=True))
+
+
+def downgrade() -> None:
+    """Drop ticket.purged_at."""
+    with op.batch_alter_table("ticket") as batch:
+        batch.drop_column("purged_at")
