@@ -38,8 +38,8 @@ class Purged:
 
     number: int
     messages: int
-    attachments: int
-    files_deleted: int
+    attachments: int  # different files (a notice's copy of a photo is the same file)
+    files_deleted: int  # the others are still held by tickets that are kept
 
 
 def earliest_allowed(now: datetime, retention_days: int) -> datetime:
@@ -184,15 +184,14 @@ def purge_ticket(session: Session, desk: Desk, number: int, *, now: datetime) ->
         if path.exists():
             path.unlink()
             deleted += 1
-    return Purged(number, messages, len(hashes), deleted)
+    return Purged(number, messages, len(set(hashes)), deleted)
 
 
 def count_attachments(session: Session, desk_id: int, before: datetime) -> int:
-    """How many attachments the due tickets hold (what `--dry-run` says would go)."""
+    """How many different files the due tickets hold (what `--dry-run` says would go)."""
     return int(
         session.scalar(
-            select(func.count())
-            .select_from(Attachment)
+            select(func.count(func.distinct(Attachment.sha256)))
             .join(Message, Message.id == Attachment.message_id)
             .join(Ticket, Ticket.id == Message.ticket_id)
             .where(*_due(desk_id, before))
