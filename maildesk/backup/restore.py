@@ -26,7 +26,7 @@ from maildesk.backup import database
 from maildesk.backup.archive import TRANSIENT_PREFIXES
 from maildesk.backup.manifest import DATA_PREFIX, NAME, Manifest, verify
 from maildesk.config import Config
-from maildesk.db import Database, sqlite_file
+from maildesk.db import Database, create_private_file, sqlite_file
 from maildesk.errors import BackupError
 from maildesk.models import Inbound, Ticket
 from maildesk.progress import Progress
@@ -114,7 +114,10 @@ def stage_database(manifest: Manifest, config: Config, work: Path) -> str:
 
 
 def place(source: Path, target: Path) -> None:
-    """Move one file into `data_dir` by a rename (same filesystem: `work` is beside it)."""
+    """Move one file into `data_dir` by a rename (same filesystem: `work` is beside it),
+    on disk first: the restored database may name it the moment the swap commits."""
+    with source.open("rb") as fh:
+        os.fsync(fh.fileno())
     target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.replace(source, target)
 
@@ -145,6 +148,7 @@ def restore(
         else:
             live = sqlite_file(config.database_url)
             assert live is not None
+            create_private_file(live)  # a new machine's database is its owner's only too
             database.swap_sqlite(Path(make_url(staged).database or ""), live)
         progress.step()
         for path in files:

@@ -6,7 +6,11 @@ from __future__ import annotations
 import email
 import io
 import os
+import random
+import subprocess
+import sys
 import tarfile
+import time
 from collections.abc import Iterator
 from email.policy import default
 from pathlib import Path
@@ -24,7 +28,7 @@ from maildesk.backup.manifest import NAME, Manifest
 from maildesk.cli import main
 from maildesk.clock import FixedClock
 from maildesk.context import Desk, open_desk
-from maildesk.db import _alembic_config
+from maildesk.db import _alembic_config, sqlite_file
 from maildesk.domain import OutboxKind
 from maildesk.inbound.accept import accept
 from maildesk.models import Attachment, Outbox, Ticket
@@ -109,6 +113,8 @@ def test_restored_desk_answers_the_same(
     desk = opened(target, clock)
     try:
         assert desk.secret == source.secret  # from the archive's secret.key
+        file = sqlite_file(desk.config.database_url)
+        assert file is None or file.stat().st_mode & 0o777 == 0o600
         with desk.db.read_only() as session:
             raw = session.scalars(
                 select(Outbox.raw).where(
@@ -141,16 +147,16 @@ def test_restore_refuses_a_desk_in_use_and_a_crash_leaves_it_whole(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A desk with tickets is replaced only with --force; a restore that dies before its
-    swap leaves that desk, its secret and its files as they were."""
+    swap leaves that desk, its own secret and its files as they were."""
     archive = tmp_path / "respaldo.tar.gz"
     backup(source, archive)
-    assert restore(target, archive) == 0
-    desk = opened(target, clock)
+    desk = open_desk(config_mod.load(target), upgrade=True, clock=clock)  # a desk of its own
     accept(desk, make_mail(sender="nuevo@correo.example", subject="Ascensor"), source="pipe")
-    secret = (desk.config.data_path / "secret.key").read_bytes()
+    secret = desk.secret
+    assert secret != source.secret
     desk.db.dispose()
 
-    assert restore(target, archive) == 1  # not empty any more
+    assert restore(target, archive) == 1  # not empty
 
     def killed(*args: Any) -> None:
         raise KeyboardInterrupt("killed in the middle of the restore")
@@ -162,8 +168,9 @@ def test_restore_refuses_a_desk_in_use_and_a_crash_leaves_it_whole(
     monkeypatch.undo()
     desk = opened(target, clock)
     try:
-        assert numbers(desk) == [1, 2, 3]
-        assert (desk.config.data_path / "secret.key").read_bytes() == secret
+        assert whole(desk) == [1] and desk.secret == secret
+        with desk.db.read_only() as session:
+            assert session.scalars(select(Ticket.subject)).one() == "Ascensor"
         leftovers = [p.name for p in desk.config.data_path.parent.iterdir()]
         assert not [n for n in leftovers if n.startswith(".maildesk-restore-")]
     finally:
@@ -172,7 +179,7 @@ def test_restore_refuses_a_desk_in_use_and_a_crash_leaves_it_whole(
     assert restore(target, archive, "--force") == 0
     desk = opened(target, clock)
     try:
-        assert numbers(desk) == [1, 2]
+        assert numbers(desk) == [1, 2] and desk.secret == source.secret
     finally:
         desk.db.dispose()
 
@@ -227,5 +234,50 @@ def test_an_older_archive_is_upgraded_on_restore(
         with desk.db.read_only() as session:
             count = session.scalar(select(func.count()).select_from(Ticket))
             assert count == 2
+    finally:
+        desk.db.dispose()
+
+
+def whole(desk: Desk) -> list[int]:
+    """The desk's ticket numbers, after checking every attachment it names is on disk."""
+    with desk.db.read_only() as session:
+        for sha256 in session.scalars(select(Attachment.sha256)):
+            assert desk.blobs.path(sha256).exists(), f"a restore left {sha256} named but missing"
+    return numbers(desk)
+
+
+def test_sigkill_at_random_points_of_a_restore_leaves_one_whole_desk(
+    source: Desk, target: Path, tmp_path: Path, clock: FixedClock
+) -> None:
+    """`restore --force` killed with SIGKILL at seeded random moments: each time the desk is
+    the old one or the restored one, whole; the next restore finishes the job."""
+    archive = tmp_path / "respaldo.tar.gz"
+    backup(source, archive)
+    command = [sys.executable, "-m", "maildesk", "--config", str(target), "restore"]
+    started = time.monotonic()
+    subprocess.run([*command, str(archive)], check=True, capture_output=True)
+    took = time.monotonic() - started  # one whole restore, to spread the kills over
+    desk = opened(target, clock)
+    accept(desk, make_mail(sender="nuevo@correo.example", subject="Ascensor"), source="pipe")
+    desk.db.dispose()
+    for delay in random.Random(15).sample(range(20, 100), 3):
+        proc = subprocess.Popen(
+            [*command, str(archive), "--force"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(took * delay / 100)
+        proc.kill()
+        proc.wait()
+        desk = opened(target, clock)
+        try:
+            found = whole(desk)
+        finally:
+            desk.db.dispose()
+        assert found in ([1, 2, 3], [1, 2]), found
+    assert restore(target, archive, "--force") == 0
+    desk = opened(target, clock)
+    try:
+        assert whole(desk) == [1, 2]
     finally:
         desk.db.dispose()
