@@ -225,8 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         type=day,
         metavar="DATE",
-        help="tickets closed before this day (YYYY-MM-DD), at most today minus"
-        " desk.retention_days",
+        help="tickets closed before this day (YYYY-MM-DD), at most today minus desk.retention_days",
     )
     p.add_argument("--dry-run", action="store_true", help="list what would go; change nothing")
     p.set_defaults(func=cmd_purge)

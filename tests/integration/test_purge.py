@@ -117,6 +117,9 @@ def test_purge_removes_personal_data_and_keeps_the_figures(
 
     assert cli(desk, "purge", "--before", "2026-11-24") == 0
     assert "purged 2 tickets closed before 2026-11-24" in capsys.readouterr().out
+    assert cli(desk, "ticket", "show", "1", "--format", "json") == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["purged_at"] and shown["requester"] == "" and shown["messages"][0]["text"] == ""
 
     assert figures(report(desk, tmp_path / "after.json")) == figures(before)
     text = stored_text(desk)

@@ -12,8 +12,9 @@ import pytest
 
 from maildesk.backup.database import revision_age
 from maildesk.backup.manifest import SQLITE_MEMBER, Manifest, member_of, verify
+from maildesk.config import load
 from maildesk.db import MIGRATIONS
-from maildesk.errors import BackupError, Refused
+from maildesk.errors import BackupError, ConfigError, Refused
 from maildesk.progress import Progress, line
 from maildesk.tickets.purge import check_cutoff, scrub_detail
 
@@ -141,3 +142,13 @@ def test_progress_shows_only_on_a_terminal() -> None:
     quiet.step()
     quiet.finish()
     assert piped.getvalue() == ""
+
+
+def test_a_negative_retention_is_a_config_error(tmp_path: Path) -> None:
+    """desk.retention_days below 0 names the file, the key and what is expected."""
+    path = tmp_path / "maildesk.toml"
+    path.write_text("[desk]\nretention_days = -1\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load(path)
+    assert info.value.key == "desk.retention_days"
+    assert str(path) in str(info.value) and "0 or more" in str(info.value)
