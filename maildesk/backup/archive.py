@@ -90,6 +90,9 @@ def create(desk: Desk, target: Path, *, now: datetime, stream: TextIO | None = N
     target.parent.mkdir(parents=True, exist_ok=True)
     data_dir = desk.config.data_path
     skip = database_files(desk.config.database_url) | {target}
+    # What the desk held as the backup began: for the operator's eyes, never checked
+    # (mail that arrives during the copy may or may not be in it).
+    held = counts(desk)
     with tempfile.TemporaryDirectory(prefix=".maildesk-backup-", dir=target.parent) as tmp:
         work = Path(tmp)
         if desk.db.is_postgres:
@@ -117,7 +120,7 @@ def create(desk: Desk, target: Path, *, now: datetime, stream: TextIO | None = N
                 revision=revision,
                 database="postgresql" if desk.db.is_postgres else "sqlite",
                 created_at=now.isoformat(),
-                counts=counts(desk),
+                counts=held,
                 addresses=addresses(desk),
                 members=tuple(members),
             )
