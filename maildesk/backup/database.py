@@ -35,7 +35,8 @@ OLD_SUFFIX = "__replaced"
 
 
 def revision_age(revision: str) -> str:
-    """ "current", "older" (this maildesk upgrades it) or "newer" (unknown to this maildesk)."""
+    """An archive's schema against this maildesk's: "current", "older" (upgraded on
+    restore) or "newer" (unknown here: refused)."""
     script = ScriptDirectory(str(MIGRATIONS))
     if revision in script.get_heads():
         return "current"
@@ -50,24 +51,15 @@ def revision_age(revision: str) -> str:
 
 
 def copy_sqlite(source: Path, target: Path) -> None:
-    """Copy a SQLite database page by page, consistent whatever others write meanwhile."""
-    src = sqlite3.connect(source)
-    dst = sqlite3.connect(target)
-    try:
-        src.backup(dst)
-    finally:
-        dst.close()
-        src.close()
+    """Copy a SQLite database page by page with SQLite's online backup API.
 
-
-def swap_sqlite(staged: Path, live: Path) -> None:
-    """Copy the staged database over the live one in one SQLite transaction.
-
-    The busy timeout makes it wait for a writer to finish; a crash mid-copy rolls back.
+    Read side: a consistent snapshot whatever others write meanwhile. Write side: the
+    whole copy is one transaction on `target` (waiting up to 30 s for its writers), so a
+    crash mid-copy leaves `target` as it was. The backup reads the live file with it;
+    the restore swaps the staged copy into the live file with it.
     """
-    live.parent.mkdir(parents=True, exist_ok=True)
-    src = sqlite3.connect(staged)
-    dst = sqlite3.connect(live, timeout=30)
+    src = sqlite3.connect(source)
+    dst = sqlite3.connect(target, timeout=30)
     try:
         src.backup(dst)
     finally:

@@ -149,7 +149,7 @@ def restore(
             live = sqlite_file(config.database_url)
             assert live is not None
             create_private_file(live)  # a new machine's database is its owner's only too
-            database.swap_sqlite(Path(make_url(staged).database or ""), live)
+            database.copy_sqlite(Path(make_url(staged).database or ""), live)
         progress.step()
         for path in files:
             if path.exists():

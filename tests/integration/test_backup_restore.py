@@ -161,7 +161,7 @@ def test_restore_refuses_a_desk_in_use_and_a_crash_leaves_it_whole(
     def killed(*args: Any) -> None:
         raise KeyboardInterrupt("killed in the middle of the restore")
 
-    monkeypatch.setattr(backup_database, "swap_sqlite", killed)
+    monkeypatch.setattr(backup_database, "copy_sqlite", killed)
     monkeypatch.setattr(backup_database, "swap_postgres", killed)
     with pytest.raises(KeyboardInterrupt):
         restore(target, archive, "--force")
