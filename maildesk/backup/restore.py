@@ -122,6 +122,26 @@ def place(source: Path, target: Path) -> None:
     os.replace(source, target)
 
 
+def swap_database(config: Config, staged: str) -> None:
+    """The commit point: after it the desk is the archive's."""
+    if database_kind(config.database_url) == "postgresql":
+        database.swap_postgres(config.database_url, staged)
+        return
+    live = sqlite_file(config.database_url)
+    assert live is not None
+    create_private_file(live)  # a new machine's database is its owner's only too
+    database.copy_sqlite(Path(make_url(staged).database or ""), live)
+
+
+def drop_other_attachments(data_dir: Path, kept: set[Path]) -> None:
+    """The replaced desk's files that the restored one does not name: residents' data."""
+    attachments = data_dir / ATTACHMENTS
+    if attachments.is_dir():
+        for path in attachments.rglob("*"):
+            if path.is_file() and path.relative_to(data_dir) not in kept:
+                path.unlink()
+
+
 def restore(
     config: Config, archive: Path, *, force: bool, stream: TextIO | None = None
 ) -> Manifest:
@@ -129,40 +149,26 @@ def restore(
     data_dir = config.data_path
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=TRANSIENT_PREFIXES[1], dir=data_dir.parent))
-    postgres = database_kind(config.database_url) == "postgresql"
     try:
         manifest = unpack(archive, work)
         check(manifest, config, force=force)
         staged = stage_database(manifest, config, work)
-        files = sorted(p for p in (work / DATA_PREFIX).rglob("*") if p.is_file())
+        unpacked = work / DATA_PREFIX
+        files = {p.relative_to(unpacked) for p in unpacked.rglob("*") if p.is_file()}
+        blobs = {f for f in files if f.parts[0] == ATTACHMENTS}
         progress = Progress("restore", len(files) + 1, stream=stream)
-        kept_blobs = set()
-        for path in files:
-            relative = path.relative_to(work / DATA_PREFIX)
-            if relative.parts[0] == ATTACHMENTS:
-                kept_blobs.add(relative)
-                place(path, data_dir / relative)
-                progress.step()
-        if postgres:
-            database.swap_postgres(config.database_url, staged)
-        else:
-            live = sqlite_file(config.database_url)
-            assert live is not None
-            create_private_file(live)  # a new machine's database is its owner's only too
-            database.copy_sqlite(Path(make_url(staged).database or ""), live)
+        for relative in sorted(blobs):  # stored by content hash: harmless to the old desk
+            place(unpacked / relative, data_dir / relative)
+            progress.step()
+        swap_database(config, staged)
         progress.step()
-        for path in files:
-            if path.exists():
-                place(path, data_dir / path.relative_to(work / DATA_PREFIX))
-                progress.step()
-        attachments = data_dir / ATTACHMENTS
-        if attachments.is_dir():
-            for path in attachments.rglob("*"):
-                if path.is_file() and path.relative_to(data_dir) not in kept_blobs:
-                    path.unlink()
+        for relative in sorted(files - blobs):
+            place(unpacked / relative, data_dir / relative)
+            progress.step()
+        drop_other_attachments(data_dir, blobs)
         progress.finish()
         return manifest
     finally:
         shutil.rmtree(work, ignore_errors=True)
-        if postgres:
+        if database_kind(config.database_url) == "postgresql":
             database.drop_staging(config.database_url)
