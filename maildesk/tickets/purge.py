@@ -30,6 +30,7 @@ from maildesk.outbound.outbox import DEAD, PENDING
 FREE_TEXT_KEYS = frozenset({"note", "comment", "reason", "text"})
 _ADDRESS = re.compile(r"[^\s\"'<>,;:@]+@[^\s\"'<>,;:@]+")
 PURGED = ""
+RESIDENT_ROLES = (ParticipantRole.REQUESTER.value, ParticipantRole.CC.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,36 +105,20 @@ def resident_addresses(session: Session, ticket: Ticket) -> set[str]:
     people = set(
         session.scalars(
             select(Participant.email).where(
-                Participant.ticket_id == ticket.id,
-                Participant.role.in_((ParticipantRole.REQUESTER.value, ParticipantRole.CC.value)),
+                Participant.ticket_id == ticket.id, Participant.role.in_(RESIDENT_ROLES)
             )
         )
     )
     return {a.lower() for a in (*people, ticket.requester_email) if a}
 
 
-def purge_ticket(session: Session, desk: Desk, number: int, *, now: datetime) -> Purged | None:
-    """Purge one ticket in the caller's transaction; None when it is not due any more.
-
-    Attachment files are deleted before the commit, once no row names their hash: on
-    SQLite the transaction's write lock keeps a new mail from naming it meanwhile.
-    """
-    ticket = session.scalars(
-        select(Ticket).where(Ticket.desk_id == desk.desk_id, Ticket.number == number)
-    ).first()
-    if ticket is None or ticket.purged_at is not None or ticket.state != State.CERRADO.value:
-        return None
-    addresses = resident_addresses(session, ticket)
+def _forget_messages(session: Session, ticket: Ticket) -> tuple[int, set[str]]:
+    """Every message emptied, its attachments' rows gone; the count and the files' hashes."""
     message_ids = select(Message.id).where(Message.ticket_id == ticket.id)
-    hashes = list(
+    hashes = set(
         session.scalars(select(Attachment.sha256).where(Attachment.message_id.in_(message_ids)))
     )
-    messages = int(
-        session.scalar(
-            select(func.count()).select_from(Message).where(Message.ticket_id == ticket.id)
-        )
-        or 0
-    )
+    count = session.scalar(select(func.count()).where(Message.ticket_id == ticket.id)) or 0
     session.execute(delete(Attachment).where(Attachment.message_id.in_(message_ids)))
     session.execute(
         update(Message)
@@ -143,12 +128,11 @@ def purge_ticket(session: Session, desk: Desk, number: int, *, now: datetime) ->
             text=PURGED, html=PURGED, in_reply_to=PURGED, references=PURGED, defects=PURGED,
         )
     )  # fmt: skip
-    session.execute(
-        delete(Participant).where(
-            Participant.ticket_id == ticket.id,
-            Participant.role.in_((ParticipantRole.REQUESTER.value, ParticipantRole.CC.value)),
-        )
-    )
+    return int(count), hashes
+
+
+def _forget_mail(session: Session, ticket: Ticket) -> None:
+    """The raw mail received and the mail queued for the ticket; nothing left to send."""
     session.execute(
         update(Inbound)
         .where(Inbound.ticket_id == ticket.id)
@@ -156,13 +140,22 @@ def purge_ticket(session: Session, desk: Desk, number: int, *, now: datetime) ->
     )
     session.execute(
         update(Outbox)
-        .where(Outbox.ticket_id == ticket.id)
-        .values(raw=b"", recipient=PURGED, envelope_from=PURGED, ref=PURGED)
+        .where(Outbox.ticket_id == ticket.id, Outbox.status == PENDING)
+        .values(status=DEAD, last_error="purged")
     )
     session.execute(
         update(Outbox)
-        .where(Outbox.ticket_id == ticket.id, Outbox.status == PENDING)
-        .values(status=DEAD, last_error="purged")
+        .where(Outbox.ticket_id == ticket.id)
+        .values(raw=b"", recipient=PURGED, envelope_from=PURGED, ref=PURGED)
+    )
+
+
+def _forget_people(session: Session, ticket: Ticket, addresses: set[str]) -> None:
+    """The residents off the ticket, out of its history, and their words with them."""
+    session.execute(
+        delete(Participant).where(
+            Participant.ticket_id == ticket.id, Participant.role.in_(RESIDENT_ROLES)
+        )
     )
     for event in session.scalars(select(Event).where(Event.ticket_id == ticket.id)):
         if event.actor.lower() in addresses:
@@ -173,18 +166,28 @@ def purge_ticket(session: Session, desk: Desk, number: int, *, now: datetime) ->
     ticket.subject = PURGED
     ticket.resolution = PURGED
     ticket.rating_comment = PURGED
+
+
+def purge_ticket(session: Session, desk: Desk, number: int, *, now: datetime) -> Purged | None:
+    """Purge one ticket in the caller's transaction; None when it is not due any more.
+
+    Attachment files are deleted before the commit, once no row names their hash: on
+    SQLite the transaction's write lock keeps a new mail from naming one meanwhile.
+    """
+    ticket = session.scalars(
+        select(Ticket).where(Ticket.desk_id == desk.desk_id, Ticket.number == number)
+    ).first()
+    if ticket is None or ticket.purged_at is not None or ticket.state != State.CERRADO.value:
+        return None
+    addresses = resident_addresses(session, ticket)
+    messages, hashes = _forget_messages(session, ticket)
+    _forget_mail(session, ticket)
+    _forget_people(session, ticket, addresses)
     ticket.purged_at = now
     session.flush()
-    still_named = set(
-        session.scalars(select(Attachment.sha256).where(Attachment.sha256.in_(hashes)))
-    )
-    deleted = 0
-    for sha256 in sorted(set(hashes) - still_named):
-        path = desk.blobs.path(sha256)
-        if path.exists():
-            path.unlink()
-            deleted += 1
-    return Purged(number, messages, len(set(hashes)), deleted)
+    named = set(session.scalars(select(Attachment.sha256).where(Attachment.sha256.in_(hashes))))
+    deleted = sum(desk.blobs.delete(sha256) for sha256 in sorted(hashes - named))
+    return Purged(number, messages, len(hashes), deleted)
 
 
 def count_attachments(session: Session, desk_id: int, before: datetime) -> int:
