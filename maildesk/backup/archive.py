@@ -81,6 +81,19 @@ def addresses(desk: Desk) -> tuple[str, ...]:
         return tuple(sorted(session.scalars(select(DeskRow.address))))
 
 
+def dump_database(desk: Desk, work: Path) -> Path:
+    """The database as one file in `work`: a SQLite copy, or a `pg_dump` custom archive."""
+    if desk.db.is_postgres:
+        dump = work / POSTGRES_MEMBER
+        database.dump_postgres(desk.config.database_url, dump)
+        return dump
+    file = sqlite_file(desk.config.database_url)
+    assert file is not None
+    dump = work / SQLITE_MEMBER
+    database.copy_sqlite(file, dump)
+    return dump
+
+
 def create(desk: Desk, target: Path, *, now: datetime, stream: TextIO | None = None) -> Manifest:
     """Write the desk's archive to `target` (replaced only once complete); its manifest."""
     revision = desk.db.revision()
@@ -95,15 +108,8 @@ def create(desk: Desk, target: Path, *, now: datetime, stream: TextIO | None = N
     held = counts(desk)
     with tempfile.TemporaryDirectory(prefix=".maildesk-backup-", dir=target.parent) as tmp:
         work = Path(tmp)
-        if desk.db.is_postgres:
-            dump = work / POSTGRES_MEMBER
-            database.dump_postgres(desk.config.database_url, dump)
-        else:
-            file = sqlite_file(desk.config.database_url)
-            assert file is not None
-            dump = work / SQLITE_MEMBER
-            database.copy_sqlite(file, dump)
-        files = [p for p in data_files(data_dir, skip=skip) if p.resolve() != target]
+        dump = dump_database(desk, work)
+        files = list(data_files(data_dir, skip=skip))
         progress = Progress("backup", len(files) + 1, stream=stream)
         members = [Member(dump.name, dump.stat().st_size, sha256_of(dump))]
         partial = work / "archive.tar.gz"
