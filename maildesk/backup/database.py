@@ -129,6 +129,20 @@ def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def postgres_exists(url: str) -> bool:
+    """Whether the desk's database exists yet (a new machine's may not: the restore makes it)."""
+    name = make_url(url).database or ""
+    admin = _admin(make_url(url))
+    try:
+        with admin.engine.connect() as conn:
+            found = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+            return found.first() is not None
+    except OperationalError as exc:
+        raise BackupError(f"cannot reach the PostgreSQL server: {exc.orig}") from exc
+    finally:
+        admin.dispose()
+
+
 def staging_url(url: str) -> str:
     live = make_url(url)
     name = (live.database or "")[: 63 - len(STAGING_SUFFIX)] + STAGING_SUFFIX

@@ -61,6 +61,8 @@ def holds_a_desk(config: Config) -> bool:
     file = sqlite_file(config.database_url)
     if file is not None and not file.exists():
         return False
+    if file is None and not database.postgres_exists(config.database_url):
+        return False
     db = Database(config.database_url)
     try:
         if db.revision() is None:

@@ -85,6 +85,14 @@ def target(tmp_path: Path, target_url: str) -> Path:
     return path
 
 
+def drop_database(url: str) -> None:
+    if url.startswith("postgresql"):
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def opened(path: Path, clock: FixedClock) -> Desk:
     return open_desk(config_mod.load(path), upgrade=False, clock=clock)
 
@@ -103,12 +111,13 @@ def restore(target: Path, archive: Path, *extra: str) -> int:
 
 
 def test_restored_desk_answers_the_same(
-    source: Desk, target: Path, tmp_path: Path, clock: FixedClock
+    source: Desk, target: Path, target_url: str, tmp_path: Path, clock: FixedClock
 ) -> None:
     """After a restore elsewhere: the old signed reply address threads, the status link and
     its photo open, and numbering goes on from where it was."""
     archive = tmp_path / "respaldo.tar.gz"
     backup(source, archive)
+    drop_database(target_url)  # a new machine: PostgreSQL's database is made by the restore
     assert restore(target, archive) == 0
     desk = opened(target, clock)
     try:
