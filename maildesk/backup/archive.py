@@ -113,7 +113,8 @@ def create(desk: Desk, target: Path, *, now: datetime, stream: TextIO | None = N
         progress = Progress("backup", len(files) + 1, stream=stream)
         members = [Member(dump.name, dump.stat().st_size, sha256_of(dump))]
         partial = work / "archive.tar.gz"
-        with tarfile.open(partial, "w:gz") as tar:
+        # Level 6: most of level 9's size in a third of its time; photos do not shrink anyway.
+        with tarfile.open(partial, "w:gz", compresslevel=6) as tar:
             tar.add(dump, arcname=dump.name)
             progress.step()
             for path in files:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from maildesk import config as config_mod
 from maildesk.cli.common import desk_of
@@ -62,17 +63,20 @@ def cmd_purge(args: argparse.Namespace) -> int:
         print(f"purge refused: {exc.detail}", file=sys.stderr)
         return 1
     with desk.db.read_only() as session:
-        numbers = purge.due(session, desk.desk_id, before)
+        found = purge.due(session, desk.desk_id, before)
         attachments = purge.count_attachments(session, desk.desk_id, before)
     if args.dry_run:
         print(
-            f"would purge {len(numbers)} tickets closed before {args.before}"
-            f" ({attachments} attachments): {', '.join(f'#{n}' for n in numbers) or 'none'}"
+            f"would purge {len(found)} tickets closed before {args.before}"
+            f" ({attachments} attachments)"
         )
+        zone = ZoneInfo(desk.config.desk.timezone)
+        for number, closed in found:
+            print(f"  #{number}  closed {closed.astimezone(zone).date().isoformat()}")
         return 0
-    progress = Progress("purge", len(numbers))
+    progress = Progress("purge", len(found))
     done = messages = removed = files = 0
-    for number in numbers:
+    for number, _closed in found:
         with desk.db.transaction() as session:  # one ticket a transaction: a stop loses nothing
             purged = purge.purge_ticket(session, desk, number, now=now)
         if purged is not None:

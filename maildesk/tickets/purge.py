@@ -67,15 +67,15 @@ def _due(desk_id: int, before: datetime) -> list[Any]:
     ]
 
 
-def due(session: Session, desk_id: int, before: datetime) -> list[int]:
-    """Numbers of the closed tickets, closed before `before`, not purged yet; oldest first."""
-    return list(
-        session.scalars(
-            select(Ticket.number)
-            .where(*_due(desk_id, before))
-            .order_by(Ticket.closed_at, Ticket.id)
-        )
+def due(session: Session, desk_id: int, before: datetime) -> list[tuple[int, datetime]]:
+    """Number and closing time of the closed tickets, closed before `before`, not purged
+    yet; oldest first."""
+    rows = session.execute(
+        select(Ticket.number, Ticket.closed_at)
+        .where(*_due(desk_id, before))
+        .order_by(Ticket.closed_at, Ticket.id)
     )
+    return [(number, closed) for number, closed in rows if closed is not None]
 
 
 def scrub_detail(detail: str, addresses: set[str]) -> str:

@@ -170,9 +170,11 @@ def test_dry_run_changes_nothing_and_a_recent_date_is_refused(
     desk = history
     text = stored_text(desk)
     assert cli(desk, "purge", "--before", "2026-11-24", "--dry-run") == 0
-    assert "would purge 2 tickets closed before 2026-11-24 (2 attachments): #1, #2" in (
-        capsys.readouterr().out
-    )
+    assert capsys.readouterr().out.splitlines() == [
+        "would purge 2 tickets closed before 2026-11-24 (2 attachments)",
+        "  #1  closed 2026-11-23",
+        "  #2  closed 2026-11-23",
+    ]
     assert stored_text(desk) == text
     assert cli(desk, "purge", "--before", "2999-01-01") == 1
     assert "desk.retention_days = 1" in capsys.readouterr().err
