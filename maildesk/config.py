@@ -65,6 +65,7 @@ class DeskConfig:
     autoreply_per_hour: int = default("desk", "autoreply_per_hour")
     reopen_days: int = default("desk", "reopen_days")
     auto_close_days: int = default("desk", "auto_close_days")
+    retention_days: int = default("desk", "retention_days")
     default_team: str = default("desk", "default_team")
     trusted_authserv_ids: tuple[str, ...] = default("desk", "trusted_authserv_ids")
     channels: tuple[str, ...] = default("desk", "channels")
@@ -531,6 +532,13 @@ def _check(config: Config) -> None:
         value = getattr(config.web, key)
         if not re.fullmatch(r"\d+ per (second|minute|hour|day)", value):
             raise ConfigError(source, f"web.{key}", 'a rate such as "10 per hour"', repr(value))
+    if config.desk.retention_days < 0:
+        raise ConfigError(
+            source,
+            "desk.retention_days",
+            "a whole number of days, 0 or more",
+            repr(config.desk.retention_days),
+        )
     if config.web.staff_session_hours < 1:
         raise ConfigError(
             source,

@@ -202,6 +202,14 @@ class Database:
                 f" (database at revision {current}, this maildesk needs {', '.join(heads)})"
             )
 
+    def revision(self) -> str | None:
+        """The schema's Alembic revision now; None on a database without maildesk's tables."""
+        try:
+            with self.engine.execution_options(read_only=True).connect() as connection:
+                return self._revision(connection)
+        except OperationalError as exc:
+            raise TemporaryError(f"database unavailable: {exc.orig}") from exc
+
     @staticmethod
     def _revision(connection: Connection) -> str | None:
         """The schema's Alembic revision, read with plain SQL; None when there is none."""

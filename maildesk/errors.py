@@ -50,3 +50,8 @@ class Refused(MaildeskError):
 
 class SchemaError(MaildeskError):
     """The database is missing or its schema is older than this maildesk."""
+
+
+class BackupError(MaildeskError):
+    """A backup or restore that cannot go on (a missing `pg_dump`, a damaged or newer
+    archive, a desk that is not empty); the desk is left as it was."""

@@ -134,6 +134,9 @@ class Ticket(Base):
     starts_on: Mapped[date | None] = mapped_column(Date)
     deadline: Mapped[date | None] = mapped_column(Date)
     cause: Mapped[str | None] = mapped_column(String(60))
+    # When `maildesk purge` removed the requester's data: the row stays for the reports,
+    # and a late reply opens a new ticket instead of reopening this one.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     messages: Mapped[list[Message]] = relationship(
         back_populates="ticket", order_by="Message.id", foreign_keys="Message.ticket_id"

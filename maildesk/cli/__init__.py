@@ -24,6 +24,7 @@ from maildesk.cli.directory import (
 from maildesk.cli.mail import cmd_ingest, cmd_outbox_list, cmd_outbox_retry, cmd_outbox_send
 from maildesk.cli.reporting import cmd_report
 from maildesk.cli.running import cmd_escalate, cmd_fetch, cmd_run
+from maildesk.cli.safety import cmd_backup, cmd_purge, cmd_restore
 from maildesk.cli.setup import cmd_db_upgrade, cmd_init
 from maildesk.cli.tickets import (
     cmd_staff_link,
@@ -260,6 +261,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("email", help="a configured [[staff]] address")
     _desk_option(p)
     p.set_defaults(func=cmd_staff_link)
+
+    p = sub.add_parser(
+        "backup",
+        help="the whole desk, or every desk of an install (database, attachments, secret),"
+        " in one tar.gz archive",
+    )
+    p.add_argument("file", metavar="FILE", help="the archive to write (e.g. maildesk.tar.gz)")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", help="put a backup archive back as this desk")
+    p.add_argument("file", metavar="FILE", help="an archive written by `maildesk backup`")
+    p.add_argument(
+        "--force", action="store_true", help="replace a desk that already has tickets or mail"
+    )
+    p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser(
+        "purge", help="remove closed tickets' personal data; the reports' figures stay"
+    )
+    p.add_argument(
+        "--before",
+        required=True,
+        type=day,
+        metavar="DATE",
+        help="tickets closed before this day (YYYY-MM-DD), at most today minus desk.retention_days",
+    )
+    p.add_argument("--dry-run", action="store_true", help="list what would go; change nothing")
+    _desk_option(p)
+    p.set_defaults(func=cmd_purge)
 
     db = sub.add_parser("db", help="database maintenance").add_subparsers(
         dest="action", required=True, metavar="ACTION"

@@ -101,6 +101,7 @@ def ticket_summary(ticket: Ticket) -> dict[str, Any]:
         "resolved_at": _iso(ticket.resolved_at),
         "closed_at": _iso(ticket.closed_at),
         "updated_at": _iso(ticket.updated_at),
+        "purged_at": _iso(ticket.purged_at),
     }
 
 

@@ -84,8 +84,11 @@ def replied(
 ) -> bool:
     """The resident's reply (already quote-stripped as `text`) enters the ticket.
 
-    Returns False, writing nothing, when the reply belongs to a new ticket instead.
+    Returns False, writing nothing, when the reply belongs to a new ticket instead:
+    long after closure, or on a ticket whose personal data was purged.
     """
+    if ticket.purged_at is not None:
+        return False
     effect = states.resident_reply_effect(
         State(ticket.state),
         text=text,

@@ -83,6 +83,10 @@ def reply(token: str) -> ResponseReturnValue:
         return _back(token)
     with desk.db.read_only() as session:
         found = find_or_404(session, desk, token)
+        if found.purged_at is not None:
+            # Nobody is left to write as: the page offers no form, a forged post gets this.
+            flash(t["purged_no_reply"], "error")
+            return _back(token)
         raw = build_reply(
             desk_address=desk.address,
             desk_domain=desk.domain,

@@ -136,8 +136,13 @@ def render_page(
         expected=expected_dates(desk, found),
         hours=office_hours(desk.config, page_language()),
         entries=timeline(desk, found),
-        in_validation=found.state == State.VALIDACION.value,
-        closed=found.state == State.CERRADO.value,
+        in_validation=found.state == State.VALIDACION.value and found.purged_at is None,
+        closed=found.state == State.CERRADO.value and found.purged_at is None,
+        purged=local_datetime(
+            found.purged_at, timezone=desk.config.desk.timezone, language=page_language()
+        )
+        if found.purged_at
+        else "",
         draft=draft,
         problem=problem,
     )

@@ -31,6 +31,11 @@ WORDS: dict[str, dict[str, str]] = {
         "handled_by": "A cargo de",
         "nobody_yet": "Por asignar",
         "timeline": "Historial",
+        "purged": "Los datos personales de esta solicitud se eliminaron el {date}, como"
+        " indica la política de conservación de datos. Se conservan su número, fechas y"
+        " estado.",
+        "purged_no_reply": "Esta solicitud ya no recibe respuestas: escribe un correo para"
+        " abrir una nueva.",
         "you": "Tú",
         "unverified": "no verificado: no cambió nada; si fuiste tú, usa los botones de esta página",
         "participant": "Otro participante",
@@ -96,6 +101,10 @@ WORDS: dict[str, dict[str, str]] = {
         "handled_by": "Handled by",
         "nobody_yet": "Not assigned yet",
         "timeline": "Timeline",
+        "purged": "The personal data of this request was deleted on {date}, as the data"
+        " retention policy says. Its number, dates and state are kept.",
+        "purged_no_reply": "This request no longer takes replies: write an email to open a"
+        " new one.",
         "you": "You",
         "unverified": "unverified: it changed nothing; if it was you, use this page's buttons",
         "participant": "Another participant",

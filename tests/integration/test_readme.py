@@ -378,6 +378,7 @@ def story(tmp_path_factory: pytest.TempPathFactory, dovecot: Dovecot) -> Iterato
             _mailbox(desk, closed)
             _reports(desk)
             _processes(desk)
+            _data_safety(desk)
             for finish in slow:
                 finish()
         yield story
@@ -560,6 +561,23 @@ def _processes(desk: Desk) -> None:
         cwd=desk.etc,
         why="run --only",
     )
+
+
+def _data_safety(desk: Desk) -> None:
+    """The README's backup, restore and purge, on the story's desk, once the daemon stopped."""
+    backups = desk.work / "backups"
+    backups.mkdir()
+    desk.story.placeholders[str(backups)] = "/var/backups"
+    places = {"/var/backups": str(backups)}
+    [backup] = readme_commands("maildesk backup")
+    desk.cli(*in_process(as_written(desk, backup, places)), why=str(backup))
+    [restore] = readme_commands("maildesk restore")
+    words = in_process(as_written(desk, restore, places))
+    desk.cli(*[w for w in words if w != "--force"], expect=1, why="restore over a desk in use")
+    desk.cli(*words, why=str(restore))
+    for purge in readme_commands("maildesk purge"):
+        desk.cli(*in_process(as_written(desk, purge, {})), why=str(purge))
+    desk.cli("purge", "--before", "2999-01-01", expect=1, why="purge within the retention period")
 
 
 def _slow_processes(desk: Desk) -> list[Callable[[], Ran]]:
