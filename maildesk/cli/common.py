@@ -89,4 +89,3 @@ def emit(data: bytes, output: str | None) -> None:
         print(f"wrote {output}")
     else:
         sys.stdout.buffer.write(data if data.endswith(b"\n") else data + b"\n")
-

@@ -363,6 +363,8 @@ def _unit(cmd: _Line) -> _Outcome:
     if not cmd.rest:
         return cmd.problem("missing_argument", Detail("which_unit"))
     return cmd.command(cmd.rest)
+
+
 def _choice(cmd: _Line, table: Mapping[str, str], code: str, which: str) -> _Outcome:
     """A configured type or cause by any of its names; a clearing word gives ""."""
     if not cmd.rest:

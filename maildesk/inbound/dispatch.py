@@ -402,9 +402,7 @@ def dispatch(session: Session, desk: Desk, row: Inbound) -> None:
         resident_proof = residentauth.check(
             analysis.mail, recipients=recipients, config=desk.config, ticket_number=ticket.number
         )
-    mail = Mail(
-        session, desk, row, lookup, analysis, proof, resident_proof, ticket, related, now
-    )
+    mail = Mail(session, desk, row, lookup, analysis, proof, resident_proof, ticket, related, now)
     for _name, outcome in OUTCOMES:
         done = outcome(mail)
         if done is not None:

@@ -300,6 +300,7 @@ class StaffUpdate:
             now=self.now,
         ):
             self._did(EventKind.UNIT, directory.unit_name(found.unit))
+
     def set_type(self, value: str) -> None:
         """`#tipo`: a configured request type; its deadline may move the resolution's."""
         self._require_change()

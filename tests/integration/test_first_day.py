@@ -29,7 +29,10 @@ SCHEMA_OLDER = "the database schema is older than this maildesk: run `maildesk d
 
 def write_config(path: Path, **sections: dict[str, object]) -> Path:
     config = path / "maildesk.toml"
-    desk = {"database": f"sqlite:///{path / 'desk.db'}", "secret_key": "first-day-key-0123456789-abcdefghijklmn"}
+    desk = {
+        "database": f"sqlite:///{path / 'desk.db'}",
+        "secret_key": "first-day-key-0123456789-abcdefghijklmn",
+    }
     config.write_text(tomli_w.dumps({"desk": {**desk, **sections.pop("desk", {})}, **sections}))
     return config
 

@@ -88,7 +88,7 @@ def state_and_mails(desk: Desk, number: int) -> tuple[str, list[tuple[str, str]]
 
 
 def test_a_forged_from_with_the_subject_tag_confirms_nothing(desk: Desk, tmp_path: Path) -> None:
-    """"Sí, está resuelto" from a forged From: to the plain desk address with only [#N]: the ticket stays
+    """ "Sí, está resuelto" from a forged From: to the plain desk address with only [#N]: the ticket stays
     in validación, the reply is kept marked unverified (page and console), staff are told and the
     requester is asked to confirm from the page."""
     number, _ = resolved(desk)
@@ -103,13 +103,15 @@ def test_a_forged_from_with_the_subject_tag_confirms_nothing(desk: Desk, tmp_pat
         ticket = session.scalars(select(Ticket).where(Ticket.number == number)).one()
         token = ticket.status_token
         asked = session.scalars(select(Outbox.raw).where(Outbox.kind == "confirm_on_page")).one()
-    assert f"/t/{token}" in message_from_bytes(asked).get_payload(0).get_payload(decode=True).decode()
+    assert (
+        f"/t/{token}" in message_from_bytes(asked).get_payload(0).get_payload(decode=True).decode()
+    )
     page = client_for(desk).get(f"/t/{token}").get_data(as_text=True)
     assert "no verificado" in page and "muchas gracias" in page
 
 
 def test_a_forged_no_neither_rejects_nor_reopens(desk: Desk, tmp_path: Path) -> None:
-    """"No, sigue goteando" with a forged From does not send a resolved ticket back to work."""
+    """ "No, sigue goteando" with a forged From does not send a resolved ticket back to work."""
     number, _ = resolved(desk)
     forged = make_mail(
         sender=RESIDENT, subject=f"Re: [#{number}] Fuga", body="No, sigue goteando igual."

@@ -38,7 +38,11 @@ def notice_reply_to(desk: Desk) -> str:
 
 def take(desk: Desk, address: str) -> tuple[str | None, str]:
     """Ana replies `#tomar` to `address`: the assignee and the kind of her message."""
-    accept(desk, make_mail(sender=ANA, to=address, subject="Re: [#1] Fuga", body="#tomar"), source="pipe")
+    accept(
+        desk,
+        make_mail(sender=ANA, to=address, subject="Re: [#1] Fuga", body="#tomar"),
+        source="pipe",
+    )
     with desk.db.read_only() as session:
         ticket = session.scalars(select(Ticket)).one()
         kind = session.scalars(

@@ -62,9 +62,7 @@ def test_an_existing_key_file_is_never_replaced(tmp_path: Path) -> None:
     assert [p.name for p in (tmp_path / "d").iterdir()] == ["secret.key"]
 
 
-@pytest.mark.parametrize(
-    "key", ["…", "...", "changeme", "corta-0123456789", "ab" * 20, "Z" * 64]
-)
+@pytest.mark.parametrize("key", ["…", "...", "changeme", "corta-0123456789", "ab" * 20, "Z" * 64])
 def test_a_weak_configured_key_warns(
     tmp_path: Path, key: str, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -60,7 +60,9 @@ def test_staff_reply_address_is_bound_to_recipient_ticket_and_expiry() -> None:
     last_day = sent + timedelta(days=30)
     assert signing.proves_recipient(address, DESK, SECRET, "Ana@alameda.example", now=last_day) == 2
     expired = last_day + timedelta(days=1)
-    assert signing.proves_recipient(address, DESK, SECRET, "ana@alameda.example", now=expired) is None
+    assert (
+        signing.proves_recipient(address, DESK, SECRET, "ana@alameda.example", now=expired) is None
+    )
     assert signing.proves_recipient(address, DESK, SECRET, "luis@alameda.example", now=sent) is None
     # the day cannot be pushed forward, nor the ticket changed, without the secret
     number, until, sig = address.split("@")[0].split("+")[1].split("-")
