@@ -64,6 +64,34 @@ def _sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
+@contextmanager
+def foreign_keys_deferred(connection: Connection) -> Iterator[None]:
+    """SQLite migrations with foreign keys off, as Alembic's batch mode needs.
+
+    A batch change copies a table and drops the old one; with the rows of other tables
+    pointing at it, that DROP fails on any desk with tickets. The pragma is ignored inside
+    a transaction, so it is set on the connection before `begin`.
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        raw.execute("PRAGMA foreign_keys=ON")
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    """Refuse (roll back) a SQLite migration that left a row pointing at nothing."""
+    if connection.dialect.name == "sqlite":
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise SchemaError(f"the migration left rows pointing at nothing: {broken[:5]}")
+
+
 def sqlite_file(url: str) -> Path | None:
     """The file of a SQLite URL; None for PostgreSQL or an in-memory database."""
     parsed = make_url(url)
@@ -157,7 +185,11 @@ class Database:
         if file is not None:
             create_private_file(file)
         try:
-            with self.engine.begin() as connection:
+            with (
+                self.engine.connect() as connection,
+                foreign_keys_deferred(connection),
+                connection.begin(),
+            ):
                 if self.is_postgres:
                     # Several workers may start at once; one migrates, the others wait.
                     connection.execute(text("SELECT pg_advisory_xact_lock(7271)"))
@@ -165,6 +197,7 @@ class Database:
                 cfg.attributes["connection"] = connection
                 command.upgrade(cfg, "head")
                 after = self._revision(connection)
+                _check_foreign_keys(connection)
         except OperationalError as exc:
             raise TemporaryError(f"database unavailable: {exc.orig}") from exc
         if before == after:

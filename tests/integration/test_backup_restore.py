@@ -28,7 +28,7 @@ from maildesk.backup.manifest import NAME, Manifest
 from maildesk.cli import main
 from maildesk.clock import FixedClock
 from maildesk.context import Desk, open_desk
-from maildesk.db import _alembic_config, sqlite_file
+from maildesk.db import _alembic_config, foreign_keys_deferred, sqlite_file
 from maildesk.domain import OutboxKind
 from maildesk.inbound.accept import accept
 from maildesk.models import Attachment, Outbox, Ticket
@@ -230,7 +230,11 @@ def test_an_older_archive_is_upgraded_on_restore(
 ) -> None:
     """An archive of an older schema comes back upgraded to this maildesk's, tickets and all."""
     cfg = _alembic_config()
-    with source.db.engine.begin() as connection:
+    with (
+        source.db.engine.connect() as connection,
+        foreign_keys_deferred(connection),
+        connection.begin(),
+    ):
         cfg.attributes["connection"] = connection
         command.downgrade(cfg, "0006")
     archive = tmp_path / "antiguo.tar.gz"

@@ -191,7 +191,15 @@ def test_the_reply_action_never_reopens_a_purged_ticket(history: Desk) -> None:
         actor = Actor.resident(GONE, Via.MAIL)
         now = desk.clock.now()
         entered = resident.replied(
-            session, desk, ticket, actor, mail, text=mail.text, now=now, inbound_id=None
+            session,
+            desk,
+            ticket,
+            actor,
+            mail,
+            text=mail.text,
+            now=now,
+            inbound_id=None,
+            verified=True,
         )
         assert entered is False and ticket.state == "cerrado"
         assert [m.text for m in ticket.messages if m.text] == []
