@@ -109,7 +109,25 @@ class WebConfig:
     max_attachment_mb: int = default("web", "max_attachment_mb")
     lookup_per_client: str = default("web", "lookup_per_client")
     lookup_per_address: str = default("web", "lookup_per_address")
+    reply_per_ticket: str = default("web", "reply_per_ticket")
+    reply_per_client: str = default("web", "reply_per_client")
     staff_session_hours: int = default("web", "staff_session_hours")
+
+
+@dataclass(frozen=True, slots=True)
+class LimitsConfig:
+    """Bounds on what one mail may cost, what a mail carries, and what is kept."""
+
+    attempts: int = default("limits", "attempts")
+    parts: int = default("limits", "parts")
+    depth: int = default("limits", "depth")
+    files: int = default("limits", "files")
+    decoded_mb: int = default("limits", "decoded_mb")
+    parse_memory_mb: int = default("limits", "parse_memory_mb")
+    parse_seconds: int = default("limits", "parse_seconds")
+    notice_attach_mb: int = default("limits", "notice_attach_mb")
+    notice_attach_total_mb: int = default("limits", "notice_attach_total_mb")
+    keep_sent_days: int = default("limits", "keep_sent_days")
 
 
 DAY_NAMES = {
@@ -208,6 +226,7 @@ class Config:
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     listener: ListenerConfig | None = None
     web: WebConfig = field(default_factory=WebConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
     escalation: EscalationConfig = field(default_factory=EscalationConfig)
     reports: ReportsConfig = field(default_factory=ReportsConfig)
@@ -254,6 +273,7 @@ _SECTIONS: dict[str, type] = {
     "smtp": SmtpConfig,
     "listener": ListenerConfig,
     "web": WebConfig,
+    "limits": LimitsConfig,
     "calendar": CalendarConfig,
     "escalation": EscalationConfig,
     "reports": ReportsConfig,
@@ -451,7 +471,7 @@ def _check(config: Config) -> None:
     for language in config.web.languages:
         if language not in ("es", "en"):
             raise ConfigError(source, "web.languages", 'a list of "es" and "en"', repr(language))
-    for key in ("lookup_per_client", "lookup_per_address"):
+    for key in ("lookup_per_client", "lookup_per_address", "reply_per_ticket", "reply_per_client"):
         value = getattr(config.web, key)
         if not re.fullmatch(r"\d+ per (second|minute|hour|day)", value):
             raise ConfigError(source, f"web.{key}", 'a rate such as "10 per hour"', repr(value))
@@ -462,9 +482,21 @@ def _check(config: Config) -> None:
             "a whole number of hours, 1 or more",
             repr(config.web.staff_session_hours),
         )
+    _check_limits(config)
     for i, member in enumerate(config.staff):
         if "@" not in member.email:
             raise ConfigError(source, f"staff[{i}].email", "an email address", repr(member.email))
+
+
+def _check_limits(config: Config) -> None:
+    """Every bound is a count; only the retention may be 0 (keep sent mail whole forever)."""
+    for f in dataclasses.fields(LimitsConfig):
+        value = getattr(config.limits, f.name)
+        lowest = 0 if f.name == "keep_sent_days" else 1
+        if value < lowest:
+            raise ConfigError(
+                config.source, f"limits.{f.name}", f"a whole number, {lowest} or more", repr(value)
+            )
 
 
 def _check_teams(config: Config, written: Mapping[str, str]) -> None:
@@ -689,6 +721,7 @@ def load(path: Path | None = None, *, required: bool = False) -> Config:
         smtp=sections["smtp"],
         listener=sections["listener"] if listener_on else None,
         web=sections["web"],
+        limits=sections["limits"],
         calendar=sections["calendar"],
         escalation=sections["escalation"],
         reports=sections["reports"],
