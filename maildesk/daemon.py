@@ -1,8 +1,10 @@
 """`maildesk run`: the parts of the desk, each in its own thread, stopped cleanly.
 
-Each loop is wrapped so that an error is logged and the loop carries on; SIGTERM
-or SIGINT sets one stop event that every part watches. Work in flight finishes
-its transaction; anything not yet committed is simply done again next start.
+The listener and the page start before the stored backlog is worked (in its own
+thread): a backlog that is slow, or holds a mail that kills its reader, must never
+keep the desk from serving. Each loop is wrapped so that an error is logged and the
+loop carries on; SIGTERM or SIGINT sets one stop event that every part watches. Work
+in flight finishes its transaction; anything not yet committed is done again next start.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING
 import schedule
 
 from maildesk.context import Desk
+from maildesk.inbound import reader_process
 from maildesk.inbound.runner import process_pending
 from maildesk.inbound.sources.imap import ImapWatcher, explain
 from maildesk.inbound.sources.listener import Listener
@@ -106,8 +109,6 @@ class Daemon:
 
     def start(self) -> None:
         desk, cfg = self.desk, self.desk.config
-        # Mail stored by an earlier run but not yet processed is taken up first.
-        guarded("process", lambda: process_pending(desk))()
         if "fetch" in self.parts and cfg.imap is not None:
             store = DatabaseMailboxStore(desk.db, desk.desk_id, desk.clock)
             watcher = ImapWatcher(
@@ -148,6 +149,8 @@ class Daemon:
 
             self.web = WebServer(desk)
             self._thread("web", self.web.run)
+        # Mail stored by an earlier run but not yet processed, once everything serves.
+        self._thread("backlog", guarded("process", lambda: process_pending(desk)))
 
     def shutdown(self) -> None:
         self.stop.set()
@@ -157,5 +160,6 @@ class Daemon:
             self.web.close()
         for thread in self.threads:
             thread.join(timeout=30)
+        reader_process.close_all()
         self.desk.db.dispose()
         log.info("maildesk stopped")

@@ -57,16 +57,22 @@ def parse_mail(raw: bytes, limits: ParseLimits | None = None) -> ParsedMail:
     defects: list[str] = []
     try:
         parser = mailparser.parse_from_bytes(raw)
+    except MemoryError:
+        raise  # not the mail's fault to read another way: the reader's limit (reader_process)
     except Exception as exc:  # anything at all: read it another way
         defects.append(cut(f"mail-parser failed: {type(exc).__name__}: {exc}"))
     else:
         try:
             return _build(parser.message, parser, list(defects), limits)
+        except MemoryError:
+            raise
         except Exception as exc:  # a mail our reading of the tree did not foresee
             defects.append(cut(f"reading mail-parser's result failed: {type(exc).__name__}: {exc}"))
     try:
         message = email.message_from_bytes(raw, policy=email.policy.default)
         return _build(message, None, list(defects), limits)
+    except MemoryError:
+        raise
     except Exception as exc:
         defects.append(cut(f"stdlib email parser failed: {type(exc).__name__}: {exc}"))
     return _last_resort(raw, defects)

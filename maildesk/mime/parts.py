@@ -104,6 +104,8 @@ def _walk(part: Message, walk: Parts, depth: int) -> None:
             _broken_multipart(part, walk, depth, index)
         else:
             _leaf(part, walk, index, ctype)
+    except MemoryError:
+        raise  # the reader's limit, not this part's defect
     except Exception as exc:  # a stdlib bug on one odd part must not cost the others
         walk.defects.append(cut(f"part {index} ({ctype}): unreadable ({exc!r}); kept raw"))
         _keep(walk, PartFile("", ctype, _body_bytes(part, walk, index)))

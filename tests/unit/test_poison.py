@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from email.message import EmailMessage
 from email.policy import SMTP
 
+import pytest
+
+from maildesk.domain import ParsedMail
 from maildesk.inbound.parse import parse_mail
-from maildesk.mime.limits import ParseLimits
+from maildesk.inbound.reader_process import ReaderProcess, ReadFailed, ReadSettings
+from maildesk.mime.limits import MB, ParseLimits
 from maildesk.mime.tnef import unpack_tnef
 from tests.mails import make_mail, winmail_bomb
 
@@ -74,3 +79,21 @@ def test_deep_nesting_is_kept_whole_past_the_bound() -> None:
     inner["Subject"] = "anidado"
     mail = parse_mail(inner.as_bytes(), ParseLimits(depth=5))
     assert any("nested over 5 levels; kept whole" in d for d in mail.defects)
+
+
+def stalling_reader(raw: bytes, limits: ParseLimits) -> ParsedMail:
+    """A reader stuck on a hostile mail (run in the child process, never in the test's)."""
+    if b"stall" in raw:
+        threading.Event().wait(60)
+    return parse_mail(raw, limits)
+
+
+def test_reader_over_its_time_limit_is_stopped_and_replaced() -> None:
+    settings = ReadSettings(ParseLimits(), memory_bytes=1024 * MB, seconds=1.0, reader=stalling_reader)
+    reader = ReaderProcess(settings)
+    try:
+        with pytest.raises(ReadFailed, match="reading took over 1 s; the reader was stopped"):
+            reader.read(make_mail(subject="stall"))
+        assert reader.read(make_mail(subject="Ascensor")).subject == "Ascensor"
+    finally:
+        reader.close()
