@@ -1,4 +1,5 @@
-"""Poison mail: a mail that kills, bloats or stalls its reader never stops the desk."""
+"""Poison mail and a filling disk: a mail that kills, bloats or stalls its reader never stops
+the desk, and sent mail does not keep its bodies forever."""
 
 from __future__ import annotations
 
@@ -8,18 +9,21 @@ import subprocess
 import sys
 import threading
 import urllib.request
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from maildesk.clock import FixedClock
 from maildesk.context import Desk
-from maildesk.daemon import Daemon
+from maildesk.daemon import Daemon, send_outbox
 from maildesk.domain import ParsedMail
 from maildesk.inbound import runner
 from maildesk.inbound import store as ingest
 from maildesk.inbound.accept import accept
-from maildesk.models import Attachment, Inbound, Ticket
+from maildesk.models import Attachment, Inbound, Outbox, Ticket
+from maildesk.sla.jobs import tick
 from tests.conftest import DeskFactory
 from tests.mails import make_mail, winmail_bomb
 from tests.servers import free_port
@@ -147,3 +151,27 @@ def test_daemon_serves_before_it_works_the_backlog(
         reader.release.set()
         daemon.shutdown()
     assert inbound(desk, pending).status == "processed"
+
+
+def test_sent_bodies_are_pruned_after_the_retention_and_rows_kept(
+    make_desk: DeskFactory, clock: FixedClock
+) -> None:
+    """The scheduler's pass drops old sent bodies (with their attachments), never the record."""
+    desk = make_desk(limits={"keep_sent_days": 30})
+    accept(
+        desk,
+        make_mail(attachments=[("plano.pdf", "application/pdf", b"%" * 50_000)]),
+        source="pipe",
+    )
+    send_outbox(desk)
+    clock.advance(timedelta(days=31))
+    accept(desk, make_mail(sender="otro@correo.example", subject="Ruido"), source="pipe")
+    send_outbox(desk)
+    tick(desk)
+    with desk.db.read_only() as session:
+        rows = session.scalars(select(Outbox).order_by(Outbox.id)).all()
+    old, new = rows[0], rows[-1]
+    assert old.status == "sent" and old.pruned_at is not None
+    assert old.raw.endswith(b"\r\n\r\n") and b"Subject:" in old.raw and b"To:" in old.raw
+    assert len(old.raw) < 3000 and old.recipient == "vecina@correo.example"
+    assert new.pruned_at is None and len(new.raw) > len(old.raw)

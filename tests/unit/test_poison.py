@@ -89,7 +89,9 @@ def stalling_reader(raw: bytes, limits: ParseLimits) -> ParsedMail:
 
 
 def test_reader_over_its_time_limit_is_stopped_and_replaced() -> None:
-    settings = ReadSettings(ParseLimits(), memory_bytes=1024 * MB, seconds=1.0, reader=stalling_reader)
+    settings = ReadSettings(
+        ParseLimits(), memory_bytes=1024 * MB, seconds=1.0, reader=stalling_reader
+    )
     reader = ReaderProcess(settings)
     try:
         with pytest.raises(ReadFailed, match="reading took over 1 s; the reader was stopped"):
