@@ -47,3 +47,16 @@ def test_large_attachments_are_linked_in_staff_notices(make_desk: DeskFactory) -
     assert forged.status_code != 200
     assert client.get(path.split("?")[0]).status_code != 200
     assert opened.number == 1
+
+
+def test_a_huge_body_is_cut_in_staff_notices(make_desk: DeskFactory) -> None:
+    """A resident's long text reaches staff as its first 50,000 characters and a console link."""
+    desk = make_desk(staff=STAFF)
+    open_ticket(desk, body="Hay una fuga en el depto 402, torre B. " + "ñ" * 120_000)
+    [notice] = notices(desk)
+    body = notice.get_body(("plain",))
+    assert body is not None
+    text = body.get_content()
+    assert "[…] Texto recortado; el mensaje completo está en la consola: " in text
+    assert "https://soporte.alameda.example/staff/t/1" in text
+    assert len(notice.as_bytes()) < 600_000
