@@ -115,8 +115,26 @@ class WebConfig:
     max_attachment_mb: int = default("web", "max_attachment_mb")
     lookup_per_client: str = default("web", "lookup_per_client")
     lookup_per_address: str = default("web", "lookup_per_address")
+    reply_per_ticket: str = default("web", "reply_per_ticket")
+    reply_per_client: str = default("web", "reply_per_client")
     staff_session_hours: int = default("web", "staff_session_hours")
     trusted_proxies: int = default("web", "trusted_proxies")
+
+
+@dataclass(frozen=True, slots=True)
+class LimitsConfig:
+    """Bounds on what one mail may cost, what a mail carries, and what is kept."""
+
+    attempts: int = default("limits", "attempts")
+    parts: int = default("limits", "parts")
+    depth: int = default("limits", "depth")
+    files: int = default("limits", "files")
+    decoded_mb: int = default("limits", "decoded_mb")
+    parse_memory_mb: int = default("limits", "parse_memory_mb")
+    parse_seconds: int = default("limits", "parse_seconds")
+    notice_attach_mb: int = default("limits", "notice_attach_mb")
+    notice_attach_total_mb: int = default("limits", "notice_attach_total_mb")
+    keep_sent_days: int = default("limits", "keep_sent_days")
 
 
 DAY_NAMES = {
@@ -235,6 +253,7 @@ class Config:
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     listener: ListenerConfig | None = None
     web: WebConfig = field(default_factory=WebConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
     escalation: EscalationConfig = field(default_factory=EscalationConfig)
     reports: ReportsConfig = field(default_factory=ReportsConfig)
@@ -292,6 +311,7 @@ _SECTIONS: dict[str, type] = {
     "smtp": SmtpConfig,
     "listener": ListenerConfig,
     "web": WebConfig,
+    "limits": LimitsConfig,
     "calendar": CalendarConfig,
     "escalation": EscalationConfig,
     "reports": ReportsConfig,
@@ -528,7 +548,7 @@ def _check(config: Config) -> None:
     for language in config.web.languages:
         if language not in ("es", "en"):
             raise ConfigError(source, "web.languages", 'a list of "es" and "en"', repr(language))
-    for key in ("lookup_per_client", "lookup_per_address"):
+    for key in ("lookup_per_client", "lookup_per_address", "reply_per_ticket", "reply_per_client"):
         value = getattr(config.web, key)
         if not re.fullmatch(r"\d+ per (second|minute|hour|day)", value):
             raise ConfigError(source, f"web.{key}", 'a rate such as "10 per hour"', repr(value))
@@ -553,9 +573,21 @@ def _check(config: Config) -> None:
             "the number of reverse proxies in front of the page, 0 to 10",
             repr(config.web.trusted_proxies),
         )
+    _check_limits(config)
     for i, member in enumerate(config.staff):
         if "@" not in member.email:
             raise ConfigError(source, f"staff[{i}].email", "an email address", repr(member.email))
+
+
+def _check_limits(config: Config) -> None:
+    """Every bound is a count; only the retention may be 0 (keep sent mail whole forever)."""
+    for f in dataclasses.fields(LimitsConfig):
+        value = getattr(config.limits, f.name)
+        lowest = 0 if f.name == "keep_sent_days" else 1
+        if value < lowest:
+            raise ConfigError(
+                config.source, f"limits.{f.name}", f"a whole number, {lowest} or more", repr(value)
+            )
 
 
 def _check_teams(config: Config, written: Mapping[str, str], where: str) -> None:
@@ -839,6 +871,7 @@ def _config(
         smtp=sections["smtp"],
         listener=sections["listener"] if listener_on else None,
         web=sections["web"],
+        limits=sections["limits"],
         calendar=sections["calendar"],
         escalation=sections["escalation"],
         reports=sections["reports"],

@@ -1,8 +1,10 @@
 """`maildesk run`: the parts of the desk, each in its own thread, stopped cleanly.
 
-Each loop is wrapped so that an error is logged and the loop carries on; SIGTERM
-or SIGINT sets one stop event that every part watches. Work in flight finishes
-its transaction; anything not yet committed is simply done again next start.
+The listener and the page start before the stored backlog is worked (in its own
+thread): a backlog that is slow, or holds a mail that kills its reader, must never
+keep the desk from serving. Each loop is wrapped so that an error is logged and the
+loop carries on; SIGTERM or SIGINT sets one stop event that every part watches. Work
+in flight finishes its transaction; anything not yet committed is done again next start.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import schedule
 
 from maildesk.config import ImapConfig
 from maildesk.context import Desk
+from maildesk.inbound import reader_process
 from maildesk.inbound.runner import process_pending
 from maildesk.inbound.sources.imap import ImapWatcher, explain
 from maildesk.inbound.sources.listener import Listener
@@ -126,8 +129,6 @@ class Daemon:
 
     def _desk_parts(self, desk: Desk) -> None:
         """What each desk runs for itself: its mailbox, its outbox, its scheduled jobs."""
-        # Mail stored by an earlier run but not yet processed is taken up first.
-        guarded("process", lambda: process_pending(desk))()
         if "fetch" in self.parts and desk.config.imap is not None:
             self._watch(desk, desk.config.imap)
         if "outbox" in self.parts:
@@ -162,6 +163,13 @@ class Daemon:
 
             self.web = WebServer(self.desks)
             self._thread("web", self.web.run)
+        # Mail stored by an earlier run but not yet processed, once everything serves.
+        for desk in self.desks:
+            self._thread(f"backlog-{desk.slug}", self._backlog(desk))
+
+    @staticmethod
+    def _backlog(desk: Desk) -> Callable[[], None]:
+        return guarded("process", lambda: process_pending(desk))
 
     def shutdown(self) -> None:
         self.stop.set()
@@ -171,5 +179,6 @@ class Daemon:
             self.web.close()
         for thread in self.threads:
             thread.join(timeout=30)
+        reader_process.close_all()
         self.desks[0].db.dispose()  # one database for every desk
         log.info("maildesk stopped")

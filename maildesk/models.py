@@ -270,6 +270,7 @@ class Outbox(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ref: Mapped[str] = mapped_column(String(320), default="")
+    pruned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class MailboxPosition(Base):

@@ -142,3 +142,12 @@ def new_token() -> str:
 def tokens_equal(a: str, b: str) -> bool:
     """Constant-time comparison for tokens read from a URL."""
     return hmac.compare_digest(a.encode(), b.encode())
+
+
+def attachment_signature(secret: str, number: int, attachment_id: int) -> str:
+    """Signs a staff link to one attachment of one ticket (a large file a notice links)."""
+    return _sign(secret, "staff-attachment", f"{number}:{attachment_id}")
+
+
+def proves_attachment(secret: str, number: int, attachment_id: int, signature: str) -> bool:
+    return hmac.compare_digest(attachment_signature(secret, number, attachment_id), signature)

@@ -88,3 +88,24 @@ Content-Type: text/rfc822-headers
 --BOUNDARY--
 """
     return text.replace("\n", "\r\n").encode()
+
+
+def winmail_bomb(files: int) -> bytes:
+    """A winmail.dat holding `files` tiny files: Outlook's own sample, its first file repeated."""
+    import email as _email
+    import struct
+    from pathlib import Path
+
+    sample = Path(__file__).resolve().parent / "data" / "mail" / "outlook_winmail_dat.eml"
+    message = _email.message_from_bytes(sample.read_bytes())
+    part = next(p for p in message.walk() if p.get_filename() == "winmail.dat")
+    data = part.get_payload(decode=True)
+    assert isinstance(data, bytes)
+    starts, offset = [], 6
+    while offset + 12 < len(data):
+        name, length = struct.unpack_from("<HxxI", data, offset + 1)
+        if name == 0x9002:  # attRendData: a file starts here
+            starts.append(offset)
+        offset += length + 11
+    first = data[starts[0] : starts[1]]
+    return data[: starts[1]] + first * (files - len(starts)) + data[starts[1] :]

@@ -126,8 +126,10 @@ def analyse(
     envelope_from: str | None,
     envelope_to: str,
     lookup: DatabaseLookup | None = None,
+    parsed: ParsedMail | None = None,
 ) -> Analysis:
-    mail = with_requester(parse_mail(raw), envelope_from)
+    """Parse (unless `parsed` is given, read elsewhere), then rules, threading."""
+    mail = with_requester(parsed or parse_mail(raw), envelope_from)
     verdict = rules.classify(
         mail,
         rules.RuleContext(
@@ -374,8 +376,11 @@ def _staff_proof(
     )
 
 
-def dispatch(session: Session, desk: Desk, row: Inbound) -> None:
-    """Decide and write the outcome of one stored mail (inside its transaction)."""
+def dispatch(session: Session, desk: Desk, row: Inbound, parsed: ParsedMail) -> None:
+    """Decide and write the outcome of one stored mail (inside its transaction).
+
+    `parsed` is `row.raw` as the reader process read it (`reader_process.py`).
+    """
     lookup = DatabaseLookup(session, desk.desk_id)
     analysis = analyse(
         session,
@@ -384,6 +389,7 @@ def dispatch(session: Session, desk: Desk, row: Inbound) -> None:
         envelope_from=row.envelope_from,
         envelope_to=row.envelope_to,
         lookup=lookup,
+        parsed=parsed,
     )
     decision = analysis.decision
     row.verdict = analysis.verdict.kind.value

@@ -40,6 +40,7 @@ from maildesk.domain import Attachment, ParsedMail
 from maildesk.mime import bounces, filenames, parts
 from maildesk.mime.charsets import clean, cut, decode_words, header_text, octets_to_text
 from maildesk.mime.html import html_to_text, sanitise_html, strip_tags
+from maildesk.mime.limits import ParseLimits
 
 # quotes.py reads HTML the way this module does, through these two names.
 __all__ = ["parse_mail"]
@@ -50,22 +51,28 @@ _ADDR = re.compile(r"[^@\s<>()\[\],;:\"\x00-\x1f\x7f-\x9f]+@[^@\s<>()\[\],;:\"\x
 _ADDRESS_HEADERS = (("from_", "from"), ("to", "to"), ("cc", "cc"), ("reply_to", "reply-to"))
 
 
-def parse_mail(raw: bytes) -> ParsedMail:
-    """Read one mail; never raise, so one strange mail cannot stop the queue."""
+def parse_mail(raw: bytes, limits: ParseLimits | None = None) -> ParsedMail:
+    """Read one mail within `limits`; never raise, so one strange mail cannot stop the queue."""
     raw = bytes(raw)
     defects: list[str] = []
     try:
         parser = mailparser.parse_from_bytes(raw)
+    except MemoryError:
+        raise  # not the mail's fault to read another way: the reader's limit (reader_process)
     except Exception as exc:  # anything at all: read it another way
         defects.append(cut(f"mail-parser failed: {type(exc).__name__}: {exc}"))
     else:
         try:
-            return _build(parser.message, parser, list(defects))
+            return _build(parser.message, parser, list(defects), limits)
+        except MemoryError:
+            raise
         except Exception as exc:  # a mail our reading of the tree did not foresee
             defects.append(cut(f"reading mail-parser's result failed: {type(exc).__name__}: {exc}"))
     try:
         message = email.message_from_bytes(raw, policy=email.policy.default)
-        return _build(message, None, list(defects))
+        return _build(message, None, list(defects), limits)
+    except MemoryError:
+        raise
     except Exception as exc:
         defects.append(cut(f"stdlib email parser failed: {type(exc).__name__}: {exc}"))
     return _last_resort(raw, defects)
@@ -89,13 +96,15 @@ class _Fields:
     date: datetime | None = None
 
 
-def _build(message: Message, parser: Any, defects: list[str]) -> ParsedMail:
+def _build(
+    message: Message, parser: Any, defects: list[str], limits: ParseLimits | None
+) -> ParsedMail:
     fields = _read_headers([(str(n), str(v)) for n, v in message.raw_items()], defects)
     if parser is not None:
         _take_from_mailparser(fields, parser, defects)
     fields.date = _read_date(fields.raw.get("date", []), parser, defects)
     _check_sender(fields, defects)
-    walk = parts.read_parts(message, defects)
+    walk = parts.read_parts(message, defects, limits)
     if parser is not None:
         _compare_bodies(walk, parser)
     text, html = _bodies(walk)

@@ -370,7 +370,7 @@ def _footer_start(lines: list[str]) -> int | None:
         return None
     start = len(lines) - 1
     while (
-        start > len(lines) - _FOOTER_LINES
+        start > max(len(lines) - _FOOTER_LINES, 0)
         and lines[start - 1].endswith(" ")
         and not _BLANK.match(lines[start - 1])
     ):

@@ -46,8 +46,32 @@ _OOF_SUBJECT = re.compile(
     r"|automatic\s+reply|auto[-\s]?reply|out\s+of\s+(?:the\s+)?office(?:\s+auto-?reply)?"
     r"|abwesenheitsnotiz|automatische\s+antwort"
     r"|r[ée]ponse\s+automatique(?:\s+d['’]absence(?:\s+du\s+bureau)?)?"
-    r"|resposta\s+autom[aá]tica|risposta\s+automatica|automatisch\s+antwoord|autosvar)"
+    r"|resposta\s+autom[aá]tica|aus[eê]ncia|absence|risposta\s+automatica"
+    r"|automatisch\s+antwoord|autosvar)"
     r"\s*(?:[:：]|$)",
+    re.IGNORECASE,
+)
+# Lotus Notes: "AUTO: Ana Pérez is out of the office (returning 02/03/2026)".
+_NOTES_SUBJECT = re.compile(r"^\s*auto\s*:.*\bout\s+of\s+(?:the\s+)?office\b", re.IGNORECASE)
+# RT's acknowledgement: "[rt.example.org #123] AutoReply: ...".
+_RT_SUBJECT = re.compile(r"^\s*\[[^\]#]+\s#\d+\]\s*autoreply\b", re.IGNORECASE)
+# Header names (or name prefixes) that only another help desk's software writes.
+_TICKET_SYSTEM_HEADERS = (
+    ("rt-ticket", "RT"),
+    ("rt-originator", "RT"),
+    ("x-rt-loop-prevention", "RT"),
+    ("x-zendesk-", "Zendesk"),
+    ("x-freshdesk-", "Freshdesk"),
+    ("x-jira-fingerprint", "Jira"),
+    ("x-osticket-", "osTicket"),
+)
+_TICKET_SYSTEM_MAILERS = re.compile(r"\b(?:osticket|freshdesk|zendesk)\b", re.IGNORECASE)
+# Challenge-response filters: ask a stranger to prove they are human before delivering.
+_CHALLENGE_HEADERS = ("x-spam-challenge", "x-challenge", "x-boxbe-challenge")
+_CHALLENGE_DOMAINS = frozenset({"boxbe.com", "mailblocks.com", "spamarrest.com", "sendio.com"})
+_CHALLENGE_SUBJECT = re.compile(
+    r"(?:please\s+)?(?:confirm|verify)\s+(?:that\s+)?you\s+are\s+(?:a\s+)?human"
+    r"|challenge[-\s]response|spam\s*arrest|boxbe|mailblocks",
     re.IGNORECASE,
 )
 
@@ -169,6 +193,40 @@ def out_of_office_subject(mail: ParsedMail, ctx: RuleContext) -> Verdict | None:
     return None
 
 
+def notes_out_of_office(mail: ParsedMail, ctx: RuleContext) -> Verdict | None:
+    """Lotus Notes prefixes `AUTO:` and says who is away, with no header to tell."""
+    if _NOTES_SUBJECT.match(mail.subject):
+        return _auto_reply(f"Subject {_shown(mail.subject)!r} is a Lotus Notes absence notice.")
+    return None
+
+
+def ticket_system(mail: ParsedMail, ctx: RuleContext) -> Verdict | None:
+    """Another help desk acknowledging our mail would answer our answer, forever."""
+    for name in mail.headers:
+        for marker, system in _TICKET_SYSTEM_HEADERS:
+            if name == marker or (marker.endswith("-") and name.startswith(marker)):
+                return _auto_reply(f"Header {_shown(name)} shows a {system} help desk's mail.")
+    for value in _values(mail, "x-mailer"):
+        if _TICKET_SYSTEM_MAILERS.search(value):
+            return _auto_reply(f"X-Mailer: {_shown(value)} is a help desk's software.")
+    if _RT_SUBJECT.match(mail.subject):
+        return _auto_reply(f"Subject {_shown(mail.subject)!r} is an RT acknowledgement.")
+    return None
+
+
+def challenge_response(mail: ParsedMail, ctx: RuleContext) -> Verdict | None:
+    """A "prove you are human" filter answers every stranger; answering it loops."""
+    for name in _CHALLENGE_HEADERS:
+        if values := _values(mail, name):
+            return _auto_reply(f"{name}: {_shown(values[0])} marks a challenge-response robot.")
+    domain = signing.split_address(mail.from_addr)[1].lower()
+    if any(domain == d or domain.endswith("." + d) for d in _CHALLENGE_DOMAINS):
+        return _auto_reply(f"From: {_shown(mail.from_addr)} is a challenge-response service.")
+    if _CHALLENGE_SUBJECT.search(mail.subject):
+        return _auto_reply(f"Subject {_shown(mail.subject)!r} asks us to prove we are human.")
+    return None
+
+
 def _envelope_sender(mail: ParsedMail, ctx: RuleContext) -> str | None:
     """The envelope sender from the intake, else from the delivered Return-Path header."""
     if ctx.envelope_sender is not None:
@@ -221,6 +279,9 @@ RULES: tuple[Rule, ...] = (
     auto_submitted,
     autoreply_headers,
     out_of_office_subject,
+    notes_out_of_office,
+    ticket_system,
+    challenge_response,
     null_sender,
     bulk_precedence,
     list_headers,

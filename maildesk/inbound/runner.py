@@ -2,9 +2,13 @@
 
 The pipeline for one mail is parse -> rules -> thread -> open or append ->
 confirm -> mark processed. Outcomes are decided in one place (`dispatch.py`); errors
-are mapped in one place (`process_one`): a temporary error leaves the mail
-pending, anything else counts an attempt, and the third failure quarantines the
-mail with its reason so the queue moves on.
+are mapped in one place (`process_one`). Each try is counted in its own short
+transaction BEFORE the work, so a mail that kills the process (the OOM killer,
+SIGKILL) still uses up its tries; the mail is read in a child process with a memory
+and time limit (`reader_process.py`), then dispatched in one transaction. A
+temporary error gives the try back and leaves the mail pending; anything else is a
+failed try, and after `[limits] attempts` tries the mail is quarantined with its
+reason so the queue moves on.
 """
 
 from __future__ import annotations
@@ -23,11 +27,14 @@ from maildesk.domain import MailKind
 from maildesk.errors import IgnoreMail, TemporaryError
 from maildesk.inbound import store as ingest
 from maildesk.inbound.dispatch import analyse, dispatch
+from maildesk.inbound.reader_process import ReadFailed, reader_for
 from maildesk.models import Inbound
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 3
+UNFINISHED = (
+    "try {n} did not finish: the process ended while working on it (killed or out of memory)"
+)
 
 
 def _lock_pending(session: Session, desk: Desk, inbound_id: int) -> Inbound | None:
@@ -37,37 +44,81 @@ def _lock_pending(session: Session, desk: Desk, inbound_id: int) -> Inbound | No
     return session.scalars(query).first()
 
 
+def _status(session: Session, inbound_id: int) -> str:
+    return session.scalar(select(Inbound.status).where(Inbound.id == inbound_id)) or "missing"
+
+
+def _claim(desk: Desk, inbound_id: int) -> bytes | str:
+    """Count this try and hand back the raw mail; or the status when there is nothing to do.
+
+    A mail whose tries are used up (the last one never came back) is quarantined here,
+    before any work, so a mail that kills the process cannot crash-loop the daemon.
+    """
+    with desk.db.transaction() as session:
+        row = _lock_pending(session, desk, inbound_id)
+        if row is None:
+            return _status(session, inbound_id)
+        if row.attempts >= desk.config.limits.attempts:
+            row.status = ingest.QUARANTINED
+            row.reason = f"failed {row.attempts} times: {row.last_error}"
+            log.error("mail %s quarantined: %s", inbound_id, row.reason)
+            return row.status
+        row.attempts += 1
+        row.last_error = UNFINISHED.format(n=row.attempts)
+        return bytes(row.raw)
+
+
 def process_one(desk: Desk, inbound_id: int) -> str:
     """Process one stored mail; returns its status afterwards."""
+    claimed = _claim(desk, inbound_id)
+    if isinstance(claimed, str):
+        return claimed
+    try:
+        mail = reader_for(desk.config.limits).read(claimed)
+    except ReadFailed as exc:
+        return _count_failure(desk, inbound_id, exc)
     try:
         with desk.db.transaction() as session:
             row = _lock_pending(session, desk, inbound_id)
             if row is None:
-                status = session.scalar(select(Inbound.status).where(Inbound.id == inbound_id))
-                return status or "missing"
+                return _status(session, inbound_id)
             try:
-                dispatch(session, desk, row)
+                dispatch(session, desk, row, mail)
                 row.status = ingest.PROCESSED
             except IgnoreMail as exc:
                 row.status, row.reason = ingest.IGNORED, str(exc)
                 log.info("mail %s set aside: %s", inbound_id, exc)
+            row.last_error = ""
             row.processed_at = desk.clock.now()
             return row.status
     except TemporaryError:
+        _give_back(desk, inbound_id)
         raise
-    except Exception as exc:  # noqa: BLE001 - every other failure counts an attempt
+    except Exception as exc:  # noqa: BLE001 - every other failure is a failed try
         return _count_failure(desk, inbound_id, exc)
 
 
+def _give_back(desk: Desk, inbound_id: int) -> None:
+    """A temporary error is nobody's fault: the try does not count (best effort)."""
+    try:
+        with desk.db.transaction() as session:
+            row = session.get(Inbound, inbound_id)
+            if row is not None and row.attempts > 0:
+                row.attempts -= 1
+                row.last_error = ""
+    except Exception:  # noqa: BLE001 - the database itself may be what is down
+        log.warning("mail %s: could not give back its try", inbound_id, exc_info=True)
+
+
 def _count_failure(desk: Desk, inbound_id: int, exc: Exception) -> str:
+    """Record why the counted try failed; quarantine when it was the last."""
     detail = "".join(traceback.format_exception_only(exc)).strip()
     log.error("mail %s failed: %s", inbound_id, detail, exc_info=exc)
     with desk.db.transaction() as session:
         row = session.get(Inbound, inbound_id)
         assert row is not None
-        row.attempts += 1
         row.last_error = detail
-        if row.attempts >= MAX_ATTEMPTS:
+        if row.attempts >= desk.config.limits.attempts:
             row.status = ingest.QUARANTINED
             row.reason = f"failed {row.attempts} times: {detail}"
             log.error("mail %s quarantined after %d attempts", inbound_id, row.attempts)

@@ -3,7 +3,9 @@
 Bodies are decoded from their raw bytes against the declared charset; files keep
 their exact bytes; a multipart whose boundary never appears is recovered;
 uuencoded blocks and winmail.dat are unpacked. "part N" in a defect counts parts
-depth first, 1 being the message itself.
+depth first, 1 being the message itself. Every expansion is bounded by
+`ParseLimits` (parts, nesting, files, decoded bytes): what fits is kept and the
+rest is one "truncated: ..." defect, so no mail can make the walk hang.
 """
 
 from __future__ import annotations
@@ -16,8 +18,7 @@ from email.message import Message
 from maildesk.mime import tnef, uuencode
 from maildesk.mime.charsets import clean, cut, decode_text
 from maildesk.mime.filenames import sender_filename
-
-MAX_DEPTH = 30
+from maildesk.mime.limits import MB, ParseLimits
 
 _BOUNDARY_LINE = re.compile(r"^--([0-9A-Za-z'()+_,\-./:=?]{1,70})[ \t]*\r?$", re.MULTILINE)
 
@@ -46,38 +47,68 @@ class Parts:
     tnef_text: str = ""
     tnef_html: str = ""
     count: int = 0
+    limits: ParseLimits = field(default_factory=ParseLimits)
+    size: int = 0  # decoded bytes kept so far, bodies and files
+    files_dropped: int = 0
+    size_dropped: int = 0
 
 
-def read_parts(message: Message, defects: list[str]) -> Parts:
-    """Walk the whole tree; what cannot be read is appended to `defects`."""
-    walk = Parts(defects)
+def read_parts(message: Message, defects: list[str], limits: ParseLimits | None = None) -> Parts:
+    """Walk the tree within `limits`; what cannot be read is appended to `defects`."""
+    walk = Parts(defects, limits=limits or ParseLimits())
     _walk(message, walk, depth=0)
+    bounds = walk.limits
+    if walk.count > bounds.parts:
+        defects.append(f"truncated: {walk.count} MIME parts, kept {bounds.parts}")
+    if walk.files_dropped:
+        total = len(walk.files) + walk.files_dropped + walk.size_dropped
+        defects.append(f"truncated: {total} files, kept {len(walk.files)}")
+    if walk.size_dropped:
+        defects.append(
+            f"truncated: decoded size over {bounds.decoded_bytes // MB} MB; "
+            f"{walk.size_dropped} files dropped"
+        )
     return walk
+
+
+def _keep(walk: Parts, found: PartFile) -> None:
+    """Keep a file if it fits the bounds; count it as dropped if not."""
+    if len(walk.files) >= walk.limits.files:
+        walk.files_dropped += 1
+    elif walk.size + len(found.data) > walk.limits.decoded_bytes:
+        walk.size_dropped += 1
+    else:
+        walk.size += len(found.data)
+        walk.files.append(found)
 
 
 def _walk(part: Message, walk: Parts, depth: int) -> None:
     """Every part becomes body text, a file or a defect; none is skipped."""
     walk.count += 1
     index = walk.count
+    if index > walk.limits.parts:
+        return  # counted, and reported once by read_parts
     ctype = part.get_content_type()
     try:
-        if depth >= MAX_DEPTH:
-            walk.defects.append(f"part {index}: nested over {MAX_DEPTH} levels; kept whole")
-            walk.files.append(PartFile("", ctype, _body_bytes(part, walk, index)))
+        if depth >= walk.limits.depth:
+            walk.defects.append(f"part {index}: nested over {walk.limits.depth} levels; kept whole")
+            _keep(walk, PartFile("", ctype, _body_bytes(part, walk, index)))
         elif part.is_multipart() and part.get_content_maintype() == "multipart":
             for child in part.get_payload():
                 if isinstance(child, Message):
                     _walk(child, walk, depth + 1)
         elif part.is_multipart():  # message/rfc822, delivery-status: keep whole
             name = sender_filename(part, walk.defects, index)
-            walk.files.append(PartFile(name, ctype, _body_bytes(part, walk, index)))
+            _keep(walk, PartFile(name, ctype, _body_bytes(part, walk, index)))
         elif part.get_content_maintype() == "multipart":
             _broken_multipart(part, walk, depth, index)
         else:
             _leaf(part, walk, index, ctype)
+    except MemoryError:
+        raise  # the reader's limit, not this part's defect
     except Exception as exc:  # a stdlib bug on one odd part must not cost the others
         walk.defects.append(cut(f"part {index} ({ctype}): unreadable ({exc!r}); kept raw"))
-        walk.files.append(PartFile("", ctype, _body_bytes(part, walk, index)))
+        _keep(walk, PartFile("", ctype, _body_bytes(part, walk, index)))
     finally:
         for defect in part.defects:
             walk.defects.append(f"part {index} ({ctype}): {type(defect).__name__}")
@@ -118,11 +149,18 @@ def _leaf(part: Message, walk: Parts, index: int, ctype: str) -> None:
     else:
         cid = clean("".join(str(part.get("content-id", "")).split())).strip("<>") or None
         inline = disposition == "inline" or (cid is not None and disposition != "attachment")
-        walk.files.append(PartFile(name, ctype, _payload(part, walk, index), inline, cid))
+        _keep(walk, PartFile(name, ctype, _payload(part, walk, index), inline, cid))
 
 
 def _add_body(part: Message, walk: Parts, index: int, ctype: str) -> None:
     data = _payload(part, walk, index)
+    room = max(walk.limits.decoded_bytes - walk.size, 0)
+    if len(data) > room:
+        walk.defects.append(
+            f"truncated: part {index} ({ctype}) body of {len(data)} bytes, kept {room}"
+        )
+        data = data[:room]
+    walk.size += len(data)
     try:
         charset = part.get_content_charset()
     except Exception as exc:  # the same decode_params failure, on charset*0*=
@@ -142,7 +180,8 @@ def _add_body(part: Message, walk: Parts, index: int, ctype: str) -> None:
     text, files, defects = uuencode.extract_uuencoded(text)
     walk.plain.append(text)
     walk.defects.extend(f"part {index}: {d}" for d in defects)
-    walk.files.extend(PartFile(f.filename, f.content_type, f.data) for f in files)
+    for found in files:
+        _keep(walk, PartFile(found.filename, found.content_type, found.data))
 
 
 def _uu_part(part: Message, walk: Parts, index: int, name: str, ctype: str) -> None:
@@ -155,24 +194,29 @@ def _uu_part(part: Message, walk: Parts, index: int, name: str, ctype: str) -> N
     walk.defects.extend(f"part {index}: {d}" for d in defects)
     if not files:
         walk.defects.append(f"part {index}: uuencoded part does not decode; kept as is")
-        walk.files.append(PartFile(name, ctype, rest.encode("latin-1")))
+        _keep(walk, PartFile(name, ctype, rest.encode("latin-1")))
     for found in files:
         content_type = ctype if ctype != "text/plain" else found.content_type
-        walk.files.append(PartFile(name or found.filename, content_type, found.data))
+        _keep(walk, PartFile(name or found.filename, content_type, found.data))
 
 
 def _tnef(walk: Parts, index: int, name: str, ctype: str, data: bytes) -> None:
     try:
-        contents = tnef.unpack_tnef(data)
+        contents = tnef.unpack_tnef(data, walk.limits.files)
     except ValueError as exc:
         walk.defects.append(cut(f"part {index}: winmail.dat not unpacked ({exc}); kept as is"))
-        walk.files.append(PartFile(name or "winmail.dat", ctype, data))
+        _keep(walk, PartFile(name or "winmail.dat", ctype, data))
         return
+    if contents.announced > len(contents.files):
+        walk.defects.append(
+            f"truncated: {contents.announced} files in winmail.dat, kept {len(contents.files)}"
+        )
     if contents.rtf_only:
         walk.defects.append(f"part {index}: winmail.dat body is RTF only; kept winmail.dat")
     if contents.rtf_only or not (contents.files or contents.text or contents.html):
-        walk.files.append(PartFile(name or "winmail.dat", ctype, data))
-    walk.files.extend(PartFile(f.filename, f.content_type, f.data) for f in contents.files)
+        _keep(walk, PartFile(name or "winmail.dat", ctype, data))
+    for found in contents.files:
+        _keep(walk, PartFile(found.filename, found.content_type, found.data))
     if "\x00" in contents.text + contents.html:
         walk.defects.append(f"part {index}: NUL characters in winmail.dat body replaced")
     walk.tnef_text = walk.tnef_text or clean(contents.text)

@@ -2,7 +2,10 @@
 
 tnefparse trusts the counts a stream announces, so every stream is checked first
 and one that could hang it is refused with `ValueError`, as is any that does not
-unpack; the caller then keeps winmail.dat itself.
+unpack; the caller then keeps winmail.dat itself. tnefparse also copies the rest of
+the stream for every object, so a stream of more files than `max_files` is cut
+before the first file too many: the files that fit are kept, and `announced` says
+how many there were.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class TnefContents:
     text: str
     html: str
     rtf_only: bool
+    announced: int = 0
 
 
 def is_tnef(content_type: str, filename: str) -> bool:
@@ -34,9 +38,11 @@ def is_tnef(content_type: str, filename: str) -> bool:
     return content_type in _TNEF_TYPES or filename.strip().lower() == "winmail.dat"
 
 
-def unpack_tnef(data: bytes) -> TnefContents:
+def unpack_tnef(data: bytes, max_files: int | None = None) -> TnefContents:
     """Unpack winmail.dat with tnefparse; raise ValueError when it cannot be read."""
-    _check_tnef_stream(data)
+    starts = _check_tnef_stream(data)
+    if max_files is not None and len(starts) > max_files:
+        data = data[: starts[max_files]]
     try:
         tnef = TNEF(data, do_checksum=False)
         files: list[Extracted] = []
@@ -49,11 +55,11 @@ def unpack_tnef(data: bytes) -> TnefContents:
         rtf_only = bool(tnef.has_body()) and not (text or html)
     except Exception as exc:  # tnefparse raises struct.error, TypeError, ... on bad input
         raise ValueError(f"{type(exc).__name__}: {exc}") from exc
-    return TnefContents(tuple(files), text, html, rtf_only)
+    return TnefContents(tuple(files), text, html, rtf_only, len(starts))
 
 
-def _check_tnef_stream(data: bytes) -> None:
-    """Refuse streams whose property counts exceed their data.
+def _check_tnef_stream(data: bytes) -> list[int]:
+    """Refuse streams whose property counts exceed their data; the offsets of its files.
 
     tnefparse loops once per announced MAPI property even past the end of the data,
     so a corrupt count of four billion would hang the parse. Embedded messages
@@ -62,7 +68,7 @@ def _check_tnef_stream(data: bytes) -> None:
     """
     if len(data) < 6 or _u32(data, 0) != TNEF.TNEF_SIGNATURE:
         raise ValueError("not a TNEF stream (wrong signature)")
-    _check_tnef_objects(data)
+    files = _check_tnef_objects(data)
     starts: list[int] = []
     start = data.find(IMESSAGE_SIG)
     while start != -1:
@@ -73,17 +79,23 @@ def _check_tnef_stream(data: bytes) -> None:
     for start in starts:
         if len(data) - start >= 6 and _u32(data, start) == TNEF.TNEF_SIGNATURE:
             _check_tnef_objects(data[start:])
+    return files
 
 
-def _check_tnef_objects(data: bytes) -> None:
+def _check_tnef_objects(data: bytes) -> list[int]:
+    """Check each object's property count; the offsets where the stream's files start."""
     counted = {TNEF.ATTMAPIPROPS, TNEF.ATTATTACHMENT, TNEF.ATTRECIPTABLE}
+    files: list[int] = []
     offset = 6
     while offset + TNEF.MIN_OBJ_SIZE < len(data):
         name, length = struct.unpack_from("<H", data, offset + 1)[0], _u32(data, offset + 5)
+        if name == TNEF.ATTATTACHRENDDATA:
+            files.append(offset)
         body = data[offset + 9 : offset + 9 + length]
         if name in counted and len(body) >= 4 and _u32(body, 0) > len(body) // 4:
             raise ValueError(f"TNEF object {name:#06x} announces more properties than it holds")
         offset += min(len(data) - offset, length + 11)
+    return files
 
 
 def _u32(data: bytes, offset: int) -> int:

@@ -165,12 +165,24 @@ class Rendered:
 
 
 def render(
-    kind: str, language: str, context: Mapping[str, Any], *, overrides: str = ""
+    kind: str,
+    language: str,
+    context: Mapping[str, Any],
+    linked_files: Sequence[Any] = (),
+    *,
+    overrides: str = "",
 ) -> Rendered:
-    """Render the subject, text and HTML templates of one kind of mail."""
+    """Render the subject, text and HTML templates of one kind of mail.
+
+    `linked_files` (files too large to attach) are listed after the text, with links;
+    `overrides` is the desk's own template folder, searched first.
+    """
     env = environment(overrides)
     subject = env.get_template(f"{language}/{kind}.subject.j2").render(context)
     text = env.get_template(f"{language}/{kind}.txt.j2").render(context)
+    if linked_files:
+        listed = env.get_template(f"{language}/_linked_files.txt.j2")
+        text = text.rstrip("\n") + "\n" + listed.render(linked_files=linked_files)
     html = env.get_template(f"{language}/{kind}.html.j2").render({**context, "text_body": text})
     return Rendered(" ".join(subject.split()), text, html)
 

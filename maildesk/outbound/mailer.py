@@ -20,8 +20,9 @@ from maildesk import signing
 from maildesk.context import Desk
 from maildesk.domain import Attachment as MailAttachment
 from maildesk.domain import Direction, OutboxKind, Role
+from maildesk.models import Attachment as StoredAttachment
 from maildesk.models import Message, Outbox, Ticket
-from maildesk.outbound import compose, outbox
+from maildesk.outbound import compose, linked_files, outbox
 from maildesk.tickets.history import store_attachments
 
 log = logging.getLogger(__name__)
@@ -71,10 +72,10 @@ def queue_mail(
         "language": desk.language,
         "tag": f"[{desk.config.desk.tag_prefix}{number}]" if ticket is not None else "",
     }
-    rendered = compose.render(
-        kind.value, desk.language, {**base, **context}, overrides=str(desk.config.templates_path)
-    )
     reply_to = None
+    recorded: Message | None = None
+    carried: list[MailAttachment] = list(attachments)
+    linked: list[linked_files.LinkedFile] = []
     if ticket is not None:
         reply_to = (
             signing.staff_reply_address(
@@ -91,6 +92,32 @@ def queue_mail(
         if references is None:
             references = thread_of(session, ticket, public_only=public)
             in_reply_to = in_reply_to or (references[-1] if references else None)
+        # Recorded first: a file too large to attach is linked by its stored row's id.
+        recorded = Message(
+            ticket_id=ticket.id,
+            direction=Direction.OUTBOUND.value,
+            kind=kind.value,
+            public=public,
+            sender_email=desk.address,
+            sender_name=from_name or desk.config.desk.name,
+            recipients=to,
+            in_reply_to=in_reply_to or "",
+            references=" ".join(references or ()),
+            html="",
+            created_at=now,
+        )
+        session.add(recorded)
+        session.flush()
+        stored = store_attachments(session, desk, recorded, attachments)
+        session.flush()
+        carried, linked = _carried_and_linked(desk, ticket, attachments, stored, public=public)
+    rendered = compose.render(
+        kind.value,
+        desk.language,
+        {**base, **context},
+        linked,
+        overrides=str(desk.config.templates_path),
+    )
     message = compose.build(
         rendered,
         from_name=from_name or desk.config.desk.name,
@@ -104,7 +131,7 @@ def queue_mail(
         in_reply_to=in_reply_to,
         references=references or (),
         automatic=automatic,
-        attachments=attachments,
+        attachments=carried,
     )
     queued = outbox.enqueue(
         session,
@@ -119,29 +146,46 @@ def queue_mail(
         cap_per_hour=desk.config.desk.autoreply_per_hour,
         ref=ref,
     )
-    if ticket is not None:
-        recorded = Message(
-            ticket_id=ticket.id,
-            direction=Direction.OUTBOUND.value,
-            kind=kind.value,
-            public=public,
-            sender_email=desk.address,
-            sender_name=from_name or desk.config.desk.name,
-            recipients=to,
-            mid=queued.row.mid,
-            in_reply_to=in_reply_to or "",
-            references=" ".join(references or ()),
-            subject=rendered.subject,
-            text=rendered.text if record_text is None else record_text,
-            html="",
-            created_at=now,
-        )
-        session.add(recorded)
-        session.flush()
-        store_attachments(session, desk, recorded, attachments)
+    if recorded is not None:
+        recorded.mid = queued.row.mid
+        recorded.subject = rendered.subject
+        recorded.text = rendered.text if record_text is None else record_text
     if queued.suppressed_count is not None:
         _tell_admins(session, desk, address=to, count=queued.suppressed_count, now=now)
     return queued.row
+
+
+def _carried_and_linked(
+    desk: Desk,
+    ticket: Ticket,
+    attachments: Sequence[MailAttachment],
+    stored: Sequence[StoredAttachment],
+    *,
+    public: bool,
+) -> tuple[list[MailAttachment], list[linked_files.LinkedFile]]:
+    """The files the mail carries, and those it links: the status page's link for a
+    resident, a signed link to the console's attachment view for staff."""
+    limits = desk.config.limits
+    attach = linked_files.split(
+        attachments,
+        per_file=limits.notice_attach_mb * linked_files.MB,
+        total=limits.notice_attach_total_mb * linked_files.MB,
+    )
+    base = desk.config.desk.base_url.rstrip("/")
+    carried: list[MailAttachment] = []
+    linked: list[linked_files.LinkedFile] = []
+    for item, row, fits in zip(attachments, stored, attach, strict=True):
+        if fits:
+            carried.append(item)
+            continue
+        if public:
+            url = f"{desk.status_url(ticket.status_token)}/a/{row.id}"
+        else:
+            signature = signing.attachment_signature(desk.secret, ticket.number, row.id)
+            url = f"{base}/staff/t/{ticket.number}/adjunto/{row.id}?firma={signature}"
+        size = linked_files.size_label(len(item.data))
+        linked.append(linked_files.LinkedFile(item.filename, size, url))
+    return carried, linked
 
 
 def _tell_admins(session: Session, desk: Desk, *, address: str, count: int, now: datetime) -> None:

@@ -30,6 +30,9 @@ from maildesk.sla.facts import sla_of
 
 log = logging.getLogger(__name__)
 
+NOTICE_TEXT_MAX = 50_000
+"""Characters of a resident's text a notice carries; a 50 MB body made 105 MB notices."""
+
 
 def tagged(desk: Desk, ticket: Ticket) -> str:
     return tagged_subject(
@@ -119,6 +122,9 @@ def notify_staff(
 ) -> None:
     """One notice per staff member concerned (the actor is never told of their own act)."""
     recipients = list(people) if people is not None else staff_for(desk, ticket, exclude=actor)
+    text_cut = len(text) > NOTICE_TEXT_MAX
+    text = text[:NOTICE_TEXT_MAX]
+    console_url = f"{desk.config.desk.base_url.rstrip('/')}/staff/t/{ticket.number}"
     for member in recipients:
         if actor and member.email.lower() == actor.lower():
             continue
@@ -152,6 +158,8 @@ def notify_staff(
                 "deadline": _day(ticket.deadline),
                 "cause": cause_label(desk.config, ticket.cause),
                 "text": text,
+                "text_cut": text_cut,
+                "console_url": console_url,
                 "attachments": [a.filename for a in attachments],
                 "commands": COMMAND_HELP[desk.language],
                 "status_url": desk.status_url(ticket.status_token),

@@ -246,3 +246,36 @@ def retry(db: Database, desk_id: int, now: datetime, ids: Sequence[int] | None) 
                 row.next_attempt_at = now
                 result.due.append(row_id)
     return result
+
+
+PRUNE_BATCH = 200
+
+
+def prune_sent(db: Database, now: datetime, keep_days: int) -> int:
+    """Drop the bodies of mail sent more than `keep_days` ago; keep each row and its headers.
+
+    A sent body is never read again (a retry resends only unsent rows), yet each one
+    holds every attachment it carried; the headers, recipient and times stay for the
+    record. One short transaction per batch, so the intake never waits long.
+    """
+    if keep_days <= 0:
+        return 0
+    before = now - timedelta(days=keep_days)
+    pruned = 0
+    while True:
+        with db.transaction() as session:
+            rows = session.scalars(
+                select(Outbox)
+                .where(
+                    Outbox.status == "sent", Outbox.sent_at <= before, Outbox.pruned_at.is_(None)
+                )
+                .order_by(Outbox.id)
+                .limit(PRUNE_BATCH)
+            ).all()
+            for row in rows:
+                head = bytes(row.raw).partition(b"\r\n\r\n")[0]
+                row.raw = head + b"\r\n\r\n"
+                row.pruned_at = now
+        pruned += len(rows)
+        if len(rows) < PRUNE_BATCH:
+            return pruned

@@ -1,7 +1,8 @@
 """Scheduled passes that keep tickets honest without anyone asking.
 
-Today: a ticket waiting for the resident's confirmation (validación) closes by
-itself after `desk.auto_close_days` without an answer, and the resident is told.
+A ticket waiting for the resident's confirmation (validación) closes by itself
+after `desk.auto_close_days` without an answer, and the resident is told; the
+bodies of mail sent more than `limits.keep_sent_days` ago are pruned.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from maildesk.context import Desk
 from maildesk.domain import State
 from maildesk.models import Ticket
+from maildesk.outbound import outbox
 from maildesk.tickets.system import auto_close
 
 log = logging.getLogger(__name__)
@@ -44,3 +46,11 @@ def close_unanswered(desk: Desk) -> int:
     if closed:
         log.info("closed %d ticket(s) left unanswered in validation", closed)
     return closed
+
+
+def prune_sent_mail(desk: Desk) -> int:
+    """Keep the outbox from filling the disk: sent bodies go, their rows stay."""
+    pruned = outbox.prune_sent(desk.db, desk.clock.now(), desk.config.limits.keep_sent_days)
+    if pruned:
+        log.info("pruned the bodies of %d sent mail(s)", pruned)
+    return pruned

@@ -21,7 +21,7 @@ from maildesk.context import Desk
 from maildesk.models import Desk as DeskRow
 from maildesk.models import ScheduledRun
 from maildesk.sla import digest, escalate
-from maildesk.sla.housekeeping import close_unanswered
+from maildesk.sla.housekeeping import close_unanswered, prune_sent_mail
 
 log = logging.getLogger(__name__)
 
@@ -121,4 +121,5 @@ def tick(desk: Desk) -> escalate.PassReport:
     for job in due_jobs(desk.config, desk.clock.now(), since=created):
         run_job(desk, job)
     close_unanswered(desk)
+    prune_sent_mail(desk)
     return report

@@ -79,20 +79,22 @@ def participant_role(session: Session, ticket: Ticket, address: str) -> Particip
 
 def store_attachments(
     session: Session, desk: Desk, message: Message, items: Iterable[MailAttachment]
-) -> None:
-    """Keep the bytes once under data_dir and list them on the message."""
-    for item in items:
-        session.add(
-            Attachment(
-                message_id=message.id,
-                filename=item.filename,
-                content_type=item.content_type,
-                size=len(item.data),
-                sha256=desk.blobs.put(item.data),
-                inline=item.inline,
-                content_id=item.content_id,
-            )
+) -> list[Attachment]:
+    """Keep the bytes once under data_dir and list them on the message; the rows, in order."""
+    rows = [
+        Attachment(
+            message_id=message.id,
+            filename=item.filename,
+            content_type=item.content_type,
+            size=len(item.data),
+            sha256=desk.blobs.put(item.data),
+            inline=item.inline,
+            content_id=item.content_id,
         )
+        for item in items
+    ]
+    session.add_all(rows)
+    return rows
 
 
 def add_inbound_message(

@@ -125,6 +125,11 @@ def create_app(desk: Desk) -> Flask:
             per_client=desk.config.web.lookup_per_client,
             per_address=desk.config.web.lookup_per_address,
         )
+    actions.limit(
+        limiter,
+        per_ticket=desk.config.web.reply_per_ticket,
+        per_client=desk.config.web.reply_per_client,
+    )
 
     @app.context_processor
     def page_context() -> dict[str, Any]:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from flask import Blueprint, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_limiter import Limiter
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
@@ -60,6 +61,20 @@ def read_uploads(items: list[FileStorage], *, max_files: int, max_mb: int) -> li
         name = safe_filename(item.filename or "", "adjunto")
         uploads.append(Upload(name, content_type_of(name), data))
     return uploads
+
+
+def _ticket_key() -> str:
+    return "ticket:" + str((request.view_args or {}).get("token", ""))
+
+
+def limit(limiter: Limiter, *, per_ticket: str, per_client: str) -> None:
+    """Rate-limit the page's posts (replies above all) per ticket and per client.
+
+    Each reply stores its files and mails every staff member concerned, so an
+    unlimited form would fill the disk (the database, its WAL and the outbox).
+    """
+    limiter.limit(per_client, methods=["POST"])(bp)
+    limiter.limit(per_ticket, methods=["POST"], key_func=_ticket_key)(bp)
 
 
 @bp.post("/t/<token>/responder")

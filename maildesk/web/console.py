@@ -34,6 +34,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
 
+from maildesk import signing
 from maildesk.config import StaffConfig
 from maildesk.context import Desk
 from maildesk.directory import lookup as directory
@@ -61,7 +62,19 @@ _NO_STORE = {"Cache-Control": "no-store"}
 
 @bp.before_request
 def _signed_in() -> None:
-    require_member()
+    if not _signed_attachment_link():
+        require_member()
+
+
+def _signed_attachment_link() -> bool:
+    """A notice's link to a file too large to attach opens that one file without a sign-in."""
+    if request.endpoint != "console.attachment":
+        return False
+    args = request.view_args or {}
+    signature = request.args.get("firma", "")
+    return bool(signature) and signing.proves_attachment(
+        desk_of_app().secret, int(args["number"]), int(args["attachment_id"]), signature
+    )
 
 
 @bp.context_processor

@@ -21,12 +21,13 @@ assert maildesk.__file__.startswith(sys.argv[1]), maildesk.__file__
 from importlib.resources import files
 from maildesk import config
 from maildesk.outbound import compose
+from maildesk.outbound.linked_files import LinkedFile
 from maildesk.context import open_desk
 from maildesk.inbound.accept import accept
 from maildesk.web import create_app
 
 root = files("maildesk.mail_templates")
-kinds = sorted({p.name.split(".")[0] for p in root.joinpath("es").iterdir() if p.name.endswith(".j2")})
+kinds = sorted({p.name.split(".")[0] for p in root.joinpath("es").iterdir() if p.name.endswith(".j2") and not p.name.startswith("_")})
 row = {"number": 7, "subject": "Ñandú", "priority": "alta", "state": "Recibida", "assignee": "", "team": "mantenimiento",
        "level": "supervisor", "target": "first_response", "used": 120, "late_minutes": 20, "late_h": 1.5,
        "age_h": 30.0, "history": [("2026-11-23 10:00", "a@b.example", "created")],
@@ -66,7 +67,11 @@ samples = {
 rendered = 0
 for language in ("es", "en"):
     names = sorted(p.name for p in root.joinpath(language).iterdir() if p.name.endswith(".j2"))
-    assert sorted(f"{k}.{part}.j2" for k in kinds for part in ("subject", "txt", "html")) == names, (language, names)
+    parts = ["_linked_files.txt.j2"]  # the list of files too large to attach, after any text
+    assert sorted(parts + [f"{k}.{part}.j2" for k in kinds for part in ("subject", "txt", "html")]) == names, (language, names)
+    linked = [LinkedFile("plano_ñandú.pdf", "6.0 MB", "https://x.example/t/abc/a/1")]
+    out = compose.render("staff_reply", language, {**base, **samples["staff_reply"], "language": language}, linked)
+    assert "- plano_ñandú.pdf (6.0 MB): https://x.example/t/abc/a/1" in out.text and "plano_ñandú.pdf" in out.html
     for kind in kinds:
         out = compose.render(kind, language, {**base, **samples[kind], "language": language})
         assert out.subject and out.text.strip() and "<html" in out.html, (language, kind)

@@ -110,6 +110,10 @@ def test_environment_overrides_every_key(tmp_path: Path, monkeypatch: pytest.Mon
         ("[web]\ntrusted_proxies = -1\n", "web.trusted_proxies", "reverse proxies"),
         ("[web]\ntrusted_proxies = 'nginx'\n", "web.trusted_proxies", "integer"),
         ("[desk\nname = 'x'\n", "(syntax)", "valid TOML"),
+        ("[limits]\nfiles = 0\n", "limits.files", "1 or more"),
+        ("[limits]\nkeep_sent_days = -1\n", "limits.keep_sent_days", "0 or more"),
+        ("[limits]\nparse_seconds = 'soon'\n", "limits.parse_seconds", "an integer"),
+        ("[web]\nreply_per_ticket = 'many'\n", "web.reply_per_ticket", "10 per hour"),
     ],
 )
 def test_errors_name_file_key_and_expectation(

@@ -59,7 +59,18 @@ def test_every_command_has_help_and_is_in_the_readme(
 
 @pytest.mark.parametrize(
     "section",
-    ["desk", "imap", "smtp", "listener", "web", "staff", "priorities", "categories", "routes"],
+    [
+        "desk",
+        "imap",
+        "smtp",
+        "listener",
+        "web",
+        "limits",
+        "staff",
+        "priorities",
+        "categories",
+        "routes",
+    ],
 )
 def test_every_config_key_is_in_the_readme(section: str) -> None:
     """Each key of each section is documented in the README's configuration table."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import random
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Literal, TypedDict
@@ -11,7 +12,7 @@ from typing import Literal, TypedDict
 import pytest
 
 from maildesk.inbound.parse import parse_mail
-from maildesk.inbound.quotes import strip_reply
+from maildesk.inbound.quotes import strip_named_signature, strip_reply
 from tests.clients import reply
 from tests.mails import make_mail
 
@@ -698,3 +699,70 @@ def test_reply_goes_to_reply_to_and_keeps_attachments() -> None:
     assert parsed.to == ("soporte+402-abc@alameda.example",)
     assert [a.filename for a in parsed.attachments] == ["foto.jpg"]
     assert strip_reply(parsed.text, parsed.html) == "Adjunto la foto."
+
+
+def test_a_footer_alone_at_the_top_does_not_raise() -> None:
+    """A short reply whose first line is a soft-wrapped footer once raised IndexError."""
+    text = "Sent from my iPhone \n--\nFrom: a\n________________________________\n\nSubject: d"
+    assert strip_reply(text).startswith("Sent from my iPhone")
+
+
+_FUZZ_LINES = (
+    "",
+    " ",
+    ">",
+    "> ",
+    ">>",
+    "-- ",
+    "--",
+    "\t",
+    "hola",
+    "gracias,",
+    "Ana",
+    "ok.",
+    "El lun, 3 mar 2026 a las 10:00, Ana <ana@x.cl> escribió:",
+    "On Mon, Mar 3, 2026 at 10:00 AM Ana <ana@x.cl> wrote:",
+    "De: Ana",
+    "Enviado: lunes",
+    "Para: x",
+    "Asunto: y",
+    "From: a",
+    "Sent: b",
+    "To: c",
+    "Subject: d",
+    "Date: e",
+    "-----Original Message-----",
+    "---------- Forwarded message ---------",
+    "Enviado desde mi iPhone",
+    "Sent from my iPhone ",
+    "Get Outlook for Android",
+    "________________________________",
+    "* * *",
+)
+_FUZZ_TAGS = (
+    "<div>",
+    "</div>",
+    "<blockquote>",
+    "</blockquote>",
+    "<br>",
+    "<p>",
+    "</p>",
+    "<hr>",
+    '<div id="divRplyFwdMsg">',
+    '<div class="gmail_quote">',
+    "<b>De:</b>",
+    "<b>From:</b>",
+    '<div style="border-top:solid #E1E1E1 1.0pt">',
+)
+
+
+def test_random_replies_never_raise() -> None:
+    """Seeded random mixes of headers, quotes, footers and markup: the stripper never raises."""
+    rng = random.Random(15)
+    for _ in range(800):
+        text = "\n".join(rng.choice(_FUZZ_LINES) for _ in range(rng.randint(0, 8)))
+        html = "".join(rng.choice(_FUZZ_TAGS + _FUZZ_LINES) for _ in range(rng.randint(0, 10)))
+        for keep in (False, True):
+            assert isinstance(strip_reply(text, html, keep_forwarded=keep), str)
+            assert isinstance(strip_reply("", html, keep_forwarded=keep), str)
+        assert isinstance(strip_named_signature(text, ["Ana"]), str)

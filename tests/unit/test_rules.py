@@ -326,3 +326,69 @@ def test_every_auto_submitted_value_counts() -> None:
         headers={"auto-submitted": ("no", "auto-generated")},
     )
     assert classify(parsed, ctx()).kind is MailKind.AUTO_REPLY
+
+
+# Robots that carry no RFC 3834 header: out-of-office subjects, other help desks, and
+# challenge-response filters (issue 15, item 9). Each is an auto-reply: kept, never answered.
+ROBOT_SUBJECTS = (
+    "Respuesta automática: Fuga de agua",
+    "Fuera de la oficina: Fuga de agua",
+    "Out of Office: Fuga de agua",
+    "Automatic reply: Fuga de agua",
+    "Resposta automática: Fuga de agua",
+    "Ausência: Fuga de agua",
+    "Réponse automatique : Fuga de agua",
+    "Absence: Fuga de agua",
+    "Abwesenheitsnotiz: Fuga de agua",
+    "Automatische Antwort: Fuga de agua",
+    "AUTO: Ana Pérez is out of the office (returning 02/03/2026)",
+    "[rt.example.org #123] AutoReply: Fuga de agua",
+    "Please confirm you are human",
+)
+
+
+@pytest.mark.parametrize("subject", ROBOT_SUBJECTS)
+def test_robot_subjects_are_never_answered(subject: str) -> None:
+    verdict = classify(mail(subject=subject), ctx())
+    assert (verdict.kind, verdict.may_autoreply) == (MailKind.AUTO_REPLY, False)
+
+
+@pytest.mark.parametrize(
+    "subject",
+    (
+        "Ausencia de agua en el piso 4",
+        "Ausência de água na torre B",
+        "Absence of light in the garage",
+        "Fuera de servicio el ascensor de la oficina",
+        "Automatic gate broken",
+        "auto: estacionamiento ocupado por visita",
+        "[Edificio Central #4] respuesta del conserje",
+    ),
+)
+def test_residents_subjects_with_robot_words_are_requests(subject: str) -> None:
+    assert classify(mail(subject=subject), ctx()).kind is MailKind.NORMAL
+
+
+@pytest.mark.parametrize(
+    ("header", "value"),
+    (
+        ("RT-Ticket", "rt.example.org #123"),
+        ("RT-Originator", "ana@example.com"),
+        ("X-Zendesk-From-Account-Id", "a1b2c3"),
+        ("X-Freshdesk-Ticket-Id", "555"),
+        ("X-JIRA-FingerPrint", "0123abcd"),
+        ("X-Mailer", "osTicket Mailer"),
+        ("X-Spam-Challenge", "yes"),
+    ),
+)
+def test_other_help_desks_and_challenges_are_never_answered(header: str, value: str) -> None:
+    verdict = classify(mail(named={header: value}), ctx())
+    assert (verdict.kind, verdict.may_autoreply) == (MailKind.AUTO_REPLY, False)
+    assert header.lower() in verdict.reason.lower() or value in verdict.reason
+
+
+@pytest.mark.parametrize(
+    "sender", ("verify@boxbe.com", "challenge@mailblocks.com", "noti@mx.spamarrest.com")
+)
+def test_challenge_services_are_never_answered(sender: str) -> None:
+    assert classify(mail(from_addr=sender), ctx()).kind is MailKind.AUTO_REPLY

@@ -11,7 +11,8 @@ from maildesk.context import Desk
 from maildesk.models import Attachment, Event, Inbound, Message, Outbox, Ticket
 from maildesk.tickets import changes
 from maildesk.tickets.states import Action
-from tests.web.conftest import ANA, PHOTO, RESIDENT, client_for, csrf_of, open_ticket
+from tests.conftest import DeskFactory
+from tests.web.conftest import ANA, OTHER, PHOTO, RESIDENT, client_for, csrf_of, open_ticket
 
 
 def _page(client: FlaskClient, token: str) -> str:
@@ -205,3 +206,20 @@ def test_rating_is_refused_while_open_or_out_of_range(desk: Desk) -> None:
     assert _ticket(desk).rating is None
     with desk.db.read_only() as session:
         assert session.scalars(select(Event).where(Event.kind == "rated")).first() is None
+
+
+def _reply(client: FlaskClient, token: str, csrf: str, text: str) -> int:
+    return client.post(f"/t/{token}/responder", data={"csrf_token": csrf, "text": text}).status_code
+
+
+def test_page_replies_are_rate_limited_per_ticket_and_per_client(make_desk: DeskFactory) -> None:
+    """Each reply stores files and mails staff: past the limits a 429, and nothing stored."""
+    desk = make_desk(web={"reply_per_ticket": "2 per hour", "reply_per_client": "4 per hour"})
+    first, second = open_ticket(desk), open_ticket(desk, sender=OTHER, subject="Ruido")
+    client = client_for(desk)
+    csrf = csrf_of(_page(client, first.token))
+    assert [_reply(client, first.token, csrf, f"dato {n}") for n in range(3)] == [303, 303, 429]
+    assert _reply(client, second.token, csrf, "otro dato") == 303  # another ticket: its own limit
+    assert _reply(client, second.token, csrf, "y otro") == 429  # this client's fifth post
+    with desk.db.read_only() as session:
+        assert len(session.scalars(select(Inbound).where(Inbound.source == "web")).all()) == 3
