@@ -52,6 +52,20 @@ def header_value(value: str) -> str:
     return value.replace("=?", "= ?")  # still encoded after all rounds: no longer a word
 
 
+def transfer_encoding(text: str) -> str | None:
+    """The shorter of base64 and quoted-printable for a text with lines too long for 8bit.
+
+    None (the stdlib's choice) for texts whose lines all fit. The stdlib itself judges by
+    the first ten lines only: a notice whose header lines are ASCII and whose resident's
+    text is Spanish would be sent quoted-printable, six bytes for every "ñ".
+    """
+    if all(len(line) <= 78 for line in text.splitlines()):
+        return None
+    data = text.encode("utf-8")
+    high = len(data) - len(data.decode("ascii", "ignore"))
+    return "base64" if 3 * high + (len(data) - high) > len(data) * 4 / 3 else "quoted-printable"
+
+
 def put_header(msg: EmailMessage, name: str, value: str) -> None:
     """The one way a text header is set on a mail we build: its value made one line."""
     msg[name] = header_value(value)
@@ -251,8 +265,10 @@ def build(
     put_header(msg, LOOP_HEADER, loop_marker)
     for name, value in (extra_headers or {}).items():
         put_header(msg, name, value)
-    msg.set_content(rendered.text, charset="utf-8")
-    msg.add_alternative(rendered.html, subtype="html", charset="utf-8")
+    msg.set_content(rendered.text, charset="utf-8", cte=transfer_encoding(rendered.text))
+    msg.add_alternative(
+        rendered.html, subtype="html", charset="utf-8", cte=transfer_encoding(rendered.html)
+    )
     html = msg.get_body(("html",))
     assert html is not None
     for item in attachments:

@@ -137,7 +137,7 @@ def test_daemon_serves_before_it_works_the_backlog(
     pending = stored(desk, make_mail())
     reader = BlockedReader()
     monkeypatch.setattr(runner, "reader_for", lambda limits: reader)
-    daemon = Daemon(desk, parts=("web",))
+    daemon = Daemon((desk,), parts=("web",))
     starting = threading.Thread(target=daemon.start, daemon=True)
     starting.start()
     try:

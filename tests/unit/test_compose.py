@@ -60,3 +60,13 @@ def test_inline_images_sit_beside_the_html_with_their_content_ids() -> None:
     ]
     assert images[0].get_content() == png
     assert [a.get_filename() for a in parsed.iter_attachments()] == ["informe.csv"]
+
+
+def test_long_spanish_text_after_ascii_lines_is_base64_not_quoted_printable() -> None:
+    """The stdlib sniffs only the first ten lines; the whole text decides here."""
+    from maildesk.outbound.compose import transfer_encoding
+
+    head = "".join(f"Campo {n}: valor\n" for n in range(12))
+    assert transfer_encoding(head + "ñ" * 5000) == "base64"
+    assert transfer_encoding(head + "a" * 5000) == "quoted-printable"
+    assert transfer_encoding(head + "Depto 402, torre Ñandú.") is None
