@@ -37,8 +37,12 @@ servers:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "Chromium is missing: sudo apt-get install chromium"; fi; }
 
+# Most tests wait on real servers and processes, not on the CPU: four workers (pytest-xdist),
+# each file on one worker so that module fixtures are built once. PYTEST_ARGS adds to it.
+TEST_WORKERS ?= 4
+
 test: $(STAMP) servers
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check maildesk tests bench
