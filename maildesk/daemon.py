@@ -54,6 +54,7 @@ def send_outbox(desk: Desk, stop: Callable[[], bool] = lambda: False) -> outbox.
         desk.db,
         desk.transport(),
         desk.clock,
+        desk.receipts(),
         max_attempts=smtp.max_attempts,
         lease=lease,
         stop=stop,

@@ -1,0 +1,85 @@
+"""SIGKILL at seeded random points while a mailbox is imported: one ticket and ONE confirmation per mail.
+
+The older crash test allows a resend with the same Message-ID; this one does not:
+the relay must see each confirmation once, so the window between the relay's 250
+and the record of it must be too short for a kill to land in.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from maildesk.models import Outbox, Ticket
+from tests.conftest import DeskFactory
+from tests.integration.test_crash_restart import counts, start_daemon, wait_until
+from tests.mails import make_mail
+from tests.servers import ImapUser, Relay
+
+pytestmark = pytest.mark.integration
+
+MAILS = 200
+KILLS = 6
+SEED = 20261130
+
+
+def test_seeded_sigkills_during_an_import_send_each_confirmation_once(
+    make_desk: DeskFactory, imap_user: ImapUser, relay: Relay, tmp_path: Path
+) -> None:
+    """Six SIGKILLs at seeded points of a 200-mail import; 200 tickets, 200 confirmations, none twice."""
+    rng = random.Random(SEED)
+    desk = make_desk(
+        smtp={"host": relay.host, "port": relay.port, "security": "none", "timeout_seconds": 3},
+        imap={
+            "host": imap_user.host,
+            "port": imap_user.port,
+            "security": "none",
+            "username": imap_user.username,
+            "password": imap_user.password,
+            "batch_size": 10,
+            "poll_seconds": 1,
+        },
+    )
+    config, log = tmp_path / "maildesk.toml", tmp_path / "daemon.log"
+    daemon = start_daemon(config, log)
+    try:
+        wait_until(lambda: "maildesk is running" in log.read_text(), 30, "start-up", log)
+        time.sleep(1.0)  # the watcher has set its starting point
+        imap_user.server.append_many(
+            imap_user.username,
+            [
+                make_mail(
+                    sender=f"vecino{i}@correo.example",
+                    subject=f"Solicitud {i} — baño del depto {100 + i}",
+                    message_id=f"<kill{i}@correo.example>",
+                )
+                for i in range(MAILS)
+            ],
+        )
+        for threshold in sorted(rng.sample(range(5, MAILS - 20), KILLS)):
+            wait_until(lambda t=threshold: counts(desk)[2] >= t, 60, f"{threshold} sent", log)
+            time.sleep(rng.uniform(0.0, 0.05))
+            daemon.send_signal(signal.SIGKILL)
+            daemon.wait(10)
+            daemon = start_daemon(config, log)
+        wait_until(lambda: counts(desk) == (MAILS, MAILS, MAILS), 90, "every mail confirmed", log)
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(30) == 0, log.read_text()[-3000:]
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()
+    with desk.db.read_only() as session:
+        assert session.scalar(select(func.count(Ticket.id))) == MAILS
+        per_ticket = Counter(session.scalars(select(Outbox.ticket_id)))
+    assert len(per_ticket) == MAILS and set(per_ticket.values()) == {1}
+    relayed = Counter(m.rcpt_tos[0] for m in relay.messages)
+    twice = {rcpt: n for rcpt, n in relayed.items() if n > 1}
+    assert twice == {}, f"confirmations relayed more than once: {twice}"
+    assert len(relayed) == MAILS
