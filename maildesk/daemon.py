@@ -11,18 +11,21 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import schedule
+from sqlalchemy.orm import Session
 
 from maildesk.context import Desk
 from maildesk.inbound.runner import process_pending
 from maildesk.inbound.sources.imap import ImapWatcher, explain
 from maildesk.inbound.sources.listener import Listener
 from maildesk.inbound.store import DatabaseMailboxStore
+from maildesk.models import Outbox, Ticket
 from maildesk.outbound import outbox
 from maildesk.sla.jobs import tick
+from maildesk.tickets import system
 
 if TYPE_CHECKING:
     from maildesk.web.serve import WebServer
@@ -58,7 +61,14 @@ def send_outbox(desk: Desk, stop: Callable[[], bool] = lambda: False) -> outbox.
         max_attempts=smtp.max_attempts,
         lease=lease,
         stop=stop,
+        on_refused=_address_refused,
     )
+
+
+def _address_refused(session: Session, row: Outbox, error: str, now: datetime) -> None:
+    ticket = session.get(Ticket, row.ticket_id)
+    if ticket is not None:
+        system.address_bouncing(session, ticket, row.recipient, error=error, now=now)
 
 
 def fetch_once(desk: Desk) -> int:

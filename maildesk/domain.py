@@ -148,6 +148,7 @@ class EventKind(enum.StrEnum):
     RATED = "rated"
     TOKEN_ROTATED = "token_rotated"
     ESCALATED = "escalated"
+    ADDRESS_BOUNCING = "address_bouncing"
 
 
 class Notice(enum.StrEnum):

@@ -121,12 +121,14 @@ EVENT_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "state": "cambio de estado",
             "assigned": "asignada",
             "reply": "respuesta",
+            "address_bouncing": "dirección rechazada por el servidor de correo",
         },
         "en": {
             "created": "created",
             "state": "state change",
             "assigned": "assigned",
             "reply": "reply",
+            "address_bouncing": "address refused by the mail server",
         },
     }
 )

@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -504,10 +505,16 @@ class RelayedMessage:
 
 
 class _RecordingHandler:
-    """aiosmtpd handler: records each message, or refuses DATA while the relay is failing."""
+    """aiosmtpd handler: records each message, or refuses DATA while the relay is failing,
+    or refuses RCPT for the addresses in `relay.refuse`."""
 
     def __init__(self, relay: Relay) -> None:
         self.relay = relay
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        return self.relay._recipient(envelope, address)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         return self.relay._receive(session, envelope)
@@ -517,7 +524,9 @@ class Relay:
     """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it accepts.
 
     `stop()`/`start()` keep the port, for "relay down, then up" tests; set `fail_with`
-    (e.g. "451 4.3.0 try later") to refuse DATA, for retry tests.
+    (e.g. "451 4.3.0 try later") to refuse DATA, for retry tests; put an address in
+    `refuse` (e.g. "550 5.1.1 no such user") to refuse RCPT TO for it alone.
+    `rcpt_attempts` counts the RCPT TO commands per address.
     """
 
     host = "127.0.0.1"
@@ -525,6 +534,8 @@ class Relay:
     def __init__(self, *, port: int | None = None, start: bool = True) -> None:
         self.port = port or free_port()
         self.fail_with: str | None = None
+        self.refuse: dict[str, str] = {}
+        self.rcpt_attempts: Counter[str] = Counter()
         self.attempts = 0
         self._messages: list[RelayedMessage] = []
         self._sessions: list[Any] = []  # kept, so each connection's session stays distinct
@@ -547,6 +558,15 @@ class Relay:
         """How many SMTP connections handed over at least one message (accepted or refused)."""
         with self._changed:
             return len(self._sessions)
+
+    def _recipient(self, envelope: Any, address: str) -> str:
+        with self._changed:
+            self.rcpt_attempts[address.lower()] += 1
+            refusal = self.refuse.get(address.lower())
+        if refusal:
+            return refusal
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
 
     def _receive(self, session: Any, envelope: Any) -> str:
         with self._changed:

@@ -24,14 +24,17 @@ from sqlalchemy.orm import Session
 
 from maildesk.clock import Clock
 from maildesk.db import Database
-from maildesk.errors import PermanentError, TemporaryError
-from maildesk.models import Outbox
+from maildesk.errors import PermanentError, RecipientRefused, TemporaryError
+from maildesk.models import Outbox, Participant
 from maildesk.outbound.receipts import Receipts
 from maildesk.outbound.transports import Transport
 
 log = logging.getLogger(__name__)
 
 PENDING, SENT, DEAD, SUPPRESSED = "pending", "sent", "dead", "suppressed"
+
+# (session, the row given up, the relay's words, now): an address refused for good.
+OnRefused = Callable[[Session, Outbox, str, datetime], None]
 
 
 def backoff(attempts: int) -> timedelta:
@@ -50,6 +53,20 @@ def automatic_sent_recently(session: Session, recipient: str, now: datetime) -> 
             )
         )
         or 0
+    )
+
+
+def bouncing(session: Session, ticket_id: int, recipient: str) -> bool:
+    """Is `recipient` a participant of the ticket whose address the relay refused?"""
+    return (
+        session.scalar(
+            select(Participant.id).where(
+                Participant.ticket_id == ticket_id,
+                Participant.email == recipient,
+                Participant.bouncing.is_(True),
+            )
+        )
+        is not None
     )
 
 
@@ -76,10 +93,14 @@ def enqueue(
     """Add a mail to the outbox in the caller's transaction."""
     recipient = recipient.lower()
     held: int | None = None
+    why_held = ""
     if automatic:
         count = automatic_sent_recently(session, recipient, now)
         if count >= cap_per_hour:
             held = count
+            why_held = f"held: {held} automatic mails to this address in the last hour"
+    if ticket_id is not None and bouncing(session, ticket_id, recipient):
+        why_held = "held: the relay refused this address before (bouncing)"
     row = Outbox(
         desk_id=desk_id,
         ticket_id=ticket_id,
@@ -89,12 +110,10 @@ def enqueue(
         mid=str(message["Message-ID"]),
         raw=message.as_bytes(),
         automatic=automatic,
-        status=SUPPRESSED if held is not None else PENDING,
+        status=SUPPRESSED if why_held else PENDING,
         attempts=0,
         next_attempt_at=now,
-        last_error=f"held: {held} automatic mails to this address in the last hour"
-        if held is not None
-        else "",
+        last_error=why_held,
         created_at=now,
         ref=ref,
     )
@@ -187,6 +206,7 @@ def _send_one(
     receipts: Receipts,
     row_id: int,
     max_attempts: int,
+    on_refused: OnRefused,
 ) -> str:
     """Send one claimed mail outside any transaction, then record what became of it."""
     with db.read_only() as session:
@@ -196,7 +216,7 @@ def _send_one(
     try:
         transport.send(envelope_from, [recipient], raw)
     except (TemporaryError, PermanentError) as exc:
-        return _record_failure(db, clock.now(), row_id, exc, max_attempts)
+        return _record_failure(db, clock.now(), row_id, exc, max_attempts, on_refused)
     receipts.note(row_id, mid)
     _mark_sent(db, row_id, clock.now())
     receipts.forget(row_id)
@@ -204,7 +224,12 @@ def _send_one(
 
 
 def _record_failure(
-    db: Database, now: datetime, row_id: int, error: Exception, max_attempts: int
+    db: Database,
+    now: datetime,
+    row_id: int,
+    error: Exception,
+    max_attempts: int,
+    on_refused: OnRefused,
 ) -> str:
     with db.transaction() as session:
         row = session.get(Outbox, row_id)
@@ -214,6 +239,8 @@ def _record_failure(
         if isinstance(error, PermanentError) or row.attempts >= max_attempts:
             row.status, row.last_error = DEAD, str(error)
             log.error("outbox %s to %s given up: %s", row.id, row.recipient, error)
+            if isinstance(error, RecipientRefused) and row.ticket_id is not None:
+                on_refused(session, row, str(error), now)
             return DEAD
         row.next_attempt_at, row.last_error = now + backoff(row.attempts), str(error)
         log.warning("outbox %s to %s will be retried: %s", row.id, row.recipient, error)
@@ -230,12 +257,15 @@ def send_due(
     lease: timedelta,
     limit: int = 20,
     stop: Callable[[], bool] = lambda: False,
+    on_refused: OnRefused = lambda session, row, error, now: None,
 ) -> SendReport:
     """Everything that is due, claimed `limit` at a time, until nothing due is left.
 
     A mail that fails is backed off past now, so the loop cannot take it twice;
     `stop` ends it between batches (the daemon's shutdown). The transport's batch
-    keeps one relay connection for the whole run.
+    keeps one relay connection for the whole run. `on_refused` hears, in the
+    transaction that gives the mail up, of an address the relay refused for good
+    (the caller flags it on the ticket: only `tickets/` changes tickets).
     """
     report = SendReport(sent=_settle(db, receipts, clock.now()))
     with transport.batch():
@@ -244,7 +274,9 @@ def send_due(
             if not claimed:
                 break
             for row_id in claimed:
-                outcome = _send_one(db, transport, clock, receipts, row_id, max_attempts)
+                outcome = _send_one(
+                    db, transport, clock, receipts, row_id, max_attempts, on_refused
+                )
                 if outcome == SENT:
                     report.sent += 1
                 elif outcome == DEAD:

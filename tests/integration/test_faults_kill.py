@@ -29,13 +29,16 @@ KILLS = 6
 SEED = 20261130
 
 
+# SQLite is where the record of a 250 waited behind the intake's write lock; PostgreSQL
+# has row locks, and the time budget allows one run.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_seeded_sigkills_during_an_import_send_each_confirmation_once(
     make_desk: DeskFactory, imap_user: ImapUser, relay: Relay, tmp_path: Path
 ) -> None:
     """Six SIGKILLs at seeded points of a 200-mail import; 200 tickets, 200 confirmations, none twice."""
     rng = random.Random(SEED)
     desk = make_desk(
-        smtp={"host": relay.host, "port": relay.port, "security": "none", "timeout_seconds": 3},
+        smtp={"host": relay.host, "port": relay.port, "security": "none", "timeout_seconds": 1},
         imap={
             "host": imap_user.host,
             "port": imap_user.port,
