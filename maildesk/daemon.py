@@ -79,7 +79,9 @@ def fetch_once(desk: Desk) -> int:
     imap = desk.config.imap
     assert imap is not None
     watcher = ImapWatcher(
-        imap, DatabaseMailboxStore(desk.db, desk.desk_id, desk.clock), now=desk.clock.now
+        imap,
+        DatabaseMailboxStore(desk.db, desk.desk_id, desk.clock, desk.blobs),
+        now=desk.clock.now,
     )
     try:
         stored = watcher.poll_once()
@@ -120,7 +122,7 @@ class Daemon:
         # Mail stored by an earlier run but not yet processed is taken up first.
         guarded("process", lambda: process_pending(desk))()
         if "fetch" in self.parts and cfg.imap is not None:
-            store = DatabaseMailboxStore(desk.db, desk.desk_id, desk.clock)
+            store = DatabaseMailboxStore(desk.db, desk.desk_id, desk.clock, desk.blobs)
             watcher = ImapWatcher(
                 cfg.imap,
                 store,

@@ -2,9 +2,9 @@
 
 The pipeline for one mail is parse -> rules -> thread -> open or append ->
 confirm -> mark processed. Outcomes are decided in one place (`dispatch.py`); errors
-are mapped in one place (`process_one`): a temporary error leaves the mail
-pending, anything else counts an attempt, and the third failure quarantines the
-mail with its reason so the queue moves on.
+are mapped in one place (`process_one`): a temporary error (database gone, disk
+full) leaves the mail pending, anything else counts an attempt, and the third
+failure quarantines the mail with its reason so the queue moves on.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from maildesk.errors import IgnoreMail, TemporaryError
 from maildesk.inbound import store as ingest
 from maildesk.inbound.dispatch import analyse, dispatch
 from maildesk.models import Inbound
+from maildesk.storage import disk_full_is_temporary
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def _lock_pending(session: Session, desk: Desk, inbound_id: int) -> Inbound | No
 def process_one(desk: Desk, inbound_id: int) -> str:
     """Process one stored mail; returns its status afterwards."""
     try:
-        with desk.db.transaction() as session:
+        with disk_full_is_temporary(), desk.db.transaction() as session:
             row = _lock_pending(session, desk, inbound_id)
             if row is None:
                 status = session.scalar(select(Inbound.status).where(Inbound.id == inbound_id))
