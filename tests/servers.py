@@ -46,12 +46,14 @@ __all__ = [
     "Dovecot",
     "DovecotUnavailable",
     "ImapUser",
+    "Postgres",
     "Relay",
     "RelayedMessage",
     "dovecot",
     "find_dovecot",
     "free_port",
     "imap_user",
+    "own_postgres",
     "relay",
     "require_server",
 ]
@@ -628,6 +630,138 @@ class Relay:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+def find_postgres_bin() -> Path:
+    """The newest /usr/lib/postgresql/*/bin holding initdb and postgres."""
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), reverse=True
+    )
+    for directory in found:
+        if (directory / "initdb").exists() and (directory / "postgres").exists():
+            return directory
+    raise FileNotFoundError("PostgreSQL server binaries (apt-get install postgresql)")
+
+
+class Postgres:
+    """A PostgreSQL of a test's own on a free port, its cluster in a temp dir.
+
+    `stop()`/`start()` take it down and up on the same port with the same data, to test
+    a database that goes away for a while. As root it runs as the `postgres` (or
+    `nobody`) user: the server refuses to run as root.
+    """
+
+    host = "127.0.0.1"
+
+    def __init__(self) -> None:
+        self.bin = find_postgres_bin()
+        self.root = Path(tempfile.mkdtemp(prefix="maildesk-pg-"))
+        self.data = self.root / "data"
+        self.port = free_port()
+        self.user: str | None = None
+        if os.geteuid() == 0:
+            self.user = _first_user("postgres", "nobody").pw_name
+            _make_traversable(self.root.parent)
+            self.root.chmod(0o755)
+            shutil.chown(self.root, self.user)
+        self._process: subprocess.Popen[bytes] | None = None
+        subprocess.run(
+            [
+                str(self.bin / "initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+            ],
+            check=True,
+            capture_output=True,
+            user=self.user,
+        )
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@{self.host}:{self.port}/postgres"
+
+    def start(self, timeout: float = 30.0) -> None:
+        log = open(self.root / "postgres.log", "ab")  # noqa: SIM115 - handed to the child
+        try:
+            self._process = subprocess.Popen(
+                [
+                    str(self.bin / "postgres"),
+                    "-D",
+                    str(self.data),
+                    "-p",
+                    str(self.port),
+                    "-k",
+                    str(self.root),
+                    "-c",
+                    f"listen_addresses={self.host}",
+                    "-c",
+                    "fsync=off",
+                ],
+                stdout=log,
+                stderr=log,
+                user=self.user,
+                start_new_session=True,
+                preexec_fn=_die_with_parent(),
+            )
+        finally:
+            log.close()
+        deadline = time.monotonic() + timeout
+        while not self._ready():
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"postgres did not start:\n{self.log_tail()}")
+            time.sleep(0.1)
+
+    def _ready(self) -> bool:
+        ready = subprocess.run(
+            [str(self.bin / "pg_isready"), "-h", self.host, "-p", str(self.port)],
+            capture_output=True,
+        )
+        return ready.returncode == 0
+
+    def stop(self) -> None:
+        """Fast shutdown: open connections are cut, as when the server goes away."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def log_tail(self, lines: int = 30) -> str:
+        path = self.root / "postgres.log"
+        text = path.read_text(errors="replace") if path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[Postgres]:
+    """A PostgreSQL for this test alone, which the test may stop and start."""
+    try:
+        server = Postgres()
+    except (FileNotFoundError, subprocess.CalledProcessError, RuntimeError) as exc:
+        require_server("PostgreSQL server binaries", str(exc))
+    try:
+        yield server
+    finally:
+        server.remove()
 
 
 # --------------------------------------------------------------------------- fixtures
