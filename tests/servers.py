@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from maildesk.config import ImapConfig
 
 __all__ = [
+    "CuttableProxy",
     "Dovecot",
     "DovecotUnavailable",
     "ImapUser",
@@ -630,6 +631,100 @@ class Relay:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+# --------------------------------------------------------------------------- TCP proxy
+
+
+class CuttableProxy:
+    """A TCP proxy on 127.0.0.1 to `target` whose connections a test can cut.
+
+    `cut()` closes every open connection at once (the client sees the stream end, as when
+    a NAT or the server's host drops it); `cut_after(n)` closes each connection once
+    the server has sent `n` more bytes through it, to cut a response in the middle.
+    `seen(b"IDLE")` tells whether a client sent those bytes (it is waiting in IDLE).
+    """
+
+    host = "127.0.0.1"
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self._server = socket.create_server((self.host, 0))
+        self.port: int = self._server.getsockname()[1]
+        self._lock = threading.Lock()
+        self._pairs: list[tuple[socket.socket, socket.socket]] = []
+        self._budget: int | None = None
+        self._from_clients = bytearray()
+        self.cuts = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:  # closed
+                return
+            upstream = socket.create_connection(self.target)
+            with self._lock:
+                self._pairs.append((client, upstream))
+            threading.Thread(target=self._pump, args=(client, upstream, False), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, True), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket, from_server: bool) -> None:
+        while True:
+            try:
+                data = source.recv(4096)
+            except OSError:
+                data = b""
+            if not data:
+                self._close(source, sink)
+                return
+            cut = False
+            with self._lock:
+                if not from_server:
+                    self._from_clients.extend(data)
+                elif self._budget is not None:
+                    if len(data) >= self._budget:
+                        data, cut, self._budget = data[: self._budget], True, None
+                    else:
+                        self._budget -= len(data)
+            try:
+                sink.sendall(data)
+            except OSError:
+                self._close(source, sink)
+                return
+            if cut:
+                self.cut()
+                return
+
+    def _close(self, *sockets: socket.socket) -> None:
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def cut(self) -> None:
+        with self._lock:
+            pairs, self._pairs = self._pairs, []
+            self.cuts += 1
+        for client, upstream in pairs:
+            self._close(client, upstream)
+
+    def cut_after(self, server_bytes: int) -> None:
+        with self._lock:
+            self._budget = server_bytes
+
+    def seen(self, data: bytes) -> bool:
+        with self._lock:
+            return data in self._from_clients
+
+    def forget_seen(self) -> None:
+        with self._lock:
+            self._from_clients.clear()
+
+    def close(self) -> None:
+        self._server.close()
+        self.cut()
 
 
 # --------------------------------------------------------------------------- PostgreSQL
