@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from maildesk.daemon import send_outbox
+from maildesk.inbound.accept import accept
 from maildesk.models import Outbox, Ticket
 from tests.conftest import DeskFactory
 from tests.integration.test_crash_restart import counts, start_daemon, wait_until
@@ -86,3 +88,23 @@ def test_seeded_sigkills_during_an_import_send_each_confirmation_once(
     twice = {rcpt: n for rcpt, n in relayed.items() if n > 1}
     assert twice == {}, f"confirmations relayed more than once: {twice}"
     assert len(relayed) == MAILS
+
+
+def test_a_noted_250_is_settled_as_sent_and_a_stale_note_is_not(
+    make_desk: DeskFactory, relay: Relay
+) -> None:
+    """A process killed after the relay's 250 left only its receipt: the next run records the
+    mail as sent without sending it again; a receipt whose Message-ID differs settles nothing."""
+    desk = make_desk(smtp={"host": relay.host, "port": relay.port, "security": "none"})
+    for i in range(2):
+        accept(desk, make_mail(sender=f"vecino{i}@correo.example"), source="pipe")
+    with desk.db.read_only() as session:
+        (first, mid), (second, _) = session.execute(select(Outbox.id, Outbox.mid)).all()
+    receipts = desk.receipts()
+    receipts.note(first, mid)
+    receipts.note(second, "<left-over-from-another-desk@alameda.example>")
+    assert send_outbox(desk).sent == 2
+    assert [m.rcpt_tos for m in relay.messages] == [("vecino1@correo.example",)]
+    with desk.db.read_only() as session:
+        assert list(session.scalars(select(Outbox.status))) == ["sent", "sent"]
+    assert receipts.noted() == {}
