@@ -116,16 +116,21 @@ def with_requester(mail: ParsedMail, envelope_from: str | None) -> ParsedMail:
     return mail
 
 
+def read_mail(raw: bytes, envelope_from: str | None) -> ParsedMail:
+    """The pure, slow part of a mail's analysis: the runner does it outside the write lock."""
+    return with_requester(parse_mail(raw), envelope_from)
+
+
 def analyse(
     session: Session,
     desk: Desk,
-    raw: bytes,
+    mail: ParsedMail,
     *,
     envelope_from: str | None,
     envelope_to: str,
     lookup: DatabaseLookup | None = None,
 ) -> Analysis:
-    mail = with_requester(parse_mail(raw), envelope_from)
+    """`mail` comes from `read_mail`."""
     verdict = rules.classify(
         mail,
         rules.RuleContext(
@@ -325,13 +330,14 @@ OUTCOMES: tuple[tuple[str, Outcome], ...] = (
 )
 
 
-def dispatch(session: Session, desk: Desk, row: Inbound) -> None:
-    """Decide and write the outcome of one stored mail (inside its transaction)."""
+def dispatch(session: Session, desk: Desk, row: Inbound, read: ParsedMail) -> None:
+    """Decide and write the outcome of one stored mail (inside its transaction); `read` is
+    `read_mail` of its raw bytes."""
     lookup = DatabaseLookup(session, desk.desk_id)
     analysis = analyse(
         session,
         desk,
-        row.raw,
+        read,
         envelope_from=row.envelope_from,
         envelope_to=row.envelope_to,
         lookup=lookup,

@@ -19,10 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from maildesk.context import Desk
-from maildesk.domain import MailKind
+from maildesk.domain import MailKind, ParsedMail
 from maildesk.errors import IgnoreMail, TemporaryError
 from maildesk.inbound import store as ingest
-from maildesk.inbound.dispatch import analyse, dispatch
+from maildesk.inbound.dispatch import analyse, dispatch, read_mail
 from maildesk.models import Inbound
 from maildesk.storage import disk_full_is_temporary
 
@@ -38,22 +38,36 @@ def _lock_pending(session: Session, desk: Desk, inbound_id: int) -> Inbound | No
     return session.scalars(query).first()
 
 
+def _read_pending(desk: Desk, inbound_id: int) -> ParsedMail | None:
+    """Parse a pending mail before its transaction: on SQLite that transaction holds the one
+    write lock, which the listener, the watcher and the outbox's "sent" all wait for."""
+    with desk.db.read_only() as session:
+        found = session.execute(
+            select(Inbound.raw, Inbound.envelope_from).where(
+                Inbound.id == inbound_id, Inbound.status == ingest.PENDING
+            )
+        ).first()
+    return read_mail(found.raw, found.envelope_from) if found is not None else None
+
+
 def process_one(desk: Desk, inbound_id: int) -> str:
     """Process one stored mail; returns its status afterwards."""
     try:
-        with disk_full_is_temporary(), desk.db.transaction() as session:
-            row = _lock_pending(session, desk, inbound_id)
-            if row is None:
-                status = session.scalar(select(Inbound.status).where(Inbound.id == inbound_id))
-                return status or "missing"
-            try:
-                dispatch(session, desk, row)
-                row.status = ingest.PROCESSED
-            except IgnoreMail as exc:
-                row.status, row.reason = ingest.IGNORED, str(exc)
-                log.info("mail %s set aside: %s", inbound_id, exc)
-            row.processed_at = desk.clock.now()
-            return row.status
+        with disk_full_is_temporary():
+            read = _read_pending(desk, inbound_id)
+            with desk.db.transaction() as session:
+                row = _lock_pending(session, desk, inbound_id)
+                if row is None or read is None:
+                    status = session.scalar(select(Inbound.status).where(Inbound.id == inbound_id))
+                    return status or "missing"
+                try:
+                    dispatch(session, desk, row, read)
+                    row.status = ingest.PROCESSED
+                except IgnoreMail as exc:
+                    row.status, row.reason = ingest.IGNORED, str(exc)
+                    log.info("mail %s set aside: %s", inbound_id, exc)
+                row.processed_at = desk.clock.now()
+                return row.status
     except TemporaryError:
         raise
     except Exception as exc:  # noqa: BLE001 - every other failure counts an attempt
@@ -124,7 +138,13 @@ def explain(
 ) -> dict[str, Any]:
     """What would happen to this mail, and why; writes nothing (`ingest --dry-run`)."""
     with desk.db.read_only() as session:
-        analysis = analyse(session, desk, raw, envelope_from=envelope_from, envelope_to=envelope_to)
+        analysis = analyse(
+            session,
+            desk,
+            read_mail(raw, envelope_from),
+            envelope_from=envelope_from,
+            envelope_to=envelope_to,
+        )
     mail, verdict, decision = analysis.mail, analysis.verdict, analysis.decision
     if not verdict.process:
         action = "set aside"
