@@ -22,12 +22,16 @@ class Receipts:
         self.directory = directory
 
     def note(self, row_id: int, mid: str) -> None:
+        """Written under a temporary name and renamed: a note that exists is whole (a kill
+        between creating and writing it left an empty note, which settled nothing)."""
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(self.directory / str(row_id), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        partial = self.directory / f".{row_id}"
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             os.write(fd, mid.encode())
         finally:
             os.close(fd)
+        os.replace(partial, self.directory / str(row_id))
 
     def noted(self) -> dict[int, str]:
         """Row id -> Message-ID of every mail accepted by the relay and not yet forgotten."""
