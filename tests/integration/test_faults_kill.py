@@ -1,8 +1,8 @@
-"""SIGKILL at seeded random points while a mailbox is imported: one ticket and ONE confirmation per mail.
+"""SIGKILL at seeded points while a mailbox is imported: one ticket and ONE confirmation per mail.
 
 The older crash test allows a resend with the same Message-ID; this one does not:
-the relay must see each confirmation once, so the window between the relay's 250
-and the record of it must be too short for a kill to land in.
+each kill lands between a relay's 250 and the database's record of it, and the relay
+must still see each confirmation once (the 250's receipt settles it on restart).
 """
 
 from __future__ import annotations
