@@ -15,6 +15,7 @@ from maildesk.clock import Clock, SystemClock
 from maildesk.config import Config, Install, StaffConfig, with_secret
 from maildesk.db import Database
 from maildesk.models import Desk as DeskRow
+from maildesk.outbound.receipts import Receipts
 from maildesk.outbound.transports import DirectoryTransport, SmtpTransport, Transport
 from maildesk.signing import split_address
 from maildesk.storage import BlobStore
@@ -106,6 +107,10 @@ class Desk:
         if smtp.host:
             return SmtpTransport(smtp)
         return DirectoryTransport(self.config.data_path / smtp.outbox_dir)
+
+    def receipts(self) -> Receipts:
+        """Where the relay's 250s are noted before the database records them."""
+        return Receipts(self.config.data_path / "receipts")
 
     @property
     def outbox_dir(self) -> Path:

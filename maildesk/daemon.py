@@ -13,10 +13,11 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import schedule
+from sqlalchemy.orm import Session
 
 from maildesk.config import ImapConfig
 from maildesk.context import Desk
@@ -25,8 +26,10 @@ from maildesk.inbound.runner import process_pending
 from maildesk.inbound.sources.imap import ImapWatcher, explain
 from maildesk.inbound.sources.listener import Listener
 from maildesk.inbound.store import DatabaseMailboxStore
+from maildesk.models import Outbox, Ticket
 from maildesk.outbound import outbox
 from maildesk.sla.jobs import tick
+from maildesk.tickets import system
 
 if TYPE_CHECKING:
     from maildesk.web.serve import WebServer
@@ -58,11 +61,19 @@ def send_outbox(desk: Desk, stop: Callable[[], bool] = lambda: False) -> outbox.
         desk.db,
         desk.transport(),
         desk.clock,
+        desk.receipts(),
         desk_id=desk.desk_id,
         max_attempts=smtp.max_attempts,
         lease=lease,
         stop=stop,
+        on_refused=_address_refused,
     )
+
+
+def _address_refused(session: Session, row: Outbox, error: str, now: datetime) -> None:
+    ticket = session.get(Ticket, row.ticket_id)
+    if ticket is not None:
+        system.address_bouncing(session, ticket, row.recipient, error=error, now=now)
 
 
 def fetch_once(desk: Desk) -> int:
@@ -73,7 +84,9 @@ def fetch_once(desk: Desk) -> int:
     imap = desk.config.imap
     assert imap is not None
     watcher = ImapWatcher(
-        imap, DatabaseMailboxStore(desk.db, desk.desk_id, desk.clock), now=desk.clock.now
+        imap,
+        DatabaseMailboxStore(desk.db, desk.desk_id, desk.clock, desk.blobs),
+        now=desk.clock.now,
     )
     try:
         stored = watcher.poll_once()
@@ -116,7 +129,7 @@ class Daemon:
     def _watch(self, desk: Desk, imap: ImapConfig) -> None:
         watcher = ImapWatcher(
             imap,
-            DatabaseMailboxStore(desk.db, desk.desk_id, desk.clock),
+            DatabaseMailboxStore(desk.db, desk.desk_id, desk.clock, desk.blobs),
             now=desk.clock.now,
             on_problem=lambda problem: desk.runtime.report("fetch", problem),
         )

@@ -164,6 +164,7 @@ class EventKind(enum.StrEnum):
     TOKEN_ROTATED = "token_rotated"
     ESCALATED = "escalated"
     UNIT = "unit"
+    ADDRESS_BOUNCING = "address_bouncing"
 
 
 class Notice(enum.StrEnum):

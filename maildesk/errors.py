@@ -5,7 +5,7 @@
 - `TemporaryError`: try again later (database or relay unavailable); the MTA gets a
   4xx / exit 75, the mailbox keeps the mail.
 - `PermanentError`: this mail can never be processed as it is; it is quarantined
-  for a human with the reason.
+  for a human with the reason. `RecipientRefused` is the relay's 5xx for an address.
 - `ConfigError`: the configuration is wrong; the process stops before touching mail.
 - `SchemaError`: the database is missing or older than the code; a command that does
   not migrate stops and says which command to run (exit 78, EX_CONFIG).
@@ -34,6 +34,10 @@ class TemporaryError(MaildeskError):
 
 class PermanentError(MaildeskError):
     """Will fail again the same way; quarantine it for a human."""
+
+
+class RecipientRefused(PermanentError):
+    """The relay refused the address itself (5xx to RCPT TO): it bounces, so its ticket says so."""
 
 
 class Refused(MaildeskError):

@@ -140,6 +140,7 @@ EVENT_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "starts_on": "fecha de inicio",
             "deadline": "fecha límite",
             "cause": "causa final",
+            "address_bouncing": "dirección rechazada por el servidor de correo",
         },
         "en": {
             "created": "created",
@@ -151,6 +152,7 @@ EVENT_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "starts_on": "start date",
             "deadline": "deadline",
             "cause": "final cause",
+            "address_bouncing": "address refused by the mail server",
         },
     }
 )

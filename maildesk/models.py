@@ -158,6 +158,8 @@ class Participant(Base):
     email: Mapped[str] = mapped_column(String(320))
     name: Mapped[str] = mapped_column(String(200), default="")
     role: Mapped[str] = mapped_column(String(20))
+    # The relay refused this address (5xx): staff see it, and its mail is not retried.
+    bouncing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     ticket: Mapped[Ticket] = relationship(back_populates="participants")
 
 

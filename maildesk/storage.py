@@ -3,14 +3,37 @@
 Files are written to a temporary name, flushed to disk and renamed, so a crash
 never leaves a half file under a real name; a file whose database row was rolled
 back is a harmless orphan that the next import of the same bytes reuses.
+
+A full disk passes once an operator frees space, so it is a `TemporaryError`: a
+mail is not taken from its mailbox or its MTA while its attachments may not fit,
+and a stored mail waits, uncounted, instead of failing its way to quarantine.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from maildesk.errors import TemporaryError
+
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+@contextmanager
+def disk_full_is_temporary() -> Iterator[None]:
+    """Within it, a full disk (or quota) is raised as a `TemporaryError`."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in DISK_FULL:
+            raise TemporaryError(f"disk full: {exc}") from exc
+        raise
 
 
 class BlobStore:
@@ -38,6 +61,12 @@ class BlobStore:
             Path(tmp).unlink(missing_ok=True)
             raise
         return digest
+
+    def check_room(self, nbytes: int) -> None:
+        """Raise ENOSPC unless `nbytes` fit: a mail's attachments are never larger than the mail."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        if shutil.disk_usage(self.root).free < nbytes:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.root))
 
     def get(self, sha256: str) -> bytes:
         return self.path(sha256).read_bytes()

@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -42,15 +43,18 @@ if TYPE_CHECKING:
     from maildesk.config import ImapConfig
 
 __all__ = [
+    "CuttableProxy",
     "Dovecot",
     "DovecotUnavailable",
     "ImapUser",
+    "Postgres",
     "Relay",
     "RelayedMessage",
     "dovecot",
     "find_dovecot",
     "free_port",
     "imap_user",
+    "own_postgres",
     "relay",
     "require_server",
 ]
@@ -504,10 +508,16 @@ class RelayedMessage:
 
 
 class _RecordingHandler:
-    """aiosmtpd handler: records each message, or refuses DATA while the relay is failing."""
+    """aiosmtpd handler: records each message, or refuses DATA while the relay is failing,
+    or refuses RCPT for the addresses in `relay.refuse`."""
 
     def __init__(self, relay: Relay) -> None:
         self.relay = relay
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        return self.relay._recipient(envelope, address)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         return self.relay._receive(session, envelope)
@@ -517,7 +527,9 @@ class Relay:
     """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it accepts.
 
     `stop()`/`start()` keep the port, for "relay down, then up" tests; set `fail_with`
-    (e.g. "451 4.3.0 try later") to refuse DATA, for retry tests.
+    (e.g. "451 4.3.0 try later") to refuse DATA, for retry tests; put an address in
+    `refuse` (e.g. "550 5.1.1 no such user") to refuse RCPT TO for it alone.
+    `rcpt_attempts` counts the RCPT TO commands per address.
     """
 
     host = "127.0.0.1"
@@ -525,6 +537,8 @@ class Relay:
     def __init__(self, *, port: int | None = None, start: bool = True) -> None:
         self.port = port or free_port()
         self.fail_with: str | None = None
+        self.refuse: dict[str, str] = {}
+        self.rcpt_attempts: Counter[str] = Counter()
         self.attempts = 0
         self._messages: list[RelayedMessage] = []
         self._sessions: list[Any] = []  # kept, so each connection's session stays distinct
@@ -547,6 +561,15 @@ class Relay:
         """How many SMTP connections handed over at least one message (accepted or refused)."""
         with self._changed:
             return len(self._sessions)
+
+    def _recipient(self, envelope: Any, address: str) -> str:
+        with self._changed:
+            self.rcpt_attempts[address.lower()] += 1
+            refusal = self.refuse.get(address.lower())
+        if refusal:
+            return refusal
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
 
     def _receive(self, session: Any, envelope: Any) -> str:
         with self._changed:
@@ -608,6 +631,232 @@ class Relay:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+# --------------------------------------------------------------------------- TCP proxy
+
+
+class CuttableProxy:
+    """A TCP proxy on 127.0.0.1 to `target` whose connections a test can cut.
+
+    `cut()` closes every open connection at once (the client sees the stream end, as when
+    a NAT or the server's host drops it); `cut_after(n)` closes each connection once
+    the server has sent `n` more bytes through it, to cut a response in the middle.
+    `seen(b"IDLE")` tells whether a client sent those bytes (it is waiting in IDLE).
+    """
+
+    host = "127.0.0.1"
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self._server = socket.create_server((self.host, 0))
+        self.port: int = self._server.getsockname()[1]
+        self._lock = threading.Lock()
+        self._pairs: list[tuple[socket.socket, socket.socket]] = []
+        self._budget: int | None = None
+        self._from_clients = bytearray()
+        self.cuts = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:  # closed
+                return
+            upstream = socket.create_connection(self.target)
+            with self._lock:
+                self._pairs.append((client, upstream))
+            threading.Thread(target=self._pump, args=(client, upstream, False), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, True), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket, from_server: bool) -> None:
+        while True:
+            try:
+                data = source.recv(4096)
+            except OSError:
+                data = b""
+            if not data:
+                self._close(source, sink)
+                return
+            cut = False
+            with self._lock:
+                if not from_server:
+                    self._from_clients.extend(data)
+                elif self._budget is not None:
+                    if len(data) >= self._budget:
+                        data, cut, self._budget = data[: self._budget], True, None
+                    else:
+                        self._budget -= len(data)
+            try:
+                sink.sendall(data)
+            except OSError:
+                self._close(source, sink)
+                return
+            if cut:
+                self.cut()
+                return
+
+    def _close(self, *sockets: socket.socket) -> None:
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def cut(self) -> None:
+        with self._lock:
+            pairs, self._pairs = self._pairs, []
+            self.cuts += 1
+        for client, upstream in pairs:
+            self._close(client, upstream)
+
+    def cut_after(self, server_bytes: int) -> None:
+        with self._lock:
+            self._budget = server_bytes
+
+    def seen(self, data: bytes) -> bool:
+        with self._lock:
+            return data in self._from_clients
+
+    def forget_seen(self) -> None:
+        with self._lock:
+            self._from_clients.clear()
+
+    def close(self) -> None:
+        self._server.close()
+        self.cut()
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+def find_postgres_bin() -> Path:
+    """The newest /usr/lib/postgresql/*/bin holding initdb and postgres."""
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), reverse=True
+    )
+    for directory in found:
+        if (directory / "initdb").exists() and (directory / "postgres").exists():
+            return directory
+    raise FileNotFoundError("PostgreSQL server binaries (apt-get install postgresql)")
+
+
+class Postgres:
+    """A PostgreSQL of a test's own on a free port, its cluster in a temp dir.
+
+    `stop()`/`start()` take it down and up on the same port with the same data, to test
+    a database that goes away for a while. As root it runs as the `postgres` (or
+    `nobody`) user: the server refuses to run as root.
+    """
+
+    host = "127.0.0.1"
+
+    def __init__(self) -> None:
+        self.bin = find_postgres_bin()
+        self.root = Path(tempfile.mkdtemp(prefix="maildesk-pg-"))
+        self.data = self.root / "data"
+        self.port = free_port()
+        self.user: str | None = None
+        if os.geteuid() == 0:
+            self.user = _first_user("postgres", "nobody").pw_name
+            _make_traversable(self.root.parent)
+            self.root.chmod(0o755)
+            shutil.chown(self.root, self.user)
+        self._process: subprocess.Popen[bytes] | None = None
+        subprocess.run(
+            [
+                str(self.bin / "initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+            ],
+            check=True,
+            capture_output=True,
+            user=self.user,
+        )
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@{self.host}:{self.port}/postgres"
+
+    def start(self, timeout: float = 30.0) -> None:
+        log = open(self.root / "postgres.log", "ab")  # noqa: SIM115 - handed to the child
+        try:
+            self._process = subprocess.Popen(
+                [
+                    str(self.bin / "postgres"),
+                    "-D",
+                    str(self.data),
+                    "-p",
+                    str(self.port),
+                    "-k",
+                    str(self.root),
+                    "-c",
+                    f"listen_addresses={self.host}",
+                    "-c",
+                    "fsync=off",
+                ],
+                stdout=log,
+                stderr=log,
+                user=self.user,
+                start_new_session=True,
+                preexec_fn=_die_with_parent(),
+            )
+        finally:
+            log.close()
+        deadline = time.monotonic() + timeout
+        while not self._ready():
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"postgres did not start:\n{self.log_tail()}")
+            time.sleep(0.1)
+
+    def _ready(self) -> bool:
+        ready = subprocess.run(
+            [str(self.bin / "pg_isready"), "-h", self.host, "-p", str(self.port)],
+            capture_output=True,
+        )
+        return ready.returncode == 0
+
+    def stop(self) -> None:
+        """Fast shutdown: open connections are cut, as when the server goes away."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def log_tail(self, lines: int = 30) -> str:
+        path = self.root / "postgres.log"
+        text = path.read_text(errors="replace") if path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[Postgres]:
+    """A PostgreSQL for this test alone, which the test may stop and start."""
+    try:
+        server = Postgres()
+    except (FileNotFoundError, subprocess.CalledProcessError, RuntimeError) as exc:
+        require_server("PostgreSQL server binaries", str(exc))
+    try:
+        yield server
+    finally:
+        server.remove()
 
 
 # --------------------------------------------------------------------------- fixtures

@@ -205,7 +205,8 @@ def ticket_detail(desk: Desk, number: int) -> dict[str, Any] | None:
                 for name, status in sla_of(desk.config, ticket, desk.clock.now()).items()
             },
             "participants": [
-                {"email": p.email, "name": p.name, "role": p.role} for p in ticket.participants
+                {"email": p.email, "name": p.name, "role": p.role, "bouncing": p.bouncing}
+                for p in ticket.participants
             ],
             "messages": [_message(m) for m in ticket.messages],
             "events": [
@@ -251,6 +252,11 @@ def ticket_text(data: dict[str, Any], language: str) -> str:
         f"  type {data['type'] or '-'} · start {data['starts_on'] or '-'}"
         f" · deadline {data['deadline'] or '-'} · final cause {data['cause'] or '-'}",
         f"  opened {data['opened_at']} · status page {data['status_url']}",
+        *(
+            f"  bouncing: {p['email']} (the relay refuses it; nothing more is sent to it)"
+            for p in data["participants"]
+            if p["bouncing"]
+        ),
         *(
             f"  {name.replace('_', ' ')}: "
             + (

@@ -3,7 +3,8 @@
 The listener and the MTA pipe call this and answer their peer from the result:
 once `accept` returns, the mail is committed and will not be lost, even if its
 processing failed (the daemon retries pending mail). A `TemporaryError` means
-it was not stored and the peer must retry.
+it was not stored, or stored but not processed for want of disk or database, and
+the peer must retry (the copy it sends again is deduplicated).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from maildesk.context import Desk
 from maildesk.inbound import store as ingest
 from maildesk.inbound.runner import process_one
+from maildesk.storage import disk_full_is_temporary
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,8 @@ def accept(
     envelope_to: Sequence[str] = (),
     backfill: bool = False,
 ) -> Accepted:
+    with disk_full_is_temporary():
+        desk.blobs.check_room(len(raw))
     with desk.db.transaction() as session:
         stored = ingest.store(
             session,

@@ -118,18 +118,22 @@ def with_requester(mail: ParsedMail, envelope_from: str | None) -> ParsedMail:
     return mail
 
 
+def read_mail(raw: bytes, envelope_from: str | None) -> ParsedMail:
+    """The pure, slow part of a mail's analysis: the runner does it outside the write lock."""
+    return with_requester(parse_mail(raw), envelope_from)
+
+
 def analyse(
     session: Session,
     desk: Desk,
-    raw: bytes,
+    mail: ParsedMail,
     *,
     envelope_from: str | None,
     envelope_to: str,
     lookup: DatabaseLookup | None = None,
-    parsed: ParsedMail | None = None,
 ) -> Analysis:
-    """Parse (unless `parsed` is given, read elsewhere), then rules, threading."""
-    mail = with_requester(parsed or parse_mail(raw), envelope_from)
+    """Rules and threading of a mail already read (`read_mail`, or the reader process
+    and `with_requester`)."""
     verdict = rules.classify(
         mail,
         rules.RuleContext(
@@ -385,11 +389,10 @@ def dispatch(session: Session, desk: Desk, row: Inbound, parsed: ParsedMail) -> 
     analysis = analyse(
         session,
         desk,
-        row.raw,
+        with_requester(parsed, row.envelope_from),
         envelope_from=row.envelope_from,
         envelope_to=row.envelope_to,
         lookup=lookup,
-        parsed=parsed,
     )
     decision = analysis.decision
     row.verdict = analysis.verdict.kind.value

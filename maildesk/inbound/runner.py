@@ -6,9 +6,9 @@ are mapped in one place (`process_one`). Each try is counted in its own short
 transaction BEFORE the work, so a mail that kills the process (the OOM killer,
 SIGKILL) still uses up its tries; the mail is read in a child process with a memory
 and time limit (`reader_process.py`), then dispatched in one transaction. A
-temporary error gives the try back and leaves the mail pending; anything else is a
-failed try, and after `[limits] attempts` tries the mail is quarantined with its
-reason so the queue moves on.
+temporary error (database gone, disk full) gives the try back and leaves the mail
+pending; anything else is a failed try, and after `[limits] attempts` tries the mail
+is quarantined with its reason so the queue moves on.
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ from maildesk.context import Desk
 from maildesk.domain import MailKind
 from maildesk.errors import IgnoreMail, TemporaryError
 from maildesk.inbound import store as ingest
-from maildesk.inbound.dispatch import analyse, dispatch
+from maildesk.inbound.dispatch import analyse, dispatch, read_mail
 from maildesk.inbound.reader_process import ReadFailed, reader_for
 from maildesk.models import Inbound
+from maildesk.storage import disk_full_is_temporary
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def process_one(desk: Desk, inbound_id: int) -> str:
     except ReadFailed as exc:
         return _count_failure(desk, inbound_id, exc)
     try:
-        with desk.db.transaction() as session:
+        with disk_full_is_temporary(), desk.db.transaction() as session:
             row = _lock_pending(session, desk, inbound_id)
             if row is None:
                 return _status(session, inbound_id)
@@ -174,7 +175,13 @@ def explain(
 ) -> dict[str, Any]:
     """What would happen to this mail, and why; writes nothing (`ingest --dry-run`)."""
     with desk.db.read_only() as session:
-        analysis = analyse(session, desk, raw, envelope_from=envelope_from, envelope_to=envelope_to)
+        analysis = analyse(
+            session,
+            desk,
+            read_mail(raw, envelope_from),
+            envelope_from=envelope_from,
+            envelope_to=envelope_to,
+        )
     mail, verdict, decision = analysis.mail, analysis.verdict, analysis.decision
     if not verdict.process:
         action = "set aside"

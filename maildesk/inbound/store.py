@@ -25,6 +25,7 @@ from maildesk.clock import Clock
 from maildesk.db import Database
 from maildesk.inbound.sources.imap import Backfill, Fetched, Position
 from maildesk.models import Inbound, MailboxPosition
+from maildesk.storage import BlobStore, disk_full_is_temporary
 
 PENDING, PROCESSED, IGNORED, QUARANTINED = "pending", "processed", "ignored", "quarantined"
 
@@ -110,10 +111,11 @@ def store(
 class DatabaseMailboxStore:
     """The IMAP watcher's store: raw mails and the folder position in one transaction."""
 
-    def __init__(self, db: Database, desk_id: int, clock: Clock) -> None:
+    def __init__(self, db: Database, desk_id: int, clock: Clock, blobs: BlobStore) -> None:
         self.db = db
         self.desk_id = desk_id
         self.clock = clock
+        self.blobs = blobs
 
     def position(self, mailbox: str) -> Position | None:
         with self.db.read_only() as session:
@@ -138,6 +140,8 @@ class DatabaseMailboxStore:
         pending: Backfill | None = None,
     ) -> None:
         now = self.clock.now()
+        with disk_full_is_temporary():
+            self.blobs.check_room(sum(len(mail.raw) for mail in mails))
         with self.db.transaction() as session:
             for mail in mails:
                 store(

@@ -3,8 +3,9 @@
 `enqueue` runs inside the caller's transaction, so a mail exists exactly when the
 ticket change that caused it was committed. `send_due` claims due rows, sends
 outside any transaction, then marks them sent, or backs off, or gives up after
-`max_attempts` (dead letter). A crash between the relay's 250 and the mark sends
-the same bytes with the same Message-ID again: receivers see one mail.
+`max_attempts` (dead letter). The relay's 250 is first noted in a file
+(`receipts.py`, no database lock to wait for), then marked in one short UPDATE, so
+a crash in between does not send the mail again.
 
 Automatic mail to any one address is capped per hour; past the cap it is kept as
 `suppressed` (never lost) and an admin is told once.
@@ -18,18 +19,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from maildesk.clock import Clock
 from maildesk.db import Database
-from maildesk.errors import PermanentError, TemporaryError
-from maildesk.models import Outbox
+from maildesk.errors import PermanentError, RecipientRefused, TemporaryError
+from maildesk.models import Outbox, Participant
+from maildesk.outbound.receipts import Receipts
 from maildesk.outbound.transports import Transport
 
 log = logging.getLogger(__name__)
 
 PENDING, SENT, DEAD, SUPPRESSED = "pending", "sent", "dead", "suppressed"
+
+# (session, the row given up, the relay's words, now): an address refused for good.
+OnRefused = Callable[[Session, Outbox, str, datetime], None]
 
 
 def backoff(attempts: int) -> timedelta:
@@ -48,6 +53,20 @@ def automatic_sent_recently(session: Session, recipient: str, now: datetime) -> 
             )
         )
         or 0
+    )
+
+
+def bouncing(session: Session, ticket_id: int, recipient: str) -> bool:
+    """Is `recipient` a participant of the ticket whose address the relay refused?"""
+    return (
+        session.scalar(
+            select(Participant.id).where(
+                Participant.ticket_id == ticket_id,
+                Participant.email == recipient,
+                Participant.bouncing.is_(True),
+            )
+        )
+        is not None
     )
 
 
@@ -74,10 +93,14 @@ def enqueue(
     """Add a mail to the outbox in the caller's transaction."""
     recipient = recipient.lower()
     held: int | None = None
+    why_held = ""
     if automatic:
         count = automatic_sent_recently(session, recipient, now)
         if count >= cap_per_hour:
             held = count
+            why_held = f"held: {held} automatic mails to this address in the last hour"
+    if ticket_id is not None and bouncing(session, ticket_id, recipient):
+        why_held = "held: the relay refused this address before (bouncing)"
     row = Outbox(
         desk_id=desk_id,
         ticket_id=ticket_id,
@@ -87,12 +110,10 @@ def enqueue(
         mid=str(message["Message-ID"]),
         raw=message.as_bytes(),
         automatic=automatic,
-        status=SUPPRESSED if held is not None else PENDING,
+        status=SUPPRESSED if why_held else PENDING,
         attempts=0,
         next_attempt_at=now,
-        last_error=f"held: {held} automatic mails to this address in the last hour"
-        if held is not None
-        else "",
+        last_error=why_held,
         created_at=now,
         ref=ref,
     )
@@ -149,31 +170,80 @@ def _claim(db: Database, desk_id: int, now: datetime, limit: int, lease: timedel
         return [row.id for row in rows]
 
 
+def _settle(db: Database, receipts: Receipts, now: datetime) -> int:
+    """Record as sent every mail the relay accepted before a crash cut its record short."""
+    noted = receipts.noted()
+    if not noted:
+        return 0
+    with db.transaction() as session:
+        rows = session.scalars(select(Outbox).where(Outbox.id.in_(noted))).all()
+        settled = [row for row in rows if row.mid == noted[row.id] and row.status == PENDING]
+        for row in settled:
+            row.status, row.sent_at, row.last_error, row.claimed_until = SENT, now, "", None
+            row.attempts += 1
+    for row_id in noted:
+        receipts.forget(row_id)
+    return len(settled)
+
+
+def _mark_sent(db: Database, row_id: int, now: datetime) -> None:
+    """One short UPDATE and its commit: the only work between the relay's 250 and its record."""
+    with db.transaction() as session:
+        session.execute(
+            update(Outbox)
+            .where(Outbox.id == row_id)
+            .values(
+                status=SENT,
+                sent_at=now,
+                last_error="",
+                claimed_until=None,
+                attempts=Outbox.attempts + 1,
+            )
+        )
+
+
 def _send_one(
-    db: Database, transport: Transport, clock: Clock, row_id: int, max_attempts: int
+    db: Database,
+    transport: Transport,
+    clock: Clock,
+    receipts: Receipts,
+    row_id: int,
+    max_attempts: int,
+    on_refused: OnRefused,
 ) -> str:
     """Send one claimed mail outside any transaction, then record what became of it."""
-    with db.transaction() as session:
+    with db.read_only() as session:
         row = session.get(Outbox, row_id)
         assert row is not None
-        envelope_from, recipient, raw = row.envelope_from, row.recipient, row.raw
-    error: Exception | None = None
+        envelope_from, recipient, raw, mid = row.envelope_from, row.recipient, row.raw, row.mid
     try:
         transport.send(envelope_from, [recipient], raw)
     except (TemporaryError, PermanentError) as exc:
-        error = exc
-    now = clock.now()
+        return _record_failure(db, clock.now(), row_id, exc, max_attempts, on_refused)
+    receipts.note(row_id, mid)
+    _mark_sent(db, row_id, clock.now())
+    receipts.forget(row_id)
+    return SENT
+
+
+def _record_failure(
+    db: Database,
+    now: datetime,
+    row_id: int,
+    error: Exception,
+    max_attempts: int,
+    on_refused: OnRefused,
+) -> str:
     with db.transaction() as session:
         row = session.get(Outbox, row_id)
         assert row is not None
         row.attempts += 1
         row.claimed_until = None
-        if error is None:
-            row.status, row.sent_at, row.last_error = SENT, now, ""
-            return SENT
         if isinstance(error, PermanentError) or row.attempts >= max_attempts:
             row.status, row.last_error = DEAD, str(error)
             log.error("outbox %s to %s given up: %s", row.id, row.recipient, error)
+            if isinstance(error, RecipientRefused) and row.ticket_id is not None:
+                on_refused(session, row, str(error), now)
             return DEAD
         row.next_attempt_at, row.last_error = now + backoff(row.attempts), str(error)
         log.warning("outbox %s to %s will be retried: %s", row.id, row.recipient, error)
@@ -184,27 +254,33 @@ def send_due(
     db: Database,
     transport: Transport,
     clock: Clock,
+    receipts: Receipts,
     *,
     desk_id: int,
     max_attempts: int,
     lease: timedelta,
     limit: int = 20,
     stop: Callable[[], bool] = lambda: False,
+    on_refused: OnRefused = lambda session, row, error, now: None,
 ) -> SendReport:
     """Everything of `desk_id` that is due, claimed `limit` at a time, until none is left.
 
     A mail that fails is backed off past now, so the loop cannot take it twice;
     `stop` ends it between batches (the daemon's shutdown). The transport's batch
-    keeps one relay connection for the whole run.
+    keeps one relay connection for the whole run. `on_refused` hears, in the
+    transaction that gives the mail up, of an address the relay refused for good
+    (the caller flags it on the ticket: only `tickets/` changes tickets).
     """
-    report = SendReport()
+    report = SendReport(sent=_settle(db, receipts, clock.now()))
     with transport.batch():
         while not stop():
             claimed = _claim(db, desk_id, clock.now(), limit, lease)
             if not claimed:
                 break
             for row_id in claimed:
-                outcome = _send_one(db, transport, clock, row_id, max_attempts)
+                outcome = _send_one(
+                    db, transport, clock, receipts, row_id, max_attempts, on_refused
+                )
                 if outcome == SENT:
                     report.sent += 1
                 elif outcome == DEAD:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from maildesk.config import SmtpConfig
-from maildesk.errors import PermanentError, TemporaryError
+from maildesk.errors import PermanentError, RecipientRefused, TemporaryError
 
 
 class Transport(Protocol):
@@ -103,7 +103,7 @@ class SmtpTransport:
                 f"{rcpt}: {code} {msg!r}" for rcpt, (code, msg) in exc.recipients.items()
             )
             if all(code >= 500 for code in codes):
-                raise PermanentError(f"relay refused the recipient: {text}") from exc
+                raise RecipientRefused(f"relay refused the recipient: {text}") from exc
             raise TemporaryError(f"relay deferred the recipient: {text}") from exc
         except smtplib.SMTPResponseException as exc:
             error = f"relay answered {exc.smtp_code} {exc.smtp_error!r}"
@@ -117,7 +117,7 @@ class SmtpTransport:
             if not self._batching:
                 self._drop()
         if refused:
-            raise PermanentError(f"relay refused some recipients: {refused}")
+            raise RecipientRefused(f"relay refused some recipients: {refused}")
 
 
 class DirectoryTransport:

@@ -6,6 +6,7 @@ on whole words, case- and accent-insensitive, in the subject and the body.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -61,8 +62,14 @@ _PLACE_ORDER = (
 )
 
 
+@functools.lru_cache(maxsize=4096)
+def _word_pattern(word: str) -> re.Pattern[str]:
+    """Compiled once per configured word: classifying runs inside the intake's write lock."""
+    return re.compile(rf"(?<!\w){re.escape(fold(word))}(?!\w)")
+
+
 def _matches(text: str, words: Iterable[str]) -> int:
-    return sum(1 for w in words if re.search(rf"(?<!\w){re.escape(fold(w))}(?!\w)", text))
+    return sum(1 for w in words if _word_pattern(w).search(text))
 
 
 def find_unit(text: str) -> str | None:

@@ -1,4 +1,5 @@
-"""What the desk itself does to tickets: auto-close, a new status link, escalations.
+"""What the desk itself does to tickets: auto-close, a new status link, escalations,
+an address the relay refuses.
 
 The actor is the system; the scheduler and the operator's CLI decide *when*, these
 functions decide *what happens*, like every other ticket action.
@@ -10,13 +11,14 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from maildesk import signing
 from maildesk.config import StaffConfig
 from maildesk.context import Desk
 from maildesk.domain import Change, EventKind, OutboxKind
-from maildesk.models import Ticket
+from maildesk.models import Participant, Ticket
 from maildesk.outbound import notify
 from maildesk.tickets.actor import Actor
 from maildesk.tickets.changes import transition
@@ -94,3 +96,31 @@ def escalate(
             now=now,
             detail={"level": row["level"], "target": row["target"], "to": person.email.lower()},
         )
+
+
+def address_bouncing(
+    session: Session, ticket: Ticket, address: str, *, error: str, now: datetime
+) -> bool:
+    """The relay refused a participant's address for good: flag it and say so in the history.
+
+    Mail already refused is not retried, and later mail to it is kept unsent
+    (`outbox.enqueue`), so staff know to reach the resident another way. Returns
+    whether the address was a participant newly flagged (staff addresses are not).
+    """
+    participant = session.scalars(
+        select(Participant).where(
+            Participant.ticket_id == ticket.id, Participant.email == address.lower()
+        )
+    ).first()
+    if participant is None or participant.bouncing:
+        return False
+    participant.bouncing = True
+    record_event(
+        session,
+        ticket,
+        actor="system",
+        kind=EventKind.ADDRESS_BOUNCING,
+        now=now,
+        detail={"address": participant.email, "error": error},
+    )
+    return True

@@ -226,7 +226,7 @@ def test_run_backs_off_a_refused_login_and_healthz_says_why(
 
     watcher = ImapWatcher(
         desk.config.imap,
-        DatabaseMailboxStore(desk.db, desk.desk_id, desk.clock),
+        DatabaseMailboxStore(desk.db, desk.desk_id, desk.clock, desk.blobs),
         now=desk.clock.now,
         login_backoff=login_backoff,
         on_problem=lambda problem: desk.runtime.report("fetch", problem),
