@@ -84,7 +84,7 @@ def test_disk_full_makes_the_listener_answer_451_and_the_retry_is_one_ticket(
     """The MTA hears 451 while the attachment cannot be written, and its retry makes one ticket."""
     desk = make_desk(listener={"listen": f"127.0.0.1:{free_port()}"})
     assert desk.config.listener is not None
-    listener = Listener(desk, desk.config.listener)
+    listener = Listener((desk,), desk.config.listener)
     listener.start()
     raw = make_mail(attachments=[PHOTO])
     try:
