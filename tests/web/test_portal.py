@@ -1,0 +1,191 @@
+"""`/nueva`: a request typed on the web is opened only when the mailed link is followed."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from maildesk.clock import FixedClock
+from maildesk.context import Desk
+from maildesk.models import Attachment, Message, Outbox, Ticket, WebRequest
+from tests.conftest import DeskFactory
+from tests.web.conftest import OTHER, PHOTO, RESIDENT, client_for, csrf_of
+from tests.web.consolekit import last_mail_to, text_of
+
+TYPES = {
+    "reclamo": {
+        "name": "Reclamo",
+        "name_en": "Complaint",
+        "hint": "Indica la unidad afectada y desde cuándo ocurre.",
+        "hint_en": "Say which unit and since when.",
+    },
+    "gas": {
+        "name": "Olor a gas",
+        "name_en": "Gas smell",
+        "hint": "Para una fuga de gas llame primero al número de emergencia.",
+        "hint_en": "For a gas leak call the emergency number first.",
+        "category": "mantenimiento",
+    },
+}
+GOOD = {
+    "type": "reclamo",
+    "title": "Ruido en el piso de arriba, depto 402",
+    "text": "Desde el lunes hay ruido después de medianoche. Año nuevo, ñandú.",
+    "email": RESIDENT,
+    "name": "José Muñoz",
+}
+
+
+@pytest.fixture
+def desk(make_desk: DeskFactory) -> Desk:
+    return make_desk(types=TYPES, web={"languages": ["es", "en"]})
+
+
+def _post(
+    client: FlaskClient, fields: dict[str, str], files: list[tuple[str, str, bytes]] = ()
+) -> tuple[int, str]:  # type: ignore[assignment]
+    csrf = csrf_of(client.get("/nueva").get_data(as_text=True))
+    data: dict[str, object] = {"csrf_token": csrf, **fields}
+    data["files"] = [(io.BytesIO(body), name, kind) for name, kind, body in files]
+    response = client.post("/nueva", data=data, content_type="multipart/form-data")
+    return response.status_code, response.get_data(as_text=True)
+
+
+def _count(desk: Desk, model: type) -> int:
+    with desk.db.read_only() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def _link(desk: Desk, address: str = RESIDENT) -> str:
+    mail = last_mail_to(desk, address)
+    assert mail is not None, f"no mail to {address}"
+    match = re.search(r"https://[^/\s]+(/nueva/confirmar/\S+)", text_of(mail))
+    assert match, text_of(mail)
+    return match.group(1)
+
+
+def test_form_shows_types_with_their_hints_in_both_languages(desk: Desk) -> None:
+    """Each type is a labelled radio button with its hint (and the gas notice), es and en."""
+    client = client_for(desk)
+    es = client.get("/nueva", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    en = client.get("/nueva", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert '<label for="type-gas">Olor a gas</label>' in es
+    assert "Para una fuga de gas llame primero al número de emergencia." in es
+    assert 'aria-describedby="hint-gas"' in es and "Nueva solicitud" in es
+    assert '<label for="type-gas">Gas smell</label>' in en
+    assert "For a gas leak call the emergency number first." in en and "New request" in en
+    for label in ("title", "text", "files", "email"):
+        assert f'<label for="{label}">' in es
+
+
+def test_submission_stores_a_pending_request_and_mails_only_the_link(desk: Desk) -> None:
+    """A good post: one row, one mail to the address with the link, the files kept, no ticket."""
+    status, body = _post(client_for(desk), GOOD, [PHOTO])
+    assert status == 200 and "Te enviamos un correo para confirmar" in body
+    with desk.db.read_only() as session:
+        [row] = session.scalars(select(WebRequest)).all()
+        mails = session.execute(select(Outbox.kind, Outbox.recipient)).all()
+    assert (row.email, row.name, row.type, row.title) == (
+        RESIDENT,
+        "José Muñoz",
+        "reclamo",
+        GOOD["title"],
+    )
+    assert row.ticket_id is None and row.confirmed_at is None
+    assert mails == [("web_request", RESIDENT)]
+    token = _link(desk).rsplit("/", 1)[1]
+    assert len(token) >= 22 and token not in row.token_hash
+    assert _count(desk, Ticket) == 0
+
+
+def test_following_the_link_opens_one_ticket_with_its_files(desk: Desk) -> None:
+    """The link opens a web ticket with the photo and the confirmation; a second use opens none."""
+    client = client_for(desk)
+    _post(client, GOOD, [PHOTO])
+    link = _link(desk)
+    first = client.get(link)
+    assert first.status_code == 303 and "/t/" in first.headers["Location"]
+    page = client.get(first.headers["Location"]).get_data(as_text=True)
+    assert GOOD["title"] in page and PHOTO[0] in page
+    again = client.get(link)
+    assert again.headers["Location"] == first.headers["Location"]
+    with desk.db.read_only() as session:
+        [ticket] = session.scalars(select(Ticket)).all()
+        files = session.scalars(
+            select(Attachment.filename).join(Message).where(Message.ticket_id == ticket.id)
+        ).all()
+        kinds = session.scalars(select(Outbox.kind).where(Outbox.recipient == RESIDENT)).all()
+    assert (ticket.channel, ticket.type, ticket.requester_email) == ("web", "reclamo", RESIDENT)
+    assert ticket.requester_name == "José Muñoz" and files == [PHOTO[0]]
+    assert sorted(kinds) == ["confirmation", "web_request"]
+
+
+def test_expired_and_unknown_links_open_nothing(desk: Desk, clock: FixedClock) -> None:
+    """After `web.request_hours` the link answers 410; a made-up one 404; no ticket either way."""
+    client = client_for(desk)
+    _post(client, GOOD)
+    link = _link(desk)
+    clock.advance(timedelta(hours=desk.config.web.request_hours, minutes=1))
+    expired = client.get(link)
+    assert expired.status_code == 410 and "El enlace venció" in expired.get_data(as_text=True)
+    assert client.get("/nueva/confirmar/" + "A" * 32).status_code == 404
+    assert _count(desk, Ticket) == 0
+
+
+def test_a_post_without_csrf_is_refused_with_the_text_kept(desk: Desk) -> None:
+    response = client_for(desk).post("/nueva", data=GOOD)
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert "El formulario expiró" in body and "ñandú" in body and 'name="csrf_token"' in body
+    assert _count(desk, WebRequest) == 0
+
+
+def test_refusals_keep_what_was_typed(desk: Desk) -> None:
+    """An oversized file (413) or a bad address (400): the form comes back with the text typed."""
+    client = client_for(desk)
+    big = ("plano.pdf", "application/pdf", b"x" * (desk.config.web.max_attachment_mb * 2**20 + 1))
+    status, body = _post(client, GOOD, [big])
+    assert status == 413 and "Ruido en el piso de arriba" in body and "ñandú" in body
+    assert 'value="reclamo" required checked' in body and f'value="{RESIDENT}"' in body
+    status, body = _post(client, {**GOOD, "email": "no es un correo"})
+    assert status == 400 and "Escribe un correo válido" in body and "ñandú" in body
+    assert _count(desk, WebRequest) == 0 and _count(desk, Outbox) == 0
+
+
+def test_answer_is_the_same_for_any_address(desk: Desk) -> None:
+    """Known requester or stranger: the same page; each gets only their own link."""
+    from tests.web.conftest import open_ticket
+
+    open_ticket(desk)
+    known = _post(client_for(desk), GOOD)
+    stranger = _post(client_for(desk), {**GOOD, "email": OTHER})
+    assert known == stranger
+    assert last_mail_to(desk, OTHER) is not None
+
+
+def test_rate_limited_per_address(desk: Desk) -> None:
+    """Past the per-address limit: 429, the form with its text, nothing stored; others go on."""
+    client = client_for(desk)
+    allowed = int(desk.config.web.lookup_per_address.split()[0])
+    for _ in range(allowed):
+        assert _post(client, GOOD)[0] == 200
+    status, body = _post(client, GOOD)
+    assert status == 429 and "Hiciste demasiadas solicitudes" in body and "ñandú" in body
+    assert _post(client, {**GOOD, "email": OTHER})[0] == 200
+    assert _count(desk, WebRequest) == allowed + 1
+
+
+def test_rate_limited_per_client(desk: Desk) -> None:
+    """One client trying many addresses is stopped too."""
+    client = client_for(desk)
+    allowed = int(desk.config.web.lookup_per_client.split()[0])
+    statuses = [
+        _post(client, {**GOOD, "email": f"v{i}@correo.example"})[0] for i in range(allowed + 1)
+    ]
+    assert statuses == [200] * allowed + [429]
+    assert _count(desk, WebRequest) == allowed
