@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import re
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -13,8 +16,9 @@ from sqlalchemy import func, select
 from maildesk.clock import FixedClock
 from maildesk.context import Desk
 from maildesk.models import Attachment, Message, Outbox, Ticket, WebRequest
+from maildesk.tickets.web_requests import confirm_web_request
 from tests.conftest import DeskFactory
-from tests.web.conftest import OTHER, PHOTO, RESIDENT, client_for, csrf_of
+from tests.web.conftest import OTHER, PHOTO, RESIDENT, client_for, csrf_of, open_ticket
 from tests.web.consolekit import last_mail_to, text_of
 
 TYPES = {
@@ -47,8 +51,8 @@ def desk(make_desk: DeskFactory) -> Desk:
 
 
 def _post(
-    client: FlaskClient, fields: dict[str, str], files: list[tuple[str, str, bytes]] = ()
-) -> tuple[int, str]:  # type: ignore[assignment]
+    client: FlaskClient, fields: dict[str, str], files: Sequence[tuple[str, str, bytes]] = ()
+) -> tuple[int, str]:
     csrf = csrf_of(client.get("/nueva").get_data(as_text=True))
     data: dict[str, object] = {"csrf_token": csrf, **fields}
     data["files"] = [(io.BytesIO(body), name, kind) for name, kind, body in files]
@@ -159,8 +163,6 @@ def test_refusals_keep_what_was_typed(desk: Desk) -> None:
 
 def test_answer_is_the_same_for_any_address(desk: Desk) -> None:
     """Known requester or stranger: the same page; each gets only their own link."""
-    from tests.web.conftest import open_ticket
-
     open_ticket(desk)
     known = _post(client_for(desk), GOOD)
     stranger = _post(client_for(desk), {**GOOD, "email": OTHER})
@@ -189,3 +191,39 @@ def test_rate_limited_per_client(desk: Desk) -> None:
     ]
     assert statuses == [200] * allowed + [429]
     assert _count(desk, WebRequest) == allowed
+
+
+def test_two_clicks_at_once_open_one_ticket(desk: Desk, database_url: str) -> None:
+    """A second use waiting on the first's claim (PostgreSQL row lock) gets the same ticket."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite serialises writers with BEGIN IMMEDIATE: no two claims can overlap")
+    _post(client_for(desk), GOOD)
+    token = _link(desk).rsplit("/", 1)[1]
+    with desk.db.transaction() as first, ThreadPoolExecutor(1) as pool:
+        mine = confirm_web_request(first, desk, token, now=desk.clock.now())
+        assert mine is not None
+        theirs = pool.submit(_confirm_alone, desk, token)
+        _wait_for_a_lock_wait(desk)
+        first.commit()
+        assert theirs.result(timeout=30) == mine.number
+    assert _count(desk, Ticket) == 1
+
+
+def _confirm_alone(desk: Desk, token: str) -> int | None:
+    with desk.db.transaction() as session:
+        ticket = confirm_web_request(session, desk, token, now=desk.clock.now())
+        return ticket.number if ticket is not None else None
+
+
+def _wait_for_a_lock_wait(desk: Desk) -> None:
+    """Until another backend waits on a row lock (the second claim), at most 30 s."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with desk.db.engine.connect() as connection:
+            waiting = connection.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND datname = current_database()"
+            ).scalar()
+        if waiting:
+            return
+    raise AssertionError("the second claim never waited on the first")
