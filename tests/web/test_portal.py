@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import time
@@ -16,6 +17,7 @@ from sqlalchemy import func, select
 from maildesk.clock import FixedClock
 from maildesk.context import Desk
 from maildesk.models import Attachment, Message, Outbox, Ticket, WebRequest
+from maildesk.tickets import purge
 from maildesk.tickets.web_requests import confirm_web_request
 from tests.conftest import DeskFactory
 from tests.web.conftest import OTHER, PHOTO, RESIDENT, client_for, csrf_of, open_ticket
@@ -227,3 +229,26 @@ def _wait_for_a_lock_wait(desk: Desk) -> None:
         if waiting:
             return
     raise AssertionError("the second claim never waited on the first")
+
+
+def test_purge_forgets_the_typed_copy_and_requests_never_confirmed(
+    desk: Desk, clock: FixedClock
+) -> None:
+    """A purged web ticket keeps no copy of the form; an unused expired request goes with its file."""
+    client = client_for(desk)
+    _post(client, GOOD)
+    client.get(_link(desk))
+    lone = ("recibo_único.pdf", "application/pdf", b"%PDF-1.4 solo en la solicitud")
+    _post(client, {**GOOD, "email": OTHER, "text": "Nunca confirmada"}, [lone])
+    with desk.db.transaction() as session:
+        ticket = session.scalars(select(Ticket)).one()
+        ticket.state = "cerrado"  # closed long ago, as purge requires
+        number = ticket.number
+    clock.advance(timedelta(days=desk.config.desk.retention_days + 2))
+    with desk.db.transaction() as session:
+        assert purge.purge_ticket(session, desk, number, now=clock.now()) is not None
+        assert purge.forget_unconfirmed(session, desk, clock.now()) == 1
+    with desk.db.read_only() as session:
+        [kept] = session.scalars(select(WebRequest)).all()
+    assert (kept.email, kept.title, kept.text, kept.files) == ("", "", "", "[]")
+    assert not desk.blobs.path(hashlib.sha256(lone[2]).hexdigest()).exists()
