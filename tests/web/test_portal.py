@@ -78,7 +78,10 @@ def _link(desk: Desk, address: str = RESIDENT) -> str:
 def test_form_shows_types_with_their_hints_in_both_languages(desk: Desk) -> None:
     """Each type is a labelled radio button with its hint (and the gas notice), es and en."""
     client = client_for(desk)
-    es = client.get("/nueva", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    page = client.get("/nueva", headers={"Accept-Language": "es"})
+    assert "default-src 'none'" in page.headers["Content-Security-Policy"]
+    assert page.headers["Cache-Control"] == "no-store"
+    es = page.get_data(as_text=True)
     en = client.get("/nueva", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert '<label for="type-gas">Olor a gas</label>' in es
     assert "Para una fuga de gas llame primero al número de emergencia." in es
