@@ -72,6 +72,24 @@ WORDS: dict[str, dict[str, str]] = {
         "too_many": "Hiciste demasiadas solicitudes. Espera un rato e inténtalo de nuevo.",
         "too_large_title": "Archivos demasiado grandes",
         "too_large": "Puedes adjuntar hasta {files} archivos de {mb} MB cada uno.",
+        "new_link": "Hacer una solicitud en la página",
+        "new_title": "Nueva solicitud",
+        "new_intro": "Cuéntanos qué pasa. Te enviaremos un correo para confirmar tu dirección;"
+        " la solicitud se abre cuando sigas el enlace de ese correo.",
+        "new_type": "Tipo de solicitud",
+        "new_subject": "Título",
+        "new_text": "Descripción",
+        "new_name": "Tu nombre (opcional)",
+        "new_send": "Enviar solicitud",
+        "new_missing": "Escribe un título y una descripción.",
+        "new_bad_email": "Escribe un correo válido, por ejemplo nombre@dominio.cl.",
+        "new_pick_type": "Elige un tipo de solicitud.",
+        "new_sent_title": "Revisa tu correo",
+        "new_sent": "Te enviamos un correo para confirmar. Tu solicitud se abrirá cuando sigas"
+        " el enlace que contiene. Puede tardar unos minutos.",
+        "gone_title": "El enlace venció",
+        "gone": "Este enlace ya no está vigente y no se abrió ninguna solicitud. Puedes volver a"
+        " escribirla.",
     },
     "en": {
         "help_desk": "Help desk",
@@ -140,5 +158,22 @@ WORDS: dict[str, dict[str, str]] = {
         "too_many": "You made too many requests. Wait a while and try again.",
         "too_large_title": "Files too large",
         "too_large": "You can attach up to {files} files of {mb} MB each.",
+        "new_link": "Make a request on the web",
+        "new_title": "New request",
+        "new_intro": "Tell us what is going on. We will mail you to confirm your address; the"
+        " request is opened when you follow the link in that mail.",
+        "new_type": "Type of request",
+        "new_subject": "Title",
+        "new_text": "Description",
+        "new_name": "Your name (optional)",
+        "new_send": "Send request",
+        "new_missing": "Write a title and a description.",
+        "new_bad_email": "Write a valid email, for example name@example.com.",
+        "new_pick_type": "Choose a type of request.",
+        "new_sent_title": "Check your email",
+        "new_sent": "We sent you a mail to confirm. Your request will be opened when you follow"
+        " the link in it. It may take a few minutes.",
+        "gone_title": "The link has expired",
+        "gone": "This link is no longer valid and no request was opened. You can write it again.",
     },
 }
