@@ -99,6 +99,23 @@ def _files_of(desk: Desk, pending: WebRequest) -> list[MailAttachment]:
     return found
 
 
+def pending_request(
+    session: Session, desk: Desk, token: str, *, now: datetime
+) -> WebRequest | None:
+    """The request `token` stands for; None when unknown, `Refused("link_expired")` when it
+    came too late and was never confirmed."""
+    if len(token) > MAX_TOKEN:
+        return None
+    pending = session.scalars(
+        select(WebRequest).where(
+            WebRequest.desk_id == desk.desk_id, WebRequest.token_hash == token_hash(token)
+        )
+    ).first()
+    if pending is not None and pending.confirmed_at is None and now > pending.expires_at:
+        raise Refused("link_expired", pending.expires_at.isoformat())
+    return pending
+
+
 def confirm_web_request(
     session: Session, desk: Desk, token: str, *, now: datetime
 ) -> Ticket | None:
@@ -107,17 +124,9 @@ def confirm_web_request(
     None when no request has this token; `Refused("link_expired")` when it came too late.
     The claim is a conditional update, so two clicks at once open one ticket.
     """
-    if len(token) > MAX_TOKEN:
-        return None
-    pending = session.scalars(
-        select(WebRequest).where(
-            WebRequest.desk_id == desk.desk_id, WebRequest.token_hash == token_hash(token)
-        )
-    ).first()
+    pending = pending_request(session, desk, token, now=now)
     if pending is None:
         return None
-    if pending.confirmed_at is None and now > pending.expires_at:
-        raise Refused("link_expired", pending.expires_at.isoformat())
     claimed = session.execute(
         update(WebRequest)
         .where(WebRequest.id == pending.id, WebRequest.confirmed_at.is_(None))

@@ -15,9 +15,10 @@ from werkzeug.exceptions import TooManyRequests
 
 from maildesk.domain import Attachment as MailAttachment
 from maildesk.errors import Refused
+from maildesk.models import Ticket
 from maildesk.records import type_choices
 from maildesk.tickets.opening import is_address
-from maildesk.tickets.web_requests import confirm_web_request, request_by_web
+from maildesk.tickets.web_requests import confirm_web_request, pending_request, request_by_web
 from maildesk.web import desk_of_app, page_language, words
 from maildesk.web.actions import MAX_TEXT, read_uploads
 from maildesk.web.lookup import typed_address
@@ -108,6 +109,27 @@ def refused(error: CSRFError | TooManyRequests) -> ResponseReturnValue:
 
 
 @bp.get("/nueva/confirmar/<token>")
+def confirm_page(token: str) -> ResponseReturnValue:
+    """The request as typed and one button: a GET opens nothing, since mail scanners
+    follow every link in a mail before the resident does."""
+    desk = desk_of_app()
+    try:
+        with desk.db.read_only() as session:
+            pending = pending_request(session, desk, token, now=desk.clock.now())
+            opened = (
+                session.get(Ticket, pending.ticket_id) if pending and pending.ticket_id else None
+            )
+            status_token = opened.status_token if opened is not None else None
+    except Refused:
+        abort(410)
+    if pending is None:
+        abort(404)
+    if status_token is not None:
+        return redirect(url_for("status.ticket", token=status_token), code=303)
+    return render_template("new_confirm.html.j2", pending=pending), 200, NO_STORE
+
+
+@bp.post("/nueva/confirmar/<token>")
 def confirm(token: str) -> ResponseReturnValue:
     """Open the request (once) and show its status page; 410 when too late, 404 when unknown."""
     desk = desk_of_app()

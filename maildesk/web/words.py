@@ -84,6 +84,9 @@ WORDS: dict[str, dict[str, str]] = {
         "new_missing": "Escribe un título y una descripción.",
         "new_bad_email": "Escribe un correo válido, por ejemplo nombre@dominio.cl.",
         "new_pick_type": "Elige un tipo de solicitud.",
+        "new_confirm_title": "Confirma tu solicitud",
+        "new_confirm": "Revisa lo que escribiste y envíalo. Solo entonces se abre la solicitud.",
+        "new_confirm_button": "Enviar mi solicitud",
         "new_sent_title": "Revisa tu correo",
         "new_sent": "Te enviamos un correo para confirmar. Tu solicitud se abrirá cuando sigas"
         " el enlace que contiene. Puede tardar unos minutos.",
@@ -170,6 +173,9 @@ WORDS: dict[str, dict[str, str]] = {
         "new_missing": "Write a title and a description.",
         "new_bad_email": "Write a valid email, for example name@example.com.",
         "new_pick_type": "Choose a type of request.",
+        "new_confirm_title": "Confirm your request",
+        "new_confirm": "Check what you wrote and send it. Only then is the request opened.",
+        "new_confirm_button": "Send my request",
         "new_sent_title": "Check your email",
         "new_sent": "We sent you a mail to confirm. Your request will be opened when you follow"
         " the link in it. It may take a few minutes.",

@@ -96,6 +96,7 @@ def test_resident_opens_a_request_from_the_form_in_a_real_browser(
         link = re.search(rf"{re.escape(base)}/nueva/confirmar/[A-Za-z0-9_-]+", plain_text(mail))
         assert link, plain_text(mail)
         page.goto(link.group(0))
+        page.get_by_role("button", name="Enviar mi solicitud").click()
         expect(page).to_have_url(re.compile(r"/t/[A-Za-z0-9_-]+$"))
         expect(page.get_by_role("heading", level=1)).to_contain_text(TITLE)
         timeline = page.locator("ol.timeline")

@@ -112,17 +112,28 @@ def test_submission_stores_a_pending_request_and_mails_only_the_link(desk: Desk)
     assert _count(desk, Ticket) == 0
 
 
+def _open(client: FlaskClient, link: str) -> str:
+    """Follow the mailed link and press its button; the ticket's page address."""
+    csrf = csrf_of(client.get(link).get_data(as_text=True))
+    return client.post(link, data={"csrf_token": csrf}).headers["Location"]
+
+
 def test_following_the_link_opens_one_ticket_with_its_files(desk: Desk) -> None:
     """The link opens a web ticket with the photo and the confirmation; a second use opens none."""
     client = client_for(desk)
     _post(client, GOOD, [PHOTO])
     link = _link(desk)
-    first = client.get(link)
+    shown = client.get(link)  # what a mail scanner's GET sees: the request, and no ticket
+    assert shown.status_code == 200 and GOOD["title"] in shown.get_data(as_text=True)
+    assert _count(desk, Ticket) == 0
+    csrf = csrf_of(shown.get_data(as_text=True))
+    first = client.post(link, data={"csrf_token": csrf})
     assert first.status_code == 303 and "/t/" in first.headers["Location"]
     page = client.get(first.headers["Location"]).get_data(as_text=True)
     assert GOOD["title"] in page and PHOTO[0] in page
-    again = client.get(link)
+    again = client.post(link, data={"csrf_token": csrf})
     assert again.headers["Location"] == first.headers["Location"]
+    assert client.get(link).headers["Location"] == first.headers["Location"]
     with desk.db.read_only() as session:
         [ticket] = session.scalars(select(Ticket)).all()
         files = session.scalars(
@@ -142,7 +153,10 @@ def test_expired_and_unknown_links_open_nothing(desk: Desk, clock: FixedClock) -
     clock.advance(timedelta(hours=desk.config.web.request_hours, minutes=1))
     expired = client.get(link)
     assert expired.status_code == 410 and "El enlace venció" in expired.get_data(as_text=True)
+    csrf = csrf_of(client.get("/nueva").get_data(as_text=True))
+    assert client.post(link, data={"csrf_token": csrf}).status_code == 410
     assert client.get("/nueva/confirmar/" + "A" * 32).status_code == 404
+    assert client.post("/nueva/confirmar/" + "A" * 32, data={"csrf_token": csrf}).status_code == 404
     assert _count(desk, Ticket) == 0
 
 
@@ -198,10 +212,10 @@ def test_rate_limited_per_client(desk: Desk) -> None:
     assert _count(desk, WebRequest) == allowed
 
 
-def test_two_clicks_at_once_open_one_ticket(desk: Desk, database_url: str) -> None:
+# SQLite serialises writers (BEGIN IMMEDIATE): two claims can only overlap on PostgreSQL.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_two_clicks_at_once_open_one_ticket(desk: Desk) -> None:
     """A second use waiting on the first's claim (PostgreSQL row lock) gets the same ticket."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite serialises writers with BEGIN IMMEDIATE: no two claims can overlap")
     _post(client_for(desk), GOOD)
     token = _link(desk).rsplit("/", 1)[1]
     with desk.db.transaction() as first, ThreadPoolExecutor(1) as pool:
@@ -240,7 +254,7 @@ def test_purge_forgets_the_typed_copy_and_requests_never_confirmed(
     """A purged web ticket keeps no copy of the form; an unused expired request goes with its file."""
     client = client_for(desk)
     _post(client, GOOD)
-    client.get(_link(desk))
+    _open(client, _link(desk))
     lone = ("recibo_único.pdf", "application/pdf", b"%PDF-1.4 solo en la solicitud")
     _post(client, {**GOOD, "email": OTHER, "text": "Nunca confirmada"}, [lone])
     with desk.db.transaction() as session:
