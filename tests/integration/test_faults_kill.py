@@ -106,7 +106,7 @@ def test_seeded_sigkills_during_an_import_send_each_confirmation_once(
             kill_in_the_record_window(daemon.pid, tmp_path / "data" / "receipts")
             daemon.wait(10)
             daemon = start_daemon(config, log)
-        wait_until(lambda: counts(desk) == (MAILS, MAILS, MAILS), 90, "every mail confirmed", log)
+        wait_until(lambda: counts(desk) == (MAILS, MAILS, MAILS), 240, "every mail confirmed", log)
         daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(30) == 0, log.read_text()[-3000:]
     finally:
