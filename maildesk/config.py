@@ -71,6 +71,7 @@ class DeskConfig:
     channels: tuple[str, ...] = default("desk", "channels")
     require_cause_on_close: bool = default("desk", "require_cause_on_close")
     staff_reply_days: int = default("desk", "staff_reply_days")
+    emergency_contacts: tuple[str, ...] = default("desk", "emergency_contacts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +119,7 @@ class WebConfig:
     reply_per_ticket: str = default("web", "reply_per_ticket")
     reply_per_client: str = default("web", "reply_per_client")
     staff_session_hours: int = default("web", "staff_session_hours")
+    list_hours: int = default("web", "list_hours")
     trusted_proxies: int = default("web", "trusted_proxies")
 
 
@@ -565,6 +567,13 @@ def _check(config: Config) -> None:
             "web.staff_session_hours",
             "a whole number of hours, 1 or more",
             repr(config.web.staff_session_hours),
+        )
+    if config.web.list_hours < 1:
+        raise ConfigError(
+            source,
+            "web.list_hours",
+            "a whole number of hours, 1 or more",
+            repr(config.web.list_hours),
         )
     if not 0 <= config.web.trusted_proxies <= 10:
         raise ConfigError(

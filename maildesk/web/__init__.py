@@ -42,7 +42,9 @@ READ_FACTOR = 4
 
 _ERRORS = {
     400: ("bad_request_title", "bad_request"),
+    403: ("forbidden_title", "forbidden"),
     404: ("not_found_title", "not_found"),
+    410: ("gone_title", "gone"),
     413: ("too_large_title", "too_large"),
     429: ("too_many_title", "too_many"),
 }
@@ -108,17 +110,27 @@ def create_app(desk: Desk) -> Flask:
     CSRFProtect(app)
     limiter = Limiter(get_remote_address, app=app, storage_uri="memory://")
 
-    from maildesk.web import actions, console, console_auth, console_reports, health, lookup, status
+    from maildesk.web import (
+        actions,
+        console,
+        console_auth,
+        console_reports,
+        health,
+        lookup,
+        my_requests,
+        status,
+    )
 
     app.register_blueprint(status.bp)
     app.register_blueprint(actions.bp)
     app.register_blueprint(lookup.bp)
+    app.register_blueprint(my_requests.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(console_auth.signin_bp)
     app.register_blueprint(console_auth.link_bp)
     app.register_blueprint(console.bp)
     app.register_blueprint(console_reports.bp)
-    for limited in (lookup.bp, console_auth.signin_bp):
+    for limited in (lookup.bp, my_requests.bp, console_auth.signin_bp):
         lookup.limit(
             limiter,
             limited,

@@ -21,7 +21,9 @@ from maildesk.labels import team_label
 from maildesk.localtime import local_datetime
 from maildesk.models import Attachment, Message, Ticket
 from maildesk.sla.facts import sla_of
+from maildesk.sla.open_now import open_now
 from maildesk.sla.policy import FIRST_RESPONSE, RESOLUTION, office_hours
+from maildesk.tickets.states import is_open
 from maildesk.web import desk_of_app, page_language, tokens, words
 
 bp = Blueprint("status", __name__)
@@ -124,6 +126,7 @@ def render_page(
     desk: Desk, found: Ticket, token: str, *, draft: str = "", problem: str = ""
 ) -> str:
     """The ticket's page; a refused reply comes back with its `draft` and the `problem`."""
+    hours_now = open_now(desk.config, desk.clock.now())
     return render_template(
         "ticket.html.j2",
         ticket=found,
@@ -145,6 +148,13 @@ def render_page(
         else "",
         draft=draft,
         problem=problem,
+        open_now=hours_now,
+        next_opening=local_datetime(
+            hours_now.next_opening, timezone=desk.config.desk.timezone, language=page_language()
+        )
+        if hours_now.next_opening
+        else "",
+        withdrawable=is_open(State(found.state)) and found.purged_at is None,
     )
 
 
