@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from maildesk import signing
@@ -76,10 +76,10 @@ def send_list_link(session: Session, desk: Desk, email: str, now: datetime) -> b
     An address without requests (or no address at all) does the same work, rolled back.
     """
     address = email if "@" in email else _NOBODY
-    count = len(
-        session.scalars(
-            select(Ticket.id).where(Ticket.requester_email == address, Ticket.purged_at.is_(None))
-        ).all()
+    count = session.scalar(
+        select(func.count())
+        .select_from(Ticket)
+        .where(Ticket.requester_email == address, Ticket.purged_at.is_(None))
     )
     savepoint = session.begin_nested()
     queue_mail(

@@ -2,7 +2,9 @@
 
 Only public messages are shown (never internal notes or staff notices), staff
 appear by first name or team, never by address, and an attachment is served
-only when it belongs to a public message of the ticket the token opens.
+only when it belongs to a public message of the ticket the token opens. The page also
+says whether the desk is open right now (`sla.open_now`) and offers an open request's
+withdrawal (`actions.withdraw_step`).
 """
 
 from __future__ import annotations
