@@ -138,6 +138,7 @@ class OutboxKind(enum.StrEnum):
     STAFF_LINK = "staff_link"
     CONFIRM_ON_PAGE = "confirm_on_page"
     REQUESTS_LINK = "requests_link"
+    WEB_REQUEST = "web_request"
 
 
 class EventKind(enum.StrEnum):

@@ -16,7 +16,7 @@ from maildesk.domain import STATE_WORDS
 from maildesk.labels import progress_label
 from maildesk.localtime import local_datetime
 from maildesk.tickets import my_requests
-from maildesk.web import desk_of_app, page_language
+from maildesk.web import desk_of_app, error_page, page_language
 from maildesk.web.lookup import typed_address
 
 bp = Blueprint("my_requests", __name__)
@@ -46,7 +46,7 @@ def listing(token: str) -> ResponseReturnValue:
         abort(403)
     email, until = claim
     if desk.clock.now() > until:
-        abort(410)
+        return error_page(410, "list_gone")
     language, timezone = page_language(), desk.config.desk.timezone
     with desk.db.read_only() as session:
         rows = my_requests.requests_of(session, desk, email)

@@ -54,6 +54,7 @@ samples = {
     "status_link": {},
     "confirm_on_page": {},
     "requests_link": {"url": "https://x.example/mis-solicitudes/abc", "count": 2, "hours": 24},
+    "web_request": {"title": "Ñandú en el ascensor", "name": "José", "url": "https://x.example/nueva/confirmar/abc", "hours": 24},
     "staff_unproven": {"kept": True, "console_url": "https://x.example/staff/t/7", "days": 30},
     "staff_elsewhere": {"building": "Torre Sur", "their_building": "Torre Norte"},
     "staff_link": {"name": "Ana Pérez", "url": "https://x.example/staff/entrar/abc", "minutes": 15},

@@ -135,7 +135,9 @@ def test_forged_and_expired_links_are_refused(desk: Desk, clock: FixedClock) -> 
     assert client.get(url).status_code == 200
     clock.advance(timedelta(hours=2))
     response = client.get(url)
-    assert response.status_code == 410 and "venció" in response.get_data(as_text=True)
+    assert response.status_code == 410 and "Pide uno nuevo con tu correo" in response.get_data(
+        as_text=True
+    )
 
 
 def test_the_form_is_rate_limited_per_address_and_per_client(desk: Desk) -> None:
