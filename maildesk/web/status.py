@@ -124,11 +124,22 @@ def expected_dates(desk: Desk, ticket: Ticket) -> list[tuple[str, str]]:
     return rows
 
 
+def hours_now(desk: Desk) -> dict[str, object]:
+    """What `_open_now.html.j2` shows: open or closed now, the next opening in words."""
+    found = open_now(desk.config, desk.clock.now())
+    timezone, language = desk.config.desk.timezone, page_language()
+    return {
+        "open_now": found,
+        "next_opening": local_datetime(found.next_opening, timezone=timezone, language=language)
+        if found.next_opening
+        else "",
+    }
+
+
 def render_page(
     desk: Desk, found: Ticket, token: str, *, draft: str = "", problem: str = ""
 ) -> str:
     """The ticket's page; a refused reply comes back with its `draft` and the `problem`."""
-    hours_now = open_now(desk.config, desk.clock.now())
     return render_template(
         "ticket.html.j2",
         ticket=found,
@@ -150,12 +161,7 @@ def render_page(
         else "",
         draft=draft,
         problem=problem,
-        open_now=hours_now,
-        next_opening=local_datetime(
-            hours_now.next_opening, timezone=desk.config.desk.timezone, language=page_language()
-        )
-        if hours_now.next_opening
-        else "",
+        **hours_now(desk),
         withdrawable=is_open(State(found.state)) and found.purged_at is None,
     )
 

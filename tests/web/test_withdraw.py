@@ -141,3 +141,14 @@ def test_status_page_says_closed_on_saturday_and_when_it_opens(
     text = english.get_data(as_text=True)
     assert "outside office hours" in text and "We open again on Nov 30, 2026, 9:00" in text
     assert "Gas (emergencias): 800 123 456" in text
+
+
+def test_the_new_request_form_says_closed_and_whom_to_call(
+    make_desk: DeskFactory, clock: FixedClock
+) -> None:
+    """`/nueva` on Saturday shows the same box: closed, when it opens, the emergency lines."""
+    desk = make_desk(desk={"emergency_contacts": CONTACTS})
+    clock.current = datetime(2026, 11, 28, 15, 0, tzinfo=UTC)
+    text = client_for(desk).get("/nueva").get_data(as_text=True)
+    assert "fuera del horario" in text and "Volvemos a atender el 30 nov 2026, 9:00" in text
+    assert "<li>Conserjería: +56 2 2345 6789</li>" in text
