@@ -22,6 +22,7 @@ from maildesk.domain import OutboxKind
 from maildesk.models import Desk as DeskRow
 from maildesk.models import Ticket
 from maildesk.outbound.mailer import queue_mail
+from maildesk.tickets.opening import is_address
 
 _NOBODY = "nadie@invalid"
 
@@ -75,7 +76,7 @@ def send_list_link(session: Session, desk: Desk, email: str, now: datetime) -> b
 
     An address without requests (or no address at all) does the same work, rolled back.
     """
-    address = email if "@" in email else _NOBODY
+    address = email if is_address(email) else _NOBODY
     count = session.scalar(
         select(func.count())
         .select_from(Ticket)
