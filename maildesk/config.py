@@ -71,6 +71,7 @@ class DeskConfig:
     channels: tuple[str, ...] = default("desk", "channels")
     require_cause_on_close: bool = default("desk", "require_cause_on_close")
     staff_reply_days: int = default("desk", "staff_reply_days")
+    emergency_contacts: tuple[str, ...] = default("desk", "emergency_contacts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +120,7 @@ class WebConfig:
     reply_per_client: str = default("web", "reply_per_client")
     request_hours: int = default("web", "request_hours")
     staff_session_hours: int = default("web", "staff_session_hours")
+    list_hours: int = default("web", "list_hours")
     trusted_proxies: int = default("web", "trusted_proxies")
 
 
@@ -573,6 +575,13 @@ def _check(config: Config) -> None:
             "web.request_hours",
             "a whole number of hours, 1 to 720",
             repr(config.web.request_hours),
+        )
+    if config.web.list_hours < 1:
+        raise ConfigError(
+            source,
+            "web.list_hours",
+            "a whole number of hours, 1 or more",
+            repr(config.web.list_hours),
         )
     if not 0 <= config.web.trusted_proxies <= 10:
         raise ConfigError(

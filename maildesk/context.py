@@ -81,7 +81,11 @@ class Desk:
         return self.config.desk.language
 
     def status_url(self, token: str) -> str:
-        return f"{self.config.desk.base_url.rstrip('/')}/t/{token}"
+        return status_url(self.config, token)
+
+    def install_configs(self) -> tuple[Config, ...]:
+        """This building's configuration and its neighbours', this one first."""
+        return (self.config, *self.neighbours)
 
     def is_staff(self, address: str) -> bool:
         return self.config.staff_member(address) is not None
@@ -115,6 +119,11 @@ class Desk:
     @property
     def outbox_dir(self) -> Path:
         return self.config.data_path / self.config.smtp.outbox_dir
+
+
+def status_url(config: Config, token: str) -> str:
+    """The status page of a ticket of the building `config` describes."""
+    return f"{config.desk.base_url.rstrip('/')}/t/{token}"
 
 
 def ensure_desk_row(db: Database, config: Config, clock: Clock) -> int:

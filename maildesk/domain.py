@@ -137,6 +137,7 @@ class OutboxKind(enum.StrEnum):
     STAFF_ELSEWHERE = "staff_elsewhere"
     STAFF_LINK = "staff_link"
     CONFIRM_ON_PAGE = "confirm_on_page"
+    REQUESTS_LINK = "requests_link"
     WEB_REQUEST = "web_request"
 
 
@@ -180,6 +181,7 @@ class Notice(enum.StrEnum):
     RESIDENT_UNVERIFIED = "resident_unverified"
     NOTE = "note"
     CHANGED = "changed"  # someone else answered, moved or reassigned the holder's ticket
+    WITHDRAWN = "withdrawn"  # the resident closed their own request from its page
 
 
 class Change(enum.StrEnum):
@@ -191,6 +193,7 @@ class Change(enum.StrEnum):
     CLOSED = "closed"
     CLOSED_FAILED = "closed_failed"
     REOPENED = "reopened"
+    WITHDRAWN = "withdrawn"
 
 
 class MailKind(enum.StrEnum):

@@ -21,6 +21,7 @@ from types import MappingProxyType
 
 from maildesk.domain import STATE_WORDS, State
 from maildesk.text import fold
+from maildesk.tickets.states import flow_step
 
 LANGUAGES = ("es", "en")
 
@@ -239,6 +240,17 @@ def _from_table(table: Mapping[str, Mapping[str, str]], name: str, language: str
     words = table[_language(language)]
     found = {key(stored): label for stored, label in words.items()}.get(key(name))
     return found if found is not None else name
+
+
+_STEP = {"es": "paso {step} de {steps}: {state}", "en": "step {step} of {steps}: {state}"}
+
+
+def progress_label(name: str, language: str) -> str:
+    """A state's place in the flow in words: "paso 2 de 5: en progreso"."""
+    state = State(name)
+    step, steps = flow_step(state)
+    words = _STEP[_language(language)]
+    return words.format(step=step, steps=steps, state=STATE_LABELS[_language(language)][state])
 
 
 def priority_label(name: str, language: str) -> str:

@@ -15,6 +15,8 @@ import re
 import secrets
 from datetime import UTC, date, datetime
 
+from itsdangerous import BadSignature, URLSafeSerializer
+
 _SIG_LEN = 10  # base32 characters: 50 bits, plenty for an address nobody can query
 _EPOCH = date(1970, 1, 1)
 
@@ -151,3 +153,27 @@ def attachment_signature(secret: str, number: int, attachment_id: int) -> str:
 
 def proves_attachment(secret: str, number: int, attachment_id: int, signature: str) -> bool:
     return hmac.compare_digest(attachment_signature(secret, number, attachment_id), signature)
+
+
+_LIST_SALT = "maildesk-my-requests"
+
+
+def list_link_token(secret: str, email: str, until: datetime) -> str:
+    """A `/mis-solicitudes/<token>` token: an address and the moment it stops working,
+    signed in full (the link shows every request of that address, in every building)."""
+    payload = {"e": email.strip().lower(), "u": int(until.timestamp())}
+    return str(URLSafeSerializer(secret, salt=_LIST_SALT).dumps(payload))
+
+
+def read_list_link(secret: str, token: str) -> tuple[str, datetime] | None:
+    """(address, until) of a token `list_link_token` made with `secret`; None if forged."""
+    try:
+        payload = URLSafeSerializer(secret, salt=_LIST_SALT).loads(token)
+    except BadSignature:
+        return None
+    if not isinstance(payload, dict):
+        return None
+    email, until = payload.get("e"), payload.get("u")
+    if not isinstance(email, str) or not isinstance(until, int) or isinstance(until, bool):
+        return None
+    return email, datetime.fromtimestamp(until, tz=UTC)

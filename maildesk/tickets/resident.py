@@ -1,4 +1,5 @@
-"""What a resident does to their own ticket: reply, confirm or reject a resolution, rate.
+"""What a resident does to their own ticket: reply, confirm or reject a resolution, rate,
+withdraw.
 
 Mail and the status page call the same functions, so a confirmation closes the ticket,
 tells the resident and tells staff the same way whichever way it came.
@@ -46,10 +47,12 @@ _FROM_PAGE = {
     "es": {
         "confirm": "El residente confirmó la solución desde la página.",
         "reject": "El residente rechazó la solución desde la página.",
+        "withdraw": "Retirada por el residente.",
     },
     "en": {
         "confirm": "The resident confirmed the resolution on the page.",
         "reject": "The resident rejected the resolution on the page.",
+        "withdraw": "Withdrawn by the resident.",
     },
 }
 
@@ -246,12 +249,20 @@ def _move_and_tell(
     attachments: Sequence[MailAttachment],
     note: str,
     tell: Change | None = None,
+    success: bool = True,
 ) -> None:
     """The resident's step through the state machine (if any), the resident told of the
     change when it ends their request (`tell`), and the staff told; rights checked."""
     if action is not None:
         transition(
-            session, ticket, action, config=desk.config, actor=actor.email, now=now, note=note
+            session,
+            ticket,
+            action,
+            config=desk.config,
+            actor=actor.email,
+            now=now,
+            note=note,
+            success=success,
         )
     if tell is not None:
         notify.tell_resident(session, desk, ticket, change=tell, now=now)
@@ -264,6 +275,32 @@ def _move_and_tell(
         now=now,
         attachments=attachments,
         actor=actor.email,
+    )
+
+
+def withdraw(session: Session, desk: Desk, ticket: Ticket, actor: Actor, *, now: datetime) -> None:
+    """The resident withdraws an open request: closed without success ("retirada por el
+    residente"), the resident told once, the staff holding it told.
+
+    Only from the status page (its token is the proof); a mail cannot withdraw.
+    """
+    require_change(actor, ticket)
+    if not states.is_open(State(ticket.state)):
+        raise Refused("already_closed", ticket.state)
+    reason = _words(desk, "withdraw")
+    _move_and_tell(
+        session,
+        desk,
+        ticket,
+        actor,
+        Action.CLOSE,
+        notice=Notice.WITHDRAWN,
+        text=reason,
+        note=reason,
+        now=now,
+        attachments=(),
+        tell=Change.WITHDRAWN,
+        success=False,
     )
 
 

@@ -65,6 +65,7 @@ __all__ = [
     "allowed",
     "apply",
     "clock_running",
+    "flow_step",
     "is_open",
     "resident_reply_effect",
 ]
@@ -148,6 +149,15 @@ def allowed(state: State) -> frozenset[Action]:
 def is_open(state: State) -> bool:
     """Anything but cerrado (validacion is still open: the resident may reject)."""
     return state is not State.CERRADO
+
+
+# The states in the order a request passes through them (the module docstring's line).
+FLOW: tuple[State, ...] = (_R, _P, _E, _V, _C)
+
+
+def flow_step(state: State) -> tuple[int, int]:
+    """(step, steps) of `state` in `FLOW`: a resident's "progress", never a percentage."""
+    return FLOW.index(state) + 1, len(FLOW)
 
 
 def clock_running(state: State) -> bool:

@@ -42,6 +42,7 @@ READ_FACTOR = 4
 
 _ERRORS = {
     400: ("bad_request_title", "bad_request"),
+    403: ("forbidden_title", "forbidden"),
     404: ("not_found_title", "not_found"),
     410: ("gone_title", "gone"),
     413: ("too_large_title", "too_large"),
@@ -116,6 +117,7 @@ def create_app(desk: Desk) -> Flask:
         console_reports,
         health,
         lookup,
+        my_requests,
         portal,
         status,
     )
@@ -123,13 +125,14 @@ def create_app(desk: Desk) -> Flask:
     app.register_blueprint(status.bp)
     app.register_blueprint(actions.bp)
     app.register_blueprint(lookup.bp)
+    app.register_blueprint(my_requests.bp)
     app.register_blueprint(portal.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(console_auth.signin_bp)
     app.register_blueprint(console_auth.link_bp)
     app.register_blueprint(console.bp)
     app.register_blueprint(console_reports.bp)
-    for limited in (lookup.bp, portal.bp, console_auth.signin_bp):
+    for limited in (lookup.bp, my_requests.bp, portal.bp, console_auth.signin_bp):
         lookup.limit(
             limiter,
             limited,
@@ -154,14 +157,14 @@ def create_app(desk: Desk) -> Flask:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> ResponseReturnValue:
-        return _error_page(400)
+        return error_page(400)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> ResponseReturnValue:
         code = error.code or 500
         if code not in _ERRORS:
             return error
-        return _error_page(code)
+        return error_page(code)
 
     @app.after_request
     def secure(response: Response) -> Response:
@@ -172,8 +175,10 @@ def create_app(desk: Desk) -> Flask:
     return app
 
 
-def _error_page(code: int) -> ResponseReturnValue:
+def error_page(code: int, text_key: str | None = None) -> ResponseReturnValue:
+    """The short page for `code`; `text_key` words it for a page whose case is its own."""
     title, text = _ERRORS[code]
+    text = text_key or text
     t = words()
     body = render_template(
         "error.html.j2",

@@ -1,4 +1,5 @@
-"""The status page's forms: add a reply, confirm or reject a resolution, rate the service.
+"""The status page's forms: add a reply, confirm or reject a resolution, rate the service,
+withdraw the request (a confirmation page first: one stray click must not close it).
 
 A reply becomes a mail handed to `inbound.accept.accept`, so it threads and changes the
 ticket exactly as a mail would. Confirm, reject and rate call the same resident
@@ -10,14 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
 from maildesk.context import Desk
-from maildesk.domain import Via
+from maildesk.domain import State, Via
 from maildesk.errors import Refused
 from maildesk.inbound.accept import accept
 from maildesk.inbound.dispatch import PAGE_SOURCE
@@ -178,4 +179,29 @@ def rate(token: str) -> ResponseReturnValue:
             session, desk, ticket, actor, rating=rating, comment=comment, now=now
         ),
         "rated",
+    )
+
+
+@bp.get("/t/<token>/retirar")
+def withdraw_step(token: str) -> ResponseReturnValue:
+    """The confirmation step; a closed request goes back to its page with a note."""
+    desk = desk_of_app()
+    with desk.db.read_only() as session:
+        found = find_or_404(session, desk, token)
+        if found.state == State.CERRADO.value:
+            flash(words()["already_closed"], "error")
+            return _back(token)
+        page = render_template("withdraw.html.j2", ticket=found, token=token)
+    return page, 200, {"Cache-Control": "no-store"}
+
+
+@bp.post("/t/<token>/retirar")
+def withdraw(token: str) -> ResponseReturnValue:
+    now = desk_of_app().clock.now()
+    return _act(
+        token,
+        lambda session, desk, ticket, actor: resident.withdraw(
+            session, desk, ticket, actor, now=now
+        ),
+        "withdrawn",
     )

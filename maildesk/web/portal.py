@@ -22,6 +22,7 @@ from maildesk.tickets.web_requests import confirm_web_request, pending_request, 
 from maildesk.web import desk_of_app, page_language, words
 from maildesk.web.actions import MAX_TEXT, read_uploads
 from maildesk.web.lookup import typed_address
+from maildesk.web.status import hours_now
 
 bp = Blueprint("portal", __name__)
 
@@ -37,6 +38,7 @@ def _form(typed: dict[str, str], problem: str = "") -> str:
         types=type_choices(desk.config, page_language()),
         typed=typed,
         problem=problem,
+        **hours_now(desk),
     )
 
 

@@ -2,7 +2,9 @@
 
 Only public messages are shown (never internal notes or staff notices), staff
 appear by first name or team, never by address, and an attachment is served
-only when it belongs to a public message of the ticket the token opens.
+only when it belongs to a public message of the ticket the token opens. The page also
+says whether the desk is open right now (`sla.open_now`) and offers an open request's
+withdrawal (`actions.withdraw_step`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from maildesk.labels import team_label
 from maildesk.localtime import local_datetime
 from maildesk.models import Attachment, Message, Ticket
 from maildesk.sla.facts import sla_of
+from maildesk.sla.open_now import open_now
 from maildesk.sla.policy import FIRST_RESPONSE, RESOLUTION, office_hours
+from maildesk.tickets.states import is_open
 from maildesk.web import desk_of_app, page_language, tokens, words
 
 bp = Blueprint("status", __name__)
@@ -120,6 +124,18 @@ def expected_dates(desk: Desk, ticket: Ticket) -> list[tuple[str, str]]:
     return rows
 
 
+def hours_now(desk: Desk) -> dict[str, object]:
+    """What `_open_now.html.j2` shows: open or closed now, the next opening in words."""
+    found = open_now(desk.config, desk.clock.now())
+    timezone, language = desk.config.desk.timezone, page_language()
+    return {
+        "open_now": found,
+        "next_opening": local_datetime(found.next_opening, timezone=timezone, language=language)
+        if found.next_opening
+        else "",
+    }
+
+
 def render_page(
     desk: Desk, found: Ticket, token: str, *, draft: str = "", problem: str = ""
 ) -> str:
@@ -145,6 +161,8 @@ def render_page(
         else "",
         draft=draft,
         problem=problem,
+        **hours_now(desk),
+        withdrawable=is_open(State(found.state)) and found.purged_at is None,
     )
 
 

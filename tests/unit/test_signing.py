@@ -77,3 +77,14 @@ def test_staff_reply_address_is_bound_to_recipient_ticket_and_expiry() -> None:
     # it still threads into its ticket for its recipient, expired or not
     assert signing.parse_reply_address(address, DESK, SECRET, sender="ana@alameda.example") == 2
     assert signing.parse_reply_address(address, DESK, SECRET) is None
+
+
+def test_list_link_carries_address_and_expiry_and_refuses_forgery() -> None:
+    """The /mis-solicitudes token reads back its address and expiry; altered or foreign ones read as None."""
+    until = datetime(2026, 12, 1, 13, 0, tzinfo=UTC)
+    token = signing.list_link_token("s3cret", " Vecina@Correo.example", until)
+    assert signing.read_list_link("s3cret", token) == ("vecina@correo.example", until)
+    assert signing.read_list_link("other", token) is None
+    payload, _, sig = token.rpartition(".")
+    assert signing.read_list_link("s3cret", payload + "." + sig[::-1]) is None
+    assert signing.read_list_link("s3cret", "garbage") is None

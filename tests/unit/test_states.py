@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from maildesk.domain import State
+from maildesk.labels import progress_label
 from maildesk.tickets.reply_intent import is_confirmation, is_rejection
 from maildesk.tickets.states import (
     Action,
@@ -16,6 +17,7 @@ from maildesk.tickets.states import (
     allowed,
     apply,
     clock_running,
+    flow_step,
     is_open,
     resident_reply_effect,
 )
@@ -320,3 +322,12 @@ def test_only_first_lines_count() -> None:
     text = "Sí, gracias\n\nSaludos\nAna\nDepto 402\nPD: el otro año no funcionaba"
     assert is_confirmation(text)
     assert not is_confirmation("Sí, gracias\nPD: el otro año no funcionaba")
+
+
+def test_progress_is_the_position_in_the_flow_in_words() -> None:
+    """Progress is the state's step in the flow, written out, in both languages."""
+    assert [flow_step(s) for s in State] == [(1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
+    assert progress_label("recibido", "es") == "paso 1 de 5: recibido"
+    assert progress_label("en_progreso", "es") == "paso 2 de 5: en progreso"
+    assert progress_label("validacion", "es") == "paso 4 de 5: validación"
+    assert progress_label("cerrado", "en") == "step 5 of 5: closed"
