@@ -108,12 +108,22 @@ def create_app(desk: Desk) -> Flask:
     CSRFProtect(app)
     limiter = Limiter(get_remote_address, app=app, storage_uri="memory://")
 
-    from maildesk.web import actions, console, console_auth, console_reports, health, lookup, status
+    from maildesk.web import (
+        actions,
+        console,
+        console_auth,
+        console_reports,
+        health,
+        kb,
+        lookup,
+        status,
+    )
 
     app.register_blueprint(status.bp)
     app.register_blueprint(actions.bp)
     app.register_blueprint(lookup.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(kb.bp)
     app.register_blueprint(console_auth.signin_bp)
     app.register_blueprint(console_auth.link_bp)
     app.register_blueprint(console.bp)
