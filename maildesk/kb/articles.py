@@ -74,15 +74,13 @@ def plain(markdown: str) -> list[str]:
 
 
 def snippet(body: str, wanted: list[str], limit: int = SNIPPET_CHARS) -> str:
-    """The first paragraph that holds a wanted word's start (stems are prefixes), else the
-    first one, cut at a word within `limit` characters."""
+    """The paragraph holding the most wanted words' starts (stems are prefixes; the first
+    on a tie, the first paragraph when none has any), cut at a word within `limit`."""
     paragraphs = plain(body)
     if not paragraphs:
         return ""
-    chosen = next(
-        (p for p in paragraphs if any(w in fold(p) for w in wanted if len(w) > 2)),
-        paragraphs[0],
-    )
+    stems = {w for w in wanted if len(w) > 2}
+    chosen = max(paragraphs, key=lambda p: sum(1 for w in stems if w in fold(p)))
     if len(chosen) <= limit:
         return chosen
     return chosen[:limit].rsplit(" ", 1)[0] + " …"
