@@ -36,8 +36,8 @@ The manual of the staff mail interface:
   mail's subject and body are the request); `value` is the address, `note` the name.
 - `#tipo`/`#type <type>`, `#causa`/`#cause <cause>`: a configured request type or final
   cause, by slug or name; `value` is the slug (`ninguno`/`none` clears it: "").
-- `#kb`: the closed ticket (closed by this reply or before) becomes a knowledge-base
-  article: its subject and the closing reply's text.
+- `#kb` (also `#conocimiento`/`#knowledge`): the closed ticket (closed by this reply or
+  before) becomes a knowledge-base article: its subject and the closing reply's text.
 - `#inicio`/`#start <date>`, `#plazo`/`#deadline <date>`: `2026-12-05` or `5/12/2026`;
   `value` is the ISO date (`ninguno`/`none` clears it: "").
 
@@ -215,7 +215,7 @@ _VERBS: Mapping[str, Verb] = MappingProxyType(
             Verb.CAUSE: ("causa", "cause"),
             Verb.START: ("inicio", "start"),
             Verb.DEADLINE: ("plazo", "deadline"),
-            Verb.KB: ("kb",),
+            Verb.KB: ("kb", "conocimiento", "knowledge"),
         }.items()
         for word in words
     }
@@ -658,7 +658,7 @@ COMMAND_HELP: Mapping[str, tuple[tuple[str, str], ...]] = MappingProxyType(
             ("#plazo <fecha>", "Fecha límite: la solicitud debe resolverse ese día."),
             ("#causa <causa>", "Causa final del cierre (puede ser obligatoria al cerrar)."),
             (
-                "#kb",
+                "#conocimiento (o #kb)",
                 "Con #cerrar (o en una solicitud cerrada): la respuesta de cierre pasa a la base"
                 " de conocimiento, con el asunto como título.",
             ),
@@ -689,7 +689,7 @@ COMMAND_HELP: Mapping[str, tuple[tuple[str, str], ...]] = MappingProxyType(
             ("#deadline <date>", "Deadline: the request must be resolved by that day."),
             ("#cause <cause>", "Final cause of the closure (may be required to close)."),
             (
-                "#kb",
+                "#knowledge (or #kb)",
                 "With #close (or on a closed request): the closing reply becomes a knowledge-base"
                 " article titled by the subject.",
             ),

@@ -21,8 +21,8 @@ from maildesk.models import Event, KbArticle
 from maildesk.reports.figures import kb_suggestions
 from maildesk.reports.periods import By, Window
 from tests.conftest import DeskFactory
-from tests.mails import make_mail
 from tests.integration.test_staff import ANA, STAFF, World, open_leak, staff_reply, text_of, to
+from tests.mails import make_mail
 from tests.servers import ImapUser, Relay
 from tests.web.conftest import client_for, open_ticket
 from tests.web.test_console_ticket import console, direct, post
@@ -188,8 +188,8 @@ def test_kb_on_an_open_ticket_is_refused_and_writes_nothing(world: World) -> Non
 
 def test_console_button_on_a_closed_ticket_makes_the_article(make_desk: DeskFactory) -> None:
     """The console's "Agregar a la base de conocimiento" is the same StaffUpdate action: the closing note becomes the article."""
-    from tests.web.consolekit import STAFF as CONSOLE_STAFF
     from tests.web.consolekit import SOFIA
+    from tests.web.consolekit import STAFF as CONSOLE_STAFF
 
     desk = make_desk(staff=CONSOLE_STAFF)
     opened = open_ticket(desk, subject="Portón eléctrico trabado", body="El portón no abre.")
