@@ -9,8 +9,8 @@ from maildesk.cli.common import desks_of
 
 def cmd_kb_sync(args: argparse.Namespace) -> int:
     """Every desk's articles (or `--desk`'s); one line per desk says what changed."""
-    from maildesk.kb.index import kb_root, sync_desk
+    from maildesk.kb.index import sync_desk
 
     for desk in desks_of(args):
-        print(f"{desk.slug}: {kb_root(desk)}: {sync_desk(desk)}")
+        print(f"{desk.slug}: {sync_desk(desk)}")
     return 0
