@@ -117,6 +117,7 @@ class WebConfig:
     lookup_per_address: str = default("web", "lookup_per_address")
     reply_per_ticket: str = default("web", "reply_per_ticket")
     reply_per_client: str = default("web", "reply_per_client")
+    request_hours: int = default("web", "request_hours")
     staff_session_hours: int = default("web", "staff_session_hours")
     trusted_proxies: int = default("web", "trusted_proxies")
 
@@ -565,6 +566,13 @@ def _check(config: Config) -> None:
             "web.staff_session_hours",
             "a whole number of hours, 1 or more",
             repr(config.web.staff_session_hours),
+        )
+    if not 1 <= config.web.request_hours <= 24 * 30:
+        raise ConfigError(
+            source,
+            "web.request_hours",
+            "a whole number of hours, 1 to 720",
+            repr(config.web.request_hours),
         )
     if not 0 <= config.web.trusted_proxies <= 10:
         raise ConfigError(

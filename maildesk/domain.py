@@ -137,6 +137,7 @@ class OutboxKind(enum.StrEnum):
     STAFF_ELSEWHERE = "staff_elsewhere"
     STAFF_LINK = "staff_link"
     CONFIRM_ON_PAGE = "confirm_on_page"
+    WEB_REQUEST = "web_request"
 
 
 class EventKind(enum.StrEnum):

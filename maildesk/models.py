@@ -322,6 +322,30 @@ class StaffLinkUse(Base):
     used_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class WebRequest(Base):
+    """A request typed on `/nueva`: no ticket until its address is proven by the mailed link.
+
+    Only the SHA-256 of the link's token is kept, so the table opens no request by itself;
+    `files` is a JSON list of the uploads (name, type, blob hash) in the `BlobStore`.
+    """
+
+    __tablename__ = "web_request"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    desk_id: Mapped[int] = mapped_column(ForeignKey("desk.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    files: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), nullable=True)
+    suggestions_shown: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
 class Unit(Base):
     """A place of a building: an apartment, an office, a storage unit ("bodega 12").
 

@@ -872,6 +872,17 @@ class ImapUser:
     password: str
     server: Dovecot = field(repr=False, compare=False)
 
+    def table(self, **extra: Any) -> dict[str, Any]:
+        """This mailbox as the `[imap]` table of a test's config, with `extra` keys."""
+        return {
+            "host": self.host,
+            "port": self.port,
+            "security": "none",
+            "username": self.username,
+            "password": self.password,
+            **extra,
+        }
+
     def config(self, **overrides: Any) -> ImapConfig:
         """An ImapConfig for this mailbox (plain IMAP on loopback), with `overrides`."""
         from maildesk.config import ImapConfig  # here, so server-only users need no maildesk

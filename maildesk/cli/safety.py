@@ -87,8 +87,12 @@ def cmd_purge(args: argparse.Namespace) -> int:
             files += purged.files_deleted
         progress.step()
     progress.finish()
+    with desk.db.transaction() as session:
+        unconfirmed = purge.forget_unconfirmed(session, desk, before)
     print(
         f"purged {done} tickets closed before {args.before}: {messages} messages,"
         f" {removed} attachments ({files} files deleted)"
     )
+    if unconfirmed:
+        print(f"deleted {unconfirmed} web requests whose link expired unused")
     return 0

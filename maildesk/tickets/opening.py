@@ -330,19 +330,60 @@ def open_for_resident(
         raise Refused("unknown_type", ", ".join(desk.config.types))
     if channel not in desk.config.desk.channels and channel not in set(Channel):
         raise Refused("unknown_channel", ", ".join(desk.config.desk.channels))
+    return open_with_words(
+        session,
+        desk,
+        requester=requester,
+        name=name.strip(),
+        subject=subject,
+        text=text,
+        channel=channel,
+        now=now,
+        actor=actor.email,
+        attachments=attachments,
+        category=category,
+        priority=priority,
+        unit=unit.strip(),
+        kind=kind,
+    )
+
+
+def open_with_words(
+    session: Session,
+    desk: Desk,
+    *,
+    requester: str,
+    name: str,
+    subject: str,
+    text: str,
+    channel: str,
+    now: datetime,
+    actor: str,
+    attachments: Sequence[MailAttachment] = (),
+    category: str = "",
+    priority: str = "",
+    unit: str = "",
+    kind: str = "",
+) -> Ticket:
+    """A request someone typed (staff for a caller, a resident on `/nueva`), checked already.
+
+    One path for both, so a web request is a request like any other: the resident's
+    words and files as theirs, the usual confirmation when there is an address, and
+    the routed team notified.
+    """
     ticket = open_ticket(
         session,
         desk,
         subject=subject,
         requester_email=requester,
-        requester_name=name.strip(),
+        requester_name=name,
         channel=channel,
         now=now,
         text=text,
-        actor=actor.email,
+        actor=actor,
         category=category,
         priority=priority,
-        unit=unit.strip(),
+        unit=unit,
         kind=kind,
     )
     add_message(
@@ -357,7 +398,7 @@ def open_for_resident(
         subject=subject,
         attachments=attachments,
         now=now,
-        actor=actor.email,
+        actor=actor,
         event=EventKind.MESSAGE,
         detail={"channel": str(channel)},
     )
@@ -371,6 +412,6 @@ def open_for_resident(
         text=text,
         now=now,
         attachments=attachments,
-        actor=actor.email,
+        actor=actor,
     )
     return ticket

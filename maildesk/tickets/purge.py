@@ -23,7 +23,16 @@ from sqlalchemy.orm import Session
 from maildesk.context import Desk
 from maildesk.domain import ParticipantRole, State
 from maildesk.errors import Refused
-from maildesk.models import Attachment, Event, Inbound, Message, Outbox, Participant, Ticket
+from maildesk.models import (
+    Attachment,
+    Event,
+    Inbound,
+    Message,
+    Outbox,
+    Participant,
+    Ticket,
+    WebRequest,
+)
 from maildesk.outbound.outbox import DEAD, PENDING
 
 # Event detail keys that hold what people wrote, not what happened.
@@ -166,6 +175,12 @@ def _forget_people(session: Session, ticket: Ticket, addresses: set[str]) -> Non
     ticket.subject = PURGED
     ticket.resolution = PURGED
     ticket.rating_comment = PURGED
+    # The form's copy of the request goes too; the row stays for the suggestions' figure.
+    session.execute(
+        update(WebRequest)
+        .where(WebRequest.ticket_id == ticket.id)
+        .values(email=PURGED, name=PURGED, title=PURGED, text=PURGED, files="[]")
+    )
 
 
 def purge_ticket(session: Session, desk: Desk, number: int, *, now: datetime) -> Purged | None:
@@ -188,6 +203,33 @@ def purge_ticket(session: Session, desk: Desk, number: int, *, now: datetime) ->
     named = set(session.scalars(select(Attachment.sha256).where(Attachment.sha256.in_(hashes))))
     deleted = sum(desk.blobs.delete(sha256) for sha256 in sorted(hashes - named))
     return Purged(number, messages, len(hashes), deleted)
+
+
+def forget_unconfirmed(session: Session, desk: Desk, before: datetime) -> int:
+    """Delete the web requests whose link expired unused before `before`, and their files.
+
+    Such a request never became a ticket, so nothing of it is kept; a file is deleted
+    only when no attachment or other request names the same bytes.
+    """
+    stale = list(
+        session.scalars(
+            select(WebRequest).where(
+                WebRequest.desk_id == desk.desk_id,
+                WebRequest.confirmed_at.is_(None),
+                WebRequest.expires_at < before,
+            )
+        )
+    )
+    hashes = {item["sha256"] for row in stale for item in json.loads(row.files)}
+    for row in stale:
+        session.delete(row)
+    session.flush()
+    named = set(session.scalars(select(Attachment.sha256).where(Attachment.sha256.in_(hashes))))
+    for files in session.scalars(select(WebRequest.files).where(WebRequest.files != "[]")):
+        named |= {item["sha256"] for item in json.loads(files)}
+    for sha256 in sorted(hashes - named):
+        desk.blobs.delete(sha256)
+    return len(stale)
 
 
 def count_attachments(session: Session, desk_id: int, before: datetime) -> int:

@@ -43,6 +43,7 @@ READ_FACTOR = 4
 _ERRORS = {
     400: ("bad_request_title", "bad_request"),
     404: ("not_found_title", "not_found"),
+    410: ("gone_title", "gone"),
     413: ("too_large_title", "too_large"),
     429: ("too_many_title", "too_many"),
 }
@@ -116,19 +117,21 @@ def create_app(desk: Desk) -> Flask:
         health,
         kb,
         lookup,
+        portal,
         status,
     )
 
     app.register_blueprint(status.bp)
     app.register_blueprint(actions.bp)
     app.register_blueprint(lookup.bp)
+    app.register_blueprint(portal.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(kb.bp)
     app.register_blueprint(console_auth.signin_bp)
     app.register_blueprint(console_auth.link_bp)
     app.register_blueprint(console.bp)
     app.register_blueprint(console_reports.bp)
-    for limited in (lookup.bp, console_auth.signin_bp):
+    for limited in (lookup.bp, portal.bp, console_auth.signin_bp):
         lookup.limit(
             limiter,
             limited,

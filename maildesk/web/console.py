@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import json
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
@@ -181,7 +181,8 @@ def board_page() -> ResponseReturnValue:
     where = board.conditions(filters, desk_ids=desk_ids, timezone=timezone, now=now)
     wanted = request.args.get("format", "")
     if wanted in ("csv", "xlsx"):
-        return _download(desk, filters, where, wanted)
+        buildings = {s.desk_id: s.name for s in served.values()} if len(served) > 1 else {}
+        return _download(desk, filters, where, wanted, buildings)
     with desk.db.read_only() as session:
         total = board.count(session, where)
         pages = max(1, math.ceil(total / board.PAGE_SIZE))
@@ -229,23 +230,29 @@ def board_page() -> ResponseReturnValue:
 
 
 def _download(
-    desk: Desk, filters: board.Filters, where: Sequence[ColumnElement[bool]], wanted: str
+    desk: Desk,
+    filters: board.Filters,
+    where: Sequence[ColumnElement[bool]],
+    wanted: str,
+    buildings: Mapping[int, str],
 ) -> ResponseReturnValue:
+    """The board as CSV or XLSX; led by the building's name for staff of several."""
     language, words = page_language(), console_words()
     now = desk.clock.now()
-    header = [words[c] for c in board.COLUMNS]
+    header = [words["col_desk"]] * bool(buildings) + [words[c] for c in board.COLUMNS]
     query = board.select_tickets(filters, where).execution_options(yield_per=500)
 
     def rows() -> Iterator[list[str | int]]:
         with desk.db.read_only() as session:
             for ticket in session.scalars(query):
-                yield board.export_row(
+                row = board.export_row(
                     ticket,
                     timezone=desk.config.desk.timezone,
                     language=language,
                     now=now,
                     words=words,
                 )
+                yield [buildings[ticket.desk_id], *row] if buildings else row
 
     stamp = now.strftime("%Y%m%d-%H%M")
     if wanted == "csv":

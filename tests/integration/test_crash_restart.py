@@ -68,15 +68,7 @@ def test_sigkill_mid_batch_loses_and_duplicates_nothing(
     """Three SIGKILLs while 40 mails are fetched, processed and confirmed; in the end 40 tickets and 40 confirmations."""
     desk = make_desk(
         smtp={"host": relay.host, "port": relay.port, "security": "none", "timeout_seconds": 3},
-        imap={
-            "host": imap_user.host,
-            "port": imap_user.port,
-            "security": "none",
-            "username": imap_user.username,
-            "password": imap_user.password,
-            "batch_size": 4,
-            "poll_seconds": 1,
-        },
+        imap=imap_user.table(batch_size=4, poll_seconds=1),
     )
     config, log = tmp_path / "maildesk.toml", tmp_path / "daemon.log"
     daemon = start_daemon(config, log)

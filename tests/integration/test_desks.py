@@ -231,12 +231,16 @@ def test_the_board_of_staff_of_both_buildings_shows_both(desks: dict[str, Desk])
     assert 'href="https://sur.example/staff/t/1"' in both  # Sur's ticket on Sur's console
     only_sur = manager.get("/staff/tickets?desk=sur").get_data(as_text=True)
     assert "Portón de la torre sur" in only_sur and "Fuga en la torre norte" not in only_sur
+    download = manager.get("/staff/tickets?format=csv").get_data(as_text=True).splitlines()
+    assert download[0].startswith("\ufeffEdificio,")  # the BOM Excel needs for UTF-8
+    assert {line.split(",")[0] for line in download[1:]} == {"Torre Norte", "Torre Sur"}
 
     agent = app.test_client()
     sign_in(agent, norte, ANA)
     own = agent.get("/staff/tickets?desk=sur").get_data(as_text=True)
     assert "Fuga en la torre norte" in own and "Portón de la torre sur" not in own
     assert "Edificio" not in own
+    assert "Edificio" not in agent.get("/staff/tickets?format=csv").get_data(as_text=True)
 
 
 def test_a_desk_may_word_its_own_mails(desks: dict[str, Desk], tmp_path: Path) -> None:

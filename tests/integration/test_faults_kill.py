@@ -83,15 +83,7 @@ def test_seeded_sigkills_during_an_import_send_each_confirmation_once(
     relay_port, kept = relay_process
     desk = make_desk(
         smtp={"host": "127.0.0.1", "port": relay_port, "security": "none", "timeout_seconds": 1},
-        imap={
-            "host": imap_user.host,
-            "port": imap_user.port,
-            "security": "none",
-            "username": imap_user.username,
-            "password": imap_user.password,
-            "batch_size": 10,
-            "poll_seconds": 1,
-        },
+        imap=imap_user.table(batch_size=10, poll_seconds=1),
     )
     config, log = tmp_path / "maildesk.toml", tmp_path / "daemon.log"
     daemon = start_daemon(config, log)

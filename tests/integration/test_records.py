@@ -36,13 +36,7 @@ pytestmark = pytest.mark.integration
 def world(make_desk: DeskFactory, imap_user: ImapUser, relay: Relay, clock: FixedClock) -> World:
     desk = make_desk(
         smtp={"host": relay.host, "port": relay.port, "security": "none"},
-        imap={
-            "host": imap_user.host,
-            "port": imap_user.port,
-            "security": "none",
-            "username": imap_user.username,
-            "password": imap_user.password,
-        },
+        imap=imap_user.table(),
         desk={"trusted_authserv_ids": ["mx.alameda.example"], "require_cause_on_close": True},
         staff=STAFF,
         causes={"desgaste": "Desgaste normal", "mal_uso": "Mal uso"},

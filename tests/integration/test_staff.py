@@ -89,13 +89,7 @@ def to(mails: list[tuple[str, EmailMessage, bytes]], address: str) -> list[Email
 def world(make_desk: DeskFactory, imap_user: ImapUser, relay: Relay, clock: FixedClock) -> World:
     desk = make_desk(
         smtp={"host": relay.host, "port": relay.port, "security": "none"},
-        imap={
-            "host": imap_user.host,
-            "port": imap_user.port,
-            "security": "none",
-            "username": imap_user.username,
-            "password": imap_user.password,
-        },
+        imap=imap_user.table(),
         desk={
             "trusted_authserv_ids": ["mx.alameda.example"],
             "reopen_days": 7,

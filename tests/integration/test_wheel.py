@@ -53,6 +53,7 @@ samples = {
     "vendor_request": {"message": "¿Pueden venir?", "unit": "depto 402", "text": "Fuga", "attachments": ["f.jpg"]},
     "status_link": {},
     "confirm_on_page": {},
+    "web_request": {"title": "Ñandú en el ascensor", "name": "José", "url": "https://x.example/nueva/confirmar/abc", "hours": 24},
     "staff_unproven": {"kept": True, "console_url": "https://x.example/staff/t/7", "days": 30},
     "staff_elsewhere": {"building": "Torre Sur", "their_building": "Torre Norte"},
     "staff_link": {"name": "Ana Pérez", "url": "https://x.example/staff/entrar/abc", "minutes": 15},

@@ -46,6 +46,7 @@ def test_ticket_show_keeps_lines_and_escapes_the_rest() -> None:
         "starts_on": None,
         "deadline": None,
         "cause": None,
+        "participants": [],
         "opened_at": "2026-11-30T12:00:00+00:00",
         "status_url": "https://soporte.example/t/x",
         "sla": {},

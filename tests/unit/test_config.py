@@ -109,6 +109,7 @@ def test_environment_overrides_every_key(tmp_path: Path, monkeypatch: pytest.Mon
         ("[imap]\nidle = 'yes'\nhost = 'h'\n", "imap.idle", "true or false"),
         ("[web]\ntrusted_proxies = -1\n", "web.trusted_proxies", "reverse proxies"),
         ("[web]\ntrusted_proxies = 'nginx'\n", "web.trusted_proxies", "integer"),
+        ("[web]\nrequest_hours = 0\n", "web.request_hours", "1 to 720"),
         ("[desk\nname = 'x'\n", "(syntax)", "valid TOML"),
         ("[limits]\nfiles = 0\n", "limits.files", "1 or more"),
         ("[limits]\nkeep_sent_days = -1\n", "limits.keep_sent_days", "0 or more"),

@@ -5,7 +5,7 @@ filled with Snowball stems by `kb.index`. PostgreSQL: a generated tsvector of th
 folded title (weight A) and body (B), in the article's language, with a GIN index.
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0013
 
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015"
-down_revision: str | Sequence[str] | None = "0012"
+down_revision: str | Sequence[str] | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
