@@ -26,6 +26,7 @@ from maildesk.inbound.runner import process_pending
 from maildesk.inbound.sources.imap import ImapWatcher, explain
 from maildesk.inbound.sources.listener import Listener
 from maildesk.inbound.store import DatabaseMailboxStore
+from maildesk.kb.index import sync_desk
 from maildesk.models import Outbox, Ticket
 from maildesk.outbound import outbox
 from maildesk.sla.jobs import tick
@@ -161,6 +162,7 @@ class Daemon:
 
     def start(self) -> None:
         for desk in self.desks:
+            self._sync_kb(desk)
             self._desk_parts(desk)
         if "scheduler" in self.parts:
             self._thread(
@@ -179,6 +181,11 @@ class Daemon:
         # Mail stored by an earlier run but not yet processed, once everything serves.
         for desk in self.desks:
             self._thread(f"backlog-{desk.slug}", self._backlog(desk))
+
+    @staticmethod
+    def _sync_kb(desk: Desk) -> None:
+        """Articles edited while the daemon was down are searchable from the start."""
+        guarded("knowledge base", lambda: sync_desk(desk))()
 
     @staticmethod
     def _backlog(desk: Desk) -> Callable[[], None]:

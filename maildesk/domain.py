@@ -167,6 +167,10 @@ class EventKind(enum.StrEnum):
     ESCALATED = "escalated"
     UNIT = "unit"
     ADDRESS_BOUNCING = "address_bouncing"
+    # The confirmation carried knowledge-base suggestions (detail: their slugs).
+    KB_SUGGESTED = "kb_suggested"
+    # Staff made the closed ticket an article (`#kb`; detail: its file).
+    KB_ARTICLE = "kb_article"
 
 
 class Notice(enum.StrEnum):

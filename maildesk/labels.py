@@ -142,6 +142,8 @@ EVENT_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "deadline": "fecha límite",
             "cause": "causa final",
             "address_bouncing": "dirección rechazada por el servidor de correo",
+            "kb_suggested": "artículos sugeridos al residente",
+            "kb_article": "agregada a la base de conocimiento",
         },
         "en": {
             "created": "created",
@@ -154,6 +156,8 @@ EVENT_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "deadline": "deadline",
             "cause": "final cause",
             "address_bouncing": "address refused by the mail server",
+            "kb_suggested": "articles suggested to the resident",
+            "kb_article": "added to the knowledge base",
         },
     }
 )

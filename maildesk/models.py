@@ -399,3 +399,28 @@ class Residency(Base):
     until: Mapped[date | None] = mapped_column(Date)
     person: Mapped[Person] = relationship()
     unit: Mapped[Unit] = relationship()
+
+
+class KbArticle(Base):
+    """A knowledge-base article, copied from its Markdown file by `kb.index.sync`.
+
+    The files are the source; this row is what the search index reads. The full-text
+    structures are not mapped here (migration 0015): on SQLite the FTS5 table
+    `kb_article_fts` (rowid = id) the sync fills with stems, on PostgreSQL the generated
+    `search` tsvector column with its GIN index. `folded_title`/`folded_body` are the
+    text without accents (`text.fold`), what PostgreSQL indexes.
+    """
+
+    __tablename__ = "kb_article"
+    __table_args__ = (UniqueConstraint("desk_id", "language", "slug"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    desk_id: Mapped[int] = mapped_column(ForeignKey("desk.id"))
+    language: Mapped[str] = mapped_column(String(8))
+    slug: Mapped[str] = mapped_column(String(120))
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    folded_title: Mapped[str] = mapped_column(Text)
+    folded_body: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

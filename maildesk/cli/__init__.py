@@ -21,6 +21,7 @@ from maildesk.cli.directory import (
     cmd_directory_list,
     cmd_directory_show,
 )
+from maildesk.cli.kb import cmd_kb_sync
 from maildesk.cli.mail import cmd_ingest, cmd_outbox_list, cmd_outbox_retry, cmd_outbox_send
 from maildesk.cli.reporting import cmd_report
 from maildesk.cli.running import cmd_escalate, cmd_fetch, cmd_run
@@ -251,6 +252,13 @@ def build_parser() -> argparse.ArgumentParser:
     _desk_option(p)
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=cmd_directory_show)
+
+    kb = sub.add_parser(
+        "kb", help="the knowledge base: Markdown articles under data_dir/kb/<language>/"
+    ).add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = kb.add_parser("sync", help="index the article files (added, changed, removed)")
+    _desk_option(p)
+    p.set_defaults(func=cmd_kb_sync)
 
     staff = sub.add_parser("staff", help="the staff console").add_subparsers(
         dest="action", required=True, metavar="ACTION"

@@ -36,6 +36,8 @@ The manual of the staff mail interface:
   mail's subject and body are the request); `value` is the address, `note` the name.
 - `#tipo`/`#type <type>`, `#causa`/`#cause <cause>`: a configured request type or final
   cause, by slug or name; `value` is the slug (`ninguno`/`none` clears it: "").
+- `#kb` (also `#conocimiento`/`#knowledge`): the closed ticket (closed by this reply or
+  before) becomes a knowledge-base article: its subject and the closing reply's text.
 - `#inicio`/`#start <date>`, `#plazo`/`#deadline <date>`: `2026-12-05` or `5/12/2026`;
   `value` is the ISO date (`ninguno`/`none` clears it: "").
 
@@ -108,6 +110,7 @@ class Verb(StrEnum):
     CAUSE = "cause"
     START = "start"
     DEADLINE = "deadline"
+    KB = "kb"
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +190,7 @@ CHECK_CODES = (
     "evidence_attachment",
     "unknown_channel",
     "unknown_unit",
+    "kb_not_closed",
 )
 
 # Each verb's words, folded (lower case, no accents, words only).
@@ -211,6 +215,7 @@ _VERBS: Mapping[str, Verb] = MappingProxyType(
             Verb.CAUSE: ("causa", "cause"),
             Verb.START: ("inicio", "start"),
             Verb.DEADLINE: ("plazo", "deadline"),
+            Verb.KB: ("kb", "conocimiento", "knowledge"),
         }.items()
         for word in words
     }
@@ -487,6 +492,7 @@ _HANDLERS: Mapping[Verb, Callable[[_Line], _Outcome]] = MappingProxyType(
         Verb.CAUSE: lambda cmd: _choice(cmd, cmd.vocabulary.causes, "unknown_cause", "which_cause"),
         Verb.START: _day,
         Verb.DEADLINE: _day,
+        Verb.KB: lambda cmd: cmd.command(),
     }
 )
 
@@ -651,6 +657,11 @@ COMMAND_HELP: Mapping[str, tuple[tuple[str, str], ...]] = MappingProxyType(
             ("#inicio <fecha>", "Fecha de inicio (2026-12-05 o 5/12/2026; ninguno la borra)."),
             ("#plazo <fecha>", "Fecha límite: la solicitud debe resolverse ese día."),
             ("#causa <causa>", "Causa final del cierre (puede ser obligatoria al cerrar)."),
+            (
+                "#conocimiento (o #kb)",
+                "Con #cerrar (o en una solicitud cerrada): la respuesta de cierre pasa a la base"
+                " de conocimiento, con el asunto como título.",
+            ),
         ),
         "en": (
             ("#note [text]", "The whole reply is an internal note; the resident never sees it."),
@@ -677,6 +688,11 @@ COMMAND_HELP: Mapping[str, tuple[tuple[str, str], ...]] = MappingProxyType(
             ("#start <date>", "Start date (2026-12-05 or 5/12/2026; none clears it)."),
             ("#deadline <date>", "Deadline: the request must be resolved by that day."),
             ("#cause <cause>", "Final cause of the closure (may be required to close)."),
+            (
+                "#knowledge (or #kb)",
+                "With #close (or on a closed request): the closing reply becomes a knowledge-base"
+                " article titled by the subject.",
+            ),
         ),
     }
 )
@@ -705,6 +721,7 @@ PROBLEM_TEXT: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "evidence_note": "Esta categoría exige una nota de cierre",
             "evidence_attachment": "Esta categoría exige un adjunto en el mensaje de cierre",
             "unknown_channel": "Medio de ingreso desconocido",
+            "kb_not_closed": "Solo una solicitud cerrada va a la base de conocimiento (#cerrar)",
         },
         "en": {
             "unknown_command": "Unknown command",
@@ -726,6 +743,7 @@ PROBLEM_TEXT: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "evidence_note": "This category needs a closing note",
             "evidence_attachment": "This category needs an attachment in the closing message",
             "unknown_channel": "Unknown intake medium",
+            "kb_not_closed": "Only a closed request goes to the knowledge base (use #close)",
         },
     }
 )

@@ -57,6 +57,7 @@ ACTIONS: dict[Verb, Action | None] = {
     Verb.CAUSE: None,
     Verb.START: None,
     Verb.DEADLINE: None,
+    Verb.KB: None,
 }
 
 
@@ -226,6 +227,7 @@ _APPLY: Mapping[Verb, Callable[[staff.StaffUpdate, Command], object]] = MappingP
         Verb.CAUSE: lambda change, c: change.set_cause(c.value),
         Verb.START: lambda change, c: change.set_starts_on(_day(c.value)),
         Verb.DEADLINE: lambda change, c: change.set_deadline(_day(c.value)),
+        Verb.KB: lambda change, c: change.add_to_kb(),
     }
 )
 

@@ -355,6 +355,22 @@ def quality(session: Session, desk_id: int, window: Window) -> Table:
     return Table("quality", columns(("metric", Kind.TEXT), ("value", Kind.NUMBER)), rows)
 
 
+def kb_suggestions(session: Session, desk_id: int, window: Window) -> Table:
+    """Requests whose confirmation carried knowledge-base suggestions (a `kb_suggested`
+    event in the window)."""
+    shown = session.scalar(
+        select(func.count(func.distinct(Event.ticket_id)))
+        .join(Ticket, Event.ticket_id == Ticket.id)
+        .where(
+            Ticket.desk_id == desk_id,
+            Event.kind == EventKind.KB_SUGGESTED.value,
+            _within(Event.at, window),
+        )
+    )
+    rows: list[dict[str, Any]] = [{"metric": "confirmations_with_suggestions", "value": shown or 0}]
+    return Table("kb_suggestions", columns(("metric", Kind.TEXT), ("value", Kind.NUMBER)), rows)
+
+
 def ratings(session: Session, desk_id: int, window: Window) -> Table:
     """How many ratings of each value (1-5) were given in the window."""
     found = dict(
@@ -540,6 +556,7 @@ def build(
         recurrence_by_unit(session, desk_id, window, days),
         quality(session, desk_id, window),
         closed_by_cause(session, config, desk_id, window),
+        kb_suggestions(session, desk_id, window),
         ratings(session, desk_id, window),
         comments(session, desk_id, window),
         slowest,

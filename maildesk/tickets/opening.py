@@ -32,6 +32,7 @@ from maildesk.domain import (
 )
 from maildesk.errors import Refused
 from maildesk.inbound import correlate
+from maildesk.kb.suggest import suggest
 from maildesk.localtime import local_datetime, local_day
 from maildesk.models import Ticket
 from maildesk.outbound import notify
@@ -181,7 +182,15 @@ def confirm_receipt(
     in_reply_to: str | None = None,
     references: Sequence[str] | None = None,
 ) -> None:
-    """The resident's receipt: number, summary, the private status link, when to expect us."""
+    """The resident's receipt: number, summary, the private status link, when to expect us,
+    and the knowledge-base articles that may already answer it (recorded when there are)."""
+    found = suggest(
+        session,
+        desk.desk_id,
+        desk.language,
+        f"{ticket.subject}\n{text}",
+        base_url=desk.config.desk.base_url,
+    )
     notify.mail_resident(
         session,
         desk,
@@ -201,9 +210,19 @@ def confirm_receipt(
                 language=desk.language,
             ),
             "hours": office_hours(desk.config, desk.language),
+            "suggestions": found,
         },
     )
     record_event(session, ticket, actor="system", kind=EventKind.CONFIRMATION_QUEUED, now=now)
+    if found:
+        record_event(
+            session,
+            ticket,
+            actor="system",
+            kind=EventKind.KB_SUGGESTED,
+            now=now,
+            detail={"slugs": [s.slug for s in found]},
+        )
 
 
 def open_by_mail(

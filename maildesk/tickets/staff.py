@@ -41,6 +41,8 @@ from maildesk.domain import (
     State,
 )
 from maildesk.errors import Refused
+from maildesk.kb.index import kb_root
+from maildesk.kb.write import add_from_ticket
 from maildesk.labels import event_label, state_label
 from maildesk.localtime import local_day
 from maildesk.models import Ticket
@@ -123,6 +125,9 @@ class StaffUpdate:
         # What closing evidence this update brings: the note and the files of its message.
         self.closing: str | None = None
         self.files = 0
+        # `#kb`: the article is written when the update ends, from its answer if any.
+        self.to_kb = False
+        self.answer_text = ""
 
     def _require_change(self) -> None:
         if not self.may_change:
@@ -379,6 +384,7 @@ class StaffUpdate:
         )
         self._did(EventKind.REPLY, text.strip())
         self.answered = True
+        self.answer_text = text.strip()
         self.closing = None if self.closing is None else f"{self.closing}\n{text}"
         self.files += sum(1 for a in attachments if not a.inline)
 
@@ -464,12 +470,48 @@ class StaffUpdate:
             now=self.now,
         )
 
+    # --- the knowledge base --------------------------------------------------------
+
+    def add_to_kb(self) -> None:
+        """`#kb` or the console's button: the closed ticket becomes an article when the
+        update ends (so `#kb` may come before `#cerrar` in a mail)."""
+        self._require_change()
+        self.to_kb = True
+
+    def _write_article(self) -> None:
+        """The article: the subject as title, the closing reply (else the closing note) as
+        body, in the desk's language; then the index is synced."""
+        if self.ticket.state != State.CERRADO.value:
+            raise Refused("kb_not_closed", self.ticket.state)
+        text = self.answer_text or self.ticket.resolution
+        path = add_from_ticket(
+            self.session,
+            self.desk.desk_id,
+            kb_root(self.desk),
+            language=self.desk.language,
+            number=self.ticket.number,
+            subject=self.ticket.subject,
+            text=text,
+            now=self.now,
+        )
+        record_event(
+            self.session,
+            self.ticket,
+            actor=self.actor.email,
+            kind=EventKind.KB_ARTICLE,
+            now=self.now,
+            detail={"file": path.name},
+        )
+        self._did(EventKind.KB_ARTICLE, path.name)
+
     # --- the end of the update -----------------------------------------------------
 
     def finish(self) -> None:
         """Tell the holder what someone else did, and the resident of the change, unless
         the answer already carried it; refused when a closing rule is not met."""
         self._check_closing()
+        if self.to_kb:
+            self._write_article()
         holders = [
             h
             for h in self.holders

@@ -116,6 +116,7 @@ def create_app(desk: Desk) -> Flask:
         console_auth,
         console_reports,
         health,
+        kb,
         lookup,
         my_requests,
         portal,
@@ -128,6 +129,7 @@ def create_app(desk: Desk) -> Flask:
     app.register_blueprint(my_requests.bp)
     app.register_blueprint(portal.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(kb.bp)
     app.register_blueprint(console_auth.signin_bp)
     app.register_blueprint(console_auth.link_bp)
     app.register_blueprint(console.bp)

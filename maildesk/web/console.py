@@ -458,6 +458,7 @@ ACTIONS: dict[str, Callable[[staff.StaffUpdate], None]] = {
     "records": _records,
     "reopen": lambda c: c.reopen(_text("note")),
     "vendor": lambda c: c.ask_vendor(_text("address"), _text("message")),
+    "kb": lambda c: c.add_to_kb(),
 }
 
 
@@ -509,6 +510,7 @@ _LABEL = {
     "reopen": "reopen",
     "vendor": "vendor",
     "records": "records",
+    "kb": "kb_add",
 }
 
 

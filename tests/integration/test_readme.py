@@ -374,6 +374,7 @@ def story(tmp_path_factory: pytest.TempPathFactory, dovecot: Dovecot) -> Iterato
             _intake(desk)
             _tickets(desk)
             _directory(desk)
+            _kb(desk)
             _outbox(desk)
             _mailbox(desk, closed)
             _reports(desk)
@@ -498,6 +499,20 @@ def _directory(desk: Desk) -> None:
     desk.cli("directory", "show", "402", "--desk", "soporte", "--format", "json", why="show")
     desk.cli("directory", "show", "999", expect=1, why="directory show of an unknown unit")
     desk.cli("directory", "list", "--desk", "otra", expect=1, why="--desk of another desk")
+
+
+def _kb(desk: Desk) -> None:
+    """An article the administration wrote, indexed as the README says, and found."""
+    data = config_mod.load(desk.etc / "maildesk.toml").data_path
+    (data / "kb" / "es").mkdir(parents=True, exist_ok=True)
+    (data / "kb" / "es" / "ascensores.md").write_text(
+        "# Uso de los ascensores\n\nLos ascensores se revisan cada mes.\n", encoding="utf-8"
+    )
+    for shown in readme_commands(".venv/bin/maildesk kb"):
+        desk.cli(*in_process(as_written(desk, shown, {})), why=str(shown))
+    again = desk.cli("kb", "sync", "--desk", "soporte", why="kb sync --desk")
+    if again.out.strip() != "default: 0 added, 0 updated, 0 removed, 1 unchanged":
+        desk.story.wrong.append(f"a second kb sync changed something: {again.out!r}")
 
 
 def _outbox(desk: Desk) -> None:

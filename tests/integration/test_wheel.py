@@ -36,7 +36,7 @@ base = {"number": 7, "subject": "Ñandú en el ascensor", "tagged_subject": "[#7
         "status_url": "https://x.example/t/abc", "requester_name": "José", "desk_name": "Edificio Ñuñoa",
         "tag": "[#7]", "count": 1}
 samples = {
-    "confirmation": {"summary": "Línea 1\nLínea 2", "expected": "24 nov 2026, 10:00", "hours": "lunes a viernes"},
+    "confirmation": {"summary": "Línea 1\nLínea 2", "expected": "24 nov 2026, 10:00", "hours": "lunes a viernes", "suggestions": [{"title": "Uso de los ascensores", "url": "https://s.example/kb/es/ascensores", "snippet": "Se revisan cada mes."}]},
     "rate_limit": {"address": "a@b.example", "count": 11},
     "staff_notice": {"notice": "new", "text": "Hay una fuga", "attachments": ["foto.jpg"], "requester_email": "r@x.example",
                      "unit": "depto 402", "category": "mantenimiento", "priority": "alta", "state": "Recibida",
@@ -89,12 +89,17 @@ from sqlalchemy import select
 from maildesk.models import Ticket
 with desk.db.read_only() as s:
     token = s.scalars(select(Ticket.status_token)).one()
+from maildesk.kb.index import kb_root, sync_desk
+(kb_root(desk) / "es").mkdir(parents=True)
+(kb_root(desk) / "es" / "porton.md").write_text("# Portón\n\nSe abre con el **control**.\n", encoding="utf-8")
+sync_desk(desk)
 client = create_app(desk).test_client()
-for url in ("/", f"/t/{token}", "/healthz", "/static/style.css", "/staff/"):
+for url in ("/", f"/t/{token}", "/healthz", "/static/style.css", "/staff/", "/kb/es/porton"):
     response = client.get(url)
     assert response.status_code == 200, (url, response.status_code)
 assert "Portón" in client.get(f"/t/{token}").get_data(as_text=True)
-print(f"ok {rendered} mail templates, 5 pages")
+assert "<strong>control</strong>" in client.get("/kb/es/porton").get_data(as_text=True)
+print(f"ok {rendered} mail templates, 6 pages")
 """
 
 
@@ -158,4 +163,4 @@ def test_every_template_renders_from_an_installed_wheel(tmp_path: Path) -> None:
         env={**os.environ, "PYTHONPATH": str(target)},
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("ok ") and "5 pages" in done.stdout
+    assert done.stdout.startswith("ok ") and "6 pages" in done.stdout

@@ -155,6 +155,11 @@ VERBS: list[tuple[str, tuple[Verb, str, str, bool]]] = [
     ("#plazo 05-01-2027", (Verb.DEADLINE, "2027-01-05", "", True)),
     ("#deadline 2027-01-05", (Verb.DEADLINE, "2027-01-05", "", True)),
     ("#plazo ninguno", (Verb.DEADLINE, "", "", True)),
+    # #kb (both languages), #conocimiento / #knowledge
+    ("#kb", (Verb.KB, "", "", True)),
+    ("#KB", (Verb.KB, "", "", True)),
+    ("#Conocimiento", (Verb.KB, "", "", True)),
+    ("#knowledge", (Verb.KB, "", "", True)),
 ]
 
 
