@@ -405,7 +405,7 @@ class KbArticle(Base):
     """A knowledge-base article, copied from its Markdown file by `kb.index.sync`.
 
     The files are the source; this row is what the search index reads. The full-text
-    structures are not mapped here (migration 0015): on SQLite the FTS5 table
+    structures are not mapped here (migration 0014): on SQLite the FTS5 table
     `kb_article_fts` (rowid = id) the sync fills with stems, on PostgreSQL the generated
     `search` tsvector column with its GIN index. `folded_title`/`folded_body` are the
     text without accents (`text.fold`), what PostgreSQL indexes.

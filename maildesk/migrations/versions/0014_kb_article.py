@@ -4,7 +4,7 @@ SQLite: an FTS5 table (unicode61, diacritics removed) whose rowid is the article
 filled with Snowball stems by `kb.index`. PostgreSQL: a generated tsvector of the
 folded title (weight A) and body (B), in the article's language, with a GIN index.
 
-Revision ID: 0015
+Revision ID: 0014
 Revises: 0013
 
 """
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015"
+revision: str = "0014"
 down_revision: str | Sequence[str] | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
