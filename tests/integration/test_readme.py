@@ -472,6 +472,10 @@ def _tickets(desk: Desk) -> None:
     )  # fmt: skip
     desk.cli("ticket", "list", "--state", "en progreso", why="ticket list as people write it")
     desk.cli("ticket", "list", "--state", "abierto", expect=2, why="an unknown state")
+    paged = desk.cli("ticket", "list", "--limit", "1", "--page", "2", why="ticket list page 2")
+    if "showing 2–2 of" not in paged.out:
+        desk.story.wrong.append(f"ticket list --page 2 does not say where it is: {paged.out}")
+    desk.cli("ticket", "list", "--limit", "1", "--after", "2", why="ticket list --after")
     desk.cli("ticket", "show", "1", why="ticket show N")
     shown = desk.cli("ticket", "show", "1", "--format", "json", why="ticket show --format json")
     desk.story.shown_json = json.loads(shown.out or "{}")
