@@ -19,7 +19,9 @@ The steady pass is the one the scheduler runs every minute.
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import shlex
 import sys
 import tempfile
 import time
@@ -106,7 +108,8 @@ def main() -> None:
     parser.add_argument("--open", type=int, default=5_000)
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args()
+    # BENCH_ARGS, as for `make bench`: the suite's smoke run asks for a small N this way.
+    args = parser.parse_args(sys.argv[1:] + shlex.split(os.environ.get("BENCH_ARGS", "")))
     with tempfile.TemporaryDirectory(prefix="maildesk-escalation-") as tmp:
         made = generate(
             Path(tmp), tickets=args.tickets, messages=args.tickets, database=args.database

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -77,7 +79,8 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--old", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    # BENCH_ARGS, as for `make bench`: the suite's smoke run asks for a small N this way.
+    args = parser.parse_args(sys.argv[1:] + shlex.split(os.environ.get("BENCH_ARGS", "")))
     if args.old:
         old_listing(args.old)
         return

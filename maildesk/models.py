@@ -72,6 +72,9 @@ class Desk(Base):
     name: Mapped[str] = mapped_column(String(200))
     next_number: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The fingerprint of the SLA rules the tickets' `next_check_at` were set by
+    # (`sla.policy.rules_fingerprint`): new rules have the pass look at every open ticket.
+    sla_rules: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
 
 class Ticket(Base):

@@ -2,7 +2,8 @@
 each person gets one mail per pass listing all their tickets that escalated in it.
 
 A pass reads only the tickets whose `next_check_at` has come (the next threshold the
-policy can cross, or a change since), in short batches, and sets each one's next check.
+policy can cross, or a change since), in short batches, and sets each one's next check;
+when the SLA rules differ from those the checks were set by, every open ticket is due.
 Recording and mailing happen in one transaction per batch, and a unique constraint on
 the record means a second worker, a restart or the next pass never sends it again.
 On PostgreSQL an advisory lock lets one worker run the pass at a time; the others
@@ -17,15 +18,24 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from maildesk.config import Config, StaffConfig
 from maildesk.context import Desk
 from maildesk.domain import EventKind, Role, State
+from maildesk.models import Desk as DeskRow
 from maildesk.models import Escalation, Event, Ticket
 from maildesk.sla.facts import facts_of
-from maildesk.sla.policy import Due, Level, desk_calendar, due, next_check, statuses
+from maildesk.sla.policy import (
+    Due,
+    Level,
+    desk_calendar,
+    due,
+    next_check,
+    rules_fingerprint,
+    statuses,
+)
 from maildesk.tickets import system
 from maildesk.tickets.due import earliest
 
@@ -90,6 +100,7 @@ def run_pass(desk: Desk, *, batch: int = BATCH) -> PassReport:
     """
     now = desk.clock.now()
     report = PassReport()
+    _check_all_on_new_rules(desk, now)
     while True:
         done = _run_batch(desk, now, batch, report)
         if done is None:
@@ -100,6 +111,26 @@ def run_pass(desk: Desk, *, batch: int = BATCH) -> PassReport:
     if report.escalations:
         log.info("escalation pass: %d escalation(s), %d mail(s)", report.escalations, report.mails)
     return report
+
+
+def _check_all_on_new_rules(desk: Desk, now: datetime) -> None:
+    """After an upgrade or a change of the SLA rules, every open ticket is due for a check:
+    its stored one was set by other rules (or none)."""
+    rules = rules_fingerprint(desk.config)
+    with desk.db.transaction() as session:
+        row = session.get(DeskRow, desk.desk_id)
+        if row is None or row.sla_rules == rules:
+            return
+        session.execute(
+            update(Ticket)
+            .where(
+                Ticket.desk_id == desk.desk_id,
+                Ticket.state != State.CERRADO.value,
+                Ticket.imported.is_(False),
+            )
+            .values(next_check_at=now)
+        )
+        row.sla_rules = rules
 
 
 def _run_batch(desk: Desk, now: datetime, size: int, report: PassReport) -> int | None:

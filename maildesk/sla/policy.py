@@ -12,6 +12,7 @@ caller's business (the database keeps that, so each fires once).
 from __future__ import annotations
 
 import enum
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -266,6 +267,19 @@ def next_check(
     if facts.resolved_at is None and age_limit >= now:
         moments.append(max(age_limit, now + timedelta(seconds=1)))
     return min(moments, default=None)
+
+
+def rules_fingerprint(config: Config) -> str:
+    """A digest of everything `next_check` depends on in the configuration: when it
+    changes, checks set by the old rules may come too late."""
+    rules = (
+        config.desk.timezone,
+        config.calendar,
+        config.escalation,
+        sorted(config.priorities.items()),
+        sorted(config.types.items()),
+    )
+    return hashlib.sha256(repr(rules).encode()).hexdigest()
 
 
 _DAYS = {

@@ -213,7 +213,8 @@ def test_manager_reassigns_from_the_escalation_mail(
 
 def test_pass_reads_only_tickets_whose_check_has_come(desk: Desk, clock: FixedClock) -> None:
     """Each pass sets a ticket's next check before its next threshold; a ticket whose check
-    is later is not read (its escalation waits), and batches of one cover all the others."""
+    is later is not read (its escalation waits) until the SLA rules change, and batches of
+    one cover all the others."""
     from maildesk.models import Ticket
 
     for n in range(3):
@@ -238,3 +239,19 @@ def test_pass_reads_only_tickets_whose_check_has_come(desk: Desk, clock: FixedCl
             )
         )
     assert escalated == {2, 3} and report.escalations > 0
+
+    # Other SLA rules than those the checks were set by: every open ticket is looked at.
+    from maildesk.models import Desk as DeskRow
+
+    with desk.db.transaction() as session:
+        row = session.get(DeskRow, desk.desk_id)
+        assert row is not None and row.sla_rules
+        row.sla_rules = "rules of another configuration"
+    run_pass(desk, batch=1)
+    with desk.db.read_only() as session:
+        escalated = set(
+            session.scalars(
+                select(Ticket.number).join(Escalation, Escalation.ticket_id == Ticket.id)
+            )
+        )
+    assert escalated == {1, 2, 3}

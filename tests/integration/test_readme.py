@@ -617,6 +617,20 @@ def _slow_processes(desk: Desk) -> list[Callable[[], Ran]]:
             why=str(report),
         )
     )
+    for script, small in (
+        ("escalation_pass.py", "--tickets 60 --open 20"),
+        ("ticket_list.py", "--tickets 60"),
+    ):
+        command = readme_command(f".venv/bin/python bench/{script}")
+        started.append(
+            desk.process(
+                as_written(desk, command, {}),
+                env={"BENCH_ARGS": small},
+                cwd=ROOT,
+                servers=False,
+                why=str(command),
+            )
+        )
     for console in readme_commands(".venv/bin/python bench/console_board.py"):
         started.append(
             desk.process(
