@@ -4,13 +4,15 @@
         [--database sqlite|postgresql]
 
 Generates the history (`generate_history.generate`), leaves M random tickets open at
-the year's end (`next_check_at` as migration 0016 leaves a ticket older than it: check
-at the next pass), then times, in this run on the same data:
+the year's end (and, as after the upgrade to migration 0016, no SLA rules recorded for
+the desk: the first pass looks at every open ticket), then times, in this run on the
+same data:
 
 - baseline: the pass as it was before migration 0016, written here as the reference —
   every open ticket read as an object, its events by a query of its own, every
   escalation row of them, the policy on each (rolled back, so it changes nothing);
-- the first pass: every open ticket is due once, so it reads all of them, in batches;
+- the first pass: every open ticket is due once, so it reads all of them, in batches,
+  and records and mails their escalations;
 - a steady pass a minute later: only the tickets whose next threshold came in that minute.
 
 The steady pass is the one the scheduler runs every minute.
@@ -49,7 +51,7 @@ def leave_open(desk: Desk, count: int, seed: int) -> None:
     with desk.db.engine.begin() as conn:
         numbers = list(conn.scalars(select(Ticket.number)))
         chosen = random.Random(seed).sample(numbers, min(count, len(numbers)))
-        conn.execute(update(Ticket).values(state=State.CERRADO.value, next_check_at=None))
+        conn.execute(update(Ticket).values(state=State.CERRADO.value))
         for start in range(0, len(chosen), 500):
             conn.execute(
                 update(Ticket)
@@ -59,7 +61,6 @@ def leave_open(desk: Desk, count: int, seed: int) -> None:
                     resolved_at=None,
                     closed_at=None,
                     outcome=None,
-                    next_check_at=Ticket.opened_at,
                 )
             )
 
