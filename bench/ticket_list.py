@@ -9,7 +9,9 @@ of its own, so its peak RSS is its own:
 - baseline: the listing before paging, written here as the reference — every ticket
   read as an object with its unit, made a row, worded, one table of them all;
 - `maildesk ticket list`: the first page of 50 and its footer;
-- `maildesk ticket list --format json`: every ticket, streamed.
+- `maildesk ticket list --format json`: every ticket, streamed;
+
+and `maildesk --help`, the command's start-up alone, which both listings include.
 """
 
 from __future__ import annotations
@@ -99,6 +101,7 @@ def main() -> None:
             old = measured(
                 "baseline  old unpaged list (table)", [sys.executable, __file__, "--old", config]
             )
+            measured("start-up  maildesk --help", [sys.executable, "-m", "maildesk", "--help"])
             paged = measured("maildesk  ticket list (first page)", cli)
             whole = measured(
                 "maildesk  ticket list --format json (all)", [*cli, "--format", "json"]
