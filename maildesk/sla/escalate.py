@@ -1,5 +1,6 @@
 """The escalation pass: what is due is recorded once per (ticket, target, level) and
-each person gets one mail per pass listing all their tickets that escalated in it.
+each person gets one mail per pass (per batch, when more than a batch is due) listing
+all their tickets that escalated in it.
 
 A pass reads only the tickets whose `next_check_at` has come (the next threshold the
 policy can cross, or a change since), in short batches, and sets each one's next check;
