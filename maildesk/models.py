@@ -72,6 +72,9 @@ class Desk(Base):
     name: Mapped[str] = mapped_column(String(200))
     next_number: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The fingerprint of the SLA rules the tickets' `next_check_at` were set by
+    # (`sla.policy.rules_fingerprint`): new rules have the pass look at every open ticket.
+    sla_rules: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
 
 class Ticket(Base):
@@ -82,6 +85,7 @@ class Ticket(Base):
         Index("ix_ticket_desk_state_opened", "desk_id", "state", "opened_at"),
         Index("ix_ticket_desk_opened", "desk_id", "opened_at"),
         Index("ix_ticket_desk_due", "desk_id", "due_at"),
+        Index("ix_ticket_desk_next_check", "desk_id", "next_check_at"),
         Index("ix_ticket_desk_assignee", "desk_id", "assignee"),
         Index("ix_ticket_desk_team", "desk_id", "team"),
         # The reports and digests find a window's tickets by each of its times.
@@ -127,6 +131,11 @@ class Ticket(Base):
     # The next SLA deadline while a target is unmet (None when paused or all met), kept by
     # `tickets.due.refresh_due`, so "overdue" is one indexed comparison in SQL.
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the escalation pass must look at the ticket again: the next escalation
+    # threshold (75 % of a target, its breach, 24 h open, …), or now after an SLA-relevant
+    # change; None when nothing can escalate (closed, imported, everything fired). Kept by
+    # `tickets.due.refresh_due` and the pass, so a pass reads only the tickets due.
+    next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # What PVI and Seiton record on a request: its configured type ([types]), the day work
     # starts and the day it must be done (staff set them; the deadline is the SLA's
     # resolution due date), and the final cause ([causes]) given when it closes.

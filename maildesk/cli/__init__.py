@@ -42,6 +42,13 @@ from maildesk.errors import ConfigError, SchemaError, TemporaryError
 CHATTY_LOGGERS = ("alembic", "imapclient", "mail.log")
 
 
+def _positive(text: str) -> int:
+    """A whole number of 1 or more, for counts and pages."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got {text!r}")
+    return int(text)
+
+
 def _desk_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--desk",
@@ -160,6 +167,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--ignored",
         action="store_true",
         help="list mails set aside on purpose (loops, bounces), with reasons",
+    )
+    p.add_argument(
+        "--limit",
+        type=_positive,
+        metavar="N",
+        help="tickets per page (a table shows 50; JSON gives every ticket unless given)",
+    )
+    paging = p.add_mutually_exclusive_group()
+    paging.add_argument("--page", type=_positive, default=1, metavar="N", help="page N of --limit")
+    paging.add_argument(
+        "--after",
+        type=_positive,
+        metavar="NUMBER",
+        help="the tickets after ticket NUMBER in the list (numbered below it)",
     )
     p.add_argument("--format", choices=["table", "json"], default="table")
     _desk_option(p)

@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
 
 from maildesk import labels
 from maildesk.config import Duration
 from maildesk.context import Desk
+from maildesk.directory.keys import shown
 from maildesk.directory.lookup import unit_name
-from maildesk.models import Inbound, Message, Outbox, Ticket
+from maildesk.models import Inbound, Message, Outbox, Ticket, Unit
 from maildesk.sla.facts import sla_of
 
 # C0 and C1 controls and DEL: in a subject, name or body they are terminal escapes
@@ -75,34 +76,46 @@ def date_filter(option: str, text: str) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
+# The fields of a ticket that `ticket list` and `ticket show` give, in their order; read
+# from a Ticket or from a row of `ticket_rows`'s SELECT, which has the same names.
+_SUMMARY = (
+    ("number", "number"),
+    ("subject", "subject"),
+    ("state", "state"),
+    ("priority", "priority"),
+    ("category", "category"),
+    ("channel", "channel"),
+    ("requester", "requester_email"),
+    ("requester_name", "requester_name"),
+    ("assignee", "assignee"),
+    ("team", "team"),
+    ("unit", "unit"),
+    ("directory_unit", None),
+    ("requester_relation", "requester_relation"),
+    ("type", "type"),
+    ("starts_on", "starts_on"),
+    ("deadline", "deadline"),
+    ("cause", "cause"),
+    ("opened_at", "opened_at"),
+    ("first_response_at", "first_response_at"),
+    ("resolved_at", "resolved_at"),
+    ("closed_at", "closed_at"),
+    ("updated_at", "updated_at"),
+    ("purged_at", "purged_at"),
+)
+
+
+def _summary(source: Any, directory_unit: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, name in _SUMMARY:
+        value = directory_unit if name is None else getattr(source, name)
+        out[key] = _iso(value) if isinstance(value, date) else value
+    return out
+
+
 def ticket_summary(ticket: Ticket) -> dict[str, Any]:
-    return {
-        "number": ticket.number,
-        "subject": ticket.subject,
-        "state": ticket.state,
-        "priority": ticket.priority,
-        "category": ticket.category,
-        "channel": ticket.channel,
-        "requester": ticket.requester_email,
-        "requester_name": ticket.requester_name,
-        "assignee": ticket.assignee,
-        "team": ticket.team,
-        "unit": ticket.unit,
-        "directory_unit": (
-            unit_name(ticket.directory_unit) if ticket.directory_unit is not None else None
-        ),
-        "requester_relation": ticket.requester_relation,
-        "type": ticket.type,
-        "starts_on": _iso(ticket.starts_on),
-        "deadline": _iso(ticket.deadline),
-        "cause": ticket.cause,
-        "opened_at": _iso(ticket.opened_at),
-        "first_response_at": _iso(ticket.first_response_at),
-        "resolved_at": _iso(ticket.resolved_at),
-        "closed_at": _iso(ticket.closed_at),
-        "updated_at": _iso(ticket.updated_at),
-        "purged_at": _iso(ticket.purged_at),
-    }
+    unit = ticket.directory_unit
+    return _summary(ticket, unit_name(unit) if unit is not None else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,22 +148,75 @@ def ticket_filter(
     )
 
 
-def ticket_rows(desk: Desk, wanted: TicketFilter) -> list[dict[str, Any]]:
-    """Tickets matching `wanted`, newest first."""
-    query = select(Ticket).where(Ticket.desk_id == desk.desk_id)
+def _matching(desk: Desk, wanted: TicketFilter) -> list[ColumnElement[bool]]:
+    where = [Ticket.desk_id == desk.desk_id]
     if wanted.state:
-        query = query.where(Ticket.state == wanted.state)
+        where.append(Ticket.state == wanted.state)
     if wanted.assignee:
-        query = query.where(Ticket.assignee == wanted.assignee)
+        where.append(Ticket.assignee == wanted.assignee)
     if wanted.category:
-        query = query.where(Ticket.category == wanted.category)
+        where.append(Ticket.category == wanted.category)
     if wanted.since is not None:
-        query = query.where(Ticket.opened_at >= wanted.since)
+        where.append(Ticket.opened_at >= wanted.since)
     if wanted.until is not None:
-        query = query.where(Ticket.opened_at < wanted.until)
+        where.append(Ticket.opened_at < wanted.until)
+    return where
+
+
+def ticket_rows(
+    desk: Desk,
+    wanted: TicketFilter,
+    *,
+    limit: int | None = None,
+    below: int | None = None,
+    skip: int = 0,
+) -> Iterator[dict[str, Any]]:
+    """Tickets matching `wanted`, newest first, streamed from one SELECT of the listed
+    columns (no ticket objects), so memory stays flat on any desk. `below` is keyset
+    paging: only tickets numbered below it; `skip` drops the first ones (a page)."""
+    names = [getattr(Ticket, name) for _key, name in _SUMMARY if name is not None]
+    query = (
+        select(
+            *names,
+            Unit.tower.label("unit_tower"),
+            Unit.number.label("unit_number"),
+            Unit.label.label("unit_label"),
+        )
+        .outerjoin(Unit, Unit.id == Ticket.unit_id)
+        .where(*_matching(desk, wanted))
+        .order_by(Ticket.number.desc())
+        .offset(skip or None)
+        .limit(limit)
+    )
+    if below is not None:
+        query = query.where(Ticket.number < below)
     with desk.db.read_only() as session:
-        query = query.options(selectinload(Ticket.directory_unit))
-        return [ticket_summary(t) for t in session.scalars(query.order_by(Ticket.number.desc()))]
+        for row in session.execute(query.execution_options(yield_per=500)):
+            unit = (
+                shown(row.unit_tower, row.unit_number, row.unit_label)
+                if row.unit_tower is not None
+                else None
+            )
+            yield _summary(row, unit)
+
+
+# Tickets a `ticket list` table shows at once.
+PAGE = 50
+
+
+def page_footer(before: int, shown: int, total: int, following: str) -> str:
+    """ "showing 51–100 of 1,234; next: --page 3": where a page of a list sits (pure)."""
+    line = f"showing {before + 1:,}–{before + shown:,} of {total:,}"
+    return line + (f"; next: {following}" if before + shown < total else "")
+
+
+def ticket_count(desk: Desk, wanted: TicketFilter, *, at_or_above: int | None = None) -> int:
+    """How many tickets match `wanted` (numbered `at_or_above` or more, when given)."""
+    query = select(func.count()).select_from(Ticket).where(*_matching(desk, wanted))
+    if at_or_above is not None:
+        query = query.where(Ticket.number >= at_or_above)
+    with desk.db.read_only() as session:
+        return session.scalar(query) or 0
 
 
 def _message(message: Message) -> dict[str, Any]:

@@ -6,9 +6,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
+from typing import Any
 
 from maildesk.cli import read as views
 from maildesk.cli.common import chosen, desk_of, desks_of, emit, install_of, with_desk
+from maildesk.context import Desk
 
 
 def cmd_ticket_list(args: argparse.Namespace) -> int:
@@ -36,19 +39,61 @@ def cmd_ticket_list(args: argparse.Namespace) -> int:
         except views.BadFilter as exc:
             print(f"maildesk ticket list: {exc}", file=sys.stderr)
             return 2
-        rows = [
-            row
-            for desk in desks_of(args)
-            for row in with_desk(views.ticket_rows(desk, wanted), desk, several)
-        ]
-        if args.format != "json":
-            rows = [views.worded(row, language) for row in rows]
+        return _list_tickets(args, wanted, language, several)
     print(
         json.dumps(rows, ensure_ascii=False, indent=2)
         if args.format == "json"
         else views.table(rows)
     )
     return 0
+
+
+def _list_tickets(
+    args: argparse.Namespace, wanted: views.TicketFilter, language: str, several: bool
+) -> int:
+    """One page of tickets per desk with a footer saying where the next starts; JSON
+    stays the documented array (every ticket unless `--limit` or `--page`), written as
+    it is read."""
+    limit = args.limit or (None if args.format == "json" and args.page == 1 else views.PAGE)
+    skip = (args.page - 1) * limit if limit and args.after is None else 0
+    desks = desks_of(args)
+
+    def page(desk: Desk) -> Iterator[dict[str, Any]]:
+        return views.ticket_rows(desk, wanted, limit=limit, below=args.after, skip=skip)
+
+    if args.format == "json":
+        _print_json(
+            {"desk": desk.slug, **row} if several else row for desk in desks for row in page(desk)
+        )
+        return 0
+    rows: list[dict[str, Any]] = []
+    footers: list[str] = []
+    for desk in desks:
+        shown = [views.worded(row, language) for row in page(desk)]
+        rows += with_desk(shown, desk, several)
+        if shown:
+            before = (
+                views.ticket_count(desk, wanted, at_or_above=args.after) if args.after else skip
+            )
+            following = (
+                f"--after {shown[-1]['number']}" if args.after else f"--page {args.page + 1}"
+            )
+            footer = views.page_footer(
+                before, len(shown), views.ticket_count(desk, wanted), following
+            )
+            footers.append(f"{desk.slug}: {footer}" if several else footer)
+    print("\n".join([views.table(rows), *footers]))
+    return 0
+
+
+def _print_json(rows: Iterator[dict[str, Any]]) -> None:
+    """A JSON array written row by row, as `json.dumps(rows, indent=2)` writes it."""
+    first = True
+    for row in rows:
+        text = json.dumps(row, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+        sys.stdout.write(("[\n  " if first else ",\n  ") + text)
+        first = False
+    sys.stdout.write("[]\n" if first else "\n]\n")
 
 
 def cmd_ticket_show(args: argparse.Namespace) -> int:

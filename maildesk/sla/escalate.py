@@ -1,8 +1,12 @@
 """The escalation pass: what is due is recorded once per (ticket, target, level) and
-each person gets one mail per pass listing all their tickets that escalated in it.
+each person gets one mail per pass (per batch, when more than a batch is due) listing
+all their tickets that escalated in it.
 
-Recording and mailing happen in one transaction, and a unique constraint on the
-record means a second worker, a restart or the next pass never sends it again.
+A pass reads only the tickets whose `next_check_at` has come (the next threshold the
+policy can cross, or a change since), in short batches, and sets each one's next check;
+when the SLA rules differ from those the checks were set by, every open ticket is due.
+Recording and mailing happen in one transaction per batch, and a unique constraint on
+the record means a second worker, a restart or the next pass never sends it again.
 On PostgreSQL an advisory lock lets one worker run the pass at a time; the others
 skip it.
 """
@@ -15,15 +19,24 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, selectinload
 
 from maildesk.config import Config, StaffConfig
 from maildesk.context import Desk
 from maildesk.domain import EventKind, Role, State
-from maildesk.models import Escalation, Ticket
+from maildesk.models import Desk as DeskRow
+from maildesk.models import Escalation, Event, Ticket
 from maildesk.sla.facts import facts_of
-from maildesk.sla.policy import Due, Level, desk_calendar, due, statuses
+from maildesk.sla.policy import (
+    Due,
+    Level,
+    desk_calendar,
+    due,
+    next_check,
+    rules_fingerprint,
+    statuses,
+)
 from maildesk.tickets import system
 from maildesk.tickets.due import earliest
 
@@ -68,41 +81,95 @@ class PassReport:
     by_recipient: dict[str, list[tuple[int, str, str]]] = field(default_factory=dict)
 
 
+# Tickets read, escalated and mailed per transaction: short enough that intake, which
+# waits for SQLite's write lock, never waits long.
+BATCH = 500
+
+
 def _locked(session: Session, desk: Desk) -> bool:
     if not desk.db.is_postgres:
         return True
     return bool(session.scalar(select(func.pg_try_advisory_xact_lock(LOCK_ESCALATE))))
 
 
-def run_pass(desk: Desk) -> PassReport:
-    """One escalation pass at `desk.clock.now()`."""
-    config, now = desk.config, desk.clock.now()
+def run_pass(desk: Desk, *, batch: int = BATCH) -> PassReport:
+    """One escalation pass at `desk.clock.now()` over the tickets whose check is due.
+
+    Batches of `batch` tickets, each in its own transaction: a person mentioned in
+    several batches gets a mail per batch. A worker that cannot take the lock leaves
+    the rest of the pass to the one that holds it.
+    """
+    now = desk.clock.now()
     report = PassReport()
+    _check_all_on_new_rules(desk, now)
+    while True:
+        done = _run_batch(desk, now, batch, report)
+        if done is None:
+            report.skipped = True
+            return report
+        if done < batch:
+            break
+    if report.escalations:
+        log.info("escalation pass: %d escalation(s), %d mail(s)", report.escalations, report.mails)
+    return report
+
+
+def _check_all_on_new_rules(desk: Desk, now: datetime) -> None:
+    """After an upgrade or a change of the SLA rules, every open ticket is due for a check:
+    its stored one was set by other rules (or none)."""
+    rules = rules_fingerprint(desk.config)
+    with desk.db.transaction() as session:
+        row = session.get(DeskRow, desk.desk_id)
+        if row is None or row.sla_rules == rules:
+            return
+        session.execute(
+            update(Ticket)
+            .where(
+                Ticket.desk_id == desk.desk_id,
+                Ticket.state != State.CERRADO.value,
+                Ticket.imported.is_(False),
+            )
+            .values(next_check_at=now)
+        )
+        row.sla_rules = rules
+
+
+def _run_batch(desk: Desk, now: datetime, size: int, report: PassReport) -> int | None:
+    """Check up to `size` due tickets in one transaction; how many, None when locked out."""
+    config = desk.config
     with desk.db.transaction() as session:
         if not _locked(session, desk):
-            return PassReport(skipped=True)
-        open_tickets = list(
+            return None
+        tickets = list(
             session.scalars(
-                select(Ticket).where(
+                select(Ticket)
+                .where(
                     Ticket.desk_id == desk.desk_id,
+                    Ticket.next_check_at <= now,
                     Ticket.state != State.CERRADO.value,
                     Ticket.imported.is_(False),
                 )
+                .order_by(Ticket.next_check_at, Ticket.id)
+                .limit(size)
+                .options(selectinload(Ticket.events.and_(Event.kind.in_(_HISTORY))))
             )
         )
         fired = {
-            (e.ticket_id, e.target, e.level)
-            for e in session.scalars(
-                select(Escalation).where(Escalation.ticket_id.in_([t.id for t in open_tickets]))
+            tuple(row)
+            for row in session.execute(
+                select(Escalation.ticket_id, Escalation.target, Escalation.level).where(
+                    Escalation.ticket_id.in_([t.id for t in tickets])
+                )
             )
         }
         pending: dict[str, tuple[StaffConfig, list[tuple[Ticket, Due]]]] = {}
         cal = desk_calendar(config, now)
-        for ticket in open_tickets:
+        for ticket in tickets:
             facts = facts_of(ticket)
             found = statuses(facts, config, cal, now)
             if ticket.due_at is None:  # opened before the column existed, or paused
                 ticket.due_at = earliest(found)
+            ticket.next_check_at = next_check(facts, config, cal, now)
             for item in due(facts, found, config, now):
                 if (ticket.id, item.target, item.level.value) in fired:
                     continue
@@ -123,10 +190,10 @@ def run_pass(desk: Desk) -> PassReport:
             items.sort(key=lambda pair: -pair[1].overdue_seconds)
             _mail(session, desk, person, items, now=now)
             report.mails += 1
-            report.by_recipient[email] = [(t.number, d.target, d.level.value) for t, d in items]
-    if report.escalations:
-        log.info("escalation pass: %d escalation(s), %d mail(s)", report.escalations, report.mails)
-    return report
+            report.by_recipient.setdefault(email, []).extend(
+                (t.number, d.target, d.level.value) for t, d in items
+            )
+    return len(tickets)
 
 
 def _mail(

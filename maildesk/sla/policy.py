@@ -12,6 +12,7 @@ caller's business (the database keeps that, so each fires once).
 from __future__ import annotations
 
 import enum
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -21,6 +22,7 @@ from maildesk.config import DAY_NAMES, CalendarConfig, Config, Duration
 from maildesk.domain import State
 from maildesk.sla.clock import (
     BusinessCalendar,
+    CALENDAR_24x7,
     Span,
     Status,
     Target,
@@ -122,10 +124,17 @@ def deadline_end(config: Config, day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
 
 
-def statuses(
-    facts: Facts, config: Config, calendar: BusinessCalendar, now: datetime
-) -> dict[str, Status]:
-    """First-response and resolution status of one ticket at `now`.
+@dataclass(frozen=True, slots=True)
+class Clocked:
+    """One target as the policy counts it: its size, the clock's spans, when it was met."""
+
+    target: Target
+    spans: Sequence[Span]
+    done_at: datetime | None
+
+
+def clocked(facts: Facts, config: Config) -> dict[str, Clocked]:
+    """The first-response and resolution targets of one ticket with their clocks.
 
     The one place that decides the resolution's due date: a deadline staff set (a date,
     counted in real time without pauses), else the type's deadline, else the priority's.
@@ -134,30 +143,30 @@ def statuses(
     spans = running_spans(facts.history, opened_at=facts.opened_at)
     if facts.deadline is not None:
         until = (deadline_end(config, facts.deadline) - facts.opened_at).total_seconds()
-        resolution = measure(
+        resolution = Clocked(
             Target(max(int(until), 0), business=False),
             [Span(facts.opened_at, None)],
-            calendar=calendar,
-            now=now,
-            done_at=facts.resolved_at,
+            facts.resolved_at,
         )
     else:
-        resolution = measure(
+        resolution = Clocked(
             target_of(resolution_target(config, facts.priority, facts.kind)),
             spans,
-            calendar=calendar,
-            now=now,
-            done_at=facts.resolved_at,
+            facts.resolved_at,
         )
     return {
-        FIRST_RESPONSE: measure(
-            target_of(settings.first_response),
-            spans,
-            calendar=calendar,
-            now=now,
-            done_at=facts.first_response_at,
-        ),
+        FIRST_RESPONSE: Clocked(target_of(settings.first_response), spans, facts.first_response_at),
         RESOLUTION: resolution,
+    }
+
+
+def statuses(
+    facts: Facts, config: Config, calendar: BusinessCalendar, now: datetime
+) -> dict[str, Status]:
+    """First-response and resolution status of one ticket at `now`."""
+    return {
+        name: measure(c.target, c.spans, calendar=calendar, now=now, done_at=c.done_at)
+        for name, c in clocked(facts, config).items()
     }
 
 
@@ -226,6 +235,51 @@ def due(facts: Facts, found: dict[str, Status], config: Config, now: datetime) -
     if still_open and facts.unhappy:
         out.append(Due("unhappy", Level.DIRECTOR, "the resident is unhappy", 0.0))
     return out
+
+
+def next_check(
+    facts: Facts, config: Config, calendar: BusinessCalendar, now: datetime
+) -> datetime | None:
+    """The first moment after `now` at which `due` could name an escalation it does not
+    name now; None when none can come (every target met, the ticket resolved).
+
+    Each unmet target escalates at fixed shares of itself (at risk, broken, the manager's
+    margin, the director's factor for alta), reached while its clock runs, and an
+    unresolved ticket once more at `manager_after` of age. A moment a little early only
+    costs the pass one look; a late one delays an escalation, so none is more than a
+    second late.
+    """
+    rules = config.escalation
+    moments: list[datetime] = []
+    shares = [rules.at_risk, 1.0, 1 + rules.manager_margin]
+    if facts.priority == "alta":
+        shares.append(rules.director_factor)
+    found = statuses(facts, config, calendar, now)
+    for name, c in clocked(facts, config).items():
+        if c.done_at is not None or not c.spans or c.spans[-1].end is not None:
+            continue  # met, or its clock is paused: the state change sets a new check
+        clock = calendar if c.target.business else CALENDAR_24x7
+        for share in shares:
+            left = share * c.target.seconds - found[name].elapsed
+            if left >= 0:  # not crossed yet ("broken" is strictly over the target)
+                moments.append(clock.add_business(now, max(left, 1.0)))
+    age_limit = facts.opened_at + timedelta(seconds=rules.manager_after.seconds)
+    if facts.resolved_at is None and age_limit >= now:
+        moments.append(max(age_limit, now + timedelta(seconds=1)))
+    return min(moments, default=None)
+
+
+def rules_fingerprint(config: Config) -> str:
+    """A digest of everything `next_check` depends on in the configuration: when it
+    changes, checks set by the old rules may come too late."""
+    rules = (
+        config.desk.timezone,
+        config.calendar,
+        config.escalation,
+        sorted(config.priorities.items()),
+        sorted(config.types.items()),
+    )
+    return hashlib.sha256(repr(rules).encode()).hexdigest()
 
 
 _DAYS = {

@@ -5,7 +5,8 @@ SQL cannot replay; the deadline only moves when something SLA-relevant happens (
 a state change, the first answer, a new priority), so it is computed then, here, and
 kept in `ticket.due_at`: the earliest deadline of a target not yet met, or None while
 the clock is paused or every target is met. Tickets older than the column get theirs
-from the escalation pass, which computes every open ticket's SLA anyway.
+from the escalation pass, which the migration of `next_check_at` has look at every open
+ticket once.
 """
 
 from __future__ import annotations
@@ -38,5 +39,9 @@ def earliest(found: Mapping[str, Status]) -> datetime | None:
 
 
 def refresh_due(config: Config, ticket: Ticket, now: datetime) -> None:
-    """Keep `ticket.due_at` true after a change the SLA clock depends on."""
+    """Keep `ticket.due_at` true after a change the SLA clock depends on, and have the
+    next escalation pass look at the ticket: what the change makes due (an unhappy
+    resident, a new priority) is up to the pass, which alone knows what already fired."""
     ticket.due_at = next_due(config, ticket, now)
+    closed = ticket.state == State.CERRADO.value or ticket.imported
+    ticket.next_check_at = None if closed else now

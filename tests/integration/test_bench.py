@@ -83,3 +83,21 @@ def test_report_speed_prints_its_figures_on_both_databases(pg_database: str) -> 
         assert f"database: {database}" in out
     assert len(re.findall(r"ratio report/full scan: \d+\.\d\d", out)) == 2
     assert len(re.findall(r"baseline  full scan .*: +\d+\.\d{3} s", out)) == 2
+
+
+def test_escalation_pass_prints_its_figures_and_agrees_with_the_old_scan() -> None:
+    """`escalation_pass.py` times the old full scan, the first and a steady pass; the first
+    pass records exactly the escalations the old scan finds, and a minute later none are new."""
+    out = run("escalation_pass.py", "--tickets", "60", "--open", "20")
+    assert re.search(r"tickets: 60, open: 20, ", out)
+    found = dict(re.findall(r"(baseline|first pass|steady pass).*: +\d+\.\d{3} s +(\d+)", out))
+    assert found["baseline"] == found["first pass"] != "0"
+    assert found["steady pass"] == "0"
+    assert re.search(r"ratio steady pass/baseline: \d+\.\d{4}", out)
+
+
+def test_ticket_list_prints_time_and_memory_against_the_old_list() -> None:
+    """`ticket_list.py` runs the old unpaged list, a page and the JSON, each with its peak RSS."""
+    out = run("ticket_list.py", "--tickets", "60")
+    assert len(re.findall(r": +\d+\.\d{3} s +\d+\.\d MB peak", out)) == 4
+    assert re.search(r"ratio page/baseline: time \d+\.\d{3}, memory \d+\.\d\d", out)

@@ -209,3 +209,49 @@ def test_manager_reassigns_from_the_escalation_mail(
     with desk.db.read_only() as session:
         ticket = session.scalars(select(Ticket)).one()
         assert (ticket.assignee, ticket.priority) == ("ana@alameda.example", "media")
+
+
+def test_pass_reads_only_tickets_whose_check_has_come(desk: Desk, clock: FixedClock) -> None:
+    """Each pass sets a ticket's next check before its next threshold; a ticket whose check
+    is later is not read (its escalation waits) until the SLA rules change, and batches of
+    one cover all the others."""
+    from maildesk.models import Ticket
+
+    for n in range(3):
+        accept(
+            desk,
+            make_mail(subject=f"URGENTE: sin agua {n}", message_id=f"<agua{n}@x>"),
+            source="pipe",
+        )
+    start = clock.now()
+    assert run_pass(desk, batch=1).escalations == 0
+    with desk.db.transaction() as session:
+        tickets = session.scalars(select(Ticket).order_by(Ticket.number)).all()
+        checks = [t.next_check_at for t in tickets]
+        assert all(c is not None and start < c <= start + timedelta(hours=1) for c in checks)
+        tickets[0].next_check_at = start + timedelta(days=30)
+    clock.advance(timedelta(minutes=95))
+    report = run_pass(desk, batch=1)
+    with desk.db.read_only() as session:
+        escalated = set(
+            session.scalars(
+                select(Ticket.number).join(Escalation, Escalation.ticket_id == Ticket.id)
+            )
+        )
+    assert escalated == {2, 3} and report.escalations > 0
+
+    # Other SLA rules than those the checks were set by: every open ticket is looked at.
+    from maildesk.models import Desk as DeskRow
+
+    with desk.db.transaction() as session:
+        row = session.get(DeskRow, desk.desk_id)
+        assert row is not None and row.sla_rules
+        row.sla_rules = "rules of another configuration"
+    run_pass(desk, batch=1)
+    with desk.db.read_only() as session:
+        escalated = set(
+            session.scalars(
+                select(Ticket.number).join(Escalation, Escalation.ticket_id == Ticket.id)
+            )
+        )
+    assert escalated == {1, 2, 3}

@@ -473,6 +473,10 @@ def _tickets(desk: Desk) -> None:
     )  # fmt: skip
     desk.cli("ticket", "list", "--state", "en progreso", why="ticket list as people write it")
     desk.cli("ticket", "list", "--state", "abierto", expect=2, why="an unknown state")
+    paged = desk.cli("ticket", "list", "--limit", "1", "--page", "2", why="ticket list page 2")
+    if "showing 2–2 of" not in paged.out:
+        desk.story.wrong.append(f"ticket list --page 2 does not say where it is: {paged.out}")
+    desk.cli("ticket", "list", "--limit", "1", "--after", "2", why="ticket list --after")
     desk.cli("ticket", "show", "1", why="ticket show N")
     shown = desk.cli("ticket", "show", "1", "--format", "json", why="ticket show --format json")
     desk.story.shown_json = json.loads(shown.out or "{}")
@@ -628,6 +632,20 @@ def _slow_processes(desk: Desk) -> list[Callable[[], Ran]]:
             why=str(report),
         )
     )
+    for script, small in (
+        ("escalation_pass.py", "--tickets 60 --open 20"),
+        ("ticket_list.py", "--tickets 60"),
+    ):
+        command = readme_command(f".venv/bin/python bench/{script}")
+        started.append(
+            desk.process(
+                as_written(desk, command, {}),
+                env={"BENCH_ARGS": small},
+                cwd=ROOT,
+                servers=False,
+                why=str(command),
+            )
+        )
     for console in readme_commands(".venv/bin/python bench/console_board.py"):
         started.append(
             desk.process(
