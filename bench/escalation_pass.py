@@ -4,11 +4,11 @@
         [--database sqlite|postgresql]
 
 Generates the history (`generate_history.generate`), leaves M random tickets open at
-the year's end (and, as after the upgrade to migration 0016, no SLA rules recorded for
+the year's end (and, as after the upgrade to migration 0015, no SLA rules recorded for
 the desk: the first pass looks at every open ticket), then times, in this run on the
 same data:
 
-- baseline: the pass as it was before migration 0016, written here as the reference —
+- baseline: the pass as it was before migration 0015, written here as the reference —
   every open ticket read as an object, its events by a query of its own, every
   escalation row of them, the policy on each (rolled back, so it changes nothing);
 - the first pass: every open ticket is due once, so it reads all of them, in batches,

@@ -1,8 +1,8 @@
 """Each open ticket's next SLA check, so the escalation pass reads only what is due,
 and the SLA rules those checks were set by.
 
-Revision ID: 0016
-Revises: 0012
+Revision ID: 0015
+Revises: 0014
 
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0016"
-down_revision: str | Sequence[str] | None = "0012"
+revision: str = "0015"
+down_revision: str | Sequence[str] | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
