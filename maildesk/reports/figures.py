@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from maildesk.config import Config
 from maildesk.directory.lookup import unit_name
 from maildesk.domain import EventKind, ParticipantRole, State
-from maildesk.models import Event, Participant, Ticket, Unit
+from maildesk.models import Event, Participant, Ticket, Unit, WebRequest
 from maildesk.reports import sql
 from maildesk.reports.durations import Measured, Timed, measured
 from maildesk.reports.periods import Window
@@ -357,7 +357,8 @@ def quality(session: Session, desk_id: int, window: Window) -> Table:
 
 def kb_suggestions(session: Session, desk_id: int, window: Window) -> Table:
     """Requests whose confirmation carried knowledge-base suggestions (a `kb_suggested`
-    event in the window)."""
+    event in the window), and requests typed on `/nueva` that were shown suggestions,
+    with how many of those were still opened (the rest found their answer, or gave up)."""
     shown = session.scalar(
         select(func.count(func.distinct(Event.ticket_id)))
         .join(Ticket, Event.ticket_id == Ticket.id)
@@ -367,7 +368,18 @@ def kb_suggestions(session: Session, desk_id: int, window: Window) -> Table:
             _within(Event.at, window),
         )
     )
-    rows: list[dict[str, Any]] = [{"metric": "confirmations_with_suggestions", "value": shown or 0}]
+    on_web = select(func.count(WebRequest.id)).where(
+        WebRequest.desk_id == desk_id,
+        WebRequest.suggestions_shown > 0,
+        _within(WebRequest.created_at, window),
+    )
+    web_shown = session.scalar(on_web) or 0
+    web_opened = session.scalar(on_web.where(WebRequest.confirmed_at.is_not(None))) or 0
+    rows: list[dict[str, Any]] = [
+        {"metric": "confirmations_with_suggestions", "value": shown or 0},
+        {"metric": "web_requests_with_suggestions", "value": web_shown},
+        {"metric": "web_requests_opened_after_suggestions", "value": web_opened},
+    ]
     return Table("kb_suggestions", columns(("metric", Kind.TEXT), ("value", Kind.NUMBER)), rows)
 
 

@@ -48,8 +48,12 @@ def request_by_web(
     text: str,
     files: Sequence[MailAttachment],
     now: datetime,
+    suggestions_shown: int = 0,
 ) -> None:
-    """Keep the typed request and mail its one-time link to `email`; no ticket yet."""
+    """Keep the typed request and mail its one-time link to `email`; no ticket yet.
+
+    `suggestions_shown`: knowledge-base articles the page showed with it; whether the
+    request was still opened after them is a report figure."""
     email = email.strip().lower()
     if not is_address(email):
         raise Refused("bad_address", email)
@@ -73,6 +77,7 @@ def request_by_web(
             files=json.dumps(stored),
             created_at=now,
             expires_at=now + timedelta(hours=hours),
+            suggestions_shown=suggestions_shown,
         )
     )
     queue_mail(

@@ -15,6 +15,7 @@ from werkzeug.exceptions import TooManyRequests
 
 from maildesk.domain import Attachment as MailAttachment
 from maildesk.errors import Refused
+from maildesk.kb.suggest import suggest
 from maildesk.models import Ticket
 from maildesk.records import type_choices
 from maildesk.tickets.opening import is_address
@@ -88,6 +89,13 @@ def submit() -> ResponseReturnValue:
     if wrong is not None:
         return _form(typed, t[wrong]), 400, NO_STORE
     with desk.db.transaction() as session:
+        found = suggest(
+            session,
+            desk.desk_id,
+            desk.language,
+            f"{typed['title']}\n{typed['text']}",
+            base_url=desk.config.desk.base_url,
+        )
         request_by_web(
             session,
             desk,
@@ -98,8 +106,11 @@ def submit() -> ResponseReturnValue:
             text=typed["text"],
             files=[MailAttachment(u.filename, u.content_type, u.data) for u in uploads],
             now=desk.clock.now(),
+            suggestions_shown=len(found),
         )
-    return render_template("new_sent.html.j2"), 200, NO_STORE
+    # The request opens only when the mailed link is followed: a resident whose answer is
+    # among these can simply stop here.
+    return render_template("new_sent.html.j2", suggestions=found), 200, NO_STORE
 
 
 @bp.errorhandler(CSRFError)

@@ -87,6 +87,9 @@ WORDS: dict[str, dict[str, str]] = {
         "new_confirm_title": "Confirma tu solicitud",
         "new_confirm": "Revisa lo que escribiste y envíalo. Solo entonces se abre la solicitud.",
         "new_confirm_button": "Enviar mi solicitud",
+        "new_suggestions": "Quizá ya tengas tu respuesta",
+        "new_suggestions_note": "Si alguno de estos artículos la resuelve, no sigas el enlace"
+        " del correo: la solicitud no se abrirá.",
         "new_sent_title": "Revisa tu correo",
         "new_sent": "Te enviamos un correo para confirmar. Tu solicitud se abrirá cuando sigas"
         " el enlace que contiene. Puede tardar unos minutos.",
@@ -205,6 +208,9 @@ WORDS: dict[str, dict[str, str]] = {
         "new_confirm_title": "Confirm your request",
         "new_confirm": "Check what you wrote and send it. Only then is the request opened.",
         "new_confirm_button": "Send my request",
+        "new_suggestions": "Your answer may already be here",
+        "new_suggestions_note": "If one of these articles answers it, do not follow the link in"
+        " the mail: the request will not be opened.",
         "new_sent_title": "Check your email",
         "new_sent": "We sent you a mail to confirm. Your request will be opened when you follow"
         " the link in it. It may take a few minutes.",

@@ -172,7 +172,7 @@ def test_kb_on_the_closing_reply_makes_an_article_the_next_confirmation_suggests
         events = session.scalar(
             select(func.count()).where(Event.kind == EventKind.KB_SUGGESTED.value)
         )
-    assert table.rows == [{"metric": "confirmations_with_suggestions", "value": 1}]
+    assert table.rows[0] == {"metric": "confirmations_with_suggestions", "value": 1}
     assert events == 1
 
 
@@ -228,3 +228,35 @@ def test_article_page_renders_markdown_and_escapes_html(desk: Desk) -> None:
     assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
     assert client.get("/kb/es/no-existe").status_code == 404
     assert client.get("/kb/en/reglas").status_code == 404
+
+
+def test_the_nueva_form_shows_suggestions_and_the_report_counts_who_still_opened(
+    desk: Desk,
+) -> None:
+    """A request typed on /nueva that matches an article is shown it before anything opens;
+    the report says how many such requests were shown suggestions and how many still opened."""
+    from tests.web.test_portal import GOOD, _link, _open, _post
+
+    write(
+        desk,
+        "es",
+        "ascensores.md",
+        "# Ascensores\n\nSi el ascensor se detiene, llame a conserjería.",
+    )
+    sync_desk(desk)
+    client = client_for(desk)
+    status, body = _post(client, {**GOOD, "type": "", "title": "El ascensor no funciona"})
+    assert status == 200 and "Quizá ya tengas tu respuesta" in body
+    assert 'href="https://soporte.alameda.example/kb/es/ascensores"' in body
+    now = desk.clock.now()
+    window = Window(now.date() - timedelta(days=1), now.date(), By.DAY, "America/Santiago")
+
+    def figures() -> dict[str, int]:
+        with desk.db.read_only() as session:
+            table = kb_suggestions(session, desk.desk_id, window)
+        return {str(r["metric"]): int(r["value"]) for r in table.rows}
+
+    assert figures()["web_requests_with_suggestions"] == 1
+    assert figures()["web_requests_opened_after_suggestions"] == 0
+    _open(client, _link(desk))
+    assert figures()["web_requests_opened_after_suggestions"] == 1
