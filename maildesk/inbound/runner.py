@@ -139,11 +139,18 @@ class ProcessReport:
 
 
 def pending_ids(desk: Desk, limit: int | None = None) -> Sequence[int]:
+    """Pending mail, fresh before tried, oldest first within each.
+
+    A mail whose last try never came back is suspect, but so is whatever a killed process
+    happened to be working on: taken first after every restart, an innocent mail would
+    meet each kill of a crash loop and be quarantined for it. Last in line, a real poison
+    mail still uses its tries, and the rest of the queue moves on first.
+    """
     with desk.db.transaction() as session:
         query = (
             select(Inbound.id)
             .where(Inbound.desk_id == desk.desk_id, Inbound.status == ingest.PENDING)
-            .order_by(Inbound.id)
+            .order_by(Inbound.attempts, Inbound.id)
         )
         if limit is not None:
             query = query.limit(limit)
@@ -151,7 +158,7 @@ def pending_ids(desk: Desk, limit: int | None = None) -> Sequence[int]:
 
 
 def process_pending(desk: Desk, *, limit: int | None = None) -> ProcessReport:
-    """Work through pending mails oldest first; a failing mail never blocks the rest."""
+    """Work through pending mails (`pending_ids`); a failing mail never blocks the rest."""
     report = ProcessReport()
     for inbound_id in pending_ids(desk, limit):
         report.add(process_one(desk, inbound_id))

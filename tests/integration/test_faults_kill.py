@@ -20,9 +20,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from maildesk.context import Desk
 from maildesk.daemon import send_outbox
 from maildesk.inbound.accept import accept
-from maildesk.models import Outbox, Ticket
+from maildesk.models import Inbound, Outbox, Ticket
 from tests.conftest import DeskFactory
 from tests.integration.test_crash_restart import counts, start_daemon, wait_until
 from tests.mails import make_mail
@@ -74,6 +75,18 @@ def kill_in_the_record_window(pid: int, receipts: Path, timeout: float = 20.0) -
 # SQLite is where the record of a 250 waited behind the intake's write lock; PostgreSQL
 # has row locks, and the time budget allows one run.
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def where(desk: Desk) -> str:
+    """Where the import stands: tickets, mail and outbox rows by status (for a failure)."""
+    with desk.db.read_only() as session:
+        mail = session.execute(
+            select(Inbound.status, Inbound.attempts, Inbound.last_error).where(
+                Inbound.status != "processed"
+            )
+        ).all()
+        queued = session.execute(select(Outbox.status, func.count()).group_by(Outbox.status)).all()
+    return f"counts {counts(desk)}; unprocessed mail {mail}; outbox {queued}"
+
+
 def test_seeded_sigkills_during_an_import_send_each_confirmation_once(
     make_desk: DeskFactory, imap_user: ImapUser, relay_process: tuple[int, Path], tmp_path: Path
 ) -> None:
@@ -106,7 +119,10 @@ def test_seeded_sigkills_during_an_import_send_each_confirmation_once(
             kill_in_the_record_window(daemon.pid, tmp_path / "data" / "receipts")
             daemon.wait(10)
             daemon = start_daemon(config, log)
-        wait_until(lambda: counts(desk) == (MAILS, MAILS, MAILS), 240, "every mail confirmed", log)
+        try:
+            wait_until(lambda: counts(desk) == (MAILS, MAILS, MAILS), 240, "all confirmed", log)
+        except AssertionError as failed:
+            raise AssertionError(f"{where(desk)}\n{failed}") from None
         daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(30) == 0, log.read_text()[-3000:]
     finally:

@@ -83,6 +83,20 @@ def test_mail_that_kills_the_process_is_quarantined_after_its_tries(
     assert "failed 1 times: try 1 did not finish" in row.reason
 
 
+def test_a_mail_whose_try_never_came_back_waits_behind_fresh_mail(make_desk: DeskFactory) -> None:
+    """After a kill, the mail it interrupted goes last: the next kill of a crash loop meets
+    another mail, not the same innocent one every time."""
+    desk = make_desk()
+    suspect = stored(desk, make_mail(subject="en curso al morir"))
+    fresh = [stored(desk, make_mail(subject=f"nueva {n}")) for n in range(2)]
+    with desk.db.transaction() as session:
+        row = session.get(Inbound, suspect)
+        assert row is not None
+        row.attempts, row.last_error = 1, runner.UNFINISHED.format(n=1)
+    assert list(runner.pending_ids(desk)) == [*fresh, suspect]
+    assert runner.process_pending(desk).by_status == {"processed": 3}
+
+
 @SQLITE_ONLY
 def test_reader_over_its_memory_limit_fails_the_try_and_the_queue_moves_on(
     make_desk: DeskFactory,
