@@ -7,10 +7,16 @@ Missing Chromium or Playwright skips on a developer's machine and fails in CI
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from maildesk.context import Desk
+from tests.conftest import DeskFactory
+from tests.servers import Relay, free_port
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -46,3 +52,25 @@ def browser() -> Iterator[Browser]:
             yield launched
         finally:
             launched.close()
+
+
+@contextmanager
+def served_desk(make_desk: DeskFactory, relay: Relay, **sections: Any) -> Iterator[Desk]:
+    """A Spanish desk with `sections`, its mail to the relay, its pages on waitress."""
+    from maildesk.web.serve import WebServer
+
+    port = free_port()
+    desk = make_desk(
+        smtp={"host": relay.host, "port": relay.port, "security": "none", "timeout_seconds": 5},
+        web={"listen": f"127.0.0.1:{port}"},
+        desk={"base_url": f"http://127.0.0.1:{port}", "language": "es"},
+        **sections,
+    )
+    server = WebServer((desk,))
+    thread = threading.Thread(target=server.run, name="waitress", daemon=True)
+    thread.start()
+    try:
+        yield desk
+    finally:
+        server.close()
+        thread.join(timeout=5)

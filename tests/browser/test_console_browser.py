@@ -9,7 +9,6 @@ console's screenshots to docs/screenshots/.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from maildesk.context import Desk
 from maildesk.inbound.accept import accept
-from maildesk.web.serve import WebServer
+from tests.browser.conftest import served_desk
 from tests.browser.test_status_page_browser import (
     WAIT_MS,
     check_width,
@@ -28,7 +27,7 @@ from tests.browser.test_status_page_browser import (
 )
 from tests.conftest import DeskFactory
 from tests.mails import make_mail
-from tests.servers import Relay, free_port
+from tests.servers import Relay
 from tests.web.consolekit import ANA, STAFF
 
 pytestmark = pytest.mark.integration
@@ -45,21 +44,8 @@ REQUESTS = [
 @pytest.fixture
 def console_desk(make_desk: DeskFactory, relay: Relay) -> Iterator[Desk]:
     """A Spanish desk with its staff, mail to the relay, pages on waitress."""
-    port = free_port()
-    desk = make_desk(
-        smtp={"host": relay.host, "port": relay.port, "security": "none", "timeout_seconds": 5},
-        web={"listen": f"127.0.0.1:{port}"},
-        desk={"base_url": f"http://127.0.0.1:{port}", "language": "es"},
-        staff=STAFF,
-    )
-    server = WebServer((desk,))
-    thread = threading.Thread(target=server.run, name="waitress", daemon=True)
-    thread.start()
-    try:
+    with served_desk(make_desk, relay, staff=STAFF) as desk:
         yield desk
-    finally:
-        server.close()
-        thread.join(timeout=5)
 
 
 def sign_in(page: Page, desk: Desk, relay: Relay) -> None:

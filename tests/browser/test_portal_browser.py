@@ -8,7 +8,6 @@ shows the status page of the ticket it opened.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from sqlalchemy import select
 
 from maildesk.context import Desk
 from maildesk.models import Ticket
-from maildesk.web.serve import WebServer
+from tests.browser.conftest import served_desk
 from tests.browser.test_status_page_browser import (
     WAIT_MS,
     check_width,
@@ -27,7 +26,7 @@ from tests.browser.test_status_page_browser import (
     tiny_png,
 )
 from tests.conftest import DeskFactory
-from tests.servers import Relay, free_port
+from tests.servers import Relay
 
 pytestmark = pytest.mark.integration
 
@@ -46,21 +45,8 @@ TYPES = {
 @pytest.fixture
 def portal_desk(make_desk: DeskFactory, relay: Relay) -> Iterator[Desk]:
     """A Spanish desk with request types, its mail to the relay, its pages on waitress."""
-    port = free_port()
-    desk = make_desk(
-        smtp={"host": relay.host, "port": relay.port, "security": "none", "timeout_seconds": 5},
-        web={"listen": f"127.0.0.1:{port}"},
-        desk={"base_url": f"http://127.0.0.1:{port}", "language": "es"},
-        types=TYPES,
-    )
-    server = WebServer((desk,))
-    thread = threading.Thread(target=server.run, name="waitress", daemon=True)
-    thread.start()
-    try:
+    with served_desk(make_desk, relay, types=TYPES) as desk:
         yield desk
-    finally:
-        server.close()
-        thread.join(timeout=5)
 
 
 def test_resident_opens_a_request_from_the_form_in_a_real_browser(

@@ -11,7 +11,6 @@ import email
 import email.policy
 import re
 import struct
-import threading
 import time
 import zlib
 from collections.abc import Iterator
@@ -28,10 +27,10 @@ from maildesk.inbound.accept import accept
 from maildesk.models import Ticket
 from maildesk.tickets import changes
 from maildesk.tickets.states import Action
-from maildesk.web.serve import WebServer
+from tests.browser.conftest import served_desk
 from tests.conftest import DeskFactory
 from tests.mails import make_mail
-from tests.servers import Relay, free_port
+from tests.servers import Relay
 
 pytestmark = pytest.mark.integration
 
@@ -103,21 +102,12 @@ def ticket_state(desk: Desk) -> str:
 @pytest.fixture
 def web_desk(make_desk: DeskFactory, relay: Relay) -> Iterator[Desk]:
     """A Spanish desk with Ana in maintenance, its mail to the relay, its page on waitress."""
-    port = free_port()
-    desk = make_desk(
-        smtp={"host": relay.host, "port": relay.port, "security": "none", "timeout_seconds": 5},
-        web={"listen": f"127.0.0.1:{port}"},
-        desk={"base_url": f"http://127.0.0.1:{port}", "language": "es"},
+    with served_desk(
+        make_desk,
+        relay,
         staff=[{"email": ANA, "name": "Ana Pérez", "role": "agent", "teams": ["mantenimiento"]}],
-    )
-    server = WebServer((desk,))
-    thread = threading.Thread(target=server.run, name="waitress", daemon=True)
-    thread.start()
-    try:
+    ) as desk:
         yield desk
-    finally:
-        server.close()
-        thread.join(timeout=5)
 
 
 def check_width(page: Page, name: str, width: int, height: int, *, save: bool) -> None:
