@@ -555,45 +555,29 @@ def _check(config: Config) -> None:
         value = getattr(config.web, key)
         if not re.fullmatch(r"\d+ per (second|minute|hour|day)", value):
             raise ConfigError(source, f"web.{key}", 'a rate such as "10 per hour"', repr(value))
-    if config.desk.retention_days < 0:
-        raise ConfigError(
-            source,
-            "desk.retention_days",
-            "a whole number of days, 0 or more",
-            repr(config.desk.retention_days),
-        )
-    if config.web.staff_session_hours < 1:
-        raise ConfigError(
-            source,
-            "web.staff_session_hours",
-            "a whole number of hours, 1 or more",
-            repr(config.web.staff_session_hours),
-        )
-    if not 1 <= config.web.request_hours <= 24 * 30:
-        raise ConfigError(
-            source,
-            "web.request_hours",
-            "a whole number of hours, 1 to 720",
-            repr(config.web.request_hours),
-        )
-    if config.web.list_hours < 1:
-        raise ConfigError(
-            source,
-            "web.list_hours",
-            "a whole number of hours, 1 or more",
-            repr(config.web.list_hours),
-        )
-    if not 0 <= config.web.trusted_proxies <= 10:
-        raise ConfigError(
-            source,
-            "web.trusted_proxies",
-            "the number of reverse proxies in front of the page, 0 to 10",
-            repr(config.web.trusted_proxies),
-        )
+    for key, (low, high, expected) in _BOUNDS.items():
+        section, _, name = key.partition(".")
+        value = getattr(getattr(config, section), name)
+        if value < low or (high is not None and value > high):
+            raise ConfigError(source, key, expected, repr(value))
     _check_limits(config)
     for i, member in enumerate(config.staff):
         if "@" not in member.email:
             raise ConfigError(source, f"staff[{i}].email", "an email address", repr(member.email))
+
+
+# Whole-number keys and their bounds (low, high or None): what each is expected to be.
+_BOUNDS: dict[str, tuple[int, int | None, str]] = {
+    "desk.retention_days": (0, None, "a whole number of days, 0 or more"),
+    "web.staff_session_hours": (1, None, "a whole number of hours, 1 or more"),
+    "web.request_hours": (1, 24 * 30, "a whole number of hours, 1 to 720"),
+    "web.list_hours": (1, None, "a whole number of hours, 1 or more"),
+    "web.trusted_proxies": (
+        0,
+        10,
+        "the number of reverse proxies in front of the page, 0 to 10",
+    ),
+}
 
 
 def _check_limits(config: Config) -> None:
