@@ -11,7 +11,8 @@
 #                                  /var/lib/maildesk; root:maildesk, mode 0640
 #   /etc/maildesk/env              secrets (MAILDESK_IMAP_PASSWORD=…); root, mode 0600
 #   /var/lib/maildesk              database, attachments, outbox; maildesk, mode 0700
-#   /etc/systemd/system/maildesk.service, maildesk@.service (enabled when systemd runs)
+#   /etc/systemd/system/maildesk.service, maildesk@.service, maildesk.target
+#                                  (maildesk.service enabled when systemd runs)
 #
 # The locations can be changed through the environment: PREFIX, CONFIG_DIR, STATE_DIR,
 # MAILDESK_USER, SYSTEMD_DIR, PYTHON (the interpreter of the venv), and SYSTEMCTL
@@ -93,7 +94,7 @@ step "upgrading the database as $MAILDESK_USER"
 
 step "installing the systemd units into $SYSTEMD_DIR"
 install -d -m 0755 "$SYSTEMD_DIR"
-for unit in maildesk.service maildesk@.service; do
+for unit in maildesk.service maildesk@.service maildesk.target; do
     sed -e "s#/opt/maildesk#$PREFIX#g" \
         -e "s#/etc/maildesk#$CONFIG_DIR#g" \
         -e "s#/var/lib/maildesk#$STATE_DIR#g" \

@@ -123,6 +123,27 @@ def test_install_gives_a_desk_the_service_user_can_run(place: Path) -> None:
         f"ExecStart={maildesk} run --only %i"
         in (place / "systemd" / "maildesk@.service").read_text()
     )
+    # The units as installed are ones systemd accepts (their ExecStart exists now).
+    analyze = shutil.which("systemd-analyze")
+    if analyze:
+        shutil.copy(
+            place / "systemd" / "maildesk@.service", place / "systemd" / "maildesk@web.service"
+        )
+        verify = subprocess.run(
+            [
+                analyze,
+                "verify",
+                "--man=no",
+                "./maildesk.service",
+                "./maildesk@web.service",
+                "./maildesk.target",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=place / "systemd",
+        )
+        assert verify.returncode == 0 and not verify.stderr.strip(), verify.stderr
+        (place / "systemd" / "maildesk@web.service").unlink()
 
     written = config_path.read_bytes()
     again = install(place, python)
