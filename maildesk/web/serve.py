@@ -21,7 +21,14 @@ class WebServer:
         host, port = parse_endpoint(desk.config.web.listen, key="web.listen")
         try:
             self.server = create_server(
-                desk_hosts(desks), host=host, port=port, threads=4, ident="maildesk"
+                desk_hosts(desks),
+                host=host,
+                port=port,
+                threads=4,
+                ident="maildesk",
+                # waitress drops X-Forwarded-* by default; behind `web.trusted_proxies`
+                # proxies the app's ProxyFix must see them (tests/deploy/test_nginx.py).
+                clear_untrusted_proxy_headers=not desk.config.web.trusted_proxies,
             )
         except OSError as exc:
             raise ConfigError(
