@@ -36,6 +36,13 @@ servers:
 	  if [ "$$(id -u)" = 0 ]; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "Chromium is missing: sudo apt-get install chromium"; fi; }
+	@# Postfix and nginx: tests/deploy checks the deploy examples against the real ones,
+	@# each started as a plain process in a temporary folder (never the system's service).
+	@{ [ -x /usr/sbin/postfix ] && [ -x /usr/sbin/nginx ]; } || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix nginx >/dev/null; \
+	  else echo "Postfix or nginx is missing: sudo apt-get install postfix nginx"; fi; }
 
 # Most tests wait on real servers and processes, not on the CPU: four workers (pytest-xdist),
 # each file on one worker so that module fixtures are built once. PYTEST_ARGS adds to it.
