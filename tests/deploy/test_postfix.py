@@ -210,16 +210,10 @@ def test_postfix_delivers_to_maildesk_ingest_by_pipe(
     postfix: Postfix, unprivileged: tuple[str, Path, Path]
 ) -> None:
     """The master.cf service pipes the mail to `maildesk ingest` as its unprivileged user,
-    with the envelope; it becomes one ticket and leaves Postfix's queue."""
+    with the envelope. Before the database is created ingest answers 75, and Postfix keeps
+    the mail and retries; after `maildesk db upgrade` it becomes one ticket and leaves the queue."""
     user, program, desk = unprivileged
     config = desk_config(desk)
-    upgrade = subprocess.run(
-        ["runuser", "-u", user, "--", str(program), "--config", str(config), "db", "upgrade"],
-        capture_output=True,
-        text=True,
-        cwd=desk,
-    )
-    assert upgrade.returncode == 0, upgrade.stderr
     start(
         postfix,
         "transport.pipe",
@@ -230,6 +224,18 @@ def test_postfix_delivers_to_maildesk_ingest_by_pipe(
         },
     )
     postfix.send("ana@vecinos.example", [ADDRESS], MAIL.replace(b"{n}", b"2"))
+    deadline = time.monotonic() + 30
+    while not re.search(r"relay=maildesk.*status=deferred", postfix.log()):
+        assert time.monotonic() < deadline, postfix.log_tail()
+        time.sleep(0.2)
+    assert postfix.queued() and not tickets(desk)
+    upgrade = subprocess.run(
+        ["runuser", "-u", user, "--", str(program), "--config", str(config), "db", "upgrade"],
+        capture_output=True,
+        text=True,
+        cwd=desk,
+    )
+    assert upgrade.returncode == 0, upgrade.stderr
     delivered(postfix, desk, "maildesk", lambda: "")
     time.sleep(1)
     assert tickets(desk) == [(SUBJECT, "ana@vecinos.example", "pipe")]
