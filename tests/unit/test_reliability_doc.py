@@ -8,7 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "reliability.md").read_text(encoding="utf-8")
-NAMED = re.compile(r"`((?:unit|integration|web|browser)/test_\w+\.py)(?:::(test_\w+))?`")
+NAMED = re.compile(r"`((?:unit|integration|web|browser|deploy)/test_\w+\.py)(?:::(test_\w+))?`")
 
 
 def test_every_named_test_exists() -> None:
