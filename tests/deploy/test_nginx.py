@@ -20,6 +20,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ import tomli_w
 
 from maildesk.config_schema import default
 from maildesk.web import READ_FACTOR
+from tests.conftest import DeskFactory
 from tests.servers import free_port, require_server
 
 pytestmark = pytest.mark.integration
@@ -287,3 +289,60 @@ def test_nginx_body_limit_is_the_pages_read_limit() -> None:
     [size] = re.findall(r"client_max_body_size (\d+)m;", EXAMPLE.read_text())
     files, mb = default("web", "max_files"), default("web", "max_attachment_mb")
     assert int(size) == READ_FACTOR * (files * mb + 1)
+
+
+@pytest.mark.parametrize("trusted", [1, 0])
+def test_waitress_passes_x_forwarded_for_to_the_page_when_trusted(
+    make_desk: DeskFactory, trusted: int
+) -> None:
+    """Without nginx: the daemon's own waitress hands X-Forwarded-For on to the page when
+    `web.trusted_proxies` is set (it drops it by default), so each forwarded client has its
+    own limit; with 0 the header changes nothing."""
+    from maildesk.web.serve import WebServer
+
+    port = free_port()
+    desk = make_desk(
+        web={
+            "listen": f"127.0.0.1:{port}",
+            "trusted_proxies": trusted,
+            "lookup_per_client": "1 per hour",
+            "lookup_per_address": "100 per hour",
+        }
+    )
+    server = WebServer((desk,))
+    thread = threading.Thread(target=server.run, name="waitress", daemon=True)
+    thread.start()
+
+    def ask(forwarded_for: str, email: str) -> int:
+        cookie, sent = "", {"X-Forwarded-For": forwarded_for}
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            connection.request("GET", "/buscar", headers=sent)
+            answer = connection.getresponse()
+            page = answer.read().decode()
+            cookie = (answer.getheader("Set-Cookie") or "").split(";", 1)[0]
+            [token] = re.findall(r'name="csrf_token" value="([^"]+)"', page)
+            form = urlencode({"csrf_token": token, "number": "7", "email": email})
+            connection.request(
+                "POST",
+                "/buscar",
+                body=form,
+                headers={
+                    **sent,
+                    "Cookie": cookie,
+                    "Content-Type": "application/x-www-form-urlencoded",
+                },
+            )
+            posted = connection.getresponse()
+            posted.read()
+            return posted.status
+        finally:
+            connection.close()
+
+    try:
+        assert ask("198.51.100.7", "ana@example.org") == 200
+        assert ask("198.51.100.7", "ana@example.org") == 429
+        assert ask("198.51.100.8", "beto@example.org") == (200 if trusted else 429)
+    finally:
+        server.close()
+        thread.join(timeout=5)
