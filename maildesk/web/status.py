@@ -28,7 +28,7 @@ from maildesk.sla.facts import sla_of
 from maildesk.sla.open_now import open_now
 from maildesk.sla.policy import FIRST_RESPONSE, RESOLUTION, office_hours
 from maildesk.tickets.states import is_open
-from maildesk.web import desk_of_app, page_language, page_cache, tokens, words
+from maildesk.web import desk_of_app, page_cache, page_language, tokens, words
 
 bp = Blueprint("status", __name__)
 
