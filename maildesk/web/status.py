@@ -205,8 +205,7 @@ def ticket(token: str) -> ResponseReturnValue:
     desk = desk_of_app()
     if not tokens.looks_like(token):
         abort(404)
-    with desk.db.engine.execution_options(read_only=True).connect() as connection:
-        fresh = page_cache.lookup(connection, desk.desk_id, token, desk.clock.now())
+    fresh = page_cache.lookup(desk.db.engine, desk.desk_id, token, desk.clock.now())
     if fresh is None or not signing.tokens_equal(fresh.status_token, token):
         abort(404)
     if "_flashes" in session:  # this viewer's notes: a page of their own, never kept
