@@ -137,6 +137,9 @@ end
 """
 
 
+_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
 def _ms(text: str) -> float:
     found = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
     assert found, f"not a wrk duration: {text!r}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import IO, Any
 
 from psycopg import pq
@@ -36,12 +36,13 @@ def statements(desk: Desk) -> Iterator[list[str]]:
     engine.dispose()
     seen: list[str] = []
     traces: list[IO[bytes]] = []
+    files = ExitStack()
 
     def trace(dbapi_connection: Any, _record: Any) -> None:
         if engine.dialect.name == "sqlite":
             dbapi_connection.set_trace_callback(seen.append)
         else:
-            traces.append(tempfile.TemporaryFile())
+            traces.append(files.enter_context(tempfile.TemporaryFile()))
             dbapi_connection.pgconn.trace(traces[-1].fileno())
             dbapi_connection.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
 
@@ -57,7 +58,7 @@ def statements(desk: Desk) -> Iterator[list[str]]:
                 parts = line.split("\t")
                 if len(parts) > 3 and parts[0] == "F" and parts[2] in ("Query", "Parse"):
                     seen.append(parts[3].strip())
-            file.close()
+        files.close()
         seen[:] = [s for s in seen if s.strip().strip('"').strip().upper() not in _CONTROL]
 
 
