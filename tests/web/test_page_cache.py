@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import tempfile
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from typing import IO, Any
+from contextlib import contextmanager
+from typing import Any
 
 from psycopg import pq
 from sqlalchemy import event, select
@@ -35,31 +35,27 @@ def statements(desk: Desk) -> Iterator[list[str]]:
     engine = desk.db.engine
     engine.dispose()
     seen: list[str] = []
-    traces: list[IO[bytes]] = []
-    files = ExitStack()
+    with tempfile.TemporaryFile() as protocol:
 
-    def trace(dbapi_connection: Any, _record: Any) -> None:
-        if engine.dialect.name == "sqlite":
-            dbapi_connection.set_trace_callback(seen.append)
-        else:
-            traces.append(files.enter_context(tempfile.TemporaryFile()))
-            dbapi_connection.pgconn.trace(traces[-1].fileno())
-            dbapi_connection.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+        def trace(dbapi_connection: Any, _record: Any) -> None:
+            if engine.dialect.name == "sqlite":
+                dbapi_connection.set_trace_callback(seen.append)
+            else:
+                dbapi_connection.pgconn.trace(protocol.fileno())
+                dbapi_connection.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
 
-    event.listen(engine, "connect", trace)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "connect", trace)
-        engine.dispose()
-        for file in traces:
-            file.seek(0)
-            for line in file.read().decode("utf-8", "replace").splitlines():
+        event.listen(engine, "connect", trace)
+        try:
+            yield seen
+        finally:
+            event.remove(engine, "connect", trace)
+            engine.dispose()
+            protocol.seek(0)
+            for line in protocol.read().decode("utf-8", "replace").splitlines():
                 parts = line.split("\t")
                 if len(parts) > 3 and parts[0] == "F" and parts[2] in ("Query", "Parse"):
                     seen.append(parts[3].strip())
-        files.close()
-        seen[:] = [s for s in seen if s.strip().strip('"').strip().upper() not in _CONTROL]
+    seen[:] = [s for s in seen if s.strip().strip('"').strip().upper() not in _CONTROL]
 
 
 def timeline_of(html: str) -> str:
