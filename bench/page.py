@@ -243,7 +243,7 @@ def main() -> None:
             [sys.executable, "-m", "maildesk", "--config", str(config), "run", "--only", "web"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},  # the maildesk of this tree
+            cwd=ROOT,  # `-m maildesk` imports the maildesk of this tree
         )
     ]
     try:
