@@ -36,6 +36,7 @@ from email.message import Message
 from typing import Any
 
 import mailparser
+from mailparser.exceptions import MailParserRecursionError
 
 from maildesk.domain import Attachment, ParsedMail
 from maildesk.mime import bounces, filenames, parts, tree
@@ -57,7 +58,7 @@ def parse_mail(raw: bytes, limits: ParseLimits | None = None) -> ParsedMail:
     raw = bytes(raw)
     defects: list[str] = []
     try:
-        parser = mailparser.MailParser(tree.message_from_bytes(raw))
+        parser = _mailparser(raw)
     except MemoryError:
         raise  # not the mail's fault to read another way: the reader's limit (reader_process)
     except Exception as exc:  # anything at all: read it another way
@@ -77,6 +78,14 @@ def parse_mail(raw: bytes, limits: ParseLimits | None = None) -> ParsedMail:
     except Exception as exc:
         defects.append(cut(f"stdlib email parser failed: {type(exc).__name__}: {exc}"))
     return _last_resort(raw, defects)
+
+
+def _mailparser(raw: bytes) -> Any:
+    """mail-parser over our tree; a mail nested past Python's recursion limit is its error."""
+    try:
+        return mailparser.MailParser(tree.message_from_bytes(raw))
+    except RecursionError as exc:
+        raise MailParserRecursionError("message nesting too deep to parse") from exc
 
 
 # --- assembling --------------------------------------------------------------

@@ -225,9 +225,8 @@ def _tnef(walk: Parts, index: int, name: str, ctype: str, data: bytes) -> None:
 
 
 def _payload(part: Message, walk: Parts, index: int) -> bytes:
-    data = _base64(part)
-    if data is None:
-        data = part.get_payload(decode=True)
+    found = _base64(part)
+    data = part.get_payload(decode=True) if found is None else found
     return data if isinstance(data, bytes) else _body_bytes(part, walk, index)
 
 
