@@ -19,6 +19,7 @@ import http.client
 import os
 import random
 import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -223,7 +224,8 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=50, help="tickets whose pages are asked")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--client", choices=["wrk", "python"], default=None)
-    args = parser.parse_args()
+    # BENCH_ARGS, as for `make bench`: the suite's smoke run asks for a small N this way.
+    args = parser.parse_args(sys.argv[1:] + shlex.split(os.environ.get("BENCH_ARGS", "")))
     client = args.client or ("wrk" if shutil.which("wrk") else "python")
     load = wrk_load if client == "wrk" else python_load
     workdir = Path(tempfile.mkdtemp(prefix="maildesk-page-"))

@@ -210,8 +210,8 @@ def ticket(token: str) -> ResponseReturnValue:
         abort(404)
     if "_flashes" in session:  # this viewer's notes: a page of their own, never kept
         with desk.db.read_only() as db_session:
-            page = render_page(desk, _loaded(db_session, desk, fresh.ticket_id), token)
-        return page, 200, {"Cache-Control": "no-store"}
+            own = render_page(desk, _loaded(db_session, desk, fresh.ticket_id), token)
+        return own, 200, {"Cache-Control": "no-store"}
     pages, key = _pages(), (desk.desk_id, token, page_language(), request.script_root)
     page = pages.get(key, fresh.stamp)
     if page is None:
