@@ -224,7 +224,7 @@ def _life(
         requester_name="Residente Ñúñez",
         team=team,
         unit=unit,
-        status_token=f"bench-{number:012d}",
+        status_token=f"bench-token-{number:012d}",  # the shape of a real token
         opened_at=opened,
         updated_at=last,
         resolution="",

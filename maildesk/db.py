@@ -28,6 +28,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from maildesk.errors import SchemaError, TemporaryError
+from maildesk.migrations import HEAD
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -226,13 +227,10 @@ class Database:
                 "no maildesk tables in the database: run `maildesk init` (new desk) or"
                 " `maildesk db upgrade`"
             )
-        from alembic.script import ScriptDirectory
-
-        heads = ScriptDirectory.from_config(_alembic_config()).get_heads()
-        if current not in heads:
+        if current != HEAD:
             raise SchemaError(
                 f"the database schema is older than this maildesk: {UPGRADE_HINT}"
-                f" (database at revision {current}, this maildesk needs {', '.join(heads)})"
+                f" (database at revision {current}, this maildesk needs {HEAD})"
             )
 
     def revision(self) -> str | None:

@@ -8,13 +8,15 @@ import re
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from maildesk import config as config_mod
-from maildesk.config import Config
-from maildesk.context import Desk, open_install
 from maildesk.errors import ConfigError
 from maildesk.text import fold
+
+if TYPE_CHECKING:  # imported when a command runs: `maildesk --help` stays quick
+    from maildesk import config as config_mod
+    from maildesk.config import Config
+    from maildesk.context import Desk
 
 log = logging.getLogger("maildesk")
 
@@ -23,6 +25,8 @@ EX_CONFIG = 78
 
 
 def install_of(args: argparse.Namespace) -> config_mod.Install:
+    from maildesk import config as config_mod
+
     return config_mod.load_install(Path(args.config) if args.config else None)
 
 
@@ -50,6 +54,8 @@ def chosen(install: config_mod.Install, slug: str | None, *, one: bool) -> tuple
 
 def desks_of(args: argparse.Namespace, *, upgrade: bool = False) -> tuple[Desk, ...]:
     """The desks a read command covers: the one of `--desk`, else every desk."""
+    from maildesk.context import open_install
+
     install = install_of(args)
     wanted = {c.desk.slug for c in chosen(install, getattr(args, "desk", None), one=False)}
     return tuple(d for d in open_install(install, upgrade=upgrade) if d.slug in wanted)
@@ -58,6 +64,8 @@ def desks_of(args: argparse.Namespace, *, upgrade: bool = False) -> tuple[Desk, 
 def desk_of(args: argparse.Namespace, *, upgrade: bool = False) -> Desk:
     """The one desk of a command that changes tickets (`--desk` when there are several);
     only the commands that may migrate pass `upgrade`."""
+    from maildesk.context import open_install
+
     install = install_of(args)
     (config,) = chosen(install, getattr(args, "desk", None), one=True)
     return next(d for d in open_install(install, upgrade=upgrade) if d.slug == config.desk.slug)

@@ -6,13 +6,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from maildesk import labels
-from maildesk.cli import read as views
 from maildesk.cli.common import desk_of
-from maildesk.context import Desk
-from maildesk.localtime import local_day
+
+if TYPE_CHECKING:  # the commands import what they use: `maildesk --help` stays quick
+    from maildesk.context import Desk
 
 
 def cmd_directory_import(args: argparse.Namespace) -> int:
@@ -39,10 +38,14 @@ def cmd_directory_import(args: argparse.Namespace) -> int:
 
 
 def _today(desk: Desk) -> Any:
+    from maildesk.localtime import local_day
+
     return local_day(desk.clock.now(), timezone=desk.config.desk.timezone)
 
 
 def cmd_directory_list(args: argparse.Namespace) -> int:
+    from maildesk import labels
+    from maildesk.cli import read as views
     from maildesk.directory.listing import units
 
     desk = desk_of(args)
@@ -76,6 +79,8 @@ def cmd_directory_show(args: argparse.Namespace) -> int:
 
 
 def unit_text(data: dict[str, Any], language: str) -> str:
+    from maildesk import labels
+
     lines = [labels.unit_label(data["unit"], language)]
     for p in data["people"]:
         dates = f" {p['from'] or '…'}–{p['until'] or '…'}" if p["from"] or p["until"] else ""

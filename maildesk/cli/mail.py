@@ -6,14 +6,16 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from maildesk.cli import read as views
 from maildesk.cli.common import desk_of, desks_of, log, with_desk
-from maildesk.context import Desk
-from maildesk.inbound import runner as process
+
+if TYPE_CHECKING:  # the commands import what they use: `maildesk --help` stays quick
+    from maildesk.context import Desk
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from maildesk.inbound import runner as process
     from maildesk.inbound.sources.pipe import EX_OK, ingest_files, ingest_stream
 
     desk = desk_of(args) if args.desk or not args.recipient else _recipients_desk(args)
@@ -111,6 +113,8 @@ def cmd_outbox_retry(args: argparse.Namespace) -> int:
 
 
 def cmd_outbox_list(args: argparse.Namespace) -> int:
+    from maildesk.cli import read as views
+
     desks = desks_of(args)
     rows = [
         row

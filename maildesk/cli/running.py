@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from maildesk.cli import read as views
 from maildesk.cli.common import EX_CONFIG, EX_TEMPFAIL, desks_of, install_of, log
-from maildesk.context import Desk
+
+if TYPE_CHECKING:  # the commands import what they use: `maildesk --help` stays quick
+    from maildesk.context import Desk
 
 
 def _install_signals(stop: Any) -> None:
@@ -23,6 +24,7 @@ def _install_signals(stop: Any) -> None:
 
 def _serve(desks: tuple[Desk, ...], parts: tuple[str, ...]) -> int:
     """Run the daemon's `parts` for `desks` until SIGTERM or SIGINT, then stop them cleanly."""
+    from maildesk.cli import read as views
     from maildesk.daemon import Daemon
 
     daemon = Daemon(desks, parts)

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 from maildesk.cli.common import chosen, desk_of, desks_of, install_of
 from maildesk.errors import BackupError, Refused
 from maildesk.progress import Progress
-from maildesk.reports.periods import local_midnight
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -53,6 +52,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
+    from maildesk.reports.periods import local_midnight
     from maildesk.tickets import purge
 
     desk = desk_of(args)

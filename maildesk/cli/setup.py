@@ -6,13 +6,14 @@ import argparse
 import secrets
 from pathlib import Path
 
-from maildesk import config as config_mod
 from maildesk.cli.common import desks_of
-from maildesk.config_schema import starter_config
-from maildesk.context import open_install
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from maildesk import config as config_mod
+    from maildesk.config_schema import starter_config
+    from maildesk.context import open_install
+
     target = Path(args.dir)
     target.mkdir(parents=True, exist_ok=True)
     path = target / "maildesk.toml"

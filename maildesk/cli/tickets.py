@@ -7,14 +7,18 @@ import argparse
 import json
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from maildesk.cli import read as views
 from maildesk.cli.common import chosen, desk_of, desks_of, emit, install_of, with_desk
-from maildesk.context import Desk
+
+if TYPE_CHECKING:  # the commands import what they use: `maildesk --help` stays quick
+    from maildesk.cli.read import TicketFilter
+    from maildesk.context import Desk
 
 
 def cmd_ticket_list(args: argparse.Namespace) -> int:
+    from maildesk.cli import read as views
+
     install = install_of(args)
     configs = chosen(install, args.desk, one=False)
     several = len(configs) > 1
@@ -49,11 +53,13 @@ def cmd_ticket_list(args: argparse.Namespace) -> int:
 
 
 def _list_tickets(
-    args: argparse.Namespace, wanted: views.TicketFilter, language: str, several: bool
+    args: argparse.Namespace, wanted: TicketFilter, language: str, several: bool
 ) -> int:
     """One page of tickets per desk with a footer saying where the next starts; JSON
     stays the documented array (every ticket unless `--limit` or `--page`), written as
     it is read."""
+    from maildesk.cli import read as views
+
     limit = args.limit or (None if args.format == "json" and args.page == 1 else views.PAGE)
     skip = (args.page - 1) * limit if limit and args.after is None else 0
     desks = desks_of(args)
@@ -97,6 +103,8 @@ def _print_json(rows: Iterator[dict[str, Any]]) -> None:
 
 
 def cmd_ticket_show(args: argparse.Namespace) -> int:
+    from maildesk.cli import read as views
+
     desk = desk_of(args)
     data = views.ticket_detail(desk, args.number)
     if data is None:
@@ -112,6 +120,7 @@ def cmd_ticket_show(args: argparse.Namespace) -> int:
 
 def cmd_ticket_types(args: argparse.Namespace) -> int:
     """The request types as whoever opens a request sees them: name, deadline, hint."""
+    from maildesk.cli import read as views
     from maildesk.records import type_choices
 
     configs = chosen(install_of(args), args.desk, one=False)

@@ -26,7 +26,7 @@ from maildesk.domain import STATE_WORDS, Attachment, OutboxKind, State
 from maildesk.models import Desk as DeskRow
 from maildesk.models import Ticket
 from maildesk.outbound.mailer import queue_mail
-from maildesk.reports import By, Window, charts
+from maildesk.reports import By, Window
 from maildesk.reports.figures import build
 from maildesk.reports.summary import summary
 from maildesk.reports.words import title
@@ -160,6 +160,8 @@ def _section(
     report = build(session, desk.config, desk.desk_id, window, now=now)
     found = summary(report)
     late = overdue(desk, session, now)
+    from maildesk.reports import charts  # matplotlib: loaded by the digest, not at start
+
     pictures = charts.render(report, desk.language)
     # A chart's Content-ID names its building: one mail may carry several buildings'.
     suffix = f"-{desk.slug}" if desk.neighbours else ""

@@ -16,7 +16,7 @@ from flask.typing import ResponseReturnValue
 
 from maildesk.context import Desk
 from maildesk.domain import SUPERVISING, Role
-from maildesk.reports import By, Report, charts, formats, report_for
+from maildesk.reports import By, Report, report_for
 from maildesk.reports.tables import Kind
 from maildesk.reports.words import heading, shown, title
 from maildesk.web import desk_of_app, page_language
@@ -111,6 +111,8 @@ def _cell(value: object) -> str:
 
 @bp.get("/staff/reportes/grafico/<name>.png")
 def chart(name: str) -> ResponseReturnValue:
+    from maildesk.reports import charts  # matplotlib: loaded when a chart is asked for
+
     desk = desk_of_app()
     drawn = charts.render(_report(desk), page_language())
     if name not in drawn:
@@ -120,6 +122,8 @@ def chart(name: str) -> ResponseReturnValue:
 
 @bp.get("/staff/reportes/descargar")
 def download() -> ResponseReturnValue:
+    from maildesk.reports import charts, formats  # matplotlib, openpyxl, fpdf: when asked
+
     desk = desk_of_app()
     kind = request.args.get("format", "")
     if kind not in DOWNLOADS:

@@ -12,11 +12,13 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 
-from flask import Blueprint, abort, render_template, send_file
+from flask import Blueprint, abort, current_app, render_template, request, send_file, session
 from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
+from maildesk import signing
 from maildesk.context import Desk
 from maildesk.domain import STATE_WORDS, Direction, MessageKind, OutboxKind, State
 from maildesk.labels import team_label
@@ -26,7 +28,7 @@ from maildesk.sla.facts import sla_of
 from maildesk.sla.open_now import open_now
 from maildesk.sla.policy import FIRST_RESPONSE, RESOLUTION, office_hours
 from maildesk.tickets.states import is_open
-from maildesk.web import desk_of_app, page_language, tokens, words
+from maildesk.web import desk_of_app, page_cache, page_language, tokens, words
 
 bp = Blueprint("status", __name__)
 
@@ -137,11 +139,23 @@ def hours_now(desk: Desk) -> dict[str, object]:
 
 
 def render_page(
-    desk: Desk, found: Ticket, token: str, *, draft: str = "", problem: str = ""
+    desk: Desk,
+    found: Ticket,
+    token: str,
+    *,
+    draft: str = "",
+    problem: str = "",
+    csrf_mark: str | None = None,
 ) -> str:
-    """The ticket's page; a refused reply comes back with its `draft` and the `problem`."""
+    """The ticket's page; a refused reply comes back with its `draft` and the `problem`.
+
+    With `csrf_mark`, the forms carry that mark instead of this viewer's CSRF token, so the
+    page can be cached and the token written in when it is served.
+    """
+    viewer = {} if csrf_mark is None else {"csrf_token": lambda: csrf_mark}
     return render_template(
         "ticket.html.j2",
+        **viewer,
         ticket=found,
         token=token,
         state=STATE_WORDS[page_language()].get(found.state, found.state),
@@ -166,12 +180,46 @@ def render_page(
     )
 
 
+def _loaded(session: Session, desk: Desk, ticket_id: int) -> Ticket:
+    """The ticket with everything its page shows, in three statements, not one per message."""
+    return session.scalars(
+        select(Ticket)
+        .where(Ticket.id == ticket_id, Ticket.desk_id == desk.desk_id)
+        .options(
+            selectinload(Ticket.messages).selectinload(Message.attachments),
+            selectinload(Ticket.events),
+        )
+    ).one()
+
+
+def _pages() -> page_cache.PageCache:
+    pages: page_cache.PageCache = current_app.extensions.setdefault(
+        "maildesk.pages", page_cache.PageCache()
+    )
+    return pages
+
+
 @bp.get("/t/<token>")
 def ticket(token: str) -> ResponseReturnValue:
+    """The page from the cache while its stamp holds (one SELECT), else rendered and kept."""
     desk = desk_of_app()
-    with desk.db.read_only() as session:
-        page = render_page(desk, find_or_404(session, desk, token), token)
-    return page, 200, {"Cache-Control": "no-store"}
+    if not tokens.looks_like(token):
+        abort(404)
+    fresh = page_cache.lookup(desk.db.engine, desk.desk_id, token, desk.clock.now())
+    if fresh is None or not signing.tokens_equal(fresh.status_token, token):
+        abort(404)
+    if "_flashes" in session:  # this viewer's notes: a page of their own, never kept
+        with desk.db.read_only() as db_session:
+            own = render_page(desk, _loaded(db_session, desk, fresh.ticket_id), token)
+        return own, 200, {"Cache-Control": "no-store"}
+    pages, key = _pages(), (desk.desk_id, token, page_language(), request.script_root)
+    page = pages.get(key, fresh.stamp)
+    if page is None:
+        with desk.db.read_only() as db_session:
+            found = _loaded(db_session, desk, fresh.ticket_id)
+            page = render_page(desk, found, token, csrf_mark=page_cache.CSRF_MARK)
+        pages.put(key, fresh.stamp, page)
+    return page.replace(page_cache.CSRF_MARK, generate_csrf()), 200, {"Cache-Control": "no-store"}
 
 
 @bp.get("/t/<token>/a/<int:attachment_id>")

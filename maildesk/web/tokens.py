@@ -21,9 +21,14 @@ from maildesk.tickets.system import rotate_token
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{22,64}")
 
 
+def looks_like(token: str) -> bool:
+    """Whether `token` has the shape of a status token at all (no query for the others)."""
+    return _TOKEN.fullmatch(token) is not None
+
+
 def find(session: Session, desk: Desk, token: str) -> Ticket | None:
     """This desk's ticket whose status link carries `token`, else None."""
-    if not _TOKEN.fullmatch(token):
+    if not looks_like(token):
         return None
     found = session.scalars(
         select(Ticket).where(Ticket.desk_id == desk.desk_id, Ticket.status_token == token)

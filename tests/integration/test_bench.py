@@ -101,3 +101,32 @@ def test_ticket_list_prints_time_and_memory_against_the_old_list() -> None:
     out = run("ticket_list.py", "--tickets", "60")
     assert len(re.findall(r": +\d+\.\d{3} s +\d+\.\d MB peak", out)) == 4
     assert re.search(r"ratio page/baseline: time \d+\.\d{3}, memory \d+\.\d\d", out)
+
+
+def test_page_bench_serves_the_status_page_against_a_bare_waitress() -> None:
+    """`page.py` loads the real `maildesk run --only web` and a bare waitress and prints both and the ratio."""
+    out = run(
+        "page.py",
+        *("--tickets", "40", "--messages", "80", "--pages", "5"),
+        *("--seconds", "1", "--connections", "2", "--client", "python"),
+    )
+    rows = re.findall(
+        r": +(\d+) req/s +p50 +[\d.]+ ms +p99 +[\d.]+ ms +\((\d+) requests, (\d+) not 200\)", out
+    )
+    assert len(rows) == 2, out
+    assert all(int(requests) > 0 and bad == "0" for _, requests, bad in rows), out
+    assert re.search(r"ratio maildesk/bare: \d+\.\d\d", out)
+
+
+def test_startup_bench_times_help_and_ticket_list_against_a_bare_interpreter() -> None:
+    """`startup.py` prints the median of `python -c pass`, `maildesk --help` and `ticket list`."""
+    out = run("startup.py", "--tickets", "20", "--runs", "1")
+    assert len(re.findall(r": +\d+\.\d{3} s +ratio to baseline +\d+\.\d", out)) == 3, out
+
+
+def test_memory_bench_prints_idle_loaded_and_big_mail_figures() -> None:
+    """`memory.py` measures the daemon idle and after mail, and one mail with a big attachment."""
+    out = run("memory.py", "--mails", "3", "--attachment-mb", "1")
+    assert re.search(r"daemon idle RSS .*: +\d+\.\d MB", out), out
+    assert re.search(r"daemon RSS after 3 mails .*: +\d+\.\d MB", out), out
+    assert re.search(r"attachment's cost: \+-?\d+\.\d MB, -?\d+\.\dx the mail", out), out

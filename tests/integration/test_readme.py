@@ -635,6 +635,12 @@ def _slow_processes(desk: Desk) -> list[Callable[[], Ran]]:
     for script, small in (
         ("escalation_pass.py", "--tickets 60 --open 20"),
         ("ticket_list.py", "--tickets 60"),
+        (
+            "page.py",
+            "--tickets 40 --messages 80 --pages 5 --seconds 1 --connections 2 --client python",
+        ),
+        ("startup.py", "--tickets 20 --runs 1"),
+        ("memory.py", "--mails 3 --attachment-mb 1"),
     ):
         command = readme_command(f".venv/bin/python bench/{script}")
         started.append(
