@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import schedule
 from sqlalchemy.orm import Session
@@ -22,14 +22,15 @@ from sqlalchemy.orm import Session
 from maildesk.config import ImapConfig
 from maildesk.context import Desk
 from maildesk.inbound import reader_process
+from maildesk.inbound.lease import Lease
 from maildesk.inbound.runner import process_pending
-from maildesk.inbound.sources.imap import ImapWatcher, explain
+from maildesk.inbound.sources.imap import ImapWatcher, explain, mailbox_key
 from maildesk.inbound.sources.listener import Listener
 from maildesk.inbound.store import DatabaseMailboxStore
 from maildesk.kb.index import sync_desk
 from maildesk.models import Outbox, Ticket
 from maildesk.outbound import outbox
-from maildesk.sla.jobs import tick
+from maildesk.sla.jobs import LOCK_RETRY, tick
 from maildesk.tickets import system
 
 if TYPE_CHECKING:
@@ -77,18 +78,38 @@ def _address_refused(session: Session, row: Outbox, error: str, now: datetime) -
         system.address_bouncing(session, ticket, row.recipient, error=error, now=now)
 
 
+def mailbox_lease(desk: Desk, imap: ImapConfig) -> Lease:
+    """This worker's lease on the desk's mailbox: of several fetchers, one fetches."""
+    return Lease(
+        desk.db,
+        desk.clock,
+        desk_id=desk.desk_id,
+        mailbox=mailbox_key(imap),
+        seconds=imap.lease_seconds,
+    )
+
+
+def watcher_for(desk: Desk, imap: ImapConfig, **options: Any) -> ImapWatcher:
+    """The desk's mailbox watcher, storing under this worker's lease."""
+    lease = mailbox_lease(desk, imap)
+    return ImapWatcher(
+        imap,
+        DatabaseMailboxStore(desk.db, desk.desk_id, desk.clock, desk.blobs, lease),
+        now=desk.clock.now,
+        claim=lease,
+        **options,
+    )
+
+
 def fetch_once(desk: Desk) -> int:
     """One pass over the mailbox, then process what was stored (cron mode).
 
     A connection or login failure is raised as the `MailboxError` that explains it.
+    While a running worker holds the mailbox, the pass fetches nothing.
     """
     imap = desk.config.imap
     assert imap is not None
-    watcher = ImapWatcher(
-        imap,
-        DatabaseMailboxStore(desk.db, desk.desk_id, desk.clock, desk.blobs),
-        now=desk.clock.now,
-    )
+    watcher = watcher_for(desk, imap)
     try:
         stored = watcher.poll_once()
     except Exception as exc:
@@ -98,8 +119,17 @@ def fetch_once(desk: Desk) -> int:
         raise failure from exc
     finally:
         watcher.close()
+        watcher.release()
     process_pending(desk)
     return stored
+
+
+def retry_pending(desk: Desk) -> None:
+    """The scheduler's retry of stored mail, on one scheduler at a time (the fetch and
+    listener workers still work their own mail at once, beside it)."""
+    with desk.db.one_worker(LOCK_RETRY, desk.desk_id) as mine:
+        if mine:
+            process_pending(desk)
 
 
 @dataclass
@@ -128,11 +158,8 @@ class Daemon:
         self.threads.append(thread)
 
     def _watch(self, desk: Desk, imap: ImapConfig) -> None:
-        watcher = ImapWatcher(
-            imap,
-            DatabaseMailboxStore(desk.db, desk.desk_id, desk.clock, desk.blobs),
-            now=desk.clock.now,
-            on_problem=lambda problem: desk.runtime.report("fetch", problem),
+        watcher = watcher_for(
+            desk, imap, on_problem=lambda problem: desk.runtime.report("fetch", problem)
         )
         self._thread(
             f"fetch-{desk.slug}",
@@ -155,9 +182,12 @@ class Daemon:
         if "scheduler" in self.parts:
             # The SLA pass and the periodic jobs; what is due is decided from the desk's
             # clock and claimed in the database, so `schedule` only sets the pace.
-            self.scheduler.every(1).minutes.do(guarded("escalation and jobs", lambda: tick(desk)))
-            self.scheduler.every(1).minutes.do(
-                guarded("retry pending mail", lambda: process_pending(desk))
+            every = desk.config.escalation.check_seconds
+            self.scheduler.every(every).seconds.do(
+                guarded("escalation and jobs", lambda: tick(desk))
+            )
+            self.scheduler.every(every).seconds.do(
+                guarded("retry pending mail", lambda: retry_pending(desk))
             )
 
     def start(self) -> None:
