@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 PARTS = ("fetch", "listener", "outbox", "scheduler", "web")
 OUTBOX_SECONDS = 2.0
+PROCESS_SECONDS = 1.0  # how soon a fetch worker without the mailbox takes up stored mail
 
 
 def guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
@@ -161,12 +162,21 @@ class Daemon:
         watcher = watcher_for(
             desk, imap, on_problem=lambda problem: desk.runtime.report("fetch", problem)
         )
-        self._thread(
-            f"fetch-{desk.slug}",
-            lambda: watcher.run(
-                self.stop, lambda _n: guarded("process", lambda: process_pending(desk))()
-            ),
-        )
+        work = guarded("process", lambda: process_pending(desk))
+        if not desk.db.is_postgres:
+            self._thread(f"fetch-{desk.slug}", lambda: watcher.run(self.stop, lambda _n: work()))
+            return
+        # Every fetch worker works the stored mail, in a thread of its own: the one that
+        # holds the mailbox only wakes it, and goes on renewing its lease meanwhile.
+        stored = threading.Event()
+        self._thread(f"fetch-{desk.slug}", lambda: watcher.run(self.stop, lambda _n: stored.set()))
+        self._thread(f"process-{desk.slug}", lambda: self._work_stored(work, stored))
+
+    def _work_stored(self, work: Callable[[], None], stored: threading.Event) -> None:
+        while not self.stop.is_set():
+            work()
+            stored.wait(PROCESS_SECONDS)
+            stored.clear()
 
     def _desk_parts(self, desk: Desk) -> None:
         """What each desk runs for itself: its mailbox, its outbox, its scheduled jobs."""

@@ -646,7 +646,7 @@ class ImapWatcher:
     def _round_seconds(self) -> float:
         """The longest wait between passes: `poll_seconds`, and a third of a lease, so the
         holder renews it twice before it could expire and a waiting worker looks as often."""
-        seconds = min(max(self.config.poll_seconds, 1), MAX_IDLE_SECONDS)
+        seconds: float = min(max(self.config.poll_seconds, 1), MAX_IDLE_SECONDS)
         if self._claim is not None:
             seconds = min(seconds, max(self._claim.seconds / 3, 1))
         return float(seconds)
