@@ -101,3 +101,13 @@ def test_ticket_list_prints_time_and_memory_against_the_old_list() -> None:
     out = run("ticket_list.py", "--tickets", "60")
     assert len(re.findall(r": +\d+\.\d{3} s +\d+\.\d MB peak", out)) == 4
     assert re.search(r"ratio page/baseline: time \d+\.\d{3}, memory \d+\.\d\d", out)
+
+
+def test_workers_bench_prints_one_and_two_workers_of_each() -> None:
+    """`workers.py` carries a few mails through 1+1 and 2+2 fetch and outbox processes on
+    PostgreSQL, and prints both rates and their ratio."""
+    out = run("workers.py", "--mails", "6")
+    assert "mails: 6, database: postgresql" in out
+    assert re.search(r"baseline  1 fetch \+ 1 outbox worker +: +\d+\.\d\d s +\d+\.\d mails/s", out)
+    assert re.search(r"maildesk  2 fetch \+ 2 outbox workers +: +\d+\.\d\d s +\d+\.\d mails/s", out)
+    assert re.search(r"ratio 2\+2 / 1\+1: \d+\.\d\d", out)
