@@ -8,6 +8,8 @@ worker of that release. The README's "Production" section gives the order tested
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import smtplib
 import subprocess
 import sys
@@ -16,13 +18,15 @@ import time
 from pathlib import Path
 
 import pytest
+import tomli_w
 from alembic import command
-from sqlalchemy import func, inspect, select
+from sqlalchemy import create_engine, func, inspect, select, text
 
-from maildesk.context import Desk
-from maildesk.db import _alembic_config, foreign_keys_deferred
+from maildesk.context import Desk, ensure_desk_row
+from maildesk.db import Database, _alembic_config, foreign_keys_deferred
+from maildesk.models import Desk as DeskRow
 from maildesk.models import Inbound, Ticket
-from tests.conftest import DeskFactory
+from tests.conftest import PG_ADMIN_URL, SECRET, DeskFactory
 from tests.mails import DESK, make_mail
 from tests.servers import free_port
 from tests.workers import start_worker, wait_running
@@ -127,3 +131,82 @@ def test_two_racing_upgrades_migrate_once_while_a_worker_keeps_taking_mail(
         if worker.process.poll() is None:
             worker.process.kill()
             worker.process.wait(10)
+
+
+def test_workers_started_together_on_a_new_database_all_start(tmp_path: Path) -> None:
+    """Three upgrades at once on an empty PostgreSQL database: one creates the schema and
+    the desk's row, the others wait or find them; all exit 0 and there is one desk."""
+    name = f"maildesk_fresh_{os.getpid()}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0"))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    config = tmp_path / "maildesk.toml"
+    config.write_text(
+        tomli_w.dumps(
+            {
+                "desk": {
+                    "address": "soporte@alameda.example",
+                    "database": url,
+                    "data_dir": str(tmp_path / "data"),
+                    "secret_key": SECRET,
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
+    try:
+        upgrades = [
+            subprocess.Popen(
+                [sys.executable, "-m", "maildesk", "--config", str(config), "db", "upgrade"],
+                cwd=tmp_path,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+            for _ in range(3)
+        ]
+        outputs = [p.communicate(timeout=120)[0].decode() for p in upgrades]
+        assert [p.returncode for p in upgrades] == [0, 0, 0], outputs
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            assert conn.scalar(select(func.count()).select_from(DeskRow)) == 1
+        engine.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_new_desk_row_is_created_once_by_workers_starting_together(
+    make_desk: DeskFactory,
+) -> None:
+    """Four workers (threads, each with its own engine) open a new building at one instant:
+    one creates its row, the others find it; none fails."""
+    desk = make_desk()
+    config = dataclasses.replace(
+        desk.config,
+        desk=dataclasses.replace(desk.config.desk, address="torre-b@alameda.example", slug="b"),
+    )
+    start = threading.Barrier(4)
+    found: list[int] = []
+    failed: list[BaseException] = []
+
+    def open_it() -> None:
+        db = Database(desk.db.url)
+        try:
+            start.wait()
+            found.append(ensure_desk_row(db, config, desk.clock))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failed.append(exc)
+        finally:
+            db.dispose()
+
+    threads = [threading.Thread(target=open_it) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not failed, failed
+    assert len(found) == 4 and len(set(found)) == 1
