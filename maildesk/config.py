@@ -88,6 +88,7 @@ class ImapConfig:
     processed_folder: str = default("imap", "processed_folder")
     batch_size: int = default("imap", "batch_size")
     timeout_seconds: int = default("imap", "timeout_seconds")
+    lease_seconds: int = default("imap", "lease_seconds")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +123,7 @@ class WebConfig:
     staff_session_hours: int = default("web", "staff_session_hours")
     list_hours: int = default("web", "list_hours")
     trusted_proxies: int = default("web", "trusted_proxies")
+    rate_limit_storage: str = default("web", "rate_limit_storage")
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +185,7 @@ class EscalationConfig:
     digest_daily: str = default("escalation", "digest_daily")
     digest_weekly: str = default("escalation", "digest_weekly")
     digest_monthly: str = default("escalation", "digest_monthly")
+    check_seconds: int = default("escalation", "check_seconds")
 
 
 @dataclass(frozen=True, slots=True)
@@ -555,9 +558,19 @@ def _check(config: Config) -> None:
         value = getattr(config.web, key)
         if not re.fullmatch(r"\d+ per (second|minute|hour|day)", value):
             raise ConfigError(source, f"web.{key}", 'a rate such as "10 per hour"', repr(value))
+    if not RATE_LIMIT_STORAGE.fullmatch(config.web.rate_limit_storage):
+        raise ConfigError(
+            source,
+            "web.rate_limit_storage",
+            '"memory://" (one web worker) or "redis://host:port[/db]" (shared by several)',
+            repr(config.web.rate_limit_storage),
+        )
     for key, (low, high, expected) in _BOUNDS.items():
         section, _, name = key.partition(".")
-        value = getattr(getattr(config, section), name)
+        table = getattr(config, section)
+        if table is None:  # an optional table left out ([imap])
+            continue
+        value = getattr(table, name)
         if value < low or (high is not None and value > high):
             raise ConfigError(source, key, expected, repr(value))
     _check_limits(config)
@@ -565,6 +578,11 @@ def _check(config: Config) -> None:
         if "@" not in member.email:
             raise ConfigError(source, f"staff[{i}].email", "an email address", repr(member.email))
 
+
+# Where the page's rate limits are counted: in the process, or in a Redis all web workers share.
+RATE_LIMIT_STORAGE = re.compile(
+    r"memory://|rediss?://([^@/\s]+@)?[A-Za-z0-9.\-]+(:\d{1,5})?(/\d{1,2})?"
+)
 
 # Whole-number keys and their bounds (low, high or None): what each is expected to be.
 _BOUNDS: dict[str, tuple[int, int | None, str]] = {
@@ -577,6 +595,8 @@ _BOUNDS: dict[str, tuple[int, int | None, str]] = {
         10,
         "the number of reverse proxies in front of the page, 0 to 10",
     ),
+    "imap.lease_seconds": (5, 3600, "a whole number of seconds, 5 to 3600"),
+    "escalation.check_seconds": (1, 3600, "a whole number of seconds, 1 to 3600"),
 }
 
 

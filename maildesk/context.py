@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from maildesk.clock import Clock, SystemClock
 from maildesk.config import Config, Install, StaffConfig, with_secret
@@ -131,8 +132,16 @@ def ensure_desk_row(db: Database, config: Config, clock: Clock) -> int:
 
     Found by its address (as before slugs existed, so a one-desk install keeps its
     tickets), else by its slug (the building's address changed); the configured name
-    and slug are written back.
+    and slug are written back. Workers started together on a new database all try to
+    create it: the one that loses finds the winner's row on its second look.
     """
+    try:
+        return _ensure_desk_row(db, config, clock)
+    except IntegrityError:
+        return _ensure_desk_row(db, config, clock)
+
+
+def _ensure_desk_row(db: Database, config: Config, clock: Clock) -> int:
     address, slug = config.desk.address.lower(), config.desk.slug
     with db.transaction() as session:
         row = session.scalars(select(DeskRow).where(DeskRow.address == address)).first()

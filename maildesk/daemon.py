@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import schedule
 from sqlalchemy.orm import Session
@@ -22,14 +22,15 @@ from sqlalchemy.orm import Session
 from maildesk.config import ImapConfig
 from maildesk.context import Desk
 from maildesk.inbound import reader_process
+from maildesk.inbound.lease import Lease
 from maildesk.inbound.runner import process_pending
-from maildesk.inbound.sources.imap import ImapWatcher, explain
+from maildesk.inbound.sources.imap import ImapWatcher, explain, mailbox_key
 from maildesk.inbound.sources.listener import Listener
 from maildesk.inbound.store import DatabaseMailboxStore
 from maildesk.kb.index import sync_desk
 from maildesk.models import Outbox, Ticket
 from maildesk.outbound import outbox
-from maildesk.sla.jobs import tick
+from maildesk.sla.jobs import LOCK_RETRY, tick
 from maildesk.tickets import system
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 
 PARTS = ("fetch", "listener", "outbox", "scheduler", "web")
 OUTBOX_SECONDS = 2.0
+PROCESS_SECONDS = 1.0  # how soon a fetch worker without the mailbox takes up stored mail
 
 
 def guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
@@ -77,18 +79,38 @@ def _address_refused(session: Session, row: Outbox, error: str, now: datetime) -
         system.address_bouncing(session, ticket, row.recipient, error=error, now=now)
 
 
+def mailbox_lease(desk: Desk, imap: ImapConfig) -> Lease:
+    """This worker's lease on the desk's mailbox: of several fetchers, one fetches."""
+    return Lease(
+        desk.db,
+        desk.clock,
+        desk_id=desk.desk_id,
+        mailbox=mailbox_key(imap),
+        seconds=imap.lease_seconds,
+    )
+
+
+def watcher_for(desk: Desk, imap: ImapConfig, **options: Any) -> ImapWatcher:
+    """The desk's mailbox watcher, storing under this worker's lease."""
+    lease = mailbox_lease(desk, imap)
+    return ImapWatcher(
+        imap,
+        DatabaseMailboxStore(desk.db, desk.desk_id, desk.clock, desk.blobs, lease),
+        now=desk.clock.now,
+        claim=lease,
+        **options,
+    )
+
+
 def fetch_once(desk: Desk) -> int:
     """One pass over the mailbox, then process what was stored (cron mode).
 
     A connection or login failure is raised as the `MailboxError` that explains it.
+    While a running worker holds the mailbox, the pass fetches nothing.
     """
     imap = desk.config.imap
     assert imap is not None
-    watcher = ImapWatcher(
-        imap,
-        DatabaseMailboxStore(desk.db, desk.desk_id, desk.clock, desk.blobs),
-        now=desk.clock.now,
-    )
+    watcher = watcher_for(desk, imap)
     try:
         stored = watcher.poll_once()
     except Exception as exc:
@@ -98,8 +120,17 @@ def fetch_once(desk: Desk) -> int:
         raise failure from exc
     finally:
         watcher.close()
+        watcher.release()
     process_pending(desk)
     return stored
+
+
+def retry_pending(desk: Desk) -> None:
+    """The scheduler's retry of stored mail, on one scheduler at a time (the fetch and
+    listener workers still work their own mail at once, beside it)."""
+    with desk.db.one_worker(LOCK_RETRY, desk.desk_id) as mine:
+        if mine:
+            process_pending(desk)
 
 
 @dataclass
@@ -128,18 +159,24 @@ class Daemon:
         self.threads.append(thread)
 
     def _watch(self, desk: Desk, imap: ImapConfig) -> None:
-        watcher = ImapWatcher(
-            imap,
-            DatabaseMailboxStore(desk.db, desk.desk_id, desk.clock, desk.blobs),
-            now=desk.clock.now,
-            on_problem=lambda problem: desk.runtime.report("fetch", problem),
+        watcher = watcher_for(
+            desk, imap, on_problem=lambda problem: desk.runtime.report("fetch", problem)
         )
-        self._thread(
-            f"fetch-{desk.slug}",
-            lambda: watcher.run(
-                self.stop, lambda _n: guarded("process", lambda: process_pending(desk))()
-            ),
-        )
+        work = guarded("process", lambda: process_pending(desk))
+        if not desk.db.is_postgres:
+            self._thread(f"fetch-{desk.slug}", lambda: watcher.run(self.stop, lambda _n: work()))
+            return
+        # Every fetch worker works the stored mail, in a thread of its own: the one that
+        # holds the mailbox only wakes it, and goes on renewing its lease meanwhile.
+        stored = threading.Event()
+        self._thread(f"fetch-{desk.slug}", lambda: watcher.run(self.stop, lambda _n: stored.set()))
+        self._thread(f"process-{desk.slug}", lambda: self._work_stored(work, stored))
+
+    def _work_stored(self, work: Callable[[], None], stored: threading.Event) -> None:
+        while not self.stop.is_set():
+            work()
+            stored.wait(PROCESS_SECONDS)
+            stored.clear()
 
     def _desk_parts(self, desk: Desk) -> None:
         """What each desk runs for itself: its mailbox, its outbox, its scheduled jobs."""
@@ -155,9 +192,12 @@ class Daemon:
         if "scheduler" in self.parts:
             # The SLA pass and the periodic jobs; what is due is decided from the desk's
             # clock and claimed in the database, so `schedule` only sets the pace.
-            self.scheduler.every(1).minutes.do(guarded("escalation and jobs", lambda: tick(desk)))
-            self.scheduler.every(1).minutes.do(
-                guarded("retry pending mail", lambda: process_pending(desk))
+            every = desk.config.escalation.check_seconds
+            self.scheduler.every(every).seconds.do(
+                guarded("escalation and jobs", lambda: tick(desk))
+            )
+            self.scheduler.every(every).seconds.do(
+                guarded("retry pending mail", lambda: retry_pending(desk))
             )
 
     def start(self) -> None:

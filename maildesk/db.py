@@ -177,6 +177,40 @@ class Database:
         finally:
             session.close()
 
+    @contextmanager
+    def one_worker(self, lock: int, part: int = 0) -> Iterator[bool]:
+        """True for the one worker that runs a pass now, False for the others (skip it).
+
+        A pass of several transactions (the scheduler's tick) needs a lock that outlives
+        each of them: PostgreSQL's session advisory lock `(lock, part)`, on a connection
+        kept for the pass and released at its end, or by the server when the worker dies.
+        SQLite is one file on one machine whose write lock already serialises the writes;
+        every worker runs, and the passes' own claims keep each effect single.
+        """
+        if not self.is_postgres:
+            yield True
+            return
+        try:
+            connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        except OperationalError as exc:
+            raise TemporaryError(f"database unavailable: {exc.orig}") from exc
+        with connection:
+            mine = bool(
+                connection.execute(
+                    text("SELECT pg_try_advisory_lock(:lock, :part)"),
+                    {"lock": lock, "part": part},
+                ).scalar()
+            )
+            try:
+                yield mine
+            finally:
+                if mine:
+                    with contextlib.suppress(OperationalError):
+                        connection.execute(
+                            text("SELECT pg_advisory_unlock(:lock, :part)"),
+                            {"lock": lock, "part": part},
+                        )
+
     def upgrade(self) -> str:
         """Create or upgrade the schema to the newest migration; one line says what was done."""
         from alembic import command

@@ -296,6 +296,16 @@ class MailboxPosition(Base):
     backfill_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class MailboxLease(Base):
+    """Which fetch worker may fetch one mailbox, until when: taken over once it expires."""
+
+    __tablename__ = "mailbox_lease"
+    desk_id: Mapped[int] = mapped_column(ForeignKey("desk.id"), primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(500), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class Escalation(Base):
     """An escalation that fired: once per ticket, target and level, whatever the workers."""
 

@@ -33,6 +33,8 @@ from maildesk.storage import disk_full_is_temporary
 
 log = logging.getLogger(__name__)
 
+LOCK_MAIL = 7275  # with the mail's id: the advisory lock of a mail being worked
+
 UNFINISHED = (
     "try {n} did not finish: the process ended while working on it (killed or out of memory)"
 )
@@ -70,7 +72,18 @@ def _claim(desk: Desk, inbound_id: int) -> bytes | str:
 
 
 def process_one(desk: Desk, inbound_id: int) -> str:
-    """Process one stored mail; returns its status afterwards."""
+    """Process one stored mail; returns its status afterwards.
+
+    On PostgreSQL several workers work the same queue: the mail's advisory lock keeps a
+    second one from counting a try of a mail already in hand (three would quarantine it).
+    """
+    with desk.db.one_worker(LOCK_MAIL, inbound_id) as mine:
+        if not mine:
+            return ingest.PENDING  # another worker has it in hand
+        return _process_one(desk, inbound_id)
+
+
+def _process_one(desk: Desk, inbound_id: int) -> str:
     claimed = _claim(desk, inbound_id)
     if isinstance(claimed, str):
         return claimed

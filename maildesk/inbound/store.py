@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from maildesk.clock import Clock
 from maildesk.db import Database
+from maildesk.inbound.lease import Lease
 from maildesk.inbound.sources.imap import Backfill, Fetched, Position
 from maildesk.models import Inbound, MailboxPosition
 from maildesk.storage import BlobStore, disk_full_is_temporary
@@ -109,13 +110,20 @@ def store(
 
 
 class DatabaseMailboxStore:
-    """The IMAP watcher's store: raw mails and the folder position in one transaction."""
+    """The IMAP watcher's store: raw mails and the folder position in one transaction.
 
-    def __init__(self, db: Database, desk_id: int, clock: Clock, blobs: BlobStore) -> None:
+    With a `lease`, that transaction also renews it, and rolls back if another worker
+    has taken the mailbox meanwhile: a fetcher that lost its lease stores nothing.
+    """
+
+    def __init__(
+        self, db: Database, desk_id: int, clock: Clock, blobs: BlobStore, lease: Lease | None = None
+    ) -> None:
         self.db = db
         self.desk_id = desk_id
         self.clock = clock
         self.blobs = blobs
+        self.lease = lease
 
     def position(self, mailbox: str) -> Position | None:
         with self.db.read_only() as session:
@@ -143,6 +151,8 @@ class DatabaseMailboxStore:
         with disk_full_is_temporary():
             self.blobs.check_room(sum(len(mail.raw) for mail in mails))
         with self.db.transaction() as session:
+            if self.lease is not None:
+                self.lease.renew_in(session)
             for mail in mails:
                 store(
                     session,

@@ -25,6 +25,10 @@ from maildesk.sla.housekeeping import close_unanswered, prune_sent_mail
 
 log = logging.getLogger(__name__)
 
+# The advisory locks (with the desk's id) that keep a scheduled pass on one worker at a time.
+LOCK_TICK = 7273
+LOCK_RETRY = 7274
+
 
 @dataclass(frozen=True, slots=True)
 class Job:
@@ -112,7 +116,20 @@ def run_job(desk: Desk, job: Job) -> bool:
 
 
 def tick(desk: Desk) -> escalate.PassReport:
-    """What the daemon's scheduler runs every minute, and `maildesk escalate --once` runs once."""
+    """What the daemon's scheduler runs every minute, and `maildesk escalate --once` runs once.
+
+    On one worker at a time: a second scheduler skips the whole tick while one runs it.
+    Each step is also safe on its own (the escalation pass's lock and records, the
+    jobs' claims, the auto-close's row lock); the tick's lock spares the others the work.
+    """
+    with desk.db.one_worker(LOCK_TICK, desk.desk_id) as mine:
+        if not mine:
+            log.debug("another worker runs this tick")
+            return escalate.PassReport(skipped=True)
+        return _tick(desk)
+
+
+def _tick(desk: Desk) -> escalate.PassReport:
     report = escalate.run_pass(desk)
     with desk.db.read_only() as session:
         row = session.get(DeskRow, desk.desk_id)

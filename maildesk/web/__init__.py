@@ -1,7 +1,8 @@
 """The residents' status page: `create_app(desk)` wires its blueprints and protections.
 
 Every form is CSRF-protected (Flask-WTF), the lookup form is rate-limited
-(Flask-Limiter, in memory per process), every answer carries the security
+(Flask-Limiter, in memory per process, or in the Redis of `web.rate_limit_storage` that
+several web workers share), every answer carries the security
 headers below, and errors are answered with the page's own short, localised pages.
 Behind `web.trusted_proxies` reverse proxies, werkzeug's ProxyFix takes the client's
 address from `X-Forwarded-For`, so the limits count clients, not the proxy; with 0
@@ -108,7 +109,16 @@ def create_app(desk: Desk) -> Flask:
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     CSRFProtect(app)
-    limiter = Limiter(get_remote_address, app=app, storage_uri="memory://")
+    storage = desk.config.web.rate_limit_storage
+    limiter = Limiter(
+        get_remote_address,
+        app=app,
+        storage_uri=storage,
+        # One store for every desk and worker: each desk counts under its own keys.
+        key_prefix=f"maildesk:{desk.slug}",
+        # Redis down: count in the process for the while, rather than refuse the page.
+        in_memory_fallback_enabled=storage != "memory://",
+    )
 
     from maildesk.web import (
         actions,

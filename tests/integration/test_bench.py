@@ -130,3 +130,13 @@ def test_memory_bench_prints_idle_loaded_and_big_mail_figures() -> None:
     assert re.search(r"daemon idle RSS .*: +\d+\.\d MB", out), out
     assert re.search(r"daemon RSS after 3 mails .*: +\d+\.\d MB", out), out
     assert re.search(r"attachment's cost: \+-?\d+\.\d MB, -?\d+\.\dx the mail", out), out
+
+
+def test_workers_bench_prints_one_and_two_workers_of_each() -> None:
+    """`workers.py` carries a few mails through 1+1 and 2+2 fetch and outbox processes on
+    PostgreSQL, and prints both rates and their ratio."""
+    out = run("workers.py", "--mails", "6")
+    assert "mails: 6, database: postgresql" in out
+    assert re.search(r"baseline  1 fetch \+ 1 outbox worker +: +\d+\.\d\d s +\d+\.\d mails/s", out)
+    assert re.search(r"maildesk  2 fetch \+ 2 outbox workers +: +\d+\.\d\d s +\d+\.\d mails/s", out)
+    assert re.search(r"ratio 2\+2 / 1\+1: \d+\.\d\d", out)

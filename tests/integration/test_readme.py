@@ -56,6 +56,8 @@ ELSEWHERE: dict[str, tuple[str, tuple[str, ...]]] = {
         "tests/integration/test_first_mail.py",
         ("readme_recipe", 'python3 -c \\"import smtplib;', "make run"),
     ),
+    "maildesk run --only": ("tests/workers.py", ('"run", "--only", part',)),
+    "maildesk db upgrade": ("tests/integration/test_upgrade.py", ('"db", "upgrade"',)),
     "sudo deploy/install.sh": (
         "tests/integration/test_install.py",
         ('"deploy" / "install.sh"', "PREFIX", "CONFIG_DIR", "STATE_DIR"),
@@ -641,6 +643,7 @@ def _slow_processes(desk: Desk) -> list[Callable[[], Ran]]:
         ),
         ("startup.py", "--tickets 20 --runs 1"),
         ("memory.py", "--mails 3 --attachment-mb 1"),
+        ("workers.py", "--mails 4"),
     ):
         command = readme_command(f".venv/bin/python bench/{script}")
         started.append(

@@ -115,6 +115,9 @@ def test_environment_overrides_every_key(tmp_path: Path, monkeypatch: pytest.Mon
         ("[limits]\nkeep_sent_days = -1\n", "limits.keep_sent_days", "0 or more"),
         ("[limits]\nparse_seconds = 'soon'\n", "limits.parse_seconds", "an integer"),
         ("[web]\nreply_per_ticket = 'many'\n", "web.reply_per_ticket", "10 per hour"),
+        ("[web]\nrate_limit_storage = 'redis:6379'\n", "web.rate_limit_storage", "redis://host"),
+        ("[web]\nrate_limit_storage = 'memcached://h:1'\n", "web.rate_limit_storage", "memory://"),
+        ("[imap]\nhost = 'h'\nlease_seconds = 1\n", "imap.lease_seconds", "5 to 3600"),
     ],
 )
 def test_errors_name_file_key_and_expectation(

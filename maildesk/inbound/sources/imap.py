@@ -50,6 +50,8 @@ __all__ = [
     "IMPORTED_FLAG",
     "ImapWatcher",
     "Fetched",
+    "LeaseLost",
+    "MailboxClaim",
     "MailboxError",
     "MailboxStore",
     "Position",
@@ -169,6 +171,22 @@ def where_to_start(
         before = as_utc(position.checked_at).replace(microsecond=0)
         return Start(StartKind.UIDVALIDITY_CHANGED, 0, Backfill(below, before), must_record=True)
     return Start(StartKind.RESUME, position.last_uid, position.backfill)
+
+
+class LeaseLost(MaildeskError):
+    """Another worker holds the mailbox now: this one must not store what it fetched."""
+
+
+class MailboxClaim(Protocol):
+    """Who may fetch this mailbox among several workers (`inbound/lease.py`)."""
+
+    seconds: int
+
+    def hold(self) -> bool:
+        """Take or renew; False while another worker holds it."""
+        ...
+
+    def release(self) -> None: ...
 
 
 class MailboxStore(Protocol):
@@ -338,6 +356,7 @@ class ImapWatcher:
         backoff: Callable[[int], float] = backoff_delay,
         login_backoff: Callable[[int], float] = login_backoff_delay,
         on_problem: Callable[[str | None], None] = lambda _problem: None,
+        claim: MailboxClaim | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -348,6 +367,7 @@ class ImapWatcher:
         self._backoff = backoff
         self._login_backoff = login_backoff
         self._on_problem = on_problem  # told of a lasting failure, and None once it passes
+        self._claim = claim  # None: the only fetcher (SQLite, cron mode with one worker)
         self._client: IMAPClient | None = None
         self._folder_ready = False  # processed folder known to exist on this connection
 
@@ -357,8 +377,12 @@ class ImapWatcher:
         """Connect if needed, store everything new, acknowledge it; return how many were stored.
 
         A connection error drops the connection (the next call reconnects) and is re-raised,
-        as is any error from the store.
+        as is any error from the store. While another worker holds the mailbox's lease,
+        nothing is fetched and the connection is closed.
         """
+        if self._claim is not None and not self._claim.hold():
+            self.close()
+            return 0
         client = self._ensure_client()
         try:
             stored = self._pass(client)
@@ -547,6 +571,10 @@ class ImapWatcher:
                         self._wait(stop)
                 except KeyboardInterrupt:
                     raise
+                except LeaseLost as exc:
+                    log.warning("%s; waiting for the lease", exc)
+                    self.close()
+                    stop.wait(self._round_seconds())
                 except Exception as exc:
                     failure = explain(exc, self.config)
                     if failure is not None and failure.lasting:
@@ -569,7 +597,14 @@ class ImapWatcher:
                     stop.wait(delay)
         finally:
             self.close()
+            self.release()
             log.info("%s: stopped", self.mailbox)
+
+    def release(self) -> None:
+        """Give the lease up on a clean stop, so another worker need not wait for it."""
+        if self._claim is not None:
+            with contextlib.suppress(Exception):  # it expires by itself anyway
+                self._claim.release()
 
     def _notify(self, on_stored: Callable[[int], None], stored: int) -> None:
         try:
@@ -581,9 +616,9 @@ class ImapWatcher:
         """Until new mail, `poll_seconds`, or `stop`: with IDLE when the server has it."""
         client = self._client
         if client is None or not self.config.idle or not client.has_capability("IDLE"):
-            stop.wait(self.config.poll_seconds)
+            stop.wait(self._round_seconds())
             return
-        deadline = time.monotonic() + min(max(self.config.poll_seconds, 1), MAX_IDLE_SECONDS)
+        deadline = time.monotonic() + self._round_seconds()
         client.idle()
         quick_empty = 0
         while not stop.is_set():
@@ -607,6 +642,14 @@ class ImapWatcher:
             else:
                 quick_empty = 0
         client.idle_done()
+
+    def _round_seconds(self) -> float:
+        """The longest wait between passes: `poll_seconds`, and a third of a lease, so the
+        holder renews it twice before it could expire and a waiting worker looks as often."""
+        seconds: float = min(max(self.config.poll_seconds, 1), MAX_IDLE_SECONDS)
+        if self._claim is not None:
+            seconds = min(seconds, max(self._claim.seconds / 3, 1))
+        return float(seconds)
 
     # -- connection -------------------------------------------------------------------
 
