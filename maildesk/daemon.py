@@ -128,11 +128,13 @@ class Daemon:
         self.threads.append(thread)
 
     def _watch(self, desk: Desk, imap: ImapConfig) -> None:
+        store = DatabaseMailboxStore(desk.db, desk.desk_id, desk.clock, desk.blobs)
         watcher = ImapWatcher(
             imap,
-            DatabaseMailboxStore(desk.db, desk.desk_id, desk.clock, desk.blobs),
+            store,
             now=desk.clock.now,
             on_problem=lambda problem: desk.runtime.report("fetch", problem),
+            on_reconnect=store.count_reconnect,
         )
         self._thread(
             f"fetch-{desk.slug}",

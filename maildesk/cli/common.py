@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from maildesk import config as config_mod
+from maildesk import logs
 from maildesk.config import Config
 from maildesk.context import Desk, open_install
 from maildesk.errors import ConfigError
@@ -23,7 +24,14 @@ EX_CONFIG = 78
 
 
 def install_of(args: argparse.Namespace) -> config_mod.Install:
-    return config_mod.load_install(Path(args.config) if args.config else None)
+    """The install's configuration; its `[log]` table takes over the logging from here."""
+    install = config_mod.load_install(Path(args.config) if args.config else None)
+    logs.apply(
+        install.desks[0],
+        cli_format=getattr(args, "log_format", None),
+        verbose=getattr(args, "verbose", False),
+    )
+    return install
 
 
 def chosen(install: config_mod.Install, slug: str | None, *, one: bool) -> tuple[Config, ...]:

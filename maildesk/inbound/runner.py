@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from maildesk import logs
 from maildesk.context import Desk
 from maildesk.domain import MailKind
 from maildesk.errors import IgnoreMail, TemporaryError
@@ -70,7 +71,15 @@ def _claim(desk: Desk, inbound_id: int) -> bytes | str:
 
 
 def process_one(desk: Desk, inbound_id: int) -> str:
-    """Process one stored mail; returns its status afterwards."""
+    """Process one stored mail; returns its status afterwards.
+
+    Every line logged meanwhile names the mail's Message-Id and ticket (`logs.about`).
+    """
+    with logs.about():
+        return _process_one(desk, inbound_id)
+
+
+def _process_one(desk: Desk, inbound_id: int) -> str:
     claimed = _claim(desk, inbound_id)
     if isinstance(claimed, str):
         return claimed
@@ -78,6 +87,7 @@ def process_one(desk: Desk, inbound_id: int) -> str:
         mail = reader_for(desk.config.limits).read(claimed)
     except ReadFailed as exc:
         return _count_failure(desk, inbound_id, exc)
+    logs.note(message_id=mail.message_id)
     try:
         with disk_full_is_temporary(), desk.db.transaction() as session:
             row = _lock_pending(session, desk, inbound_id)

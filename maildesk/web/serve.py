@@ -20,8 +20,16 @@ class WebServer:
         desk = desks[0]  # [web] is the install's: one listening address for every desk
         host, port = parse_endpoint(desk.config.web.listen, key="web.listen")
         try:
+            # waitress would drop X-Forwarded-For and Forwarded before the app saw them:
+            # the app decides (ProxyFix for `web.trusted_proxies`, `/metrics` refusing
+            # a request relayed by a proxy it does not trust).
             self.server = create_server(
-                desk_hosts(desks), host=host, port=port, threads=4, ident="maildesk"
+                desk_hosts(desks),
+                host=host,
+                port=port,
+                threads=4,
+                ident="maildesk",
+                clear_untrusted_proxy_headers=False,
             )
         except OSError as exc:
             raise ConfigError(
