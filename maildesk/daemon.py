@@ -29,6 +29,7 @@ from maildesk.inbound.store import DatabaseMailboxStore
 from maildesk.kb.index import sync_desk
 from maildesk.models import Outbox, Ticket
 from maildesk.outbound import outbox
+from maildesk.progress import Progress
 from maildesk.sla.jobs import tick
 from maildesk.tickets import system
 
@@ -98,7 +99,9 @@ def fetch_once(desk: Desk) -> int:
         raise failure from exc
     finally:
         watcher.close()
-    process_pending(desk)
+    progress = Progress(f"{desk.slug}: mail", 0)
+    process_pending(desk, progress=progress)
+    progress.finish()
     return stored
 
 

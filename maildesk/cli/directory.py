@@ -13,6 +13,7 @@ from maildesk.cli import read as views
 from maildesk.cli.common import desk_of
 from maildesk.context import Desk
 from maildesk.localtime import local_day
+from maildesk.progress import Progress
 
 
 def cmd_directory_import(args: argparse.Namespace) -> int:
@@ -32,8 +33,10 @@ def cmd_directory_import(args: argparse.Namespace) -> int:
             print(f"{path.name}: {error}", file=sys.stderr)
         print(f"{path.name}: {len(checked.errors)} problems; nothing was changed", file=sys.stderr)
         return 1
+    progress = Progress("directory", len(checked.entries))
     with desk.db.transaction() as session:
-        counts = load(session, desk.desk_id, checked.entries)
+        counts = load(session, desk.desk_id, checked.entries, step=progress.step)
+    progress.finish()
     print(f"{path.name}: {len(checked.entries)} rows, {counts}")
     return 0
 

@@ -30,6 +30,7 @@ from maildesk.inbound import store as ingest
 from maildesk.inbound.dispatch import analyse, dispatch, read_mail
 from maildesk.inbound.reader_process import ReadFailed, reader_for
 from maildesk.models import Inbound
+from maildesk.progress import Progress
 from maildesk.storage import disk_full_is_temporary
 
 log = logging.getLogger(__name__)
@@ -167,11 +168,21 @@ def pending_ids(desk: Desk, limit: int | None = None) -> Sequence[int]:
         return list(session.scalars(query))
 
 
-def process_pending(desk: Desk, *, limit: int | None = None) -> ProcessReport:
-    """Work through pending mails (`pending_ids`); a failing mail never blocks the rest."""
+def process_pending(
+    desk: Desk, *, limit: int | None = None, progress: Progress | None = None
+) -> ProcessReport:
+    """Work through pending mails (`pending_ids`); a failing mail never blocks the rest.
+
+    `progress` (a mailbox's past imported by `fetch --once`) counts each mail.
+    """
     report = ProcessReport()
-    for inbound_id in pending_ids(desk, limit):
+    ids = pending_ids(desk, limit)
+    if progress is not None:
+        progress.total = len(ids)
+    for inbound_id in ids:
         report.add(process_one(desk, inbound_id))
+        if progress is not None:
+            progress.step()
     return report
 
 

@@ -15,7 +15,9 @@ HOSTILE = "<a\r\n2026-11-30 INFO maildesk: forged line\u2028\x85\x1b[31m@x>"
 
 
 def record(message: str = "outbox 3 to vecina@correo.example sent") -> logging.LogRecord:
-    made = logging.LogRecord("maildesk.outbound.outbox", logging.INFO, __file__, 1, message, (), None)
+    made = logging.LogRecord(
+        "maildesk.outbound.outbox", logging.INFO, __file__, 1, message, (), None
+    )
     logs.AboutFilter().filter(made)
     return made
 
