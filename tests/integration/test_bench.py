@@ -101,3 +101,12 @@ def test_ticket_list_prints_time_and_memory_against_the_old_list() -> None:
     out = run("ticket_list.py", "--tickets", "60")
     assert len(re.findall(r": +\d+\.\d{3} s +\d+\.\d MB peak", out)) == 4
     assert re.search(r"ratio page/baseline: time \d+\.\d{3}, memory \d+\.\d\d", out)
+
+
+def test_metrics_scrape_prints_its_figures_on_both_databases(pg_database: str) -> None:  # noqa: ARG001
+    """`metrics_scrape.py` times one `/metrics` scrape against a count of the tickets."""
+    out = run("metrics_scrape.py", "--tickets", "40", "--messages", "80", "--repeat", "1")
+    for database in ("sqlite", "postgresql"):
+        assert f"stored mails: 80, outbox: 40, database: {database}" in out
+    assert len(re.findall(r"/metrics scrape \(\d+ bytes\) : +\d+\.\d ms", out)) == 2
+    assert len(re.findall(r"ratio scrape/baseline: \d+\.\d", out)) == 2

@@ -635,6 +635,7 @@ def _slow_processes(desk: Desk) -> list[Callable[[], Ran]]:
     for script, small in (
         ("escalation_pass.py", "--tickets 60 --open 20"),
         ("ticket_list.py", "--tickets 60"),
+        ("metrics_scrape.py", "--tickets 60 --messages 120 --repeat 1"),
     ):
         command = readme_command(f".venv/bin/python bench/{script}")
         started.append(
