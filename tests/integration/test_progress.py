@@ -48,7 +48,7 @@ def test_directory_import_and_report_draw_on_a_terminal_only(
     make_desk: DeskFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`directory import` counts its rows and `report` its steps on a terminal; piped, nothing."""
-    desk = make_desk()
+    make_desk()  # the desk and its maildesk.toml, used by the commands below
     sheet = tmp_path / "directorio.csv"
     sheet.write_text(
         "torre;unidad;nombre;correo\nÑandú;401;Ana Núñez;ana@correo.example\n"
