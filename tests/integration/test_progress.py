@@ -76,5 +76,7 @@ def test_report_steps_are_counted(make_desk: DeskFactory) -> None:
     """`report_for` calls its step exactly BUILD_STEPS times, so the bar ends at 100%."""
     desk = make_desk()
     steps: list[int] = []
-    report_for(desk, date(2026, 11, 1), date(2026, 11, 30), By("week"), step=lambda: steps.append(1))
+    report_for(
+        desk, date(2026, 11, 1), date(2026, 11, 30), By("week"), step=lambda: steps.append(1)
+    )
     assert len(steps) == BUILD_STEPS
