@@ -14,13 +14,14 @@ from maildesk.clock import FixedClock
 from maildesk.context import Desk
 from maildesk.daemon import send_outbox
 from maildesk.inbound.accept import accept
-from maildesk.inbound.sources.imap import mailbox_key
+from maildesk.inbound.sources.imap import ImapWatcher, mailbox_key
 from maildesk.inbound.store import DatabaseMailboxStore
+from maildesk.metrics import DeskCollector
 from maildesk.sla.escalate import run_pass
 from tests.browser.conftest import served_desk
 from tests.conftest import DeskFactory
 from tests.mails import make_bounce, make_mail
-from tests.servers import Relay
+from tests.servers import CuttableProxy, ImapUser, Relay
 from tests.web.conftest import OTHER, STAFF, open_ticket
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -131,3 +132,37 @@ def test_allowed_addresses(address: str | None, allow: list[str], expected: bool
     from maildesk.web.metrics import allowed
 
     assert allowed(address, allow) is expected
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_watcher_that_loses_its_connection_counts_the_reconnection(
+    make_desk: DeskFactory, imap_user: ImapUser, clock: FixedClock
+) -> None:
+    """A real Dovecot behind a proxy that cuts the connection: the watcher's next pass
+    connects again, and the count in the database (what `/metrics` reads) says 1."""
+    desk = make_desk()
+    proxy = CuttableProxy(imap_user.host, imap_user.port)
+    store = DatabaseMailboxStore(desk.db, desk.desk_id, desk.clock, desk.blobs)
+    config = imap_user.config(port=proxy.port, timeout_seconds=5)
+    watcher = ImapWatcher(config, store, now=desk.clock.now, on_reconnect=store.count_reconnect)
+    try:
+        assert watcher.poll_once() == 0
+        assert watcher.poll_once() == 0  # the same connection: no reconnection
+        proxy.cut()
+        with pytest.raises(Exception):  # noqa: B017 - imaplib's abort or a socket error
+            watcher.poll_once()
+        assert watcher.poll_once() == 0
+    finally:
+        watcher.close()
+        proxy.close()
+    collector = DeskCollector(desk.db, clock, {mailbox_key(config): ("default", "INBOX")})
+    found = {
+        s.name: s.value
+        for family in collector.collect()
+        for s in family.samples
+        if s.name.startswith("maildesk_imap_")
+    }
+    assert found == {
+        "maildesk_imap_reconnects_total": 1.0,
+        "maildesk_imap_last_pass_age_seconds": 0.0,
+    }
