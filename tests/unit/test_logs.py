@@ -6,10 +6,13 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from pathlib import Path
 
 import pytest
 
+from maildesk import config as config_mod
 from maildesk import logs
+from maildesk.errors import ConfigError
 
 HOSTILE = "<a\r\n2026-11-30 INFO maildesk: forged line\u2028\x85\x1b[31m@x>"
 
@@ -72,3 +75,32 @@ def test_no_context_no_prefix(fmt: str) -> None:
     formatter = logs.JsonFormatter() if fmt == "json" else logs.PlainFormatter()
     line = formatter.format(record("listening"))
     assert "[#" not in line and "message_id" not in line
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "expected"),
+    [
+        ('[web]\nmetrics_allow = ["localhost"]\n', "web.metrics_allow", "addresses or networks"),
+        ('[log]\nformat = "xml"\n', "log.format", "plain"),
+        ('[log]\nlevel = "loud"\n', "log.level", "debug"),
+    ],
+)
+def test_config_errors_name_file_key_and_expectation(
+    tmp_path: Path, text: str, key: str, expected: str
+) -> None:
+    """A bad `web.metrics_allow`, `log.format` or `log.level` names the file, the key and
+    what was expected."""
+    path = tmp_path / "maildesk.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        config_mod.load(path)
+    message = str(raised.value)
+    assert str(path) in message and key in message and expected in message
+
+
+def test_a_log_file_that_cannot_be_written_is_a_config_error(tmp_path: Path) -> None:
+    """`[log] file` in a missing folder names the key and the path before anything runs."""
+    path = tmp_path / "maildesk.toml"
+    path.write_text('[log]\nfile = "missing/dir/maildesk.log"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"log\.file: expected a file maildesk may append to"):
+        logs.apply(config_mod.load(path), cli_format=None, verbose=False)
