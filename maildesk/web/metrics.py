@@ -13,10 +13,12 @@ from __future__ import annotations
 import ipaddress
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 
 from flask import Blueprint, Flask, Response, abort, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 
+from maildesk import logs
 from maildesk.context import Desk
 from maildesk.inbound.sources.imap import mailbox_key
 from maildesk.metrics import DeskCollector
@@ -72,11 +74,15 @@ def metrics() -> Response:
 
 
 def instrument(app: Flask, desk: Desk) -> None:
-    """Time every request of `app` into `LATENCY` (errors and 404s included)."""
+    """Time every request of `app` into `LATENCY` (errors and 404s included), and let the
+    lines it logs name the ticket it acted on (`logs.about`, filled by the ticket actions)."""
 
     @app.before_request
     def started() -> None:
         g.maildesk_started = time.perf_counter()
+        about = ExitStack()
+        about.enter_context(logs.about())
+        g.maildesk_about = about
 
     @app.teardown_request
     def finished(_error: BaseException | None) -> None:
@@ -85,3 +91,6 @@ def instrument(app: Flask, desk: Desk) -> None:
             LATENCY.labels(desk.slug, request.endpoint or "none").observe(
                 time.perf_counter() - began
             )
+        about = g.pop("maildesk_about", None)
+        if about is not None:
+            about.close()
