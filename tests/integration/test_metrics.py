@@ -6,20 +6,24 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from maildesk import config as config_mod
 from maildesk.clock import FixedClock
-from maildesk.context import Desk
+from maildesk.context import Desk, open_install
 from maildesk.daemon import send_outbox
 from maildesk.inbound.accept import accept
 from maildesk.inbound.sources.imap import ImapWatcher, mailbox_key
 from maildesk.inbound.store import DatabaseMailboxStore
 from maildesk.metrics import DeskCollector
 from maildesk.sla.escalate import run_pass
+from maildesk.web.metrics import registry_for
 from tests.browser.conftest import served_desk
-from tests.conftest import DeskFactory
+from tests.conftest import SECRET, DeskFactory
+from tests.desks import NORTE, SUR, install_toml
 from tests.mails import make_bounce, make_mail
 from tests.servers import CuttableProxy, ImapUser, Relay
 from tests.web.conftest import OTHER, STAFF, open_ticket
@@ -166,3 +170,29 @@ def test_a_watcher_that_loses_its_connection_counts_the_reconnection(
         "maildesk_imap_reconnects_total": 1.0,
         "maildesk_imap_last_pass_age_seconds": 0.0,
     }
+
+
+def test_two_buildings_are_told_apart(tmp_path: Path, database_url: str, clock: FixedClock) -> None:
+    """Two desks over one database: each desk's tickets, mail and escalations under its
+    own slug, from any desk's /metrics (here through the collector of the first)."""
+    install = config_mod.load_install(install_toml(tmp_path, database_url, SECRET))
+    norte, sur = open_install(install, upgrade=True, clock=clock)
+    try:
+        accept(norte, make_mail(to=NORTE), source="pipe", envelope_to=[NORTE])
+        accept(sur, make_mail(to=SUR), source="pipe", envelope_to=[SUR])
+        accept(sur, make_mail(to=SUR, subject="Ruido"), source="pipe", envelope_to=[SUR])
+        clock.advance(timedelta(days=2))
+        run_pass(norte)
+        run_pass(sur)
+        samples = {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in registry_for(norte).collect()
+            for s in family.samples
+        }
+    finally:
+        norte.db.dispose()
+    for slug, tickets in (("norte", 1), ("sur", 2)):
+        assert value(samples, "maildesk_tickets_open", desk=slug, state="recibido") == tickets
+        assert value(samples, "maildesk_mails", desk=slug, status="processed") == tickets
+        breaches = "maildesk_sla_breaches_total"
+        assert value(samples, breaches, desk=slug, target="first_response") == tickets
