@@ -4,9 +4,10 @@ Every line written while a mail or a ticket is being worked on says which: the
 runner, the outbox and the ticket actions open `about(...)` around their work, and a
 filter copies the ticket number and Message-Id onto each record (`[#12 <id@x>] ` in
 plain lines, `ticket` and `message_id` keys in JSON). A Message-Id comes from a
-stranger's mail: JSON escapes it, plain lines show its control characters escaped, so
-no value can start a line of its own. The file is a `WatchedFileHandler`: when
-logrotate moves it away the next line reopens the path (no copytruncate, nothing lost).
+stranger's mail: JSON escapes it, plain lines show its control characters escaped (and
+indent any further line of a message), so no value can start a line of its own. The
+file is a `WatchedFileHandler`: when logrotate moves it away the next line reopens the
+path (no copytruncate, nothing lost).
 """
 
 from __future__ import annotations
@@ -78,6 +79,16 @@ def current() -> tuple[int | None, str | None]:
     return (found.ticket, found.message_id) if found is not None else (None, None)
 
 
+def _continued(message: str) -> str:
+    """A message's own lines (the start-up banner has several) kept, each after the first
+    indented, and every other control escaped: only a record starts a line at column 0."""
+    first, *rest = message.split("\n")
+    return "\n".join(
+        [escape_controls(first)]
+        + [line if line[:1].isspace() else "  " + line for line in map(escape_controls, rest)]
+    )
+
+
 def escape_controls(text: str) -> str:
     """`a\\r\\nb` -> `a\\\\x0d\\\\x0ab`: visible, and on one line."""
     return _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
@@ -93,7 +104,8 @@ class AboutFilter(logging.Filter):
 
 
 class PlainFormatter(logging.Formatter):
-    """`time LEVEL logger: [#12 <id@x>] message`, the message on one line."""
+    """`time LEVEL logger: [#12 <id@x>] message`; the Message-Id on one line, and any
+    further line of the message indented."""
 
     def __init__(self) -> None:
         super().__init__(PLAIN)
@@ -105,7 +117,7 @@ class PlainFormatter(logging.Formatter):
             [escape_controls(message_id)] if message_id else []
         )
         record.about = f"[{' '.join(parts)}] " if parts else ""
-        record.message = escape_controls(record.message)
+        record.message = _continued(record.message)
         return super().formatMessage(record)
 
 

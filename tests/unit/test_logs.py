@@ -38,12 +38,16 @@ def test_json_line_carries_ticket_and_hostile_message_id_on_one_line() -> None:
 
 
 def test_plain_line_prefixes_ticket_and_escapes_controls() -> None:
-    """Plain: `[#12 <id>]` before the message, controls shown as \\xNN, one line."""
+    """Plain: `[#12 <id>]` before the message, the Message-Id's controls shown as \\xNN; a
+    message's further lines are indented, so none starts like a record of its own."""
+    forged = "fuga\r\n2026-11-30 10:00:00,000 ERROR maildesk: forged\n  banner line"
     with logs.about(ticket=12, message_id=HOSTILE):
-        line = logs.PlainFormatter().format(record("a\r\nb"))
-    assert len(line.splitlines()) == 1
-    assert "INFO maildesk.outbound.outbox: [#12 <a\\x0d\\x0a2026-11-30" in line
-    assert line.endswith("\\x1b[31m@x>] a\\x0d\\x0ab")
+        line = logs.PlainFormatter().format(record(forged))
+    first, *rest = line.split("\n")
+    assert "INFO maildesk.outbound.outbox: [#12 <a\\x0d\\x0a2026-11-30" in first
+    assert first.endswith("\\x1b[31m@x>] fuga\\x0d")
+    assert rest == ["  2026-11-30 10:00:00,000 ERROR maildesk: forged", "  banner line"]
+    assert len(line.splitlines()) == 3  # no \u2028, \x85 or lone \r splits it further
 
 
 def test_exception_keeps_its_traceback_in_the_json_object() -> None:
