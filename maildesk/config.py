@@ -10,6 +10,7 @@ in `defaults.toml` (see `config_schema`), shared with the starter file of `init`
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import logging
 import os
 import re
@@ -124,6 +125,16 @@ class WebConfig:
     list_hours: int = default("web", "list_hours")
     trusted_proxies: int = default("web", "trusted_proxies")
     rate_limit_storage: str = default("web", "rate_limit_storage")
+    metrics_allow: tuple[str, ...] = default("web", "metrics_allow")
+
+
+@dataclass(frozen=True, slots=True)
+class LogConfig:
+    """How the process logs (install-wide: the first desk's table is the one used)."""
+
+    format: Literal["plain", "json"] = default("log", "format")
+    file: str = default("log", "file")
+    level: Literal["debug", "info", "warning", "error"] = default("log", "level")
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +270,7 @@ class Config:
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     listener: ListenerConfig | None = None
     web: WebConfig = field(default_factory=WebConfig)
+    log: LogConfig = field(default_factory=LogConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
     escalation: EscalationConfig = field(default_factory=EscalationConfig)
@@ -317,6 +329,7 @@ _SECTIONS: dict[str, type] = {
     "smtp": SmtpConfig,
     "listener": ListenerConfig,
     "web": WebConfig,
+    "log": LogConfig,
     "limits": LimitsConfig,
     "calendar": CalendarConfig,
     "escalation": EscalationConfig,
@@ -554,6 +567,16 @@ def _check(config: Config) -> None:
     for language in config.web.languages:
         if language not in ("es", "en"):
             raise ConfigError(source, "web.languages", 'a list of "es" and "en"', repr(language))
+    for allowed in config.web.metrics_allow:
+        try:
+            ipaddress.ip_network(allowed, strict=False)
+        except ValueError:
+            raise ConfigError(
+                source,
+                "web.metrics_allow",
+                'a list of addresses or networks such as "127.0.0.1" or "10.0.0.0/8"',
+                repr(allowed),
+            ) from None
     for key in ("lookup_per_client", "lookup_per_address", "reply_per_ticket", "reply_per_client"):
         value = getattr(config.web, key)
         if not re.fullmatch(r"\d+ per (second|minute|hour|day)", value):
@@ -892,6 +915,7 @@ def _config(
         smtp=sections["smtp"],
         listener=sections["listener"] if listener_on else None,
         web=sections["web"],
+        log=sections["log"],
         limits=sections["limits"],
         calendar=sections["calendar"],
         escalation=sections["escalation"],

@@ -30,6 +30,7 @@ from maildesk.inbound.store import DatabaseMailboxStore
 from maildesk.kb.index import sync_desk
 from maildesk.models import Outbox, Ticket
 from maildesk.outbound import outbox
+from maildesk.progress import Progress
 from maildesk.sla.jobs import LOCK_RETRY, tick
 from maildesk.tickets import system
 
@@ -93,11 +94,13 @@ def mailbox_lease(desk: Desk, imap: ImapConfig) -> Lease:
 def watcher_for(desk: Desk, imap: ImapConfig, **options: Any) -> ImapWatcher:
     """The desk's mailbox watcher, storing under this worker's lease."""
     lease = mailbox_lease(desk, imap)
+    store = DatabaseMailboxStore(desk.db, desk.desk_id, desk.clock, desk.blobs, lease)
     return ImapWatcher(
         imap,
-        DatabaseMailboxStore(desk.db, desk.desk_id, desk.clock, desk.blobs, lease),
+        store,
         now=desk.clock.now,
         claim=lease,
+        on_reconnect=store.count_reconnect,
         **options,
     )
 
@@ -121,7 +124,9 @@ def fetch_once(desk: Desk) -> int:
     finally:
         watcher.close()
         watcher.release()
-    process_pending(desk)
+    progress = Progress(f"{desk.slug}: mail", 0)
+    process_pending(desk, progress=progress)
+    progress.finish()
     return stored
 
 

@@ -235,6 +235,8 @@ class Inbound(Base):
         UniqueConstraint("desk_id", "dedupe_key"),
         UniqueConstraint("desk_id", "source_key"),
         Index("ix_inbound_status_id", "status", "id"),
+        # `/metrics` counts stored mail by desk and status at every scrape.
+        Index("ix_inbound_desk_status", "desk_id", "status"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     desk_id: Mapped[int] = mapped_column(ForeignKey("desk.id"))
@@ -294,6 +296,8 @@ class MailboxPosition(Base):
     checked_at: Mapped[datetime] = mapped_column(UTCDateTime())
     backfill_below_uid: Mapped[int | None] = mapped_column(BigInteger)
     backfill_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Connections the watchers made again after losing one (`/metrics`); never reset.
+    reconnects: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class MailboxLease(Base):

@@ -1,6 +1,8 @@
-"""A progress line for long commands (backup, restore, purge) on an operator's terminal.
+"""A progress bar for long commands on an operator's terminal: backup, restore, purge,
+`fetch --once` working through a mailbox's past, `directory import`, `report`.
 
-Only a terminal gets it: cron mail, pipes and logs stay free of carriage returns.
+Only a terminal gets it: cron mail, pipes and logs stay free of carriage returns. It is
+drawn on standard error, so `report > year.csv` still shows it and the file stays clean.
 """
 
 from __future__ import annotations
@@ -10,19 +12,26 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
+WIDTH = 20
+
 
 def line(label: str, done: int, total: int, elapsed: float) -> str:
-    """`label: 40/200 (20%), about 12 s left`; the time left is a plain linear guess."""
-    share = done / total if total else 1.0
-    text = f"{label}: {done}/{total} ({share:.0%})"
+    """`label [####................] 40/200 20% about 12 s left`; the time left is a
+    plain linear guess."""
+    share = min(done / total, 1.0) if total else 1.0
+    filled = int(share * WIDTH)
+    text = f"{label} [{'#' * filled}{'.' * (WIDTH - filled)}] {done}/{total} {share:.0%}"
     if 0 < done < total:
         left = elapsed * (total - done) / done
-        text += f", about {left:.0f} s left" if left < 120 else f", about {left / 60:.0f} min left"
+        text += f" about {left:.0f} s left" if left < 120 else f" about {left / 60:.0f} min left"
     return text
 
 
 class Progress:
-    """Counts steps and rewrites one line on a terminal at most a few times a second."""
+    """Counts steps and rewrites one line on a terminal at most a few times a second.
+
+    `total` may be set after the start, once the work knows how much there is.
+    """
 
     def __init__(
         self,
@@ -33,7 +42,7 @@ class Progress:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.label, self.total, self.done = label, total, 0
-        self.stream = stream if stream is not None else sys.stdout
+        self.stream = stream if stream is not None else sys.stderr
         self.monotonic = monotonic
         self.started = monotonic()
         self.shown_at = -1.0

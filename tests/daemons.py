@@ -36,7 +36,7 @@ class Running:
 
 
 @contextmanager
-def embedded_daemon(folder: Path) -> Iterator[Running]:
+def embedded_daemon(folder: Path, extra_env: dict[str, str] | None = None) -> Iterator[Running]:
     """`maildesk run` with no config in `folder`, on free ports; killed if still up at the end."""
     smtp_port, web_port = free_port(), free_port()
     env = {
@@ -45,6 +45,7 @@ def embedded_daemon(folder: Path) -> Iterator[Running]:
         "MAILDESK_LISTENER_LISTEN": f"127.0.0.1:{smtp_port}",
         "MAILDESK_WEB_LISTEN": f"127.0.0.1:{web_port}",
         "MAILDESK_DESK_BASE_URL": f"http://127.0.0.1:{web_port}",
+        **(extra_env or {}),
     }
     log = folder / "run.log"
     process = subprocess.Popen(

@@ -10,11 +10,10 @@ Only `init`, `db upgrade` and `run` migrate.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 
-from maildesk import __version__
+from maildesk import __version__, logs
 from maildesk.cli.common import EX_CONFIG, EX_TEMPFAIL, day
 from maildesk.cli.directory import (
     cmd_directory_import,
@@ -37,9 +36,6 @@ from maildesk.cli.tickets import (
     cmd_ticket_types,
 )
 from maildesk.errors import ConfigError, SchemaError, TemporaryError
-
-# Libraries that log every step at INFO; their detail is for `-v`.
-CHATTY_LOGGERS = ("alembic", "imapclient", "mail.log")
 
 
 def _positive(text: str) -> int:
@@ -65,6 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", help="configuration file (default: $MAILDESK_CONFIG, else ./maildesk.toml)"
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    parser.add_argument(
+        "--log-format",
+        choices=logs.FORMATS,
+        help="plain lines, or one JSON object a line (default: [log] format, else plain)",
+    )
     parser.add_argument("--version", action="version", version=f"maildesk {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -330,14 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    if not args.verbose:
-        for name in CHATTY_LOGGERS:
-            logging.getLogger(name).setLevel(logging.WARNING)
+    logs.setup(args.log_format or "plain", verbose=args.verbose)
     try:
         return int(args.func(args))
     except ConfigError as exc:

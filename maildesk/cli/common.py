@@ -25,9 +25,17 @@ EX_CONFIG = 78
 
 
 def install_of(args: argparse.Namespace) -> config_mod.Install:
+    """The install's configuration; its `[log]` table takes over the logging from here."""
     from maildesk import config as config_mod
+    from maildesk import logs
 
-    return config_mod.load_install(Path(args.config) if args.config else None)
+    install = config_mod.load_install(Path(args.config) if args.config else None)
+    logs.apply(
+        install.desks[0],
+        cli_format=getattr(args, "log_format", None),
+        verbose=getattr(args, "verbose", False),
+    )
+    return install
 
 
 def chosen(install: config_mod.Install, slug: str | None, *, one: bool) -> tuple[Config, ...]:

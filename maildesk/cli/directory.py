@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from maildesk.cli.common import desk_of
+from maildesk.progress import Progress
 
 if TYPE_CHECKING:  # the commands import what they use: `maildesk --help` stays quick
     from maildesk.context import Desk
@@ -31,8 +32,10 @@ def cmd_directory_import(args: argparse.Namespace) -> int:
             print(f"{path.name}: {error}", file=sys.stderr)
         print(f"{path.name}: {len(checked.errors)} problems; nothing was changed", file=sys.stderr)
         return 1
+    progress = Progress("directory", len(checked.entries))
     with desk.db.transaction() as session:
-        counts = load(session, desk.desk_id, checked.entries)
+        counts = load(session, desk.desk_id, checked.entries, step=progress.step)
+    progress.finish()
     print(f"{path.name}: {len(checked.entries)} rows, {counts}")
     return 0
 

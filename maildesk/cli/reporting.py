@@ -9,10 +9,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from maildesk.cli.common import desk_of, emit
+from maildesk.progress import Progress
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from maildesk.reports import By, charts, formats, report_for
+    from maildesk.reports.figures import BUILD_STEPS
 
     desk = desk_of(args)
     today = desk.clock.now().astimezone(ZoneInfo(desk.config.desk.timezone)).date()
@@ -24,7 +26,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.format in ("csv", "xlsx", "pdf") and not args.output:
         print(f"--format {args.format} needs --output FILE", file=sys.stderr)
         return 2
-    report = report_for(desk, first, last, By(args.by))
+    progress = Progress("report", BUILD_STEPS)
+    report = report_for(desk, first, last, By(args.by), step=progress.step)
+    progress.finish()
     if args.charts or args.format == "pdf":
         report = report.with_charts(charts.render(report, desk.language))
     if args.charts:

@@ -9,7 +9,7 @@ loaded whole or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -129,13 +129,23 @@ def _merged(old: Sequence[str], new: Iterable[str]) -> list[str]:
     return merged
 
 
-def load(session: Session, desk_id: int, entries: Sequence[Entry]) -> Counts:
-    """Write every entry; returns how many directory rows were added and changed."""
+def load(
+    session: Session,
+    desk_id: int,
+    entries: Sequence[Entry],
+    *,
+    step: Callable[[], None] = lambda: None,
+) -> Counts:
+    """Write every entry; returns how many directory rows were added and changed.
+
+    `step` is called after each entry (the command's progress bar).
+    """
     directory = _Directory(session, desk_id)
     for entry in entries:
         unit = directory.unit(entry)
         if entry.has_person:
             person = directory.person(entry, unit)
             directory.residency(entry, person, unit)
+        step()
     session.flush()
     return directory.counts

@@ -21,7 +21,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from maildesk import signing
+from maildesk import logs, signing
 from maildesk.config import Config
 from maildesk.context import Desk
 from maildesk.domain import (
@@ -405,6 +405,8 @@ def dispatch(session: Session, desk: Desk, row: Inbound, parsed: ParsedMail) -> 
     if proof.member is not None and not proof.proven:
         row.reason = proof.reason
     ticket = lookup.ticket(decision.ticket_number) if decision.ticket_number is not None else None
+    if ticket is not None:
+        logs.note(ticket=ticket.number)
     related = lookup.ticket(decision.related_number) if decision.related_number else None
     resident_proof = None
     if ticket is not None:
@@ -416,4 +418,5 @@ def dispatch(session: Session, desk: Desk, row: Inbound, parsed: ParsedMail) -> 
         done = outcome(mail)
         if done is not None:
             row.ticket_id = done.id
+            logs.note(ticket=done.number)
             return

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from maildesk import logs
 from maildesk.context import Desk
 from maildesk.domain import MailKind
 from maildesk.errors import IgnoreMail, TemporaryError
@@ -29,6 +30,7 @@ from maildesk.inbound import store as ingest
 from maildesk.inbound.dispatch import analyse, dispatch, read_mail
 from maildesk.inbound.reader_process import ReadFailed, reader_for
 from maildesk.models import Inbound
+from maildesk.progress import Progress
 from maildesk.storage import disk_full_is_temporary
 
 log = logging.getLogger(__name__)
@@ -76,8 +78,9 @@ def process_one(desk: Desk, inbound_id: int) -> str:
 
     On PostgreSQL several workers work the same queue: the mail's advisory lock keeps a
     second one from counting a try of a mail already in hand (three would quarantine it).
+    Every line logged meanwhile names the mail's Message-Id and ticket (`logs.about`).
     """
-    with desk.db.one_worker(LOCK_MAIL, inbound_id) as mine:
+    with desk.db.one_worker(LOCK_MAIL, inbound_id) as mine, logs.about():
         if not mine:
             return ingest.PENDING  # another worker has it in hand
         return _process_one(desk, inbound_id)
@@ -91,6 +94,7 @@ def _process_one(desk: Desk, inbound_id: int) -> str:
         mail = reader_for(desk.config.limits).read(claimed)
     except ReadFailed as exc:
         return _count_failure(desk, inbound_id, exc)
+    logs.note(message_id=mail.message_id)
     try:
         with disk_full_is_temporary(), desk.db.transaction() as session:
             row = _lock_pending(session, desk, inbound_id)
@@ -170,11 +174,21 @@ def pending_ids(desk: Desk, limit: int | None = None) -> Sequence[int]:
         return list(session.scalars(query))
 
 
-def process_pending(desk: Desk, *, limit: int | None = None) -> ProcessReport:
-    """Work through pending mails (`pending_ids`); a failing mail never blocks the rest."""
+def process_pending(
+    desk: Desk, *, limit: int | None = None, progress: Progress | None = None
+) -> ProcessReport:
+    """Work through pending mails (`pending_ids`); a failing mail never blocks the rest.
+
+    `progress` (a mailbox's past imported by `fetch --once`) counts each mail.
+    """
     report = ProcessReport()
-    for inbound_id in pending_ids(desk, limit):
+    ids = pending_ids(desk, limit)
+    if progress is not None:
+        progress.total = len(ids)
+    for inbound_id in ids:
         report.add(process_one(desk, inbound_id))
+        if progress is not None:
+            progress.step()
     return report
 
 

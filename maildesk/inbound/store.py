@@ -17,7 +17,7 @@ from datetime import datetime
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -170,3 +170,12 @@ class DatabaseMailboxStore:
             row.uidvalidity, row.last_uid, row.checked_at = uidvalidity, last_uid, now
             row.backfill_below_uid = pending.below_uid if pending is not None else None
             row.backfill_before = pending.before if pending is not None else None
+
+    def count_reconnect(self, mailbox: str) -> None:
+        """One more connection made again to `mailbox` (its position row, once it has one)."""
+        with self.db.transaction() as session:
+            session.execute(
+                update(MailboxPosition)
+                .where(MailboxPosition.mailbox == mailbox)
+                .values(reconnects=MailboxPosition.reconnects + 1)
+            )

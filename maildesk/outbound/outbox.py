@@ -22,10 +22,11 @@ from email.message import EmailMessage
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from maildesk import logs
 from maildesk.clock import Clock
 from maildesk.db import Database
 from maildesk.errors import PermanentError, RecipientRefused, TemporaryError
-from maildesk.models import Outbox, Participant
+from maildesk.models import Outbox, Participant, Ticket
 from maildesk.outbound.receipts import Receipts
 from maildesk.outbound.transports import Transport
 
@@ -216,14 +217,21 @@ def _send_one(
         row = session.get(Outbox, row_id)
         assert row is not None
         envelope_from, recipient, raw, mid = row.envelope_from, row.recipient, row.raw, row.mid
-    try:
-        transport.send(envelope_from, [recipient], raw)
-    except (TemporaryError, PermanentError) as exc:
-        return _record_failure(db, clock.now(), row_id, exc, max_attempts, on_refused)
-    receipts.note(row_id, mid)
-    _mark_sent(db, row_id, clock.now())
-    receipts.forget(row_id)
-    return SENT
+        number = (
+            session.scalar(select(Ticket.number).where(Ticket.id == row.ticket_id))
+            if row.ticket_id is not None
+            else None
+        )
+    with logs.about(ticket=number, message_id=mid):
+        try:
+            transport.send(envelope_from, [recipient], raw)
+        except (TemporaryError, PermanentError) as exc:
+            return _record_failure(db, clock.now(), row_id, exc, max_attempts, on_refused)
+        receipts.note(row_id, mid)
+        _mark_sent(db, row_id, clock.now())
+        receipts.forget(row_id)
+        log.info("outbox %s to %s sent", row_id, recipient)
+        return SENT
 
 
 def _record_failure(

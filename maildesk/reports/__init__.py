@@ -6,6 +6,7 @@ staff console; docs/reports.md defines each figure.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 
 from maildesk.context import Desk
@@ -17,9 +18,18 @@ __all__ = ["By", "Report", "Window", "report_for"]
 
 
 def report_for(
-    desk: Desk, first: date, last: date, by: By, *, now: datetime | None = None
+    desk: Desk,
+    first: date,
+    last: date,
+    by: By,
+    *,
+    now: datetime | None = None,
+    step: Callable[[], None] = lambda: None,
 ) -> Report:
-    """All figures of the local days `first`..`last` as plain data (read-only)."""
+    """All figures of the local days `first`..`last` as plain data (read-only); `step` is
+    called `figures.BUILD_STEPS` times along the way."""
     window = Window(first, last, by, desk.config.desk.timezone)
     with desk.db.read_only() as session:
-        return build(session, desk.config, desk.desk_id, window, now=now or desk.clock.now())
+        return build(
+            session, desk.config, desk.desk_id, window, now=now or desk.clock.now(), step=step
+        )

@@ -544,6 +544,9 @@ def times_and_compliance(items: Iterable[Measured]) -> tuple[Table, Table, Table
     return times, compliance, slowest
 
 
+BUILD_STEPS = 12
+
+
 def build(
     session: Session,
     config: Config,
@@ -552,25 +555,35 @@ def build(
     *,
     now: datetime,
     recurrence_days: int | None = None,
+    step: Callable[[], None] = lambda: None,
 ) -> Report:
-    """Every figure of `window` for one desk: what every format, digest and page shows."""
+    """Every figure of `window` for one desk: what every format, digest and page shows.
+
+    `step` is called after each of the `BUILD_STEPS` queries (the command's progress bar).
+    """
     sql.prepare(session)
     days = config.reports.recurrence_days if recurrence_days is None else recurrence_days
+
+    def counted(table: Table) -> Table:
+        step()
+        return table
+
     times, compliance, slowest = times_and_compliance(measured(session, config, desk_id, window))
+    step()
     tables = [
-        volume_by_period(session, desk_id, window),
-        volume_by(session, desk_id, window),
+        counted(volume_by_period(session, desk_id, window)),
+        counted(volume_by(session, desk_id, window)),
         times,
         compliance,
-        backlog_by_period(session, desk_id, window),
-        backlog_now(session, desk_id, now),
-        recurrence(session, desk_id, window, days),
-        recurrence_by_unit(session, desk_id, window, days),
-        quality(session, desk_id, window),
-        closed_by_cause(session, config, desk_id, window),
-        kb_suggestions(session, desk_id, window),
-        ratings(session, desk_id, window),
-        comments(session, desk_id, window),
+        counted(backlog_by_period(session, desk_id, window)),
+        counted(backlog_now(session, desk_id, now)),
+        counted(recurrence(session, desk_id, window, days)),
+        counted(recurrence_by_unit(session, desk_id, window, days)),
+        counted(quality(session, desk_id, window)),
+        counted(closed_by_cause(session, config, desk_id, window)),
+        counted(kb_suggestions(session, desk_id, window)),
+        counted(ratings(session, desk_id, window)),
+        counted(comments(session, desk_id, window)),
         slowest,
     ]
     return Report(

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from maildesk import logs
 from maildesk.context import Desk
 from maildesk.domain import Attachment as MailAttachment
 from maildesk.domain import Direction, EventKind, MessageKind, ParsedMail, ParticipantRole
@@ -51,6 +52,7 @@ def record_event(
     )
     session.add(event)
     ticket.updated_at = now
+    logs.note(ticket=ticket.number)
     return event
 
 

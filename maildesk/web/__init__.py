@@ -128,6 +128,7 @@ def create_app(desk: Desk) -> Flask:
         health,
         kb,
         lookup,
+        metrics,
         my_requests,
         portal,
         status,
@@ -144,6 +145,8 @@ def create_app(desk: Desk) -> Flask:
     app.register_blueprint(console_auth.link_bp)
     app.register_blueprint(console.bp)
     app.register_blueprint(console_reports.bp)
+    app.register_blueprint(metrics.bp)
+    metrics.instrument(app, desk)
     for limited in (lookup.bp, my_requests.bp, portal.bp, console_auth.signin_bp):
         lookup.limit(
             limiter,

@@ -20,15 +20,19 @@ class WebServer:
         desk = desks[0]  # [web] is the install's: one listening address for every desk
         host, port = parse_endpoint(desk.config.web.listen, key="web.listen")
         try:
+            # waitress would drop X-Forwarded-For and Forwarded before the app saw them:
+            # the app decides (ProxyFix for `web.trusted_proxies`, `/metrics` refusing
+            # a request relayed by a proxy it does not trust).
             self.server = create_server(
                 desk_hosts(desks),
                 host=host,
                 port=port,
                 threads=4,
                 ident="maildesk",
-                # waitress drops X-Forwarded-* by default; behind `web.trusted_proxies`
-                # proxies the app's ProxyFix must see them (tests/deploy/test_nginx.py).
-                clear_untrusted_proxy_headers=not desk.config.web.trusted_proxies,
+                # waitress would drop X-Forwarded-* before the app sees them; the app
+                # decides: ProxyFix believes them behind `web.trusted_proxies`, and /metrics
+                # refuses a forwarded request otherwise (tests/deploy/test_nginx.py).
+                clear_untrusted_proxy_headers=False,
             )
         except OSError as exc:
             raise ConfigError(

@@ -62,7 +62,7 @@ def served_desk(make_desk: DeskFactory, relay: Relay, **sections: Any) -> Iterat
     port = free_port()
     desk = make_desk(
         smtp={"host": relay.host, "port": relay.port, "security": "none", "timeout_seconds": 5},
-        web={"listen": f"127.0.0.1:{port}"},
+        web={"listen": f"127.0.0.1:{port}", **sections.pop("web", {})},
         desk={"base_url": f"http://127.0.0.1:{port}", "language": "es"},
         **sections,
     )

@@ -140,3 +140,12 @@ def test_workers_bench_prints_one_and_two_workers_of_each() -> None:
     assert re.search(r"baseline  1 fetch \+ 1 outbox worker +: +\d+\.\d\d s +\d+\.\d mails/s", out)
     assert re.search(r"maildesk  2 fetch \+ 2 outbox workers +: +\d+\.\d\d s +\d+\.\d mails/s", out)
     assert re.search(r"ratio 2\+2 / 1\+1: \d+\.\d\d", out)
+
+
+def test_metrics_scrape_prints_its_figures_on_both_databases(pg_database: str) -> None:  # noqa: ARG001
+    """`metrics_scrape.py` times one `/metrics` scrape against a count of the tickets."""
+    out = run("metrics_scrape.py", "--tickets", "40", "--messages", "80", "--repeat", "1")
+    for database in ("sqlite", "postgresql"):
+        assert f"stored mails: 80, outbox: 40, database: {database}" in out
+    assert len(re.findall(r"/metrics scrape \(\d+ bytes\) : +\d+\.\d ms", out)) == 2
+    assert len(re.findall(r"ratio scrape/baseline: \d+\.\d", out)) == 2

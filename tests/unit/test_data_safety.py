@@ -116,9 +116,12 @@ def test_scrub_detail_drops_free_text_and_resident_addresses() -> None:
 
 def test_progress_line_counts_and_guesses_the_time_left() -> None:
     """The line says how far and roughly how long is left."""
-    assert line("purge", 50, 200, 10.0) == "purge: 50/200 (25%), about 30 s left"
-    assert line("purge", 10, 1000, 60.0) == "purge: 10/1000 (1%), about 99 min left"
-    assert line("purge", 200, 200, 40.0) == "purge: 200/200 (100%)"
+    assert line("purge", 50, 200, 10.0) == "purge [#####...............] 50/200 25% about 30 s left"
+    assert (
+        line("purge", 10, 1000, 60.0) == "purge [....................] 10/1000 1% about 99 min left"
+    )
+    assert line("purge", 200, 200, 40.0) == "purge [####################] 200/200 100%"
+    assert line("import", 0, 0, 0.0) == "import [####################] 0/0 100%"
 
 
 class Terminal(io.StringIO):
@@ -135,7 +138,8 @@ def test_progress_shows_only_on_a_terminal() -> None:
     progress.step()
     progress.finish()
     assert shown.getvalue() == (
-        "\rbackup: 1/2 (50%), about 1 s left\x1b[K\rbackup: 2/2 (100%)\x1b[K\n"
+        "\rbackup [##########..........] 1/2 50% about 1 s left\x1b[K"
+        "\rbackup [####################] 2/2 100%\x1b[K\n"
     )
     piped = io.StringIO()
     quiet = Progress("backup", 2, stream=piped)

@@ -65,6 +65,7 @@ def test_every_command_has_help_and_is_in_the_readme(
         "smtp",
         "listener",
         "web",
+        "log",
         "limits",
         "staff",
         "priorities",

@@ -357,6 +357,7 @@ class ImapWatcher:
         login_backoff: Callable[[int], float] = login_backoff_delay,
         on_problem: Callable[[str | None], None] = lambda _problem: None,
         claim: MailboxClaim | None = None,
+        on_reconnect: Callable[[str], None] = lambda _mailbox: None,
     ) -> None:
         self.config = config
         self.store = store
@@ -368,6 +369,8 @@ class ImapWatcher:
         self._login_backoff = login_backoff
         self._on_problem = on_problem  # told of a lasting failure, and None once it passes
         self._claim = claim  # None: the only fetcher (SQLite, cron mode with one worker)
+        self._on_reconnect = on_reconnect  # told of each connection made again (`/metrics`)
+        self._connected_once = False
         self._client: IMAPClient | None = None
         self._folder_ready = False  # processed folder known to exist on this connection
 
@@ -660,7 +663,17 @@ class ImapWatcher:
             self._client = client
             self._folder_ready = False
             log.info("%s: connected", self.mailbox)
+            if self._connected_once:
+                self._count_reconnect()
+            self._connected_once = True
         return self._client
+
+    def _count_reconnect(self) -> None:
+        """Best effort: a count for monitoring must never stop the watcher."""
+        try:
+            self._on_reconnect(self.mailbox)
+        except Exception:
+            log.warning("%s: could not count the reconnection", self.mailbox, exc_info=True)
 
     def _drop(self) -> None:
         """Forget the connection without talking to the server (it may be gone)."""
