@@ -1,4 +1,4 @@
-"""Turn stored raw mails into tickets: one mail, one transaction, all or nothing.
+"""Turn stored raw mails into tickets: each mail all or nothing.
 
 The pipeline for one mail is parse -> rules -> thread -> open or append ->
 confirm -> mark processed. Outcomes are decided in one place (`dispatch.py`); errors
@@ -9,13 +9,22 @@ and time limit (`reader_process.py`), then dispatched in one transaction. A
 temporary error (database gone, disk full) gives the try back and leaves the mail
 pending; anything else is a failed try, and after `[limits] attempts` tries the mail
 is quarantined with its reason so the queue moves on.
+
+A backlog (the mailbox's batch, mail stored while the desk was down) is worked in
+batches (`process_batch`): the tries of the whole batch are counted in one short
+transaction, the child reads the next mail while this process dispatches the one
+before, and the batch is dispatched in one transaction with a savepoint per mail, so a
+failing mail is rolled back alone. A batch that dies takes a try from each of its
+mails; those, being tried, are then worked one transaction each (`pending`), so a mail
+that kills the process can only ever kill itself.
 """
 
 from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,11 +32,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from maildesk.context import Desk
-from maildesk.domain import MailKind
+from maildesk.domain import MailKind, ParsedMail
 from maildesk.errors import IgnoreMail, TemporaryError
 from maildesk.inbound import store as ingest
 from maildesk.inbound.dispatch import analyse, dispatch, read_mail
-from maildesk.inbound.reader_process import ReadFailed, reader_for
+from maildesk.inbound.reader_process import ReaderProcess, ReadFailed, reader_for
 from maildesk.models import Inbound
 from maildesk.storage import disk_full_is_temporary
 
@@ -36,6 +45,9 @@ log = logging.getLogger(__name__)
 UNFINISHED = (
     "try {n} did not finish: the process ended while working on it (killed or out of memory)"
 )
+BATCH = 50
+"""Fresh mails dispatched in one transaction: the commit is paid once, and SQLite's write
+lock is held for about this many mails' work."""
 
 
 def _lock_pending(session: Session, desk: Desk, inbound_id: int) -> Inbound | None:
@@ -113,17 +125,113 @@ def _give_back(desk: Desk, inbound_id: int) -> None:
 
 def _count_failure(desk: Desk, inbound_id: int, exc: Exception) -> str:
     """Record why the counted try failed; quarantine when it was the last."""
+    with desk.db.transaction() as session:
+        return _note_failure(session, desk, inbound_id, exc)
+
+
+def _note_failure(session: Session, desk: Desk, inbound_id: int, exc: Exception) -> str:
     detail = "".join(traceback.format_exception_only(exc)).strip()
     log.error("mail %s failed: %s", inbound_id, detail, exc_info=exc)
+    row = session.get(Inbound, inbound_id)
+    assert row is not None
+    row.last_error = detail
+    if row.attempts >= desk.config.limits.attempts:
+        row.status = ingest.QUARANTINED
+        row.reason = f"failed {row.attempts} times: {detail}"
+        log.error("mail %s quarantined after %d attempts", inbound_id, row.attempts)
+    return row.status
+
+
+def _claim_batch(desk: Desk, inbound_ids: Sequence[int]) -> dict[int, bytes]:
+    """Count one try of every fresh mail of the batch, in one short transaction; their raw
+    bytes by id. A mail already taken (another worker) or tried before is left out."""
     with desk.db.transaction() as session:
-        row = session.get(Inbound, inbound_id)
-        assert row is not None
-        row.last_error = detail
-        if row.attempts >= desk.config.limits.attempts:
-            row.status = ingest.QUARANTINED
-            row.reason = f"failed {row.attempts} times: {detail}"
-            log.error("mail %s quarantined after %d attempts", inbound_id, row.attempts)
-        return row.status
+        query = select(Inbound).where(
+            Inbound.id.in_(inbound_ids),
+            Inbound.status == ingest.PENDING,
+            Inbound.attempts == 0,
+        )
+        if desk.db.is_postgres:
+            query = query.with_for_update(skip_locked=True)
+        claimed: dict[int, bytes] = {}
+        for row in session.scalars(query.order_by(Inbound.id)):
+            row.attempts = 1
+            row.last_error = UNFINISHED.format(n=1)
+            claimed[row.id] = bytes(row.raw)
+        return claimed
+
+
+def _read_ahead(reader: ReaderProcess, raws: Sequence[bytes]) -> Iterator[ParsedMail | ReadFailed]:
+    """Each mail read by the child while this process dispatches the one before it."""
+    with ThreadPoolExecutor(1, thread_name_prefix="maildesk-read") as pool:
+        futures: list[Future[ParsedMail]] = [pool.submit(reader.read, raw) for raw in raws]
+        try:
+            for future in futures:
+                try:
+                    yield future.result()
+                except ReadFailed as exc:
+                    yield exc
+        finally:
+            for future in futures:
+                future.cancel()
+
+
+def process_batch(desk: Desk, inbound_ids: Sequence[int]) -> list[str]:
+    """Work fresh mails in one transaction, a savepoint each; their statuses afterwards.
+
+    A temporary error gives back every try of the batch and is raised, as for one mail.
+    Any other failure of the transaction itself (not of one mail) gives the tries back
+    and works the batch again one mail per transaction.
+    """
+    claimed = _claim_batch(desk, inbound_ids)
+    ids = list(claimed)
+    if not ids:
+        return []
+    reader = reader_for(desk.config.limits)
+    try:
+        with disk_full_is_temporary(), desk.db.transaction() as session:
+            statuses = [
+                _dispatch_in_savepoint(session, desk, inbound_id, read)
+                for inbound_id, read in zip(
+                    ids, _read_ahead(reader, [claimed[i] for i in ids]), strict=True
+                )
+            ]
+    except TemporaryError:
+        for inbound_id in ids:
+            _give_back(desk, inbound_id)
+        raise
+    except Exception:  # noqa: BLE001 - not one mail's fault: each gets its own transaction
+        log.exception("a batch of %d mails failed; working them one at a time", len(ids))
+        for inbound_id in ids:
+            _give_back(desk, inbound_id)
+        return [process_one(desk, inbound_id) for inbound_id in ids]
+    return statuses
+
+
+def _dispatch_in_savepoint(
+    session: Session, desk: Desk, inbound_id: int, read: ParsedMail | ReadFailed
+) -> str:
+    """One mail of a batch: its work kept, or rolled back alone and its try failed."""
+    if isinstance(read, ReadFailed):
+        return _note_failure(session, desk, inbound_id, read)
+    row = _lock_pending(session, desk, inbound_id)
+    if row is None:
+        return _status(session, inbound_id)
+    try:
+        with disk_full_is_temporary(), session.begin_nested():
+            try:
+                dispatch(session, desk, row, read)
+                row.status = ingest.PROCESSED
+            except IgnoreMail as exc:
+                row.status, row.reason = ingest.IGNORED, str(exc)
+                log.info("mail %s set aside: %s", inbound_id, exc)
+            row.last_error = ""
+            row.processed_at = desk.clock.now()
+            return row.status
+    except TemporaryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - this mail's try failed; the batch goes on
+        return _note_failure(session, desk, inbound_id, exc)
 
 
 @dataclass
@@ -138,8 +246,8 @@ class ProcessReport:
         return sum(self.by_status.values())
 
 
-def pending_ids(desk: Desk, limit: int | None = None) -> Sequence[int]:
-    """Pending mail, fresh before tried, oldest first within each.
+def pending(desk: Desk, limit: int | None = None) -> Sequence[tuple[int, int]]:
+    """Pending mail with its tries so far, fresh before tried, oldest first within each.
 
     A mail whose last try never came back is suspect, but so is whatever a killed process
     happened to be working on: taken first after every restart, an innocent mail would
@@ -148,20 +256,37 @@ def pending_ids(desk: Desk, limit: int | None = None) -> Sequence[int]:
     """
     with desk.db.transaction() as session:
         query = (
-            select(Inbound.id)
+            select(Inbound.id, Inbound.attempts)
             .where(Inbound.desk_id == desk.desk_id, Inbound.status == ingest.PENDING)
             .order_by(Inbound.attempts, Inbound.id)
         )
         if limit is not None:
             query = query.limit(limit)
-        return list(session.scalars(query))
+        return [(row.id, row.attempts) for row in session.execute(query)]
+
+
+def pending_ids(desk: Desk, limit: int | None = None) -> Sequence[int]:
+    """The ids of `pending`, in its order."""
+    return [inbound_id for inbound_id, _ in pending(desk, limit)]
 
 
 def process_pending(desk: Desk, *, limit: int | None = None) -> ProcessReport:
-    """Work through pending mails (`pending_ids`); a failing mail never blocks the rest."""
+    """Work through pending mails (`pending`); a failing mail never blocks the rest.
+
+    Fresh mails go in batches; a mail tried before goes alone. With one try allowed
+    (`[limits] attempts = 1`) every mail goes alone: a batch that died would have
+    used up the only try of every mail in it.
+    """
     report = ProcessReport()
-    for inbound_id in pending_ids(desk, limit):
-        report.add(process_one(desk, inbound_id))
+    queue = pending(desk, limit)
+    batched = desk.config.limits.attempts > 1
+    fresh = [i for i, attempts in queue if attempts == 0] if batched else []
+    for start in range(0, len(fresh), BATCH):
+        for status in process_batch(desk, fresh[start : start + BATCH]):
+            report.add(status)
+    for inbound_id, attempts in queue:
+        if not batched or attempts > 0:
+            report.add(process_one(desk, inbound_id))
     return report
 
 
