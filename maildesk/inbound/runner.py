@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +36,7 @@ from maildesk.domain import MailKind, ParsedMail
 from maildesk.errors import IgnoreMail, TemporaryError
 from maildesk.inbound import store as ingest
 from maildesk.inbound.dispatch import analyse, dispatch, read_mail
-from maildesk.inbound.reader_process import ReaderProcess, ReadFailed, reader_for
+from maildesk.inbound.reader_process import ReadFailed, reader_for
 from maildesk.models import Inbound
 from maildesk.storage import disk_full_is_temporary
 
@@ -48,6 +48,8 @@ UNFINISHED = (
 BATCH = 50
 """Fresh mails dispatched in one transaction: the commit is paid once, and SQLite's write
 lock is held for about this many mails' work."""
+BATCH_BYTES = 16 * 1024 * 1024
+"""And at most about this much raw mail a batch (two batches are in memory at once)."""
 
 
 def _lock_pending(session: Session, desk: Desk, inbound_id: int) -> Inbound | None:
@@ -142,9 +144,9 @@ def _note_failure(session: Session, desk: Desk, inbound_id: int, exc: Exception)
     return row.status
 
 
-def _claim_batch(desk: Desk, inbound_ids: Sequence[int]) -> dict[int, bytes]:
-    """Count one try of every fresh mail of the batch, in one short transaction; their raw
-    bytes by id. A mail already taken (another worker) or tried before is left out."""
+def _claim_batch(desk: Desk, inbound_ids: Sequence[int]) -> list[int]:
+    """Count one try of every fresh mail of the batch, in one short transaction; the ids
+    claimed. A mail already taken (another worker) or tried since is left out."""
     with desk.db.transaction() as session:
         query = select(Inbound).where(
             Inbound.id.in_(inbound_ids),
@@ -153,48 +155,66 @@ def _claim_batch(desk: Desk, inbound_ids: Sequence[int]) -> dict[int, bytes]:
         )
         if desk.db.is_postgres:
             query = query.with_for_update(skip_locked=True)
-        claimed: dict[int, bytes] = {}
+        claimed = []
         for row in session.scalars(query.order_by(Inbound.id)):
             row.attempts = 1
             row.last_error = UNFINISHED.format(n=1)
-            claimed[row.id] = bytes(row.raw)
+            claimed.append(row.id)
         return claimed
 
 
-def _read_ahead(reader: ReaderProcess, raws: Sequence[bytes]) -> Iterator[ParsedMail | ReadFailed]:
-    """Each mail read by the child while this process dispatches the one before it."""
-    with ThreadPoolExecutor(1, thread_name_prefix="maildesk-read") as pool:
-        futures: list[Future[ParsedMail]] = [pool.submit(reader.read, raw) for raw in raws]
-        try:
-            for future in futures:
-                try:
-                    yield future.result()
-                except ReadFailed as exc:
-                    yield exc
-        finally:
-            for future in futures:
-                future.cancel()
+Reads = dict[int, Future[ParsedMail]]
 
 
-def process_batch(desk: Desk, inbound_ids: Sequence[int]) -> list[str]:
-    """Work fresh mails in one transaction, a savepoint each; their statuses afterwards.
+class _ReadAhead:
+    """The child reads a batch while this process dispatches the batch before it.
 
-    A temporary error gives back every try of the batch and is raised, as for one mail.
-    Any other failure of the transaction itself (not of one mail) gives the tries back
-    and works the batch again one mail per transaction.
+    Reading needs no try counted: it happens in the child, which cannot take this
+    process down; the try is counted (`_claim_batch`) before the dispatch, which can.
     """
-    claimed = _claim_batch(desk, inbound_ids)
-    ids = list(claimed)
+
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+        self.reader = reader_for(desk.config.limits)
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="maildesk-read")
+
+    def start(self, inbound_ids: Sequence[int]) -> Reads:
+        with self.desk.db.read_only() as session:
+            found = session.execute(
+                select(Inbound.id, Inbound.raw)
+                .where(Inbound.id.in_(inbound_ids), Inbound.status == ingest.PENDING)
+                .order_by(Inbound.id)
+            ).all()
+        return {row.id: self.pool.submit(self.reader.read, bytes(row.raw)) for row in found}
+
+    def close(self) -> None:
+        self.pool.shutdown(cancel_futures=True)
+
+
+def _result(future: Future[ParsedMail]) -> ParsedMail | ReadFailed:
+    try:
+        return future.result()
+    except ReadFailed as exc:
+        return exc
+
+
+def process_batch(desk: Desk, reads: Reads) -> list[str]:
+    """Work fresh mails (read ahead) in one transaction, a savepoint each; their statuses.
+
+    The reads are awaited before the transaction opens, so no lock waits on the child. A
+    temporary error gives back every try of the batch and is raised, as for one mail. Any
+    other failure of the transaction itself (not of one mail) gives the tries back and
+    works the batch again one mail per transaction.
+    """
+    ids = _claim_batch(desk, list(reads))
     if not ids:
         return []
-    reader = reader_for(desk.config.limits)
+    mails = {inbound_id: _result(reads[inbound_id]) for inbound_id in ids}
     try:
         with disk_full_is_temporary(), desk.db.transaction() as session:
             statuses = [
-                _dispatch_in_savepoint(session, desk, inbound_id, read)
-                for inbound_id, read in zip(
-                    ids, _read_ahead(reader, [claimed[i] for i in ids]), strict=True
-                )
+                _dispatch_in_savepoint(session, desk, inbound_id, mails[inbound_id])
+                for inbound_id in ids
             ]
     except TemporaryError:
         for inbound_id in ids:
@@ -246,8 +266,15 @@ class ProcessReport:
         return sum(self.by_status.values())
 
 
-def pending(desk: Desk, limit: int | None = None) -> Sequence[tuple[int, int]]:
-    """Pending mail with its tries so far, fresh before tried, oldest first within each.
+@dataclass(frozen=True, slots=True)
+class Queued:
+    inbound_id: int
+    attempts: int
+    size: int
+
+
+def pending(desk: Desk, limit: int | None = None) -> Sequence[Queued]:
+    """Pending mail, fresh before tried, oldest first within each.
 
     A mail whose last try never came back is suspect, but so is whatever a killed process
     happened to be working on: taken first after every restart, an innocent mail would
@@ -256,37 +283,59 @@ def pending(desk: Desk, limit: int | None = None) -> Sequence[tuple[int, int]]:
     """
     with desk.db.transaction() as session:
         query = (
-            select(Inbound.id, Inbound.attempts)
+            select(Inbound.id, Inbound.attempts, Inbound.size)
             .where(Inbound.desk_id == desk.desk_id, Inbound.status == ingest.PENDING)
             .order_by(Inbound.attempts, Inbound.id)
         )
         if limit is not None:
             query = query.limit(limit)
-        return [(row.id, row.attempts) for row in session.execute(query)]
+        return [Queued(row.id, row.attempts, row.size or 0) for row in session.execute(query)]
+
+
+def _batches(fresh: Sequence[Queued]) -> list[list[int]]:
+    """At most `BATCH` mails and about `BATCH_BYTES` a batch (one big mail goes alone)."""
+    batches: list[list[int]] = []
+    size = 0
+    for mail in fresh:
+        if not batches or len(batches[-1]) >= BATCH or size + mail.size > BATCH_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(mail.inbound_id)
+        size += mail.size
+    return batches
 
 
 def pending_ids(desk: Desk, limit: int | None = None) -> Sequence[int]:
     """The ids of `pending`, in its order."""
-    return [inbound_id for inbound_id, _ in pending(desk, limit)]
+    return [queued.inbound_id for queued in pending(desk, limit)]
 
 
 def process_pending(desk: Desk, *, limit: int | None = None) -> ProcessReport:
     """Work through pending mails (`pending`); a failing mail never blocks the rest.
 
-    Fresh mails go in batches; a mail tried before goes alone. With one try allowed
-    (`[limits] attempts = 1`) every mail goes alone: a batch that died would have
-    used up the only try of every mail in it.
+    Fresh mails go in batches, the child reading the next batch while this process
+    dispatches one; a mail tried before goes alone. With one try allowed (`[limits]
+    attempts = 1`) every mail goes alone: a batch that died would have used up the only
+    try of every mail in it.
     """
     report = ProcessReport()
     queue = pending(desk, limit)
     batched = desk.config.limits.attempts > 1
-    fresh = [i for i, attempts in queue if attempts == 0] if batched else []
-    for start in range(0, len(fresh), BATCH):
-        for status in process_batch(desk, fresh[start : start + BATCH]):
-            report.add(status)
-    for inbound_id, attempts in queue:
-        if not batched or attempts > 0:
-            report.add(process_one(desk, inbound_id))
+    batches = _batches([q for q in queue if q.attempts == 0]) if batched else []
+    if batches:
+        ahead = _ReadAhead(desk)
+        try:
+            reads = ahead.start(batches[0])
+            for following in [*batches[1:], None]:
+                next_reads = ahead.start(following) if following is not None else {}
+                for status in process_batch(desk, reads):
+                    report.add(status)
+                reads = next_reads
+        finally:
+            ahead.close()
+    for queued in queue:
+        if not batched or queued.attempts > 0:
+            report.add(process_one(desk, queued.inbound_id))
     return report
 
 

@@ -93,7 +93,9 @@ def test_a_failing_mail_in_a_batch_is_rolled_back_alone(
     batches: list[list[int]] = []
     real_batch = runner.process_batch
     monkeypatch.setattr(
-        runner, "process_batch", lambda d, i: batches.append(list(i)) or real_batch(d, i)
+        runner,
+        "process_batch",
+        lambda d, reads: batches.append(list(reads)) or real_batch(d, reads),
     )
     report = runner.process_pending(desk)
     assert batches == [ids]
@@ -127,6 +129,15 @@ def test_a_batch_killed_mid_work_is_worked_one_mail_at_a_time_after(
     assert runner.process_pending(desk).by_status == {"processed": 4}
     assert alone == ids
     assert tickets(desk) == 4
+
+
+def test_batches_are_bounded_by_count_and_by_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch holds at most `BATCH` mails and about `BATCH_BYTES`; a huge mail goes alone."""
+    monkeypatch.setattr(runner, "BATCH", 3)
+    monkeypatch.setattr(runner, "BATCH_BYTES", 100)
+    sizes = [10, 10, 10, 10, 500, 40, 40, 40]
+    queued = [runner.Queued(i, 0, size) for i, size in enumerate(sizes)]
+    assert runner._batches(queued) == [[0, 1, 2], [3], [4], [5, 6], [7]]
 
 
 def test_one_try_allowed_means_no_batches(
