@@ -22,6 +22,7 @@ that kills the process can only ever kill itself.
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -48,6 +49,8 @@ UNFINISHED = (
 BATCH = 50
 """Fresh mails dispatched in one transaction: the commit is paid once, and SQLite's write
 lock is held for about this many mails' work."""
+BATCH_SECONDS = 0.25
+"""A batch's transaction commits once it has worked this long, and the next one goes on."""
 BATCH_BYTES = 16 * 1024 * 1024
 """And at most about this much raw mail a batch (two batches are in memory at once)."""
 
@@ -199,32 +202,49 @@ def _result(future: Future[ParsedMail]) -> ParsedMail | ReadFailed:
 
 
 def process_batch(desk: Desk, reads: Reads) -> list[str]:
-    """Work fresh mails (read ahead) in one transaction, a savepoint each; their statuses.
+    """Work fresh mails (read ahead) a transaction per `BATCH_SECONDS`, a savepoint each.
 
-    The reads are awaited before the transaction opens, so no lock waits on the child. A
-    temporary error gives back every try of the batch and is raised, as for one mail. Any
-    other failure of the transaction itself (not of one mail) gives the tries back and
-    works the batch again one mail per transaction.
+    Their statuses, in order. The reads are awaited before any transaction opens, so no
+    lock waits on the child. A temporary error gives back the tries of the mails not yet
+    committed and is raised, as for one mail. Any other failure of a transaction itself
+    (not of one mail) gives those tries back and works those mails one transaction each.
     """
     ids = _claim_batch(desk, list(reads))
     if not ids:
         return []
     mails = {inbound_id: _result(reads[inbound_id]) for inbound_id in ids}
+    statuses: list[str] = []
     try:
-        with disk_full_is_temporary(), desk.db.transaction() as session:
-            statuses = [
-                _dispatch_in_savepoint(session, desk, inbound_id, mails[inbound_id])
-                for inbound_id in ids
-            ]
+        while len(statuses) < len(ids):
+            statuses += _dispatch_for_a_while(desk, ids[len(statuses) :], mails)
     except TemporaryError:
-        for inbound_id in ids:
+        for inbound_id in ids[len(statuses) :]:
             _give_back(desk, inbound_id)
         raise
     except Exception:  # noqa: BLE001 - not one mail's fault: each gets its own transaction
-        log.exception("a batch of %d mails failed; working them one at a time", len(ids))
-        for inbound_id in ids:
+        rest = ids[len(statuses) :]
+        log.exception("a batch of %d mails failed; working them one at a time", len(rest))
+        for inbound_id in rest:
             _give_back(desk, inbound_id)
-        return [process_one(desk, inbound_id) for inbound_id in ids]
+        statuses += [process_one(desk, inbound_id) for inbound_id in rest]
+    return statuses
+
+
+def _dispatch_for_a_while(
+    desk: Desk, ids: Sequence[int], mails: dict[int, ParsedMail | ReadFailed]
+) -> list[str]:
+    """Dispatch mails in one transaction until `BATCH_SECONDS` have gone by; their statuses.
+
+    The bound keeps SQLite's write lock from being held for a whole slow batch: the
+    outbox's record of a 250 and the listener's store wait at most this long.
+    """
+    started = time.monotonic()
+    statuses: list[str] = []
+    with disk_full_is_temporary(), desk.db.transaction() as session:
+        for inbound_id in ids:
+            statuses.append(_dispatch_in_savepoint(session, desk, inbound_id, mails[inbound_id]))
+            if time.monotonic() - started > BATCH_SECONDS:
+                break
     return statuses
 
 
