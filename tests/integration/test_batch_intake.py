@@ -42,6 +42,7 @@ def third_kills(session, desk, row, mail):
     return real(session, desk, row, mail)
 
 runner.dispatch = third_kills
+runner.BATCH_SECONDS = 3600.0  # one transaction for the whole batch, whatever the load
 runner.process_pending(open_desk(config.load(Path(sys.argv[1])), upgrade=False))
 """
 
