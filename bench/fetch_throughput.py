@@ -82,7 +82,7 @@ def parse_every_part(raw: bytes) -> int:
     size = len(str(message["subject"] or "")) + len(str(message["from"] or ""))
     for part in message.walk():
         if not part.is_multipart():
-            size += len(part.get_content())  # type: ignore[attr-defined]
+            size += len(part.get_content())
     return size
 
 

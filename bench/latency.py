@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import smtplib
 import statistics
 import subprocess
@@ -201,12 +202,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mails", type=int, default=50, help="mails per steady run")
     parser.add_argument("--burst", type=int, default=100, help="mails in the burst")
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
-    args = parser.parse_args(argv)
+    # BENCH_ARGS, as for `make bench`: the suite's smoke run asks for a small N this way.
+    args = parser.parse_args(
+        sys.argv[1:] + shlex.split(os.environ.get("BENCH_ARGS", "")) if argv is None else argv
+    )
 
     workdir = Path(tempfile.mkdtemp(prefix="maildesk-latency-"))
     url, pg_name = database_url(args.database, workdir)
     listen = free_port()
-    with TimedRelay() as relay, Dovecot() as dovecot:
+    relay = TimedRelay()
+    with relay, Dovecot() as dovecot:
         dovecot.add_user("desk", "desk-password")
         dovecot.add_user("push", "push-password")
         base = (

@@ -101,3 +101,19 @@ def test_ticket_list_prints_time_and_memory_against_the_old_list() -> None:
     out = run("ticket_list.py", "--tickets", "60")
     assert len(re.findall(r": +\d+\.\d{3} s +\d+\.\d MB peak", out)) == 4
     assert re.search(r"ratio page/baseline: time \d+\.\d{3}, memory \d+\.\d\d", out)
+
+
+def test_fetch_throughput_times_the_import_against_the_fetch_and_the_parse_floor() -> None:
+    """`fetch_throughput.py` imports a few mails and prints its rate beside both baselines."""
+    out = run("fetch_throughput.py", "--mails", "6", "--batch", "4")
+    assert re.search(r"floor     fetch \+ stdlib parse, all parts: +[\d.]+ s +[\d.]+ mails/s", out)
+    assert re.search(r"ratio maildesk/floor: \d+\.\d{3}", out)
+
+
+def test_latency_times_confirmations_against_the_relay_and_the_push_delay() -> None:
+    """`latency.py` prints p50/p99/max for the listener (steady, burst) and IDLE, and its baselines."""
+    out = run("latency.py", "--mails", "3", "--burst", "5")
+    for line in ("relay round trip", "listener  steady", "listener  burst", "push delay", "IDLE"):
+        assert re.search(rf"{line}.*p50 +[\d.]+ s +p99 +[\d.]+ s +max +[\d.]+ s", out), line
+    assert re.search(r"last confirmation after last acceptance: +-?[\d.]+ s", out)
+    assert re.search(r"ratio listener p50 / relay p50: [\d.]+", out)

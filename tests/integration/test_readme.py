@@ -635,6 +635,7 @@ def _slow_processes(desk: Desk) -> list[Callable[[], Ran]]:
     for script, small in (
         ("escalation_pass.py", "--tickets 60 --open 20"),
         ("ticket_list.py", "--tickets 60"),
+        ("latency.py", "--mails 3 --burst 5"),
     ):
         command = readme_command(f".venv/bin/python bench/{script}")
         started.append(
