@@ -249,18 +249,20 @@ def main(argv: list[str] | None = None) -> None:
     )
 
 
-def warm_up(relay: TimedRelay, dovecot: Dovecot, user: str) -> None:
+def warm_up(relay: TimedRelay, dovecot: Dovecot, user: str, timeout: float = 180) -> None:
     """The watcher starts from the mail there when it first looks: append until one is confirmed."""
-    for i in range(30):
+    deadline = time.monotonic() + timeout
+    i = 0
+    while time.monotonic() < deadline:
         sender, raw = resident_mail("warm", i)
         with dovecot.session(user) as client:
             client.append("INBOX", raw)
         try:
-            relay.wait_arrival(sender, 2)
+            relay.wait_arrival(sender, 3)
             return
         except AssertionError:
-            continue
-    raise AssertionError("the IMAP watcher confirmed none of 30 warm-up mails")
+            i += 1
+    raise AssertionError(f"the IMAP watcher confirmed none of {i} warm-up mails in {timeout} s")
 
 
 if __name__ == "__main__":
