@@ -49,6 +49,9 @@ UNFINISHED = (
 BATCH = 50
 """Fresh mails dispatched in one transaction: the commit is paid once, and SQLite's write
 lock is held for about this many mails' work."""
+CLAIM = 10
+"""Tries are counted this many mails at a time: a process killed mid-batch costs a try to
+the mails claimed and not yet committed, never to the whole batch."""
 BATCH_SECONDS = 0.25
 """A batch's transaction commits once it has worked this long, and the next one goes on."""
 BATCH_BYTES = 16 * 1024 * 1024
@@ -202,14 +205,24 @@ def _result(future: Future[ParsedMail]) -> ParsedMail | ReadFailed:
 
 
 def process_batch(desk: Desk, reads: Reads) -> list[str]:
-    """Work fresh mails (read ahead) a transaction per `BATCH_SECONDS`, a savepoint each.
+    """Work fresh mails (read ahead) a transaction per `BATCH_SECONDS`, a savepoint each,
+    their tries counted `CLAIM` at a time.
 
     Their statuses, in order. The reads are awaited before any transaction opens, so no
     lock waits on the child. A temporary error gives back the tries of the mails not yet
     committed and is raised, as for one mail. Any other failure of a transaction itself
     (not of one mail) gives those tries back and works those mails one transaction each.
     """
-    ids = _claim_batch(desk, list(reads))
+    statuses: list[str] = []
+    candidates = list(reads)
+    for start in range(0, len(candidates), CLAIM):
+        statuses += _claim_and_dispatch(desk, reads, candidates[start : start + CLAIM])
+    return statuses
+
+
+def _claim_and_dispatch(desk: Desk, reads: Reads, candidates: Sequence[int]) -> list[str]:
+    """Count the tries of `candidates`, then dispatch them; see `process_batch`."""
+    ids = _claim_batch(desk, candidates)
     if not ids:
         return []
     mails = {inbound_id: _result(reads[inbound_id]) for inbound_id in ids}
