@@ -11,12 +11,12 @@ pending; anything else is a failed try, and after `[limits] attempts` tries the 
 is quarantined with its reason so the queue moves on.
 
 A backlog (the mailbox's batch, mail stored while the desk was down) is worked in
-batches (`process_batch`): the tries of the whole batch are counted in one short
-transaction, the child reads the next mail while this process dispatches the one
-before, and the batch is dispatched in one transaction with a savepoint per mail, so a
-failing mail is rolled back alone. A batch that dies takes a try from each of its
-mails; those, being tried, are then worked one transaction each (`pending`), so a mail
-that kills the process can only ever kill itself.
+batches (`process_batch`): tries are counted `CLAIM` mails at a time in a short
+transaction, the child reads the next batch while this process dispatches one, and the
+mails are dispatched in a transaction per `BATCH_SECONDS` with a savepoint each, so a
+failing mail is rolled back alone. A process killed mid-batch takes a try from each mail
+claimed and not committed; those, being tried, are then worked one transaction each
+(`pending`), so a mail that kills the process can only ever kill itself.
 """
 
 from __future__ import annotations
