@@ -7,17 +7,24 @@ third with a photo attached, Spanish subjects and bodies), and times:
 
 - baseline: imapclient fetching `BODY.PEEK[]` of every mail in batches, with no
   storage at all — the ceiling set by the IMAP server and the socket;
+- floor: the same fetch plus the stdlib `email` parse of every mail, every part's
+  content decoded, nothing stored — the least any importer must do (the target is
+  maildesk at 0.35 of it or better);
 - maildesk: the real `maildesk fetch --once` command, as cron runs it: fetch, store
   raw, flag on the server, parse, thread, open a ticket, render and enqueue the
   confirmation — every mail committed.
 
-Prints both rates and their ratio. Start-up of the command (interpreter, imports,
-migrations check) is timed separately so the rate is the import itself.
+Prints the rates and maildesk's ratio to each. Start-up of the command (interpreter,
+imports, migrations check) is timed separately so the rate is the import itself.
+`--profile FILE` runs the timed import under cProfile (the reader child, which parses,
+is not in it).
 """
 
 from __future__ import annotations
 
 import argparse
+import email
+import email.policy
 import random
 import subprocess
 import sys
@@ -69,7 +76,18 @@ def generate(count: int, seed: int = 7) -> list[bytes]:
     return mails
 
 
-def baseline_fetch(dovecot: Dovecot, user: str, batch: int) -> float:
+def parse_every_part(raw: bytes) -> int:
+    """The stdlib's full reading of one mail: headers, and every leaf part's content."""
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    size = len(str(message["subject"] or "")) + len(str(message["from"] or ""))
+    for part in message.walk():
+        if not part.is_multipart():
+            size += len(part.get_content())
+    return size
+
+
+def baseline_fetch(dovecot: Dovecot, user: str, batch: int, *, parse: bool = False) -> float:
+    """Fetch every mail in batches (and with `parse`, read each one whole); nothing stored."""
     start = time.perf_counter()
     client = IMAPClient(dovecot.host, port=dovecot.imap_port, ssl=False)
     client.login(user, dovecot.passwords[user])
@@ -78,7 +96,8 @@ def baseline_fetch(dovecot: Dovecot, user: str, batch: int) -> float:
     total = 0
     for i in range(0, len(uids), batch):
         for data in client.fetch(uids[i : i + batch], ["BODY.PEEK[]"]).values():
-            total += len(data[b"BODY[]"])
+            raw = data[b"BODY[]"]
+            total += parse_every_part(raw) if parse else len(raw)
     client.logout()
     assert total > 0
     return time.perf_counter() - start
@@ -89,6 +108,7 @@ def main() -> None:
     parser.add_argument("--mails", type=int, default=1000)
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument("--profile", type=Path, help="write the import's cProfile stats here")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="maildesk-bench-"))
@@ -115,7 +135,11 @@ def main() -> None:
         megabytes = sum(map(len, mails)) / 1e6
         dovecot.append_many("bench", mails)
         baseline = baseline_fetch(dovecot, "bench", args.batch)
+        floor = baseline_fetch(dovecot, "bench", args.batch, parse=True)
 
+        if args.profile is not None:
+            profiled = [sys.executable, "-m", "cProfile", "-o", str(args.profile.resolve())]
+            command = [*profiled, "-m", "maildesk", *maildesk[3:], "fetch", "--once"]
         t0 = time.perf_counter()
         subprocess.run(command, check=True, cwd=workdir, capture_output=True)
         elapsed = time.perf_counter() - t0 - startup
@@ -135,11 +159,16 @@ def main() -> None:
         f"  {args.mails / baseline:8.1f} mails/s"
     )
     print(
+        f"floor     fetch + stdlib parse, all parts: {floor:6.2f} s"
+        f"  {args.mails / floor:8.1f} mails/s"
+    )
+    print(
         f"maildesk  fetch --once (end to end)   : {elapsed:7.2f} s"
         f"  {args.mails / elapsed:8.1f} mails/s"
         f"  (+{startup:.2f} s command start-up)"
     )
     print(f"ratio maildesk/baseline: {baseline / elapsed:.3f}")
+    print(f"ratio maildesk/floor: {floor / elapsed:.3f}")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from maildesk.inbound.sources.listener import Listener
 from maildesk.inbound.store import DatabaseMailboxStore
 from maildesk.kb.index import sync_desk
 from maildesk.models import Outbox, Ticket
-from maildesk.outbound import outbox
+from maildesk.outbound import doorbell, outbox
 from maildesk.progress import Progress
 from maildesk.sla.jobs import LOCK_RETRY, tick
 from maildesk.tickets import system
@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 PARTS = ("fetch", "listener", "outbox", "scheduler", "web")
 OUTBOX_SECONDS = 2.0
 PROCESS_SECONDS = 1.0  # how soon a fetch worker without the mailbox takes up stored mail
+OUTBOX_ALONE_SECONDS = 0.2
+"""The pause of an outbox worker with no intake in its process (`--only outbox`): no
+commit here rings its bell, so it polls, and a claim that finds nothing is one query."""
 
 
 def guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
@@ -158,6 +161,17 @@ class Daemon:
             job()
             self.stop.wait(every)
 
+    def _outbox_loop(self, desk: Desk) -> None:
+        """Send what is due, then wait for the bell (mail committed to the outbox here) or
+        the pause; a ring during a pass is not lost, the next wait returns at once."""
+        job = guarded("outbox", lambda: send_outbox(desk, self.stop.is_set))
+        intake_here = "listener" in self.parts or "fetch" in self.parts
+        pause = OUTBOX_SECONDS if intake_here else OUTBOX_ALONE_SECONDS
+        seen = doorbell.BELL.generation
+        while not self.stop.is_set():
+            job()
+            seen = doorbell.BELL.wait(seen, pause)
+
     def _thread(self, name: str, target: Callable[[], None]) -> None:
         thread = threading.Thread(target=target, name=f"maildesk-{name}", daemon=True)
         thread.start()
@@ -188,12 +202,7 @@ class Daemon:
         if "fetch" in self.parts and desk.config.imap is not None:
             self._watch(desk, desk.config.imap)
         if "outbox" in self.parts:
-            self._thread(
-                f"outbox-{desk.slug}",
-                lambda: self._loop(
-                    "outbox", lambda: send_outbox(desk, self.stop.is_set), OUTBOX_SECONDS
-                ),
-            )
+            self._thread(f"outbox-{desk.slug}", lambda: self._outbox_loop(desk))
         if "scheduler" in self.parts:
             # The SLA pass and the periodic jobs; what is due is decided from the desk's
             # clock and claimed in the database, so `schedule` only sets the pace.
@@ -238,6 +247,7 @@ class Daemon:
 
     def shutdown(self) -> None:
         self.stop.set()
+        doorbell.BELL.ring()  # the outbox loops wait on the bell, not on `stop`
         if self.listener is not None:
             self.listener.stop()
         if self.web is not None:

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from maildesk.errors import SchemaError, TemporaryError
 from maildesk.migrations import HEAD
+from maildesk.write_turns import WriteTurns
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -140,6 +141,7 @@ class Database:
         self._read_sessions = sessionmaker(
             self.engine.execution_options(read_only=True), expire_on_commit=False
         )
+        self._turns = WriteTurns(enabled=self.engine.dialect.name == "sqlite")
 
     @property
     def is_postgres(self) -> bool:
@@ -150,20 +152,22 @@ class Database:
         """One unit of work: commit on success, roll back on any error.
 
         A database that cannot be reached becomes a `TemporaryError`, which the
-        intakes turn into "try again later" (SMTP 451, exit 75).
+        intakes turn into "try again later" (SMTP 451, exit 75). On SQLite the
+        process's threads take their turns (`write_turns.py`).
         """
-        session = self._sessions()
-        try:
-            yield session
-            session.commit()
-        except OperationalError as exc:
-            session.rollback()
-            raise TemporaryError(f"database unavailable: {exc.orig}") from exc
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+        with self._turns.turn():
+            session = self._sessions()
+            try:
+                yield session
+                session.commit()
+            except OperationalError as exc:
+                session.rollback()
+                raise TemporaryError(f"database unavailable: {exc.orig}") from exc
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                session.close()
 
     @contextmanager
     def read_only(self) -> Iterator[Session]:

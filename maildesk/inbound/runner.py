@@ -1,4 +1,4 @@
-"""Turn stored raw mails into tickets: one mail, one transaction, all or nothing.
+"""Turn stored raw mails into tickets: each mail all or nothing.
 
 The pipeline for one mail is parse -> rules -> thread -> open or append ->
 confirm -> mark processed. Outcomes are decided in one place (`dispatch.py`); errors
@@ -9,13 +9,23 @@ and time limit (`reader_process.py`), then dispatched in one transaction. A
 temporary error (database gone, disk full) gives the try back and leaves the mail
 pending; anything else is a failed try, and after `[limits] attempts` tries the mail
 is quarantined with its reason so the queue moves on.
+
+A backlog (the mailbox's batch, mail stored while the desk was down) is worked in
+batches (`process_batch`): tries are counted `CLAIM` mails at a time in a short
+transaction, the child reads the next batch while this process dispatches one, and the
+mails are dispatched in a transaction per `BATCH_SECONDS` with a savepoint each, so a
+failing mail is rolled back alone. A process killed mid-batch takes a try from each mail
+claimed and not committed; those, being tried, are then worked one transaction each
+(`pending`), so a mail that kills the process can only ever kill itself.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from maildesk import logs
 from maildesk.context import Desk
-from maildesk.domain import MailKind
+from maildesk.domain import MailKind, ParsedMail
 from maildesk.errors import IgnoreMail, TemporaryError
 from maildesk.inbound import store as ingest
 from maildesk.inbound.dispatch import analyse, dispatch, read_mail
@@ -40,6 +50,16 @@ LOCK_MAIL = 7275  # with the mail's id: the advisory lock of a mail being worked
 UNFINISHED = (
     "try {n} did not finish: the process ended while working on it (killed or out of memory)"
 )
+BATCH = 50
+"""Fresh mails dispatched in one transaction: the commit is paid once, and SQLite's write
+lock is held for about this many mails' work."""
+CLAIM = 10
+"""Tries are counted this many mails at a time: a process killed mid-batch costs a try to
+the mails claimed and not yet committed, never to the whole batch."""
+BATCH_SECONDS = 0.25
+"""A batch's transaction commits once it has worked this long, and the next one goes on."""
+BATCH_BYTES = 16 * 1024 * 1024
+"""And at most about this much raw mail a batch (two batches are in memory at once)."""
 
 
 def _lock_pending(session: Session, desk: Desk, inbound_id: int) -> Inbound | None:
@@ -130,17 +150,165 @@ def _give_back(desk: Desk, inbound_id: int) -> None:
 
 def _count_failure(desk: Desk, inbound_id: int, exc: Exception) -> str:
     """Record why the counted try failed; quarantine when it was the last."""
+    with desk.db.transaction() as session:
+        return _note_failure(session, desk, inbound_id, exc)
+
+
+def _note_failure(session: Session, desk: Desk, inbound_id: int, exc: Exception) -> str:
     detail = "".join(traceback.format_exception_only(exc)).strip()
     log.error("mail %s failed: %s", inbound_id, detail, exc_info=exc)
+    row = session.get(Inbound, inbound_id)
+    assert row is not None
+    row.last_error = detail
+    if row.attempts >= desk.config.limits.attempts:
+        row.status = ingest.QUARANTINED
+        row.reason = f"failed {row.attempts} times: {detail}"
+        log.error("mail %s quarantined after %d attempts", inbound_id, row.attempts)
+    return row.status
+
+
+def _claim_batch(desk: Desk, inbound_ids: Sequence[int]) -> list[int]:
+    """Count one try of every fresh mail of the batch, in one short transaction; the ids
+    claimed. A mail already taken (another worker) or tried since is left out."""
     with desk.db.transaction() as session:
-        row = session.get(Inbound, inbound_id)
-        assert row is not None
-        row.last_error = detail
-        if row.attempts >= desk.config.limits.attempts:
-            row.status = ingest.QUARANTINED
-            row.reason = f"failed {row.attempts} times: {detail}"
-            log.error("mail %s quarantined after %d attempts", inbound_id, row.attempts)
-        return row.status
+        query = select(Inbound).where(
+            Inbound.id.in_(inbound_ids),
+            Inbound.status == ingest.PENDING,
+            Inbound.attempts == 0,
+        )
+        if desk.db.is_postgres:
+            query = query.with_for_update(skip_locked=True)
+        claimed = []
+        for row in session.scalars(query.order_by(Inbound.id)):
+            row.attempts = 1
+            row.last_error = UNFINISHED.format(n=1)
+            claimed.append(row.id)
+        return claimed
+
+
+Reads = dict[int, Future[ParsedMail]]
+
+
+class _ReadAhead:
+    """The child reads a batch while this process dispatches the batch before it.
+
+    Reading needs no try counted: it happens in the child, which cannot take this
+    process down; the try is counted (`_claim_batch`) before the dispatch, which can.
+    """
+
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+        self.reader = reader_for(desk.config.limits)
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="maildesk-read")
+
+    def start(self, inbound_ids: Sequence[int]) -> Reads:
+        with self.desk.db.read_only() as session:
+            found = session.execute(
+                select(Inbound.id, Inbound.raw)
+                .where(Inbound.id.in_(inbound_ids), Inbound.status == ingest.PENDING)
+                .order_by(Inbound.id)
+            ).all()
+        return {row.id: self.pool.submit(self.reader.read, bytes(row.raw)) for row in found}
+
+    def close(self) -> None:
+        self.pool.shutdown(cancel_futures=True)
+
+
+def _result(future: Future[ParsedMail]) -> ParsedMail | ReadFailed:
+    try:
+        return future.result()
+    except ReadFailed as exc:
+        return exc
+
+
+def process_batch(desk: Desk, reads: Reads) -> list[str]:
+    """Work fresh mails (read ahead) a transaction per `BATCH_SECONDS`, a savepoint each,
+    their tries counted `CLAIM` at a time.
+
+    Their statuses, in order. The reads are awaited before any transaction opens, so no
+    lock waits on the child. A temporary error gives back the tries of the mails not yet
+    committed and is raised, as for one mail. Any other failure of a transaction itself
+    (not of one mail) gives those tries back and works those mails one transaction each.
+    """
+    statuses: list[str] = []
+    candidates = list(reads)
+    for start in range(0, len(candidates), CLAIM):
+        statuses += _claim_and_dispatch(desk, reads, candidates[start : start + CLAIM])
+    return statuses
+
+
+def _claim_and_dispatch(desk: Desk, reads: Reads, candidates: Sequence[int]) -> list[str]:
+    """Count the tries of `candidates`, then dispatch them; see `process_batch`."""
+    ids = _claim_batch(desk, candidates)
+    if not ids:
+        return []
+    mails = {inbound_id: _result(reads[inbound_id]) for inbound_id in ids}
+    statuses: list[str] = []
+    try:
+        while len(statuses) < len(ids):
+            statuses += _dispatch_for_a_while(desk, ids[len(statuses) :], mails)
+    except TemporaryError:
+        for inbound_id in ids[len(statuses) :]:
+            _give_back(desk, inbound_id)
+        raise
+    except Exception:  # noqa: BLE001 - not one mail's fault: each gets its own transaction
+        rest = ids[len(statuses) :]
+        log.exception("a batch of %d mails failed; working them one at a time", len(rest))
+        for inbound_id in rest:
+            _give_back(desk, inbound_id)
+        statuses += [process_one(desk, inbound_id) for inbound_id in rest]
+    return statuses
+
+
+def _dispatch_for_a_while(
+    desk: Desk, ids: Sequence[int], mails: dict[int, ParsedMail | ReadFailed]
+) -> list[str]:
+    """Dispatch mails in one transaction until `BATCH_SECONDS` have gone by; their statuses.
+
+    The bound keeps SQLite's write lock from being held for a whole slow batch: the
+    outbox's record of a 250 and the listener's store wait at most this long.
+    """
+    started = time.monotonic()
+    statuses: list[str] = []
+    with disk_full_is_temporary(), desk.db.transaction() as session:
+        for inbound_id in ids:
+            statuses.append(_dispatch_in_savepoint(session, desk, inbound_id, mails[inbound_id]))
+            if time.monotonic() - started > BATCH_SECONDS:
+                break
+    return statuses
+
+
+def _dispatch_in_savepoint(
+    session: Session, desk: Desk, inbound_id: int, read: ParsedMail | ReadFailed
+) -> str:
+    """One mail of a batch: its work kept, or rolled back alone and its try failed.
+
+    Every line logged meanwhile names the mail's Message-Id and ticket (`logs.about`)."""
+    if isinstance(read, ReadFailed):
+        return _note_failure(session, desk, inbound_id, read)
+    with logs.about(message_id=read.message_id):
+        return _dispatch_mail(session, desk, inbound_id, read)
+
+
+def _dispatch_mail(session: Session, desk: Desk, inbound_id: int, read: ParsedMail) -> str:
+    row = _lock_pending(session, desk, inbound_id)
+    if row is None:
+        return _status(session, inbound_id)
+    try:
+        with disk_full_is_temporary(), session.begin_nested():
+            try:
+                dispatch(session, desk, row, read)
+                row.status = ingest.PROCESSED
+            except IgnoreMail as exc:
+                row.status, row.reason = ingest.IGNORED, str(exc)
+                log.info("mail %s set aside: %s", inbound_id, exc)
+            row.last_error = ""
+            row.processed_at = desk.clock.now()
+            return row.status
+    except TemporaryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - this mail's try failed; the batch goes on
+        return _note_failure(session, desk, inbound_id, exc)
 
 
 @dataclass
@@ -155,7 +323,14 @@ class ProcessReport:
         return sum(self.by_status.values())
 
 
-def pending_ids(desk: Desk, limit: int | None = None) -> Sequence[int]:
+@dataclass(frozen=True, slots=True)
+class Queued:
+    inbound_id: int
+    attempts: int
+    size: int
+
+
+def pending(desk: Desk, limit: int | None = None) -> Sequence[Queued]:
     """Pending mail, fresh before tried, oldest first within each.
 
     A mail whose last try never came back is suspect, but so is whatever a killed process
@@ -165,30 +340,70 @@ def pending_ids(desk: Desk, limit: int | None = None) -> Sequence[int]:
     """
     with desk.db.transaction() as session:
         query = (
-            select(Inbound.id)
+            select(Inbound.id, Inbound.attempts, Inbound.size)
             .where(Inbound.desk_id == desk.desk_id, Inbound.status == ingest.PENDING)
             .order_by(Inbound.attempts, Inbound.id)
         )
         if limit is not None:
             query = query.limit(limit)
-        return list(session.scalars(query))
+        return [Queued(row.id, row.attempts, row.size or 0) for row in session.execute(query)]
+
+
+def _batches(fresh: Sequence[Queued]) -> list[list[int]]:
+    """At most `BATCH` mails and about `BATCH_BYTES` a batch (one big mail goes alone)."""
+    batches: list[list[int]] = []
+    size = 0
+    for mail in fresh:
+        if not batches or len(batches[-1]) >= BATCH or size + mail.size > BATCH_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(mail.inbound_id)
+        size += mail.size
+    return batches
+
+
+def pending_ids(desk: Desk, limit: int | None = None) -> Sequence[int]:
+    """The ids of `pending`, in its order."""
+    return [queued.inbound_id for queued in pending(desk, limit)]
 
 
 def process_pending(
     desk: Desk, *, limit: int | None = None, progress: Progress | None = None
 ) -> ProcessReport:
-    """Work through pending mails (`pending_ids`); a failing mail never blocks the rest.
+    """Work through pending mails (`pending`); a failing mail never blocks the rest.
 
-    `progress` (a mailbox's past imported by `fetch --once`) counts each mail.
+    Fresh mails go in batches, the child reading the next batch while this process
+    dispatches one; a mail tried before goes alone. With one try allowed (`[limits]
+    attempts = 1`) every mail goes alone: a batch that died would have used up the only
+    try of every mail in it. `progress` (a mailbox's past imported by `fetch --once`)
+    counts each mail.
     """
     report = ProcessReport()
-    ids = pending_ids(desk, limit)
+    queue = pending(desk, limit)
     if progress is not None:
-        progress.total = len(ids)
-    for inbound_id in ids:
-        report.add(process_one(desk, inbound_id))
+        progress.total = len(queue)
+
+    def add(status: str) -> None:
+        report.add(status)
         if progress is not None:
             progress.step()
+
+    batched = desk.config.limits.attempts > 1
+    batches = _batches([q for q in queue if q.attempts == 0]) if batched else []
+    if batches:
+        ahead = _ReadAhead(desk)
+        try:
+            reads = ahead.start(batches[0])
+            for following in [*batches[1:], None]:
+                next_reads = ahead.start(following) if following is not None else {}
+                for status in process_batch(desk, reads):
+                    add(status)
+                reads = next_reads
+        finally:
+            ahead.close()
+    for queued in queue:
+        if not batched or queued.attempts > 0:
+            add(process_one(desk, queued.inbound_id))
     return report
 
 

@@ -27,6 +27,7 @@ from maildesk.clock import Clock
 from maildesk.db import Database
 from maildesk.errors import PermanentError, RecipientRefused, TemporaryError
 from maildesk.models import Outbox, Participant, Ticket
+from maildesk.outbound import doorbell
 from maildesk.outbound.receipts import Receipts
 from maildesk.outbound.transports import Transport
 
@@ -120,6 +121,8 @@ def enqueue(
     )
     session.add(row)
     session.flush()
+    if row.status == PENDING:
+        doorbell.mark_queued(session)
     return Enqueued(row, held)
 
 

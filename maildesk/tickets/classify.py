@@ -68,7 +68,22 @@ def _word_pattern(word: str) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w){re.escape(fold(word))}(?!\w)")
 
 
+@functools.lru_cache(maxsize=1024)
+def _any_word(words: tuple[str, ...]) -> re.Pattern[str] | None:
+    """All of a rule's words in one alternation: most texts hold none of a category's
+    words, and one search says so where a search per word took some 400 a mail."""
+    if not words:
+        return None
+    folded = sorted({re.escape(fold(w)) for w in words}, key=len, reverse=True)
+    return re.compile(rf"(?<!\w)(?:{'|'.join(folded)})(?!\w)")
+
+
 def _matches(text: str, words: Iterable[str]) -> int:
+    """How many of `words` the text holds (each counted once)."""
+    words = tuple(words)
+    anything = _any_word(words)
+    if anything is None or anything.search(text) is None:
+        return 0
     return sum(1 for w in words if _word_pattern(w).search(text))
 
 

@@ -149,3 +149,19 @@ def test_metrics_scrape_prints_its_figures_on_both_databases(pg_database: str) -
         assert f"stored mails: 80, outbox: 40, database: {database}" in out
     assert len(re.findall(r"/metrics scrape \(\d+ bytes\) : +\d+\.\d ms", out)) == 2
     assert len(re.findall(r"ratio scrape/baseline: \d+\.\d", out)) == 2
+
+
+def test_fetch_throughput_times_the_import_against_the_fetch_and_the_parse_floor() -> None:
+    """`fetch_throughput.py` imports a few mails and prints its rate beside both baselines."""
+    out = run("fetch_throughput.py", "--mails", "6", "--batch", "4")
+    assert re.search(r"floor     fetch \+ stdlib parse, all parts: +[\d.]+ s +[\d.]+ mails/s", out)
+    assert re.search(r"ratio maildesk/floor: \d+\.\d{3}", out)
+
+
+def test_latency_times_confirmations_against_the_relay_and_the_push_delay() -> None:
+    """`latency.py` prints p50/p99/max for the listener (steady, burst) and IDLE, and its baselines."""
+    out = run("latency.py", "--mails", "3", "--burst", "5")
+    for line in ("relay round trip", "listener  steady", "listener  burst", "push delay", "IDLE"):
+        assert re.search(rf"{line}.*p50 +[\d.]+ s +p99 +[\d.]+ s +max +[\d.]+ s", out), line
+    assert re.search(r"last confirmation after last acceptance: +-?[\d.]+ s", out)
+    assert re.search(r"ratio listener p50 / relay p50: [\d.]+", out)

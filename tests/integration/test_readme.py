@@ -645,6 +645,7 @@ def _slow_processes(desk: Desk) -> list[Callable[[], Ran]]:
         ("memory.py", "--mails 3 --attachment-mb 1"),
         ("workers.py", "--mails 4"),
         ("metrics_scrape.py", "--tickets 60 --messages 120 --repeat 1"),
+        ("latency.py", "--mails 3 --burst 5"),
     ):
         command = readme_command(f".venv/bin/python bench/{script}")
         started.append(

@@ -7,6 +7,8 @@ import time
 import pytest
 
 from maildesk.config import Config, DeskConfig
+from maildesk.text import fold
+from maildesk.tickets import classify as classify_module
 from maildesk.tickets.classify import classify
 
 ENGLISH = Config(desk=DeskConfig(language="en"))
@@ -68,3 +70,20 @@ def test_a_huge_body_is_classified_quickly_from_its_start() -> None:
     found = classify(Config(), subject="Ayuda", text=text, sender="vecina@correo.example")
     assert time.monotonic() - started < 1.0
     assert (found.category, found.unit) == ("mantenimiento", "torre B, depto 402")
+
+
+def test_one_search_per_rule_counts_as_a_search_per_word() -> None:
+    """The combined search finds the same words as one search a word, overlaps and accents too."""
+    words = ("agua", "fuga de agua", "fuga", "baño", "ñandú", "gas")
+    texts = [
+        "hay una fuga de agua en el bano",
+        "aguas abajo, sin fugas",
+        "el nandu del patio",
+        "",
+        "gas, agua y fuga",
+    ]
+    for text in texts:
+        folded = fold(text)
+        each = sum(1 for w in words if classify_module._word_pattern(w).search(folded))
+        assert classify_module._matches(folded, words) == each, text
+    assert classify_module._matches(fold("fuga de agua"), words) == 3
