@@ -72,9 +72,6 @@ def kill_in_the_record_window(pid: int, receipts: Path, timeout: float = 20.0) -
     raise AssertionError("no 250 was ever seen waiting for its record")
 
 
-# SQLite is where the record of a 250 waited behind the intake's write lock; PostgreSQL
-# has row locks, and the time budget allows one run.
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def where(desk: Desk) -> str:
     """Where the import stands: tickets, mail and outbox rows by status (for a failure)."""
     with desk.db.read_only() as session:
@@ -87,6 +84,9 @@ def where(desk: Desk) -> str:
     return f"counts {counts(desk)}; unprocessed mail {mail}; outbox {queued}"
 
 
+# SQLite is where the record of a 250 waited behind the intake's write lock; PostgreSQL
+# has row locks, and the time budget allows one run.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_seeded_sigkills_during_an_import_send_each_confirmation_once(
     make_desk: DeskFactory, imap_user: ImapUser, relay_process: tuple[int, Path], tmp_path: Path
 ) -> None:

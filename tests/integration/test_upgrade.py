@@ -25,6 +25,7 @@ from sqlalchemy import create_engine, func, inspect, select, text
 from maildesk.context import Desk, ensure_desk_row
 from maildesk.db import Database, _alembic_config, foreign_keys_deferred
 from maildesk.models import Desk as DeskRow
+from maildesk.migrations import HEAD
 from maildesk.models import Inbound, Ticket
 from tests.conftest import PG_ADMIN_URL, SECRET, DeskFactory
 from tests.mails import DESK, make_mail
@@ -116,10 +117,10 @@ def test_two_racing_upgrades_migrate_once_while_a_worker_keeps_taking_mail(
             done.set()
             sender.join(60)
         assert [p.returncode for p in upgrades] == [0, 0], outputs
-        migrated = [o for o in outputs if f"upgraded from revision {PREVIOUS} to 0016" in o]
-        waited = [o for o in outputs if "database schema up to date (revision 0016)" in o]
+        migrated = [o for o in outputs if f"upgraded from revision {PREVIOUS} to {HEAD}" in o]
+        waited = [o for o in outputs if f"database schema up to date (revision {HEAD})" in o]
         assert (len(migrated), len(waited)) == (1, 1), outputs
-        assert desk.db.revision() == "0016" and has_lease_table(desk)
+        assert desk.db.revision() == HEAD and has_lease_table(desk)
 
         deadline = time.monotonic() + 60
         while counts(desk) != (len(sent), len(sent)) and time.monotonic() < deadline:
