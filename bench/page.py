@@ -144,9 +144,7 @@ _UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
 def _ms(text: str) -> float:
     found = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
     assert found, f"not a wrk duration: {text!r}"
-    return (
-        float(found.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[found.group(2)]
-    )
+    return float(found.group(1)) * _UNIT_MS[found.group(2)]
 
 
 def wrk_load(port: int, paths: list[str], cookie: str, connections: int, seconds: float) -> Load:
@@ -175,8 +173,9 @@ def wrk_load(port: int, paths: list[str], cookie: str, connections: int, seconds
     done = re.search(r"(\d+) requests in ([\d.]+)(s|ms|m)", out)
     assert done, out
     spent = float(done.group(2)) * {"s": 1.0, "ms": 0.001, "m": 60.0}[done.group(3)]
-    p50 = re.search(r"50%\s+(\S+)", out)
-    p99 = re.search(r"99%\s+(\S+)", out)
+    # The latency distribution's rows, not a "+/- Stdev" column that also ends in a percent.
+    p50 = re.search(r"^\s+50%\s+(\S+)$", out, re.M)
+    p99 = re.search(r"^\s+99%\s+(\S+)$", out, re.M)
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     assert p50 and p99, out
     return Load(

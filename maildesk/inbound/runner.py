@@ -120,20 +120,25 @@ def _process_one(desk: Desk, inbound_id: int) -> str:
             row = _lock_pending(session, desk, inbound_id)
             if row is None:
                 return _status(session, inbound_id)
-            try:
-                dispatch(session, desk, row, mail)
-                row.status = ingest.PROCESSED
-            except IgnoreMail as exc:
-                row.status, row.reason = ingest.IGNORED, str(exc)
-                log.info("mail %s set aside: %s", inbound_id, exc)
-            row.last_error = ""
-            row.processed_at = desk.clock.now()
-            return row.status
+            return _settle(session, desk, row, mail)
     except TemporaryError:
         _give_back(desk, inbound_id)
         raise
     except Exception as exc:  # noqa: BLE001 - every other failure is a failed try
         return _count_failure(desk, inbound_id, exc)
+
+
+def _settle(session: Session, desk: Desk, row: Inbound, mail: ParsedMail) -> str:
+    """Dispatch a locked pending mail and mark it processed, or set aside with its reason."""
+    try:
+        dispatch(session, desk, row, mail)
+        row.status = ingest.PROCESSED
+    except IgnoreMail as exc:
+        row.status, row.reason = ingest.IGNORED, str(exc)
+        log.info("mail %s set aside: %s", row.id, exc)
+    row.last_error = ""
+    row.processed_at = desk.clock.now()
+    return row.status
 
 
 def _give_back(desk: Desk, inbound_id: int) -> None:
@@ -296,15 +301,7 @@ def _dispatch_mail(session: Session, desk: Desk, inbound_id: int, read: ParsedMa
         return _status(session, inbound_id)
     try:
         with disk_full_is_temporary(), session.begin_nested():
-            try:
-                dispatch(session, desk, row, read)
-                row.status = ingest.PROCESSED
-            except IgnoreMail as exc:
-                row.status, row.reason = ingest.IGNORED, str(exc)
-                log.info("mail %s set aside: %s", inbound_id, exc)
-            row.last_error = ""
-            row.processed_at = desk.clock.now()
-            return row.status
+            return _settle(session, desk, row, read)
     except TemporaryError:
         raise
     except Exception as exc:  # noqa: BLE001 - this mail's try failed; the batch goes on
