@@ -232,8 +232,9 @@ def main() -> None:
     made.desk.db.dispose()
     print(
         f"tickets: {made.tickets}, messages: {made.messages}, database: {args.database},"
-        f" {args.connections} connections, {args.pages} pages, client: {client}"
+        f" {args.connections} connections, {args.pages} pages"
     )
+    print(f"load from: {client}")
     paths = busiest_pages(workdir, args.pages, seed=7)
     port, bare_port = free_port(), free_port()
     config = workdir / "maildesk.toml"

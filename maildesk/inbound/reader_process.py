@@ -53,10 +53,16 @@ class ReadSettings:
         )
 
 
+READY = "ready"
+START_SECONDS = 60.0
+"""How long a new child may take to import what it reads with, before its first mail."""
+
+
 def _serve(conn: Connection) -> None:
     """The child: take its settings, limit its memory, then read mails until closed."""
     settings: ReadSettings = conn.recv()
     resource.setrlimit(resource.RLIMIT_AS, (settings.memory_bytes, settings.memory_bytes))
+    conn.send(READY)
     while True:
         try:
             raw = conn.recv_bytes()
@@ -111,8 +117,17 @@ class ReaderProcess:
             )
             theirs.close()
             conn = Connection(ours.detach())
-            conn.send(self.settings)
             self._process, self._conn = process, conn
+            conn.send(self.settings)
+            # The time limit is the mail's: a child slow to start on a busy machine must not
+            # cost an innocent mail its try, so the clock starts once the child is ready.
+            try:
+                ready = conn.poll(START_SECONDS) and conn.recv() == READY
+            except (EOFError, OSError):
+                ready = False
+            if not ready:
+                self._stop()
+                raise ReadFailed(f"the reader did not start within {START_SECONDS:g} s")
         return self._conn, self._process
 
     def _stop(self) -> None:

@@ -24,8 +24,8 @@ from sqlalchemy import create_engine, func, inspect, select, text
 
 from maildesk.context import Desk, ensure_desk_row
 from maildesk.db import Database, _alembic_config, foreign_keys_deferred
-from maildesk.models import Desk as DeskRow
 from maildesk.migrations import HEAD
+from maildesk.models import Desk as DeskRow
 from maildesk.models import Inbound, Ticket
 from tests.conftest import PG_ADMIN_URL, SECRET, DeskFactory
 from tests.mails import DESK, make_mail

@@ -88,6 +88,22 @@ def stalling_reader(raw: bytes, limits: ParseLimits) -> ParsedMail:
     return parse_mail(raw, limits)
 
 
+def test_a_reader_slow_to_start_does_not_count_against_the_mail() -> None:
+    """The time limit is the mail's: a child that takes longer to start than a mail may
+    take to read (a busy machine) still reads the mail, and a stalled mail still fails."""
+    from tests.slow_reader import IMPORT_SECONDS, slow_to_import_reader
+
+    settings = ReadSettings(
+        ParseLimits(), memory_bytes=1024 * MB, seconds=1.0, reader=slow_to_import_reader
+    )
+    assert settings.seconds < IMPORT_SECONDS
+    reader = ReaderProcess(settings)
+    try:
+        assert reader.read(make_mail(subject="Portón")).subject == "Portón"
+    finally:
+        reader.close()
+
+
 def test_reader_over_its_time_limit_is_stopped_and_replaced() -> None:
     settings = ReadSettings(
         ParseLimits(), memory_bytes=1024 * MB, seconds=1.0, reader=stalling_reader
