@@ -69,6 +69,7 @@ def send_outbox(desk: Desk, stop: Callable[[], bool] = lambda: False) -> outbox.
         desk.transport(),
         desk.clock,
         desk.receipts(),
+        desk.blobs,
         desk_id=desk.desk_id,
         max_attempts=smtp.max_attempts,
         lease=lease,

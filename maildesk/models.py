@@ -259,7 +259,8 @@ class Inbound(Base):
 
 
 class Outbox(Base):
-    """A rendered mail waiting to be sent; the bytes never change between tries."""
+    """A mail to send: its draft from intake, its bytes once the outbox worker built them
+    (built once, before the first try, so the bytes never change between tries)."""
 
     __tablename__ = "outbox"
     __table_args__ = (
@@ -273,7 +274,8 @@ class Outbox(Base):
     recipient: Mapped[str] = mapped_column(String(320))
     envelope_from: Mapped[str] = mapped_column(String(320))
     mid: Mapped[str] = mapped_column(String(998), index=True)
-    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
+    draft: Mapped[str | None] = mapped_column(Text)  # `outbound.draft.Draft` as JSON
     automatic: Mapped[bool] = mapped_column(Boolean)
     status: Mapped[str] = mapped_column(String(20))
     attempts: Mapped[int] = mapped_column(Integer, default=0)

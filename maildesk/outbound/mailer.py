@@ -1,4 +1,5 @@
-"""One way to send a mail: render, build with the desk's identity, enqueue.
+"""One way to send a mail: render, draft with the desk's identity, enqueue (the outbox
+worker builds the bytes: `draft.py`).
 
 Runs inside the caller's transaction. Every outbound mail about a ticket is also
 recorded as a message on that ticket (public for the resident's thread, internal
@@ -23,6 +24,7 @@ from maildesk.domain import Direction, OutboxKind, Role
 from maildesk.models import Attachment as StoredAttachment
 from maildesk.models import Message, Outbox, Ticket
 from maildesk.outbound import compose, linked_files, outbox
+from maildesk.outbound.draft import Draft
 from maildesk.tickets.history import store_attachments
 
 log = logging.getLogger(__name__)
@@ -59,7 +61,7 @@ def queue_mail(
     in_reply_to: str | None = None,
     references: Sequence[str] | None = None,
 ) -> Outbox:
-    """Render `kind` in the desk's language and put it in the outbox.
+    """Render `kind` in the desk's language and put its draft in the outbox.
 
     Threading headers default to the ticket's thread as the recipient saw it (the
     public messages for a resident, all of them otherwise). `sign_for_recipient`
@@ -75,7 +77,9 @@ def queue_mail(
     reply_to = None
     recorded: Message | None = None
     carried: list[MailAttachment] = list(attachments)
+    carried_ids: list[int] = []
     linked: list[linked_files.LinkedFile] = []
+    message_id = signing.message_id(desk.domain, number, desk.secret)
     if ticket is not None:
         reply_to = (
             signing.staff_reply_address(
@@ -101,16 +105,20 @@ def queue_mail(
             sender_email=desk.address,
             sender_name=from_name or desk.config.desk.name,
             recipients=to,
+            mid=message_id,
             in_reply_to=in_reply_to or "",
             references=" ".join(references or ()),
             html="",
             created_at=now,
         )
-        session.add(recorded)
-        session.flush()
-        stored = store_attachments(session, desk, recorded, attachments)
-        session.flush()
-        carried, linked = _carried_and_linked(desk, ticket, attachments, stored, public=public)
+        if attachments:
+            session.add(recorded)
+            session.flush()
+            stored = store_attachments(session, desk, recorded, attachments)
+            session.flush()
+            carried, linked, carried_ids = _carried_and_linked(
+                desk, ticket, attachments, stored, public=public
+            )
     rendered = compose.render(
         kind.value,
         desk.language,
@@ -118,24 +126,26 @@ def queue_mail(
         linked,
         overrides=str(desk.config.templates_path),
     )
-    message = compose.build(
+    draft = Draft(
         rendered,
         from_name=from_name or desk.config.desk.name,
         from_addr=desk.address,
         to=to,
         to_name=to_name,
-        message_id=signing.message_id(desk.domain, number, desk.secret),
+        message_id=message_id,
         date=now,
         loop_marker=desk.address,
         reply_to=reply_to,
         in_reply_to=in_reply_to,
-        references=references or (),
+        references=tuple(references or ()),
         automatic=automatic,
-        attachments=carried,
+        attachment_ids=tuple(carried_ids),
     )
     queued = outbox.enqueue(
         session,
-        message,
+        draft,
+        # Files recorded nowhere (no ticket) travel in the bytes, built now.
+        raw=draft.build(carried).as_bytes() if carried and recorded is None else None,
         desk_id=desk.desk_id,
         ticket_id=ticket.id if ticket is not None else None,
         kind=kind.value,
@@ -147,9 +157,9 @@ def queue_mail(
         ref=ref,
     )
     if recorded is not None:
-        recorded.mid = queued.row.mid
         recorded.subject = rendered.subject
         recorded.text = rendered.text if record_text is None else record_text
+        session.add(recorded)
     if queued.suppressed_count is not None:
         _tell_admins(session, desk, address=to, count=queued.suppressed_count, now=now)
     return queued.row
@@ -162,9 +172,10 @@ def _carried_and_linked(
     stored: Sequence[StoredAttachment],
     *,
     public: bool,
-) -> tuple[list[MailAttachment], list[linked_files.LinkedFile]]:
-    """The files the mail carries, and those it links: the status page's link for a
-    resident, a signed link to the console's attachment view for staff."""
+) -> tuple[list[MailAttachment], list[linked_files.LinkedFile], list[int]]:
+    """The files the mail carries (and their stored rows' ids), and those it links: the
+    status page's link for a resident, a signed link to the console's attachment view
+    for staff."""
     limits = desk.config.limits
     attach = linked_files.split(
         attachments,
@@ -173,10 +184,12 @@ def _carried_and_linked(
     )
     base = desk.config.desk.base_url.rstrip("/")
     carried: list[MailAttachment] = []
+    carried_ids: list[int] = []
     linked: list[linked_files.LinkedFile] = []
     for item, row, fits in zip(attachments, stored, attach, strict=True):
         if fits:
             carried.append(item)
+            carried_ids.append(row.id)
             continue
         if public:
             url = f"{desk.status_url(ticket.status_token)}/a/{row.id}"
@@ -185,7 +198,7 @@ def _carried_and_linked(
             url = f"{base}/staff/t/{ticket.number}/adjunto/{row.id}?firma={signature}"
         size = linked_files.size_label(len(item.data))
         linked.append(linked_files.LinkedFile(item.filename, size, url))
-    return carried, linked
+    return carried, linked, carried_ids
 
 
 def _tell_admins(session: Session, desk: Desk, *, address: str, count: int, now: datetime) -> None:

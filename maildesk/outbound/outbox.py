@@ -1,7 +1,9 @@
 """The persistent outbox: mail is enqueued with the change that causes it and sent later.
 
 `enqueue` runs inside the caller's transaction, so a mail exists exactly when the
-ticket change that caused it was committed. `send_due` claims due rows, sends
+ticket change that caused it was committed; it keeps the mail's draft, and the
+worker builds the bytes (`draft.py`) before the first try and keeps them with that
+try's outcome. `send_due` claims due rows, sends
 outside any transaction, then marks them sent, or backs off, or gives up after
 `max_attempts` (dead letter). The relay's 250 is first noted in a file
 (`receipts.py`, no database lock to wait for), then marked in one short UPDATE, so
@@ -17,7 +19,6 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
@@ -28,8 +29,10 @@ from maildesk.db import Database
 from maildesk.errors import PermanentError, RecipientRefused, TemporaryError
 from maildesk.models import Outbox, Participant, Ticket
 from maildesk.outbound import doorbell
+from maildesk.outbound.draft import Draft, bytes_of
 from maildesk.outbound.receipts import Receipts
 from maildesk.outbound.transports import Transport
+from maildesk.storage import BlobStore
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +48,10 @@ def backoff(attempts: int) -> timedelta:
 
 
 def automatic_sent_recently(session: Session, recipient: str, now: datetime) -> int:
-    return (
-        session.scalar(
+    """Automatic mail to `recipient` in the last hour, counting what this session queued
+    and has not written yet (instead of flushing every pending row of the ticket first)."""
+    with session.no_autoflush:
+        written = session.scalar(
             select(func.count(Outbox.id)).where(
                 Outbox.recipient == recipient,
                 Outbox.automatic.is_(True),
@@ -54,22 +59,30 @@ def automatic_sent_recently(session: Session, recipient: str, now: datetime) -> 
                 Outbox.created_at > now - timedelta(hours=1),
             )
         )
-        or 0
+    pending = sum(
+        1
+        for row in session.new
+        if isinstance(row, Outbox)
+        and row.recipient == recipient
+        and row.automatic
+        and row.status != SUPPRESSED
+        and row.created_at > now - timedelta(hours=1)
     )
+    return (written or 0) + pending
 
 
 def bouncing(session: Session, ticket_id: int, recipient: str) -> bool:
-    """Is `recipient` a participant of the ticket whose address the relay refused?"""
-    return (
-        session.scalar(
-            select(Participant.id).where(
-                Participant.ticket_id == ticket_id,
-                Participant.email == recipient,
-                Participant.bouncing.is_(True),
+    """Is `recipient` a participant of the ticket whose address the relay refused?
+
+    Read without flushing the session: a participant added in it is not bouncing yet,
+    and one flagged in it is the session's own object, flag included."""
+    with session.no_autoflush:
+        found = session.scalar(
+            select(Participant).where(
+                Participant.ticket_id == ticket_id, Participant.email == recipient
             )
         )
-        is not None
-    )
+    return found is not None and found.bouncing
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +93,9 @@ class Enqueued:
 
 def enqueue(
     session: Session,
-    message: EmailMessage,
+    draft: Draft,
     *,
+    raw: bytes | None = None,
     desk_id: int,
     ticket_id: int | None,
     kind: str,
@@ -92,7 +106,8 @@ def enqueue(
     cap_per_hour: int,
     ref: str = "",
 ) -> Enqueued:
-    """Add a mail to the outbox in the caller's transaction."""
+    """Add a mail to the outbox in the caller's transaction: its draft, and its bytes
+    when the caller had to build them (files recorded nowhere)."""
     recipient = recipient.lower()
     held: int | None = None
     why_held = ""
@@ -109,8 +124,9 @@ def enqueue(
         kind=kind,
         recipient=recipient,
         envelope_from=envelope_from,
-        mid=str(message["Message-ID"]),
-        raw=message.as_bytes(),
+        mid=draft.message_id,
+        raw=raw,
+        draft=draft.to_json(),
         automatic=automatic,
         status=SUPPRESSED if why_held else PENDING,
         attempts=0,
@@ -120,7 +136,6 @@ def enqueue(
         ref=ref,
     )
     session.add(row)
-    session.flush()
     if row.status == PENDING:
         doorbell.mark_queued(session)
     return Enqueued(row, held)
@@ -174,8 +189,9 @@ def _claim(db: Database, desk_id: int, now: datetime, limit: int, lease: timedel
         return [row.id for row in rows]
 
 
-def _settle(db: Database, receipts: Receipts, now: datetime) -> int:
-    """Record as sent every mail the relay accepted before a crash cut its record short."""
+def _settle(db: Database, receipts: Receipts, blobs: BlobStore, now: datetime) -> int:
+    """Record as sent every mail the relay accepted before a crash cut its record short
+    (with its bytes, built again from its draft when that try's were never kept)."""
     noted = receipts.noted()
     if not noted:
         return 0
@@ -183,6 +199,7 @@ def _settle(db: Database, receipts: Receipts, now: datetime) -> int:
         rows = session.scalars(select(Outbox).where(Outbox.id.in_(noted))).all()
         settled = [row for row in rows if row.mid == noted[row.id] and row.status == PENDING]
         for row in settled:
+            row.raw = bytes_of(session, blobs, row)
             row.status, row.sent_at, row.last_error, row.claimed_until = SENT, now, "", None
             row.attempts += 1
     for row_id in noted:
@@ -190,8 +207,11 @@ def _settle(db: Database, receipts: Receipts, now: datetime) -> int:
     return len(settled)
 
 
-def _mark_sent(db: Database, row_id: int, now: datetime) -> None:
-    """One short UPDATE and its commit: the only work between the relay's 250 and its record."""
+def _mark_sent(db: Database, row_id: int, now: datetime, raw: bytes | None) -> None:
+    """One short UPDATE and its commit: the only work between the relay's 250 and its record.
+
+    `raw` is the bytes built for this first try, kept with it (None: kept already)."""
+    built = {} if raw is None else {"raw": raw}
     with db.transaction() as session:
         session.execute(
             update(Outbox)
@@ -202,6 +222,7 @@ def _mark_sent(db: Database, row_id: int, now: datetime) -> None:
                 last_error="",
                 claimed_until=None,
                 attempts=Outbox.attempts + 1,
+                **built,
             )
         )
 
@@ -211,27 +232,40 @@ def _send_one(
     transport: Transport,
     clock: Clock,
     receipts: Receipts,
+    blobs: BlobStore,
     row_id: int,
     max_attempts: int,
     on_refused: OnRefused,
 ) -> str:
-    """Send one claimed mail outside any transaction, then record what became of it."""
+    """Build a claimed mail if it is not built yet, send it outside any transaction,
+    then record what became of it (and the bytes, when built here)."""
+    refused: PermanentError | None = None
     with db.read_only() as session:
         row = session.get(Outbox, row_id)
         assert row is not None
-        envelope_from, recipient, raw, mid = row.envelope_from, row.recipient, row.raw, row.mid
+        envelope_from, recipient, mid = row.envelope_from, row.recipient, row.mid
+        fresh = row.raw is None
         number = (
             session.scalar(select(Ticket.number).where(Ticket.id == row.ticket_id))
             if row.ticket_id is not None
             else None
         )
+        try:
+            raw = bytes_of(session, blobs, row)
+        except OSError:  # the blob store: maybe a full or missing disk, tried again later
+            raise
+        except Exception as exc:  # noqa: BLE001 - a draft that cannot be built never will be
+            raw, refused = b"", PermanentError(f"not built: {exc}")
+    built = raw if fresh and refused is None else None
     with logs.about(ticket=number, message_id=mid):
         try:
+            if refused is not None:
+                raise refused
             transport.send(envelope_from, [recipient], raw)
         except (TemporaryError, PermanentError) as exc:
-            return _record_failure(db, clock.now(), row_id, exc, max_attempts, on_refused)
+            return _record_failure(db, clock.now(), row_id, exc, max_attempts, on_refused, built)
         receipts.note(row_id, mid)
-        _mark_sent(db, row_id, clock.now())
+        _mark_sent(db, row_id, clock.now(), built)
         receipts.forget(row_id)
         log.info("outbox %s to %s sent", row_id, recipient)
         return SENT
@@ -244,10 +278,14 @@ def _record_failure(
     error: Exception,
     max_attempts: int,
     on_refused: OnRefused,
+    raw: bytes | None = None,
 ) -> str:
+    """Back off or give up; keep the bytes built for this try, so a retry sends them again."""
     with db.transaction() as session:
         row = session.get(Outbox, row_id)
         assert row is not None
+        if raw is not None:
+            row.raw = raw
         row.attempts += 1
         row.claimed_until = None
         if isinstance(error, PermanentError) or row.attempts >= max_attempts:
@@ -266,6 +304,7 @@ def send_due(
     transport: Transport,
     clock: Clock,
     receipts: Receipts,
+    blobs: BlobStore,
     *,
     desk_id: int,
     max_attempts: int,
@@ -282,7 +321,7 @@ def send_due(
     transaction that gives the mail up, of an address the relay refused for good
     (the caller flags it on the ticket: only `tickets/` changes tickets).
     """
-    report = SendReport(sent=_settle(db, receipts, clock.now()))
+    report = SendReport(sent=_settle(db, receipts, blobs, clock.now()))
     with transport.batch():
         while not stop():
             claimed = _claim(db, desk_id, clock.now(), limit, lease)
@@ -290,7 +329,7 @@ def send_due(
                 break
             for row_id in claimed:
                 outcome = _send_one(
-                    db, transport, clock, receipts, row_id, max_attempts, on_refused
+                    db, transport, clock, receipts, blobs, row_id, max_attempts, on_refused
                 )
                 if outcome == SENT:
                     report.sent += 1
@@ -360,8 +399,8 @@ def prune_sent(db: Database, now: datetime, keep_days: int) -> int:
                 .limit(PRUNE_BATCH)
             ).all()
             for row in rows:
-                head = bytes(row.raw).partition(b"\r\n\r\n")[0]
-                row.raw = head + b"\r\n\r\n"
+                head = bytes(row.raw or b"").partition(b"\r\n\r\n")[0]
+                row.raw, row.draft = head + b"\r\n\r\n", None
                 row.pruned_at = now
         pruned += len(rows)
         if len(rows) < PRUNE_BATCH:

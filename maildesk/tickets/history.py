@@ -24,13 +24,16 @@ from maildesk.models import Desk as DeskRow
 
 
 def next_number(session: Session, desk_id: int) -> int:
-    """Take the desk's next ticket number; the row update serialises concurrent workers."""
-    number = session.execute(
-        update(DeskRow)
-        .where(DeskRow.id == desk_id)
-        .values(next_number=DeskRow.next_number + 1)
-        .returning(DeskRow.next_number)
-    ).scalar_one()
+    """Take the desk's next ticket number; the row update serialises concurrent workers.
+
+    Nothing pending in the session bears on it, so it does not flush them first."""
+    with session.no_autoflush:
+        number = session.execute(
+            update(DeskRow)
+            .where(DeskRow.id == desk_id)
+            .values(next_number=DeskRow.next_number + 1)
+            .returning(DeskRow.next_number)
+        ).scalar_one()
     return int(number) - 1
 
 
@@ -57,17 +60,30 @@ def record_event(
 
 
 def add_participant(
-    session: Session, ticket: Ticket, email: str, *, role: ParticipantRole, name: str = ""
+    session: Session,
+    ticket: Ticket,
+    email: str,
+    *,
+    role: ParticipantRole,
+    name: str = "",
+    first: bool = False,
 ) -> None:
+    """Add `email` to the ticket once; `first` (a ticket's requester) has nobody to look for.
+
+    The row is written with the session's next flush, which any query of participants
+    makes first."""
     email = email.strip().lower()
     if not email:
         return
-    exists = session.scalar(
-        select(Participant.id).where(Participant.ticket_id == ticket.id, Participant.email == email)
-    )
+    exists = None
+    if not first:
+        exists = session.scalar(
+            select(Participant.id).where(
+                Participant.ticket_id == ticket.id, Participant.email == email
+            )
+        )
     if exists is None:
         session.add(Participant(ticket_id=ticket.id, email=email, name=name, role=role.value))
-        session.flush()
 
 
 def participant_role(session: Session, ticket: Ticket, address: str) -> ParticipantRole | None:

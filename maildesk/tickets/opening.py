@@ -103,14 +103,17 @@ def open_ticket(
             unit=chosen_unit,
             team=team,
         )
-    found = directory.requester(
-        session,
-        desk.desk_id,
-        requester_email,
-        local_day(now, timezone=desk.config.desk.timezone),
-        named=guess.unit,
-        chosen=unit,
-    )
+    # Nothing written with a ticket is read here (nor by the articles' search below):
+    # such reads need not flush the caller's pending rows first.
+    with session.no_autoflush:
+        found = directory.requester(
+            session,
+            desk.desk_id,
+            requester_email,
+            local_day(now, timezone=desk.config.desk.timezone),
+            named=guess.unit,
+            chosen=unit,
+        )
     ticket = Ticket(
         desk_id=desk.desk_id,
         number=next_number(session, desk.desk_id),
@@ -132,13 +135,19 @@ def open_ticket(
         related_ticket_id=related,
         foreign_tags="\n".join(foreign_tags),
         imported=imported,
+        events=[],  # a new ticket has no history: the SLA clock need not query it
     )
-    session.add(ticket)
-    session.flush()
     if not imported:
         refresh_due(desk.config, ticket, now)
+    session.add(ticket)
+    session.flush()
     add_participant(
-        session, ticket, requester_email, role=ParticipantRole.REQUESTER, name=requester_name
+        session,
+        ticket,
+        requester_email,
+        role=ParticipantRole.REQUESTER,
+        name=requester_name,
+        first=True,
     )
     detail: dict[str, str | bool | None] = {
         "channel": str(channel),
@@ -184,13 +193,14 @@ def confirm_receipt(
 ) -> None:
     """The resident's receipt: number, summary, the private status link, when to expect us,
     and the knowledge-base articles that may already answer it (recorded when there are)."""
-    found = suggest(
-        session,
-        desk.desk_id,
-        desk.language,
-        f"{ticket.subject}\n{text}",
-        base_url=desk.config.desk.base_url,
-    )
+    with session.no_autoflush:  # the articles are never written with a ticket
+        found = suggest(
+            session,
+            desk.desk_id,
+            desk.language,
+            f"{ticket.subject}\n{text}",
+            base_url=desk.config.desk.base_url,
+        )
     notify.mail_resident(
         session,
         desk,

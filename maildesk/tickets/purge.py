@@ -155,7 +155,7 @@ def _forget_mail(session: Session, ticket: Ticket) -> None:
     session.execute(
         update(Outbox)
         .where(Outbox.ticket_id == ticket.id)
-        .values(raw=b"", recipient=PURGED, envelope_from=PURGED, ref=PURGED)
+        .values(raw=b"", draft=None, recipient=PURGED, envelope_from=PURGED, ref=PURGED)
     )
 
 

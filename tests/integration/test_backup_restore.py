@@ -28,13 +28,16 @@ from maildesk.backup.manifest import NAME, Manifest
 from maildesk.cli import main
 from maildesk.clock import FixedClock
 from maildesk.context import Desk, open_desk
+from maildesk.daemon import send_outbox
 from maildesk.db import _alembic_config, foreign_keys_deferred, sqlite_file
 from maildesk.domain import OutboxKind
 from maildesk.inbound.accept import accept
+from maildesk.migrations import HEAD
 from maildesk.models import Attachment, Outbox, Ticket
 from maildesk.web import create_app
 from tests.conftest import PG_ADMIN_URL, DeskFactory
 from tests.mails import DESK, make_mail
+from tests.outmail import queued_mail
 
 pytestmark = pytest.mark.integration
 
@@ -124,12 +127,10 @@ def test_restored_desk_answers_the_same(
         assert desk.secret == source.secret  # from the archive's secret.key
         file = sqlite_file(desk.config.database_url)
         assert file is None or file.stat().st_mode & 0o777 == 0o600
+        [raw] = queued_mail(
+            desk, Outbox.kind == OutboxKind.CONFIRMATION, Outbox.recipient == RESIDENT
+        )
         with desk.db.read_only() as session:
-            raw = session.scalars(
-                select(Outbox.raw).where(
-                    Outbox.kind == OutboxKind.CONFIRMATION, Outbox.recipient == RESIDENT
-                )
-            ).one()
             ticket = session.scalars(select(Ticket).where(Ticket.number == 1)).one()
             token = ticket.status_token
             photo = session.scalars(select(Attachment.id)).first()
@@ -228,15 +229,25 @@ def test_damaged_or_newer_archives_are_refused(
 def test_an_older_archive_is_upgraded_on_restore(
     source: Desk, target: Path, tmp_path: Path, clock: FixedClock
 ) -> None:
-    """An archive of an older schema comes back upgraded to this maildesk's, tickets and all."""
+    """An archive of an older schema comes back upgraded to this maildesk's, tickets and all.
+
+    The older code cannot build a draft: the downgrade refuses while unbuilt mail waits."""
     cfg = _alembic_config()
-    with (
-        source.db.engine.connect() as connection,
-        foreign_keys_deferred(connection),
-        connection.begin(),
-    ):
-        cfg.attributes["connection"] = connection
-        command.downgrade(cfg, "0006")
+
+    def downgrade() -> None:
+        with (
+            source.db.engine.connect() as connection,
+            foreign_keys_deferred(connection),
+            connection.begin(),
+        ):
+            cfg.attributes["connection"] = connection
+            command.downgrade(cfg, "0006")
+
+    with pytest.raises(RuntimeError, match="2 mails in the outbox are not built yet"):
+        downgrade()
+    assert source.db.revision() == HEAD
+    assert send_outbox(source).sent == 2
+    downgrade()
     archive = tmp_path / "antiguo.tar.gz"
     manifest = backup_archive.create(source, archive, now=clock.now())
     assert manifest.revision == "0006"

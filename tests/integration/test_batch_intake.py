@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,8 @@ from maildesk.inbound import store as ingest
 from maildesk.inbound.accept import accept
 from maildesk.models import Inbound, Ticket
 from maildesk.outbound import doorbell, outbox
+from maildesk.outbound.compose import Rendered
+from maildesk.outbound.draft import Draft
 from tests.conftest import DeskFactory
 from tests.mails import make_mail
 from tests.servers import Relay, free_port
@@ -163,12 +164,19 @@ def test_one_try_allowed_means_no_batches(
 
 
 def queue(session: Session, desk: Desk) -> None:
-    message = EmailMessage()
-    message["Message-ID"] = "<campana@alameda.example>"
-    message.set_content("Hola")
+    draft = Draft(
+        Rendered("Campana", "Hola", "<p>Hola</p>"),
+        from_name="Soporte",
+        from_addr=desk.address,
+        to="vecina@correo.example",
+        to_name="",
+        message_id="<campana@alameda.example>",
+        date=desk.clock.now(),
+        loop_marker=desk.address,
+    )
     outbox.enqueue(
         session,
-        message,
+        draft,
         desk_id=desk.desk_id,
         ticket_id=None,
         kind="lookup",

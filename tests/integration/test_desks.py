@@ -27,6 +27,7 @@ from maildesk.web.hosts import desk_hosts
 from tests.conftest import SECRET
 from tests.desks import ANA, BETO, GERENTE, NORTE, SUR, TEAMS, install_toml
 from tests.mails import make_mail
+from tests.outmail import queued_rows
 
 pytestmark = pytest.mark.integration
 
@@ -160,12 +161,10 @@ def test_a_manager_of_both_buildings_gets_one_digest_with_a_section_each(
     clock.advance(timedelta(days=1))
     day = Job("digest_daily", "2026-11-24", clock.now() - timedelta(days=1), clock.now())
     assert run_job(sur, day) and run_job(norte, day)
-    with norte.db.read_only() as session:
-        digests = session.execute(
-            select(Outbox.desk_id, Outbox.kind, Outbox.recipient, Outbox.raw).where(
-                Outbox.kind.like("digest%")
-            )
-        ).all()
+    digests = [
+        (row.desk_id, row.kind, row.recipient, raw)
+        for row, raw in queued_rows(norte, Outbox.kind.like("digest%"))
+    ]
     assert sorted((d, k, r) for d, k, r, _raw in digests) == sorted(
         [
             (norte.desk_id, "digest_buildings", GERENTE),  # one mail, from the first building

@@ -27,6 +27,7 @@ from maildesk.tickets import opening
 from maildesk.tickets.actor import Actor
 from tests.conftest import DeskFactory
 from tests.mails import make_mail
+from tests.outmail import queued_mail
 from tests.web.conftest import client_for, csrf_of
 from tests.web.consolekit import sign_in
 
@@ -177,11 +178,9 @@ def test_a_known_sender_brings_their_unit_and_relation(
         assert (units[tickets[2].unit_id], tickets[2].requester_relation) == ("401", "tenant")
         assert tickets[2].unit == "depto 402"
         assert tickets[3].unit_id is None and tickets[3].requester_relation is None
-        notice = session.scalars(
-            select(Outbox).where(Outbox.ticket_id == tickets[2].id, Outbox.kind == "staff_notice")
-        ).first()
-        assert notice is not None
-        text = body_of(notice.raw)
+        ticket_id = tickets[2].id
+    notice, *_ = queued_mail(desk, Outbox.ticket_id == ticket_id, Outbox.kind == "staff_notice")
+    text = body_of(notice)
     assert "Unidad: Torre Ñandú, depto 401 (arrendatario)" in text
     assert "Unidad nombrada en el texto: depto 402" in text
     code, out, _ = run(desk, capsys, "ticket", "show", "2", "--format", "json")
@@ -199,8 +198,7 @@ def test_an_english_desk_words_the_unit_and_relation(
     imported(desk, tmp_path, capsys)
     mail = make_mail(sender=TENANT, subject="Ruido", body="Ruidos fuertes en el depto 402.")
     assert accept(desk, mail, source="pipe").status == "processed"
-    with desk.db.read_only() as session:
-        [raw] = session.scalars(select(Outbox.raw).where(Outbox.kind == "staff_notice")).all()
+    [raw] = queued_mail(desk, Outbox.kind == "staff_notice")
     text = body_of(raw)
     assert "Unit: tower Ñandú, apt. 401 (tenant)" in text
     assert "Unit named in the text: apt. 402" in text
@@ -256,10 +254,8 @@ def test_unidad_by_mail_sets_the_unit_and_an_unknown_one_is_refused(
         assert ticket.directory_unit is not None and ticket.directory_unit.number == "402"
         assert ticket.priority != "alta"
         assert session.scalar(select(func.count()).select_from(Event)) == before
-        refusal = session.scalars(
-            select(Outbox).where(Outbox.kind == "command_error", Outbox.recipient == SOFIA)
-        ).one()
-    text = body_of(refusal.raw)
+    [refusal] = queued_mail(desk, Outbox.kind == "command_error", Outbox.recipient == SOFIA)
+    text = body_of(refusal)
     assert "Esa unidad no está en el directorio" in text
     assert "«4021»; las más parecidas son: Torre Ñandú, depto 401 · Torre Ñandú, depto 402" in text
 

@@ -24,6 +24,7 @@ from maildesk.models import Inbound, Outbox, Ticket
 from tests.conftest import DeskFactory
 from tests.daemons import embedded_daemon
 from tests.mails import make_mail
+from tests.outmail import queued_rows
 
 pytestmark = pytest.mark.integration
 
@@ -111,7 +112,7 @@ def test_unproven_staff_abrir_opens_nothing_and_is_told_why(make_desk: DeskFacto
         assert session.scalars(select(Ticket)).first() is None
         row = session.scalars(select(Inbound)).one()
         assert "not proven" in row.reason
-        [told] = session.scalars(select(Outbox)).all()
+    [(told, raw)] = queued_rows(desk)
     assert (told.kind, told.recipient) == ("staff_unproven", LUIS)
-    body = email.message_from_bytes(told.raw, policy=default).get_body(("plain",))
+    body = email.message_from_bytes(raw, policy=default).get_body(("plain",))
     assert body is not None and "/staff/" in str(body.get_content())

@@ -20,6 +20,7 @@ from maildesk.inbound.sources.listener import Listener
 from maildesk.models import Inbound, Message, Outbox
 from tests.conftest import DeskFactory
 from tests.mails import DESK, make_bounce, make_mail
+from tests.outmail import queued_mail
 from tests.servers import Relay, free_port
 
 pytestmark = pytest.mark.integration
@@ -100,7 +101,7 @@ def test_a_strangers_fake_bounce_naming_a_ticket_is_not_filed_on_it(
     with desk.db.read_only() as session:
         row = session.scalars(select(Inbound).order_by(Inbound.id.desc())).first()
         assert row is not None and row.status == "ignored" and row.ticket_id is None
-        [ours] = session.scalars(select(Outbox.raw).where(Outbox.kind == "confirmation")).all()
+    [ours] = queued_mail(desk, Outbox.kind == "confirmation")
     assert _bounce_messages(desk) == []
     original = email.message_from_bytes(ours, policy=default)
     headers = "\n".join(f"{k}: {v}" for k, v in original.items() if k.lower() != "content-type")

@@ -25,6 +25,7 @@ from maildesk.tickets import staff
 from maildesk.tickets.actor import Actor
 from tests.conftest import DeskFactory
 from tests.mails import make_mail
+from tests.outmail import queued_mail
 from tests.web.conftest import client_for
 
 pytestmark = pytest.mark.integration
@@ -55,11 +56,7 @@ def resolved(desk: Desk) -> tuple[int, str]:
             change.take()
             change.resolve("Cambiamos el flexible.")
         number = ticket.number
-    with desk.db.read_only() as session:
-        raw = session.scalars(
-            select(Outbox.raw).where(Outbox.recipient == RESIDENT).order_by(Outbox.id.desc())
-        ).first()
-    assert raw is not None
+    *_, raw = queued_mail(desk, Outbox.recipient == RESIDENT)
     [(_, reply_to)] = getaddresses([str(message_from_bytes(raw)["Reply-To"])])
     return number, reply_to
 
@@ -102,7 +99,7 @@ def test_a_forged_from_with_the_subject_tag_confirms_nothing(desk: Desk, tmp_pat
     with desk.db.read_only() as session:
         ticket = session.scalars(select(Ticket).where(Ticket.number == number)).one()
         token = ticket.status_token
-        asked = session.scalars(select(Outbox.raw).where(Outbox.kind == "confirm_on_page")).one()
+    [asked] = queued_mail(desk, Outbox.kind == "confirm_on_page")
     assert (
         f"/t/{token}" in message_from_bytes(asked).get_payload(0).get_payload(decode=True).decode()
     )

@@ -15,6 +15,7 @@ from maildesk.inbound.accept import accept
 from maildesk.models import Message, Outbox, Ticket
 from tests.conftest import DeskFactory
 from tests.mails import make_mail
+from tests.outmail import queued_mail
 
 pytestmark = pytest.mark.integration
 
@@ -30,8 +31,7 @@ def desk(make_desk: DeskFactory) -> Desk:
 def notice_reply_to(desk: Desk) -> str:
     """A leak is reported; the Reply-To of Ana's notice about it."""
     accept(desk, make_mail(), source="pipe")
-    with desk.db.read_only() as session:
-        raw = session.scalars(select(Outbox.raw).where(Outbox.recipient == ANA)).one()
+    [raw] = queued_mail(desk, Outbox.recipient == ANA)
     [(_, address)] = getaddresses([str(message_from_bytes(raw)["Reply-To"])])
     return address
 

@@ -9,7 +9,7 @@ from email.policy import default
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from maildesk.context import Desk
 from maildesk.inbound.accept import accept
@@ -17,6 +17,7 @@ from maildesk.models import Outbox, Ticket
 from tests.conftest import DeskFactory
 from tests.integration.test_cli import maildesk
 from tests.mails import make_mail
+from tests.outmail import queued_mail
 from tests.web.conftest import client_for, open_ticket
 
 pytestmark = pytest.mark.integration
@@ -32,8 +33,7 @@ BILLING = {
 
 def staff_notice(desk: Desk) -> str:
     """The plain text of the one staff notice in the outbox."""
-    with desk.db.read_only() as session:
-        [raw] = session.scalars(select(Outbox.raw).where(Outbox.kind == "staff_notice")).all()
+    [raw] = queued_mail(desk, Outbox.kind == "staff_notice")
     message = email.message_from_bytes(raw, policy=default)
     assert isinstance(message, EmailMessage)
     part = message.get_body(("plain",))

@@ -7,10 +7,10 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 from flask.testing import FlaskClient
-from sqlalchemy import select
 
 from maildesk.context import Desk
 from maildesk.models import Outbox
+from tests.outmail import queued_mail
 from tests.web.conftest import csrf_of
 
 ANA = "ana.perez@alameda.example"  # agent, mantenimiento
@@ -25,13 +25,10 @@ STAFF = [
 
 
 def last_mail_to(desk: Desk, address: str) -> EmailMessage | None:
-    with desk.db.read_only() as session:
-        raw = session.scalars(
-            select(Outbox.raw).where(Outbox.recipient == address).order_by(Outbox.id.desc())
-        ).first()
-    if raw is None:
+    raws = queued_mail(desk, Outbox.recipient == address)
+    if not raws:
         return None
-    parsed = message_from_bytes(raw, policy=policy.default)
+    parsed = message_from_bytes(raws[-1], policy=policy.default)
     assert isinstance(parsed, EmailMessage)
     return parsed
 
@@ -39,7 +36,7 @@ def last_mail_to(desk: Desk, address: str) -> EmailMessage | None:
 def text_of(mail: EmailMessage) -> str:
     part = mail.get_body(("plain",))
     assert part is not None
-    return str(part.get_content())  # type: ignore[attr-defined]
+    return str(part.get_content())
 
 
 def mailed_link(desk: Desk, address: str) -> str:

@@ -13,6 +13,7 @@ from maildesk.domain import Attachment
 from maildesk.models import Outbox, Ticket
 from maildesk.outbound import notify
 from tests.conftest import DeskFactory
+from tests.outmail import queued_mail
 from tests.web.conftest import STAFF, client_for, open_ticket
 
 SMALL = ("nota.txt", "text/plain", b"medidor 402: 1234\n")
@@ -21,9 +22,8 @@ MID = ("foto_baño.jpg", "image/jpeg", b"\xff\xd8\xff" + b"j" * (800 * 1024))
 
 
 def notices(desk: Desk) -> list[EmailMessage]:
-    with desk.db.read_only() as session:
-        raws = session.scalars(select(Outbox.raw).where(Outbox.kind == "staff_notice")).all()
-    return [email.message_from_bytes(raw, policy=default) for raw in raws]  # type: ignore[misc]
+    raws = queued_mail(desk, Outbox.kind == "staff_notice")
+    return [email.message_from_bytes(raw, policy=default) for raw in raws]
 
 
 def test_large_attachments_are_linked_in_staff_notices(make_desk: DeskFactory) -> None:
@@ -81,8 +81,7 @@ def test_residents_get_the_status_page_link_for_a_large_file(make_desk: DeskFact
             now=desk.clock.now(),
             attachments=[Attachment(*BIG)],
         )
-    with desk.db.read_only() as session:
-        raw = session.scalars(select(Outbox.raw).where(Outbox.kind == "staff_reply")).one()
+    [raw] = queued_mail(desk, Outbox.kind == "staff_reply")
     reply = email.message_from_bytes(raw, policy=default)
     assert isinstance(reply, EmailMessage) and list(reply.iter_attachments()) == []
     body = reply.get_body(("plain",))

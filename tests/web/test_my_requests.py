@@ -28,6 +28,7 @@ from maildesk.tickets.actor import Actor
 from tests.conftest import SECRET
 from tests.desks import NORTE, SUR, install_toml
 from tests.mails import make_mail
+from tests.outmail import queued_mail
 from tests.web.conftest import OTHER, RESIDENT, client_for, csrf_of
 
 
@@ -55,9 +56,8 @@ def _ask(client: FlaskClient, typed: str) -> tuple[int, str]:
 
 
 def _links(desk: Desk) -> list[EmailMessage]:
-    with desk.db.read_only() as session:
-        rows = session.scalars(select(Outbox).where(Outbox.kind == "requests_link")).all()
-        return [email.message_from_bytes(r.raw, policy=default) for r in rows]  # type: ignore[misc]
+    raws = queued_mail(desk, Outbox.kind == "requests_link")
+    return [email.message_from_bytes(raw, policy=default) for raw in raws]
 
 
 def _url_in(mail: EmailMessage) -> str:

@@ -15,6 +15,7 @@ from maildesk.context import Desk
 from maildesk.domain import EventKind
 from maildesk.models import Event, Outbox, Ticket
 from tests.conftest import DeskFactory
+from tests.outmail import queued_mail
 from tests.web.conftest import ANA, RESIDENT, STAFF, Opened, client_for, csrf_of, open_ticket
 
 CONTACTS = ["Conserjería: +56 2 2345 6789", "Gas (emergencias): 800 123 456"]
@@ -27,14 +28,8 @@ def _ticket(desk: Desk, number: int) -> Ticket:
 
 def _text_to(desk: Desk, kind: str, recipient: str) -> str:
     """The plain text of the latest mail of `kind` to `recipient`."""
-    with desk.db.read_only() as session:
-        raw = session.scalars(
-            select(Outbox.raw)
-            .where(Outbox.kind == kind, Outbox.recipient == recipient)
-            .order_by(Outbox.id.desc())
-        ).first()
-    assert raw is not None
-    body = email.message_from_bytes(raw, policy=default).get_body(("plain",))  # type: ignore[attr-defined]
+    *_, raw = queued_mail(desk, Outbox.kind == kind, Outbox.recipient == recipient)
+    body = email.message_from_bytes(raw, policy=default).get_body(("plain",))
     return str(body.get_content())
 
 
