@@ -40,9 +40,7 @@ def test_intake_keeps_drafts_and_the_worker_sends_and_keeps_what_it_built(
 ) -> None:
     """No bytes at intake; after the send each row holds exactly what the relay received,
     the staff notice carrying the resident's photo from the blob store."""
-    desk = make_desk(
-        smtp={"host": relay.host, "port": relay.port, "security": "none"}, staff=STAFF
-    )
+    desk = make_desk(smtp={"host": relay.host, "port": relay.port, "security": "none"}, staff=STAFF)
     accept(desk, make_mail(subject="Fuga en el baño", attachments=[PHOTO]), source="pipe")
     with desk.db.read_only() as session:
         queued = session.scalars(select(Outbox).order_by(Outbox.id)).all()

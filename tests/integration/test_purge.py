@@ -98,7 +98,8 @@ def stored_text(desk: Desk) -> str:
     """Every value of every row of every table, as one text (raw mail bytes included)."""
     with desk.db.read_only() as session:
         return "\n".join(
-            repr(tuple(row)) + ((row.raw or b"").decode("utf-8", "replace") if "raw" in row._fields else "")
+            repr(tuple(row))
+            + ((row.raw or b"").decode("utf-8", "replace") if "raw" in row._fields else "")
             for table in Base.metadata.sorted_tables
             for row in session.execute(table.select())
         )
