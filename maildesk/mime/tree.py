@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from email.feedparser import BufferedSubFile
+from email.feedparser import BufferedSubFile  # type: ignore[attr-defined]  # not in typeshed
 from email.message import Message
 from email.parser import BytesFeedParser
 from email.policy import Policy, compat32
@@ -28,7 +28,7 @@ PIECE = 64 * 1024
 _BASE64_LINE = re.compile(r"[A-Za-z0-9+/=]+\r?\n")
 
 
-class _Lines(BufferedSubFile):
+class _Lines(BufferedSubFile):  # type: ignore[misc]
     """The parser's line buffer, each run of base64 lines pushed as one line.
 
     The parser tests lines one by one only to find a header (a colon, or a leading blank),
@@ -72,9 +72,9 @@ def message_from_bytes(raw: bytes | BinaryIO, policy: Policy = compat32) -> Mess
 
 def pieces(raw: bytes | BinaryIO) -> Iterable[bytes]:
     """The mail `PIECE` bytes at a time, from its start."""
-    if isinstance(raw, bytes):
+    if isinstance(raw, bytes | bytearray | memoryview):
         for start in range(0, len(raw), PIECE):
-            yield raw[start : start + PIECE]
+            yield bytes(raw[start : start + PIECE])
         return
     raw.seek(0)
     while piece := raw.read(PIECE):
