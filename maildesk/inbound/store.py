@@ -35,8 +35,9 @@ PENDING, PROCESSED, IGNORED, QUARANTINED = "pending", "processed", "ignored", "q
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 PIECE = 1024 * 1024
-"""A raw mail is hashed, written and read this much at a time: never copied whole, since
-SQLite's driver would copy a bound or fetched value twice (three times the mail at once)."""
+"""A raw mail is hashed, written and read back this much at a time. On SQLite it is never
+bound whole (the cached statement would keep a copy of it until its next use) nor fetched
+whole (the driver holds it twice)."""
 _IDENTITY_HEADERS = ("message-id", "from", "subject", "date")
 
 
