@@ -78,13 +78,13 @@ def _serve(conn: Connection) -> None:
         try:
             with open(fd, "rb") as raw:
                 mail = settings.reader(raw, settings.limits)
-            files = [attachment.data for attachment in mail.attachments]
-            conn.send(("ok", replace(mail, attachments=_without_bytes(mail))))
-            for data in files:
-                conn.send_bytes(data)
         except MemoryError:
             conn.send(("failed", f"out of memory (limit {settings.memory_bytes // MB} MB)"))
             return  # a process that ran out of memory is not trusted with the next mail
+        # Past the "ok", a failure ends the child: the parent reads its death, never half a mail.
+        conn.send(("ok", replace(mail, attachments=_without_bytes(mail))))
+        for attachment in mail.attachments:
+            conn.send_bytes(attachment.data)
 
 
 class ReaderProcess:
