@@ -1,6 +1,7 @@
 """The daemon's memory: idle, after a load of mail and pages, and one mail with a big file.
 
     .venv/bin/python bench/memory.py [--mails 50] [--attachment-mb 25]
+        [--database sqlite|postgresql]
 
 - idle: `maildesk run` on the embedded defaults (listener, outbox, scheduler, status
   page) in a fresh folder, its RSS and its children's (the mail reader) a few seconds
@@ -10,8 +11,9 @@
 - one big mail: `maildesk ingest` of a mail with one `--attachment-mb` attachment,
   each process's peak RSS (the command's and its reader's, read as the kernel's
   accounting of finished children) against `maildesk ingest` of a small mail in the
-  same run; the difference is what the attachment cost, given as a multiple of the
-  mail's size. Also `parse_mail` alone on that mail, its peak under tracemalloc.
+  same run, each on a fresh `--database`; the difference is what the attachment cost,
+  given as a multiple of the mail's size. Also `parse_mail` alone on that mail, its peak
+  under tracemalloc.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from generate_history import database_url, drop  # noqa: E402
 
 from maildesk.inbound.parse import parse_mail  # noqa: E402
 
@@ -80,11 +84,12 @@ def a_mail(n: int, attachment: bytes = b"") -> bytes:
     return mail.as_bytes()
 
 
-def config_in(folder: Path, listen: int, web: int) -> Path:
+def config_in(folder: Path, listen: int, web: int, database: str | None = None) -> Path:
     path = folder / "maildesk.toml"
     path.write_text(
         f'[desk]\nsecret_key = "{"m" * 40}"\n'
-        f'[listener]\nlisten = "127.0.0.1:{listen}"\n'
+        + (f'database = "{database}"\n' if database else "")
+        + f'[listener]\nlisten = "127.0.0.1:{listen}"\n'
         f'[web]\nlisten = "127.0.0.1:{web}"\n'
         "[limits]\nparse_memory_mb = 2048\n",
         encoding="utf-8",
@@ -134,21 +139,26 @@ def daemon_memory(mails: int) -> tuple[float, float]:
     return idle, loaded
 
 
-def ingest_peak(raw: bytes) -> float:
-    """The largest peak RSS (MB) among `maildesk ingest`'s processes for `raw`."""
+def ingest_peak(raw: bytes, database: str) -> float:
+    """The largest peak RSS (MB) among `maildesk ingest`'s processes for `raw`, stored in a
+    fresh `database` (sqlite or postgresql)."""
     with tempfile.TemporaryDirectory(prefix="maildesk-memory-") as tmp:
         folder = Path(tmp)
-        config = config_in(folder, free_port(), free_port())
-        (folder / "mail.eml").write_bytes(raw)
-        base = [sys.executable, "-m", "maildesk", "--config", str(config)]
-        subprocess.run([*base, "db", "upgrade"], check=True, capture_output=True, cwd=ROOT)
-        done = subprocess.run(
-            [sys.executable, "-c", LAUNCHER, *base, "ingest", str(folder / "mail.eml")],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=ROOT,
-        )
+        url, pg_name = database_url(database, folder)
+        try:
+            config = config_in(folder, free_port(), free_port(), url)
+            (folder / "mail.eml").write_bytes(raw)
+            base = [sys.executable, "-m", "maildesk", "--config", str(config)]
+            subprocess.run([*base, "db", "upgrade"], check=True, capture_output=True, cwd=ROOT)
+            done = subprocess.run(
+                [sys.executable, "-c", LAUNCHER, *base, "ingest", str(folder / "mail.eml")],
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=ROOT,
+            )
+        finally:
+            drop(pg_name)
         attachments = list((folder / "data" / "attachments").rglob("*"))
         assert any(p.is_file() for p in attachments) or b"planos.bin" not in raw, "not stored"
     return int(done.stdout.split()[-1]) / 1024
@@ -158,6 +168,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mails", type=int, default=50)
     parser.add_argument("--attachment-mb", type=float, default=25.0)
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     args = parser.parse_args(sys.argv[1:] + shlex.split(os.environ.get("BENCH_ARGS", "")))
     idle, loaded = daemon_memory(args.mails)
     print(f"daemon idle RSS (with its children)          : {idle:7.1f} MB")
@@ -169,12 +180,15 @@ def main() -> None:
     parse_mail(big)
     _, parse_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    print(f"mail: {mail_mb:.1f} MB ({args.attachment_mb:g} MB attachment, base64)")
+    print(
+        f"mail: {mail_mb:.1f} MB ({args.attachment_mb:g} MB attachment, base64), "
+        f"database: {args.database}"
+    )
     print(
         f"parse_mail alone, tracemalloc peak             : {parse_peak / MB:7.1f} MB"
         f"   {parse_peak / len(big):4.1f}x the mail"
     )
-    small_peak, big_peak = ingest_peak(small), ingest_peak(big)
+    small_peak, big_peak = ingest_peak(small, args.database), ingest_peak(big, args.database)
     print(f"baseline  maildesk ingest small mail, peak RSS : {small_peak:7.1f} MB")
     print(f"maildesk  ingest big mail, peak RSS            : {big_peak:7.1f} MB")
     extra = big_peak - small_peak

@@ -243,7 +243,9 @@ class Inbound(Base):
     source: Mapped[str] = mapped_column(String(20))
     source_key: Mapped[str | None] = mapped_column(String(500))
     dedupe_key: Mapped[str] = mapped_column(String(64))
-    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    # Deferred: a row is loaded many times on a mail's way and the raw mail may be 30 MB;
+    # the reader gets it as a file (`inbound.store.raw_file`).
+    raw: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     size: Mapped[int] = mapped_column(Integer)
     envelope_from: Mapped[str | None] = mapped_column(String(320))
     envelope_to: Mapped[str] = mapped_column(Text, default="")

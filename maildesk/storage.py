@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from maildesk.errors import TemporaryError
 
@@ -61,6 +62,12 @@ class BlobStore:
             Path(tmp).unlink(missing_ok=True)
             raise
         return digest
+
+    def scratch(self) -> BinaryIO:
+        """An unnamed file under data_dir for bytes too big to pass around in memory (a raw
+        mail on its way to the reader child); it is gone once closed or its process dies."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        return tempfile.TemporaryFile(dir=self.root)
 
     def check_room(self, nbytes: int) -> None:
         """Raise ENOSPC unless `nbytes` fit: a mail's attachments are never larger than the mail."""

@@ -4,6 +4,7 @@ that reads with it is slow to start, as on a busy machine (tests/unit/test_poiso
 from __future__ import annotations
 
 import time
+from typing import BinaryIO
 
 from maildesk.domain import ParsedMail
 from maildesk.inbound.parse import parse_mail
@@ -13,5 +14,5 @@ IMPORT_SECONDS = 2.0
 time.sleep(IMPORT_SECONDS)
 
 
-def slow_to_import_reader(raw: bytes, limits: ParseLimits) -> ParsedMail:
+def slow_to_import_reader(raw: BinaryIO, limits: ParseLimits) -> ParsedMail:
     return parse_mail(raw, limits)

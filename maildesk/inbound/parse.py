@@ -33,7 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import Message
-from typing import Any
+from typing import Any, BinaryIO
 
 import mailparser
 from mailparser.exceptions import MailParserRecursionError
@@ -53,9 +53,12 @@ _ADDR = re.compile(r"[^@\s<>()\[\],;:\"\x00-\x1f\x7f-\x9f]+@[^@\s<>()\[\],;:\"\x
 _ADDRESS_HEADERS = (("from_", "from"), ("to", "to"), ("cc", "cc"), ("reply_to", "reply-to"))
 
 
-def parse_mail(raw: bytes, limits: ParseLimits | None = None) -> ParsedMail:
-    """Read one mail within `limits`; never raise, so one strange mail cannot stop the queue."""
-    raw = bytes(raw)
+def parse_mail(raw: bytes | BinaryIO, limits: ParseLimits | None = None) -> ParsedMail:
+    """Read one mail within `limits`; never raise, so one strange mail cannot stop the queue.
+
+    The mail is bytes, or a file (the reader child's), read a piece at a time so that the
+    raw mail is never held beside its tree.
+    """
     defects: list[str] = []
     try:
         parser = _mailparser(raw)
@@ -77,10 +80,10 @@ def parse_mail(raw: bytes, limits: ParseLimits | None = None) -> ParsedMail:
         raise
     except Exception as exc:
         defects.append(cut(f"stdlib email parser failed: {type(exc).__name__}: {exc}"))
-    return _last_resort(raw, defects)
+    return _last_resort(b"".join(tree.pieces(raw)), defects)
 
 
-def _mailparser(raw: bytes) -> Any:
+def _mailparser(raw: bytes | BinaryIO) -> Any:
     """mail-parser over our tree; a mail nested past Python's recursion limit is its error."""
     try:
         return mailparser.MailParser(tree.message_from_bytes(raw))

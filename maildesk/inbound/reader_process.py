@@ -9,6 +9,11 @@ its main module) reads every mail under `RLIMIT_AS` and a deadline. It is
 reused from mail to mail, so the normal path pays a pipe round trip, not a start;
 a child that overruns is killed and replaced, and the mail's try fails with
 `ReadFailed`, whose text says why.
+
+A mail may be 30 MB, so none is copied whole through the pipe: the child is handed the
+descriptor of a file holding the mail (`inbound.store.raw_file`) and reads it a piece at
+a time, and it sends back the parsed mail without its files' bytes, then each file's
+bytes as they are (pickled, each would be copied once more on both sides).
 """
 
 from __future__ import annotations
@@ -20,15 +25,17 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
+from multiprocessing.reduction import recv_handle, send_handle
+from typing import BinaryIO
 
 from maildesk.config import LimitsConfig
-from maildesk.domain import ParsedMail
+from maildesk.domain import Attachment, ParsedMail
 from maildesk.inbound.parse import parse_mail
 from maildesk.mime.limits import MB, ParseLimits
 
-Reader = Callable[[bytes, ParseLimits], ParsedMail]
+Reader = Callable[[BinaryIO, ParseLimits], ParsedMail]
 
 
 class ReadFailed(Exception):
@@ -65,14 +72,19 @@ def _serve(conn: Connection) -> None:
     conn.send(READY)
     while True:
         try:
-            raw = conn.recv_bytes()
+            fd = recv_handle(conn)
         except (EOFError, OSError):
             return
         try:
-            conn.send(("ok", settings.reader(raw, settings.limits)))
+            with open(fd, "rb") as raw:
+                mail = settings.reader(raw, settings.limits)
         except MemoryError:
             conn.send(("failed", f"out of memory (limit {settings.memory_bytes // MB} MB)"))
             return  # a process that ran out of memory is not trusted with the next mail
+        # Past the "ok", a failure ends the child: the parent reads its death, never half a mail.
+        conn.send(("ok", replace(mail, attachments=_without_bytes(mail))))
+        for attachment in mail.attachments:
+            conn.send_bytes(attachment.data)
 
 
 class ReaderProcess:
@@ -84,18 +96,25 @@ class ReaderProcess:
         self._process: subprocess.Popen[bytes] | None = None
         self._conn: Connection | None = None
 
-    def read(self, raw: bytes) -> ParsedMail:
-        """The parsed mail, or `ReadFailed` when the child overran its limits or died."""
+    def read(self, raw: BinaryIO) -> ParsedMail:
+        """The parsed mail, or `ReadFailed` when the child overran its limits or died.
+
+        `raw` is a file holding the mail (it has a descriptor); it stays the caller's.
+        """
         with self._lock:
             conn, process = self._started()
             try:
-                conn.send_bytes(raw)
+                raw.flush()
+                send_handle(conn, raw.fileno(), process.pid)
                 if not conn.poll(self.settings.seconds):
                     self._stop()
                     raise ReadFailed(
                         f"reading took over {self.settings.seconds:g} s; the reader was stopped"
                     )
                 status, value = conn.recv()
+                if status == "ok":
+                    files = tuple(replace(a, data=conn.recv_bytes()) for a in value.attachments)
+                    value = replace(value, attachments=files)
             except (EOFError, OSError):
                 reason = _death(_exit_code(process), self.settings.memory_bytes)
                 self._stop()
@@ -142,6 +161,10 @@ class ReaderProcess:
     def close(self) -> None:
         with self._lock:
             self._stop()
+
+
+def _without_bytes(mail: ParsedMail) -> tuple[Attachment, ...]:
+    return tuple(replace(attachment, data=b"") for attachment in mail.attachments)
 
 
 def _exit_code(process: subprocess.Popen[bytes]) -> int | None:

@@ -27,7 +27,7 @@ import traceback
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -73,8 +73,9 @@ def _status(session: Session, inbound_id: int) -> str:
     return session.scalar(select(Inbound.status).where(Inbound.id == inbound_id)) or "missing"
 
 
-def _claim(desk: Desk, inbound_id: int) -> bytes | str:
-    """Count this try and hand back the raw mail; or the status when there is nothing to do.
+def _claim(desk: Desk, inbound_id: int) -> BinaryIO | str:
+    """Count this try and hand back the raw mail in a file (`ingest.raw_file`); or the status
+    when there is nothing to do.
 
     A mail whose tries are used up (the last one never came back) is quarantined here,
     before any work, so a mail that kills the process cannot crash-loop the daemon.
@@ -90,7 +91,7 @@ def _claim(desk: Desk, inbound_id: int) -> bytes | str:
             return row.status
         row.attempts += 1
         row.last_error = UNFINISHED.format(n=row.attempts)
-        return bytes(row.raw)
+        return ingest.raw_file(session, desk.blobs, inbound_id)
 
 
 def process_one(desk: Desk, inbound_id: int) -> str:
@@ -111,7 +112,8 @@ def _process_one(desk: Desk, inbound_id: int) -> str:
     if isinstance(claimed, str):
         return claimed
     try:
-        mail = reader_for(desk.config.limits).read(claimed)
+        with claimed:
+            mail = reader_for(desk.config.limits).read(claimed)
     except ReadFailed as exc:
         return _count_failure(desk, inbound_id, exc)
     logs.note(message_id=mail.message_id)
@@ -208,12 +210,17 @@ class _ReadAhead:
 
     def start(self, inbound_ids: Sequence[int]) -> Reads:
         with self.desk.db.read_only() as session:
-            found = session.execute(
-                select(Inbound.id, Inbound.raw)
+            found = session.scalars(
+                select(Inbound.id)
                 .where(Inbound.id.in_(inbound_ids), Inbound.status == ingest.PENDING)
                 .order_by(Inbound.id)
             ).all()
-        return {row.id: self.pool.submit(self.reader.read, bytes(row.raw)) for row in found}
+            files = {i: ingest.raw_file(session, self.desk.blobs, i) for i in found}
+        return {i: self.pool.submit(self._read, raw) for i, raw in files.items()}
+
+    def _read(self, raw: BinaryIO) -> ParsedMail:
+        with raw:
+            return self.reader.read(raw)
 
     def close(self) -> None:
         self.pool.shutdown(cancel_futures=True)

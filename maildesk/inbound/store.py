@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.parser import BytesHeaderParser
 from email.policy import compat32
+from sqlite3 import Blob
+from typing import BinaryIO
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -31,6 +34,10 @@ from maildesk.storage import BlobStore, disk_full_is_temporary
 PENDING, PROCESSED, IGNORED, QUARANTINED = "pending", "processed", "ignored", "quarantined"
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
+PIECE = 1024 * 1024
+"""A raw mail is hashed, written and read back this much at a time. On SQLite it is never
+bound whole (the cached statement would keep a copy of it until its next use) nor fetched
+whole (the driver holds it twice)."""
 _IDENTITY_HEADERS = ("message-id", "from", "subject", "date")
 
 
@@ -41,8 +48,8 @@ def dedupe_key(raw: bytes) -> str:
     they differ between two deliveries of the same mail.
     """
     match = _HEADER_END.search(raw)
-    head, body = (raw[: match.start()], raw[match.end() :]) if match else (raw, b"")
-    headers = BytesHeaderParser(policy=compat32).parsebytes(head + b"\n\n")
+    head_end, body_start = (match.start(), match.end()) if match else (len(raw), len(raw))
+    headers = BytesHeaderParser(policy=compat32).parsebytes(raw[:head_end] + b"\n\n")
     digest = hashlib.sha256()
     for name in _IDENTITY_HEADERS:
         digest.update(
@@ -51,8 +58,20 @@ def dedupe_key(raw: bytes) -> str:
             + str(headers.get(name, "")).strip().encode("utf-8", "surrogateescape")
             + b"\n"
         )
-    digest.update(hashlib.sha256(body.replace(b"\r\n", b"\n")).digest())
+    digest.update(_body_digest(memoryview(raw)[body_start:]))
     return digest.hexdigest()
+
+
+def _body_digest(body: memoryview) -> bytes:
+    """The SHA-256 of the body with CRLF read as LF, a `PIECE` at a time (no whole copy)."""
+    digest = hashlib.sha256()
+    carry = b""
+    for start in range(0, len(body), PIECE):
+        piece = carry + bytes(body[start : start + PIECE])
+        carry = b"\r" if piece.endswith(b"\r") else b""  # its LF may open the next piece
+        digest.update(piece[: len(piece) - len(carry)].replace(b"\r\n", b"\n"))
+    digest.update(carry)
+    return digest.digest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +107,7 @@ def store(
         source=source,
         source_key=source_key,
         dedupe_key=key,
-        raw=raw,
+        raw=func.zeroblob(len(raw)) if _sqlite(session) else raw,
         size=len(raw),
         envelope_from=envelope_from,
         envelope_to=",".join(envelope_to),
@@ -100,6 +119,9 @@ def store(
     try:
         with session.begin_nested():
             session.add(row)
+            session.flush()
+            if _sqlite(session):
+                _write_sqlite_blob(session, row.id, raw)
     except IntegrityError:
         # Another worker stored the same mail between our look-up and insert.
         winner = session.scalars(
@@ -107,6 +129,57 @@ def store(
         ).one()
         return Stored(winner, created=False)
     return Stored(row.id, created=True)
+
+
+def _sqlite(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def _sqlite_blob(session: Session, inbound_id: int, *, readonly: bool) -> Blob:
+    """SQLite's incremental I/O on a stored raw mail, in the session's transaction."""
+    driver = session.connection().connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    return driver.blobopen("inbound", "raw", inbound_id, readonly=readonly)
+
+
+def _write_sqlite_blob(session: Session, inbound_id: int, raw: bytes) -> None:
+    view = memoryview(raw)
+    with _sqlite_blob(session, inbound_id, readonly=False) as blob:
+        for start in range(0, len(view), PIECE):
+            blob.write(view[start : start + PIECE])
+
+
+def raw_file(session: Session, blobs: BlobStore, inbound_id: int) -> BinaryIO:
+    """A stored raw mail copied a `PIECE` at a time into a scratch file, at its start.
+
+    The reader child reads the file, so this process never holds the mail; a full disk
+    is a `TemporaryError`.
+    """
+    with disk_full_is_temporary():
+        copy = blobs.scratch()
+        try:
+            if _sqlite(session):
+                with _sqlite_blob(session, inbound_id, readonly=True) as blob:
+                    while piece := blob.read(PIECE):
+                        copy.write(piece)
+            else:
+                size = session.scalar(
+                    select(func.length(Inbound.raw)).where(Inbound.id == inbound_id)
+                )
+                for start in range(1, (size or 0) + 1, PIECE):
+                    copy.write(
+                        session.scalars(
+                            select(func.substr(Inbound.raw, start, PIECE)).where(
+                                Inbound.id == inbound_id
+                            )
+                        ).one()
+                    )
+            copy.flush()
+            copy.seek(0)
+        except BaseException:
+            copy.close()
+            raise
+    return copy
 
 
 class DatabaseMailboxStore:

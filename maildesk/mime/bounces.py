@@ -66,11 +66,15 @@ def _looks_like_bounce(message: Message, sender: str, subject: str) -> bool:
 
 
 def _parts(message: Message, depth: int = 0) -> Iterator[Message]:
-    """Every part, descending through multiparts but never into attached messages."""
+    """Every part, descending through multiparts but never into attached messages.
+
+    A leaf's payload is never asked for: the stdlib copies a string payload to look for
+    undecodable bytes, and a big attachment's is most of the mail.
+    """
     yield message
-    payload = message.get_payload()
-    if depth < _MAX_DEPTH and message.get_content_maintype() == "multipart" and payload:
-        for child in payload if isinstance(payload, list) else ():
+    multipart = message.get_content_maintype() == "multipart" and message.is_multipart()
+    if depth < _MAX_DEPTH and multipart:
+        for child in message.get_payload():
             if isinstance(child, Message):
                 yield from _parts(child, depth + 1)
 

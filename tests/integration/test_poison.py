@@ -103,11 +103,11 @@ def test_reader_over_its_memory_limit_fails_the_try_and_the_queue_moves_on(
 ) -> None:
     """A mail that needs more memory than the reader may use is quarantined with the reason."""
     desk = make_desk(limits={"attempts": 1, "parse_memory_mb": 110})
-    big = (  # built by hand: the stdlib takes seconds to fold 16 MB of base64
+    big = (  # built by hand: the stdlib takes seconds to fold 32 MB of base64
         b"From: ana@example.com\r\nTo: soporte@alameda.example\r\nSubject: plano\r\n"
         b"Message-ID: <plano@correo.example>\r\nMIME-Version: 1.0\r\n"
         b"Content-Type: application/pdf; name=plano.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n"
-        + base64.encodebytes(b"%" * (16 * 1024 * 1024))
+        + base64.encodebytes(b"%" * (32 * 1024 * 1024))  # read at twice the mail: 86 MB
     )
     first = accept(desk, big, source="pipe")
     assert first.status == "quarantined"
