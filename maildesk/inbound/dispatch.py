@@ -395,15 +395,14 @@ def dispatch(session: Session, desk: Desk, row: Inbound, parsed: ParsedMail) -> 
         lookup=lookup,
     )
     decision = analysis.decision
-    row.verdict = analysis.verdict.kind.value
-    row.reason = analysis.verdict.reason or decision.reason
+    reason = analysis.verdict.reason or decision.reason
     now = desk.clock.now()
     recipients = recipients_of(analysis.mail, row.envelope_to)
     proof = _staff_proof(
         analysis.mail, row, desk.config, recipients, ticket_number=decision.ticket_number, now=now
     )
     if proof.member is not None and not proof.proven:
-        row.reason = proof.reason
+        reason = proof.reason
     ticket = lookup.ticket(decision.ticket_number) if decision.ticket_number is not None else None
     if ticket is not None:
         logs.note(ticket=ticket.number)
@@ -414,9 +413,14 @@ def dispatch(session: Session, desk: Desk, row: Inbound, parsed: ParsedMail) -> 
             analysis.mail, recipients=recipients, config=desk.config, ticket_number=ticket.number
         )
     mail = Mail(session, desk, row, lookup, analysis, proof, resident_proof, ticket, related, now)
-    for _name, outcome in OUTCOMES:
-        done = outcome(mail)
-        if done is not None:
-            row.ticket_id = done.id
-            logs.note(ticket=done.number)
-            return
+    try:
+        for _name, outcome in OUTCOMES:
+            done = outcome(mail)
+            if done is not None:
+                row.ticket_id = done.id
+                logs.note(ticket=done.number)
+                return
+    finally:
+        # Written last, with the outcome: an UPDATE of the row of its own, early, would
+        # be flushed with the ticket's first rows and cost a statement more a mail.
+        row.verdict, row.reason = analysis.verdict.kind.value, reason
