@@ -53,6 +53,12 @@ def pg_database() -> Iterator[str]:
 
 
 def _empty_postgres(url: str) -> None:
+    """Every table of the models emptied and every sequence restarted, as a new desk has them.
+
+    DELETE, not TRUNCATE: a test leaves a few rows, and TRUNCATE gives each of the tables
+    and their indexes new files in a commit that waits for them (0.5-1 s a test on a busy
+    machine, against some 0.05-0.1 s for the DELETEs).
+    """
     engine = create_engine(url)
     with engine.begin() as conn:
         present = {
@@ -61,9 +67,15 @@ def _empty_postgres(url: str) -> None:
                 text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
             )
         }
-        tables = [t.name for t in Base.metadata.sorted_tables if t.name in present]
-        if tables:
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        for table in reversed(Base.metadata.sorted_tables):  # who refers to a row goes first
+            if table.name in present:
+                conn.execute(table.delete())
+        conn.execute(
+            text(
+                "SELECT setval(format('%I', sequencename)::regclass, start_value, false)"
+                " FROM pg_sequences WHERE schemaname = 'public'"
+            )
+        )
     engine.dispose()
 
 
