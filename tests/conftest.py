@@ -8,6 +8,7 @@ emptied before each test). In CI a missing PostgreSQL fails the run.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +30,19 @@ PG_ADMIN_URL = os.environ.get(
 )
 SECRET = "test-secret-key-0123456789-abcdefghijkl"
 START = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files marked `long` first, then the rest by their number of tests, most first.
+
+    `make test` hands whole files to its workers in this order (`--dist loadfile
+    --no-loadscope-reorder`). xdist's own order, by the number of tests alone, starts a
+    two-minute file of one or two tests last, and the run then ends on it alone.
+    """
+    count = Counter(item.path for item in items)
+    long = {item.path for item in items if item.get_closest_marker("long")}
+    items.sort(key=lambda item: (item.path not in long, -count[item.path]))
 
 
 @pytest.fixture(scope="session")

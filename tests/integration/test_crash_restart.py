@@ -20,7 +20,7 @@ from tests.conftest import DeskFactory
 from tests.mails import make_mail
 from tests.servers import ImapUser, Relay
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long]
 
 MAILS = 40
 
