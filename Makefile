@@ -45,11 +45,17 @@ servers:
 	  else echo "Postfix or nginx is missing: sudo apt-get install postfix nginx"; fi; }
 
 # Most tests wait on real servers and processes, not on the CPU: four workers (pytest-xdist),
-# each file on one worker so that module fixtures are built once. PYTEST_ARGS adds to it.
+# each file on one worker so that module fixtures are built once, in the order
+# tests/conftest.py gives them: files marked `long` first, so that none starts last and ends
+# the run alone (xdist's own reorder, by number of tests, would). Bytecode is written even
+# where the environment says PYTHONDONTWRITEBYTECODE (this machine's does): without it each
+# of the hundreds of maildesk processes the tests start compiles maildesk anew, and each
+# pytest after the first (a rerun, the README's `make test PYTEST_ARGS=…`) rewrites every
+# test module's asserts again, half of collecting. PYTEST_ARGS adds to it.
 TEST_WORKERS ?= 4
 
 test: $(STAMP) servers
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check maildesk tests bench

@@ -33,7 +33,7 @@ from maildesk.daemon import PARTS
 from tests.servers import free_port
 
 # The replay installs every dependency into a fresh venv: minutes on a busy machine.
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.integration, pytest.mark.long, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"

@@ -15,12 +15,12 @@ import pytest
 from sqlalchemy import func, select
 
 from maildesk.context import Desk
-from maildesk.models import Inbound, Outbox, Ticket
+from maildesk.models import Inbound, MailboxPosition, Outbox, Ticket
 from tests.conftest import DeskFactory
 from tests.mails import make_mail
 from tests.servers import ImapUser, Relay
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long]
 
 MAILS = 40
 
@@ -53,6 +53,12 @@ def counts(desk: Desk) -> tuple[int, int, int]:
     return int(tickets), int(done), int(sent)
 
 
+def started_from(desk: Desk) -> bool:
+    """The watcher has set its starting point: mail appended from now on is imported."""
+    with desk.db.read_only() as session:
+        return session.scalar(select(func.count(MailboxPosition.mailbox))) == 1
+
+
 def wait_until(predicate: object, timeout: float, what: str, log: Path) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -68,7 +74,9 @@ def test_sigkill_mid_batch_loses_and_duplicates_nothing(
     """Three SIGKILLs while 40 mails are fetched, processed and confirmed; in the end 40 tickets and 40 confirmations."""
     desk = make_desk(
         smtp={"host": relay.host, "port": relay.port, "security": "none", "timeout_seconds": 3},
-        imap=imap_user.table(batch_size=4, poll_seconds=1),
+        # The shortest lease: a restarted daemon takes over from the killed holder once its
+        # lease expires, and with the default (60 s) each restart would only wait for it.
+        imap=imap_user.table(batch_size=4, poll_seconds=1, lease_seconds=5),
     )
     config, log = tmp_path / "maildesk.toml", tmp_path / "daemon.log"
     daemon = start_daemon(config, log)
@@ -79,7 +87,7 @@ def test_sigkill_mid_batch_loses_and_duplicates_nothing(
             "start-up",
             log,
         )
-        time.sleep(1.0)  # the watcher has set its starting point
+        wait_until(lambda: started_from(desk), 30, "the mailbox's starting point", log)
         for i in range(MAILS):
             imap_user.server.append(
                 imap_user.username,

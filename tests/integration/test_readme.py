@@ -39,7 +39,7 @@ from maildesk.cli import main
 from tests.mails import make_mail
 from tests.servers import Dovecot, Relay, free_port
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long]
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"

@@ -42,7 +42,7 @@ from tests.workers import (
     wait_running,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.integration, pytest.mark.long, pytest.mark.timeout(300)]
 
 ANA = "ana@alameda.example"
 STAFF = [
