@@ -36,6 +36,11 @@ MAX_BYTES = 4 * 1024 * 1024
 # Random per process, so no text a resident writes can contain it.
 CSRF_MARK = f"csrf-{secrets.token_hex(16)}"
 
+
+def with_csrf(page: str, csrf_token: str) -> str:
+    """A cached page as one viewer gets it: their signed CSRF token where its forms ask."""
+    return page.replace(CSRF_MARK, csrf_token)
+
 Key = tuple[Hashable, ...]
 Stamp = tuple[Hashable, ...]
 
