@@ -57,15 +57,12 @@ class FastPage:
         # As `flask_wtf.csrf.generate_csrf` signs the session's secret (its key, its salt),
         # so `validate_csrf` accepts the forms of a page served here.
         self.csrf_field = app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
-        self.csrf = URLSafeTimedSerializer(
-            app.config.get("WTF_CSRF_SECRET_KEY", app.secret_key), salt="wtf-csrf-token"
-        )
+        key: str | bytes = app.config.get("WTF_CSRF_SECRET_KEY") or app.config["SECRET_KEY"]
+        self.csrf = URLSafeTimedSerializer(key, salt="wtf-csrf-token")
         self.latency = LATENCY.labels(self.desk.slug, ENDPOINT)
-        self.headers = [
-            *status.PAGE_HEADERS.items(),
-            *SECURITY_HEADERS.items(),
-            ("Vary", "Cookie"),
-        ]
+        # In Flask's order: the view's, then the body's, then `secure`'s and the session's.
+        self.view_headers = list(status.PAGE_HEADERS.items())
+        self.after_headers = [*SECURITY_HEADERS.items(), ("Vary", "Cookie")]
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         method, path = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO", "")
@@ -83,9 +80,10 @@ class FastPage:
         start_response(
             "200 OK",
             [
+                *self.view_headers,
                 ("Content-Type", "text/html; charset=utf-8"),
                 ("Content-Length", str(len(body))),
-                *self.headers,
+                *self.after_headers,
             ],
         )
         self.latency.observe(time.perf_counter() - began)

@@ -41,6 +41,7 @@ def with_csrf(page: str, csrf_token: str) -> str:
     """A cached page as one viewer gets it: their signed CSRF token where its forms ask."""
     return page.replace(CSRF_MARK, csrf_token)
 
+
 Key = tuple[Hashable, ...]
 Stamp = tuple[Hashable, ...]
 
