@@ -8,6 +8,7 @@ the one answering.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,7 @@ from tests.conftest import SECRET, DeskFactory
 from tests.desks import NORTE, SUR, install_toml
 from tests.mails import make_mail
 from tests.web.conftest import ANA, RESIDENT, client_for, csrf_of, open_ticket
+from tests.web.test_shared_limits import redis_url  # noqa: F401 (a fixture, asked by name)
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -231,12 +233,17 @@ def test_a_staff_members_permanent_session_is_refreshed_by_flask(staffed: Desk) 
     assert flask_app.calls == 2
 
 
+@pytest.mark.parametrize("storage", ["memory", "redis"])
 def test_a_client_refused_more_posts_still_sees_its_page_on_both_paths(
-    make_desk: DeskFactory,
+    make_desk: DeskFactory, request: pytest.FixtureRequest, storage: str
 ) -> None:
-    """The limits are on posts: a client at its limit gets 429 for a post, and the page's
-    view, fast or not, is neither refused nor counted."""
-    desk = make_desk(web={"reply_per_client": "1 per hour"})
+    """The limits are on posts, in either store: a client at its limit gets 429 for a
+    post, and the page's view, fast or not, is neither refused nor counted."""
+    where = "memory://" if storage == "memory" else request.getfixturevalue("redis_url")
+    desk = make_desk(
+        desk={"slug": f"t{secrets.token_hex(6)}"},  # keys of this test's own in a shared Redis
+        web={"reply_per_client": "1 per hour", "rate_limit_storage": where},
+    )
     opened = open_ticket(desk)
     client = client_for(desk)
     flask_app = counted(client.application)
