@@ -34,7 +34,7 @@ from itsdangerous import URLSafeTimedSerializer
 
 from maildesk import logs
 from maildesk.context import Desk
-from maildesk.web import SECURITY_HEADERS, language_of, page_cache, status
+from maildesk.web import SECURITY_HEADERS, language_of, page_cache, status, tokens
 from maildesk.web.metrics import LATENCY
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ class FastPage:
         with logs.about():
             try:
                 body = self._cached(environ, path[len(PREFIX) :])
-            except Exception:  # noqa: BLE001 - Flask meets it again, answers and logs it
+            except Exception:  # Flask meets it again, answers it and logs it
                 log.debug("status page fast path failed; Flask answers", exc_info=True)
                 body = None
         if body is None:
@@ -91,6 +91,8 @@ class FastPage:
 
     def _cached(self, environ: WSGIEnvironment, token: str) -> bytes | None:
         """The page's bytes for this viewer, or None for Flask to answer."""
+        if not tokens.looks_like(token):  # an attachment, a form's page: no session read
+            return None
         request = self.app.request_class(environ)
         session = self.app.session_interface.open_session(self.app, request)
         if session is None or session.permanent or "_flashes" in session:
