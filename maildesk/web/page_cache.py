@@ -90,20 +90,28 @@ def lookup(engine: Engine, desk_id: int, token: str, now: datetime) -> Fresh | N
     """What the page of `token` is made of now, in one statement; None for no such ticket.
 
     This runs on every view, so it goes straight to the driver on a pooled connection:
-    one SELECT in the driver's autocommit or a transaction the pool rolls back, without
-    the ORM's or the Core's bookkeeping (which cost five times the query itself).
+    one SELECT in the driver's autocommit, without the ORM's or the Core's bookkeeping
+    (which cost five times the query itself). psycopg would wrap it in a transaction,
+    BEGIN before and the pool's ROLLBACK after: two round trips more than the query, so
+    its connection is in autocommit for the while (SQLite's already is, `db.py`).
     """
     query = _compiled(engine.dialect)
     values = {"desk_id": desk_id, "token": token}
     params = values if query.positions is None else tuple(values[p] for p in query.positions)
     connection = engine.raw_connection()
     try:
+        driver = connection.driver_connection
+        in_transactions = getattr(driver, "autocommit", None) is False
+        if in_transactions:
+            driver.autocommit = True  # type: ignore[union-attr]
         cursor = connection.cursor()
         try:
             cursor.execute(query.sql, params)
             row = cursor.fetchone()
         finally:
             cursor.close()
+            if in_transactions:
+                driver.autocommit = False  # type: ignore[union-attr]
     finally:
         connection.close()
     if row is None:

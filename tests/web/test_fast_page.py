@@ -9,15 +9,18 @@ the one answering.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from flask import Flask
 from itsdangerous import TimestampSigner
-from sqlalchemy import select
+from psycopg import pq
+from sqlalchemy import event, select
 from sqlalchemy.exc import OperationalError
 from werkzeug.test import Client, EnvironBuilder, run_wsgi_app
 
@@ -353,3 +356,48 @@ def test_a_token_is_served_fast_only_on_its_own_desks_host(
         assert elsewhere.get_data() == unknown.get_data()
     finally:
         desks[0].db.dispose()
+
+
+@contextmanager
+def sent(desk: Desk) -> Iterator[list[str]]:
+    """Every statement the driver sends meanwhile, transaction control included (as
+    `test_page_cache.statements` sees them, which leaves that out)."""
+    engine = desk.db.engine
+    engine.dispose()
+    seen: list[str] = []
+    with tempfile.TemporaryFile() as protocol:
+
+        def trace(dbapi_connection: Any, _record: Any) -> None:
+            if engine.dialect.name == "sqlite":
+                dbapi_connection.set_trace_callback(seen.append)
+            else:
+                dbapi_connection.pgconn.trace(protocol.fileno())
+                dbapi_connection.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+
+        event.listen(engine, "connect", trace)
+        try:
+            yield seen
+        finally:
+            event.remove(engine, "connect", trace)
+            engine.dispose()
+            protocol.seek(0)
+            for line in protocol.read().decode("utf-8", "replace").splitlines():
+                parts = line.split("\t")
+                if len(parts) > 3 and parts[0] == "F" and parts[2] in ("Query", "Parse"):
+                    seen.append(parts[3].strip())
+
+
+def test_a_cached_view_sends_its_select_alone(staffed: Desk) -> None:
+    """No transaction around the one SELECT: on PostgreSQL a BEGIN and the pool's ROLLBACK
+    would be two round trips more than the query."""
+    opened = open_ticket(staffed)
+    client = client_for(staffed)
+    flask_app = counted(client.application)
+    path = f"/t/{opened.token}"
+    client.get(path)
+    with sent(staffed) as seen:
+        assert client.get(path).status_code == 200
+    assert flask_app.calls == 1
+    said = [s.strip().strip('"').strip().upper() for s in seen]
+    assert not [s for s in said if s.startswith(("BEGIN", "ROLLBACK", "COMMIT"))], seen
+    assert [s for s in said if s not in ("", ";")] == [said[-1]] and "SELECT" in said[-1], seen
