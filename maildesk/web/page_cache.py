@@ -102,16 +102,18 @@ def lookup(engine: Engine, desk_id: int, token: str, now: datetime) -> Fresh | N
     try:
         driver = connection.driver_connection
         in_transactions = getattr(driver, "autocommit", None) is False
-        if in_transactions:
-            driver.autocommit = True  # type: ignore[union-attr]
-        cursor = connection.cursor()
         try:
+            if in_transactions:
+                driver.autocommit = True  # type: ignore[union-attr]
+            cursor = connection.cursor()
             cursor.execute(query.sql, params)
             row = cursor.fetchone()
-        finally:
             cursor.close()
             if in_transactions:
                 driver.autocommit = False  # type: ignore[union-attr]
+        except BaseException:
+            connection.invalidate()  # closed, never back in the pool in autocommit
+            raise
     finally:
         connection.close()
     if row is None:

@@ -401,3 +401,23 @@ def test_a_cached_view_sends_its_select_alone(staffed: Desk) -> None:
     said = [s.strip().strip('"').strip().upper() for s in seen]
     assert not [s for s in said if s.startswith(("BEGIN", "ROLLBACK", "COMMIT"))], seen
     assert [s for s in said if s not in ("", ";")] == [said[-1]] and "SELECT" in said[-1], seen
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_failed_stamp_query_leaves_no_connection_in_autocommit(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection whose SELECT failed is closed, not pooled with autocommit still on,
+    where the next transaction would commit statement by statement."""
+    engine = desk.db.engine
+    engine.dispose()
+    monkeypatch.setitem(
+        page_cache._COMPILED, engine.dialect.name, page_cache._Compiled("SELECT nonsense", None)
+    )
+    with pytest.raises(Exception, match="nonsense"):
+        page_cache.lookup(engine, desk.desk_id, "x" * 32, desk.clock.now())
+    connection = engine.raw_connection()
+    try:
+        assert connection.driver_connection.autocommit is False  # type: ignore[union-attr]
+    finally:
+        connection.close()
