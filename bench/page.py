@@ -9,7 +9,9 @@ Each is loaded with `--connections` keep-alive connections over `--pages` ticket
 pages, in turn, for `--seconds` (after a warm-up of one round over the pages): with
 `wrk` when it is installed, else with a load generator of threads and `http.client`
 here. A browser sends its session cookie back, so the load does too (taken from a first
-visit). Prints req/s, p50 and p99 for each and the ratio maildesk / bare.
+visit): after the warm-up each view is a cache hit, answered in front of Flask
+(`maildesk/web/fast_page.py`). Prints req/s, p50 and p99 for each and the ratio
+maildesk / bare.
 """
 
 from __future__ import annotations

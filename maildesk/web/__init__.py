@@ -16,7 +16,15 @@ import hmac
 from importlib.resources import files
 from typing import Any
 
-from flask import Flask, Response, current_app, has_request_context, render_template, request
+from flask import (
+    Flask,
+    Request,
+    Response,
+    current_app,
+    has_request_context,
+    render_template,
+    request,
+)
 from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -56,13 +64,17 @@ def desk_of_app() -> Desk:
     return desk
 
 
-def page_language() -> str:
-    """The desk's language, or the browser's when the desk offers several (`web.languages`)."""
-    desk = desk_of_app()
+def language_of(desk: Desk, asked: Request | None) -> str:
+    """The desk's language, or the browser's of `asked` when the desk offers several
+    (`web.languages`); the status page's fast path (`fast_page`) asks it without Flask."""
     offered = desk.config.web.languages
-    if len(offered) > 1 and has_request_context():
-        return request.accept_languages.best_match(offered, default=desk.language) or desk.language
+    if len(offered) > 1 and asked is not None:
+        return asked.accept_languages.best_match(offered, default=desk.language) or desk.language
     return desk.language
+
+
+def page_language() -> str:
+    return language_of(desk_of_app(), request if has_request_context() else None)
 
 
 def words() -> dict[str, str]:
@@ -105,9 +117,6 @@ def create_app(desk: Desk) -> Flask:
         WTF_CSRF_SSL_STRICT=False,
         WTF_CSRF_TIME_LIMIT=4 * 3600,
     )
-    proxies = desk.config.web.trusted_proxies
-    if proxies:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     CSRFProtect(app)
     storage = desk.config.web.rate_limit_storage
     limiter = Limiter(
@@ -125,6 +134,7 @@ def create_app(desk: Desk) -> Flask:
         console,
         console_auth,
         console_reports,
+        fast_page,
         health,
         kb,
         lookup,
@@ -147,6 +157,11 @@ def create_app(desk: Desk) -> Flask:
     app.register_blueprint(console_reports.bp)
     app.register_blueprint(metrics.bp)
     metrics.instrument(app, desk)
+    # A cached status page is answered before Flask's dispatch; the rest goes through.
+    app.wsgi_app = fast_page.FastPage(app, app.wsgi_app)  # type: ignore[method-assign]
+    proxies = desk.config.web.trusted_proxies
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     for limited in (lookup.bp, my_requests.bp, portal.bp, console_auth.signin_bp):
         lookup.limit(
             limiter,

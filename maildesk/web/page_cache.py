@@ -36,6 +36,12 @@ MAX_BYTES = 4 * 1024 * 1024
 # Random per process, so no text a resident writes can contain it.
 CSRF_MARK = f"csrf-{secrets.token_hex(16)}"
 
+
+def with_csrf(page: str, csrf_token: str) -> str:
+    """A cached page as one viewer gets it: their signed CSRF token where its forms ask."""
+    return page.replace(CSRF_MARK, csrf_token)
+
+
 Key = tuple[Hashable, ...]
 Stamp = tuple[Hashable, ...]
 
@@ -84,20 +90,30 @@ def lookup(engine: Engine, desk_id: int, token: str, now: datetime) -> Fresh | N
     """What the page of `token` is made of now, in one statement; None for no such ticket.
 
     This runs on every view, so it goes straight to the driver on a pooled connection:
-    one SELECT in the driver's autocommit or a transaction the pool rolls back, without
-    the ORM's or the Core's bookkeeping (which cost five times the query itself).
+    one SELECT in the driver's autocommit, without the ORM's or the Core's bookkeeping
+    (which cost five times the query itself). psycopg would wrap it in a transaction,
+    BEGIN before and the pool's ROLLBACK after: two round trips more than the query, so
+    its connection is in autocommit for the while (SQLite's already is, `db.py`).
     """
     query = _compiled(engine.dialect)
     values = {"desk_id": desk_id, "token": token}
     params = values if query.positions is None else tuple(values[p] for p in query.positions)
     connection = engine.raw_connection()
     try:
-        cursor = connection.cursor()
+        driver = connection.driver_connection
+        in_transactions = getattr(driver, "autocommit", None) is False
         try:
+            if in_transactions:
+                driver.autocommit = True  # type: ignore[union-attr]
+            cursor = connection.cursor()
             cursor.execute(query.sql, params)
             row = cursor.fetchone()
-        finally:
             cursor.close()
+            if in_transactions:
+                driver.autocommit = False  # type: ignore[union-attr]
+        except BaseException:
+            connection.invalidate()  # closed, never back in the pool in autocommit
+            raise
     finally:
         connection.close()
     if row is None:

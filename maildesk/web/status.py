@@ -12,7 +12,16 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 
-from flask import Blueprint, abort, current_app, render_template, request, send_file, session
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    render_template,
+    request,
+    send_file,
+    session,
+)
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
@@ -192,34 +201,57 @@ def _loaded(session: Session, desk: Desk, ticket_id: int) -> Ticket:
     ).one()
 
 
-def _pages() -> page_cache.PageCache:
-    pages: page_cache.PageCache = current_app.extensions.setdefault(
+# Every answer of the page says so, whichever path served it (`fast_page` too).
+PAGE_HEADERS = {"Cache-Control": "no-store"}
+
+
+def pages_of(app: Flask) -> page_cache.PageCache:
+    """The app's rendered pages, kept for the view and its fast path alike."""
+    pages: page_cache.PageCache = app.extensions.setdefault(
         "maildesk.pages", page_cache.PageCache()
     )
     return pages
 
 
-@bp.get("/t/<token>")
-def ticket(token: str) -> ResponseReturnValue:
-    """The page from the cache while its stamp holds (one SELECT), else rendered and kept."""
-    desk = desk_of_app()
+def page_key(desk: Desk, token: str, language: str, script_root: str) -> page_cache.Key:
+    return (desk.desk_id, token, language, script_root)
+
+
+def fresh_or_none(desk: Desk, token: str) -> page_cache.Fresh | None:
+    """The stamp of the ticket `token` opens, or None: a malformed token costs no query,
+    and the stored token is compared in constant time."""
     if not tokens.looks_like(token):
-        abort(404)
+        return None
     fresh = page_cache.lookup(desk.db.engine, desk.desk_id, token, desk.clock.now())
     if fresh is None or not signing.tokens_equal(fresh.status_token, token):
+        return None
+    return fresh
+
+
+@bp.get("/t/<token>")
+def ticket(token: str) -> ResponseReturnValue:
+    """The page from the cache while its stamp holds (one SELECT), else rendered and kept.
+
+    A cache hit is usually answered before Flask by `fast_page`, which ends here for
+    everything else (a miss, a 404, a session to write).
+    """
+    desk = desk_of_app()
+    fresh = fresh_or_none(desk, token)
+    if fresh is None:
         abort(404)
     if "_flashes" in session:  # this viewer's notes: a page of their own, never kept
         with desk.db.read_only() as db_session:
             own = render_page(desk, _loaded(db_session, desk, fresh.ticket_id), token)
-        return own, 200, {"Cache-Control": "no-store"}
-    pages, key = _pages(), (desk.desk_id, token, page_language(), request.script_root)
+        return own, 200, PAGE_HEADERS
+    pages = pages_of(current_app)
+    key = page_key(desk, token, page_language(), request.script_root)
     page = pages.get(key, fresh.stamp)
     if page is None:
         with desk.db.read_only() as db_session:
             found = _loaded(db_session, desk, fresh.ticket_id)
             page = render_page(desk, found, token, csrf_mark=page_cache.CSRF_MARK)
         pages.put(key, fresh.stamp, page)
-    return page.replace(page_cache.CSRF_MARK, generate_csrf()), 200, {"Cache-Control": "no-store"}
+    return page_cache.with_csrf(page, generate_csrf()), 200, PAGE_HEADERS
 
 
 @bp.get("/t/<token>/a/<int:attachment_id>")
