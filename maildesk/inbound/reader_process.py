@@ -22,11 +22,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING
 
-from maildesk.config import LimitsConfig
 from maildesk.domain import ParsedMail
-from maildesk.inbound.parse import parse_mail
 from maildesk.mime.limits import MB, ParseLimits
+
+if TYPE_CHECKING:
+    from maildesk.config import LimitsConfig
 
 Reader = Callable[[bytes, ParseLimits], ParsedMail]
 
@@ -42,7 +44,9 @@ class ReadSettings:
     limits: ParseLimits
     memory_bytes: int
     seconds: float
-    reader: Reader = parse_mail
+    # None: `parse_mail`, imported by the child alone; the daemon never parses a mail,
+    # so it does not keep mail-parser and the HTML and TNEF readers in its memory.
+    reader: Reader | None = None
 
     @classmethod
     def from_config(cls, limits: LimitsConfig) -> ReadSettings:
@@ -61,6 +65,7 @@ START_SECONDS = 60.0
 def _serve(conn: Connection) -> None:
     """The child: take its settings, limit its memory, then read mails until closed."""
     settings: ReadSettings = conn.recv()
+    reader = settings.reader or _parse_mail()
     resource.setrlimit(resource.RLIMIT_AS, (settings.memory_bytes, settings.memory_bytes))
     conn.send(READY)
     while True:
@@ -69,10 +74,16 @@ def _serve(conn: Connection) -> None:
         except (EOFError, OSError):
             return
         try:
-            conn.send(("ok", settings.reader(raw, settings.limits)))
+            conn.send(("ok", reader(raw, settings.limits)))
         except MemoryError:
             conn.send(("failed", f"out of memory (limit {settings.memory_bytes // MB} MB)"))
             return  # a process that ran out of memory is not trusted with the next mail
+
+
+def _parse_mail() -> Reader:
+    from maildesk.inbound.parse import parse_mail
+
+    return parse_mail
 
 
 class ReaderProcess:
