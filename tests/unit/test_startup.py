@@ -108,7 +108,8 @@ def test_a_schema_at_head_is_not_migrated_with_alembic(tmp_path: Path, database_
 
     first = Database(database_url)
     try:
-        assert first.upgrade().endswith(HEAD) and first.revision() == HEAD
+        first.upgrade()  # creates the schema (on a PostgreSQL shared by the run, maybe did)
+        assert first.revision() == HEAD
     finally:
         first.dispose()
     modules = loaded_modules(
