@@ -70,10 +70,12 @@ PARSING = ("mailparser", "tnefparse")
 
 def test_the_idle_daemon_loads_no_mail_parser_and_no_alembic(tmp_path: Path) -> None:
     """Everything `maildesk run` imports to serve (its parts and the status page) leaves the
-    mail parsers to the reader child, and Alembic to a schema that needs migrating."""
+    mail parsers to the reader child, Alembic to a schema that needs migrating, and the
+    stemmers of every language to the first knowledge-base search."""
     loaded = loaded_after("import maildesk.daemon, maildesk.web.serve", tmp_path)
     assert {"sqlalchemy", "flask", "imapclient", "aiosmtpd"} <= loaded
-    assert loaded.isdisjoint({*PARSING, "alembic"}), sorted(loaded & {*PARSING, "alembic"})
+    later = {*PARSING, "alembic", "snowballstemmer"}
+    assert loaded.isdisjoint(later), sorted(loaded & later)
 
 
 def test_the_reader_child_loads_only_what_parsing_needs(tmp_path: Path) -> None:
