@@ -3,10 +3,13 @@
     .venv/bin/python bench/memory.py [--mails 50] [--attachment-mb 25]
         [--database sqlite|postgresql]
 
-- idle: `maildesk run` on the embedded defaults (listener, outbox, scheduler, status
-  page) in a fresh folder, its RSS and its children's (the mail reader) a few seconds
-  after it says it is running;
-- after load: the same once `--mails` mails came through the listener, their
+- idle, first start: `maildesk run` on the embedded defaults (listener, outbox,
+  scheduler, status page) in a fresh folder, which creates the schema with Alembic;
+  its RSS and its children's (the mail reader, once a mail came) a few seconds after
+  it says it is running;
+- idle, restart: the same daemon started again on that database (as every start after
+  the first: the schema is at HEAD and Alembic stays unloaded);
+- after load: the restarted daemon once `--mails` mails came through the listener, their
   confirmations were written and each ticket's status page was asked for twice;
 - one big mail: `maildesk ingest` of a mail with one `--attachment-mb` attachment,
   each process's peak RSS (the command's and its reader's, read as the kernel's
@@ -97,25 +100,44 @@ def config_in(folder: Path, listen: int, web: int, database: str | None = None) 
     return path
 
 
-def daemon_memory(mails: int) -> tuple[float, float]:
-    """(idle, after load) RSS in MB of `maildesk run` and its children."""
-    with tempfile.TemporaryDirectory(prefix="maildesk-memory-") as tmp:
-        folder = Path(tmp)
-        listen, web = free_port(), free_port()
-        config = config_in(folder, listen, web)
-        log = (folder / "daemon.log").open("w+")
+def started(folder: Path, config: Path) -> subprocess.Popen[bytes]:
+    """`maildesk run` on `config`, once it says it is running and has settled for 3 s."""
+    log_path = folder / "daemon.log"
+    with log_path.open("w") as log:
         daemon = subprocess.Popen(
             [sys.executable, "-m", "maildesk", "--config", str(config), "run"],
             cwd=ROOT,  # `-m maildesk` imports the maildesk of this tree
             stdout=subprocess.DEVNULL,
             stderr=log,
         )
+    deadline = time.monotonic() + 120
+    while "maildesk is running" not in log_path.read_text():
+        assert daemon.poll() is None and time.monotonic() < deadline, "no start"
+        time.sleep(0.2)
+    time.sleep(3)
+    return daemon
+
+
+def stopped(daemon: subprocess.Popen[bytes]) -> None:
+    daemon.terminate()
+    daemon.wait(timeout=60)
+
+
+def daemon_memory(mails: int) -> tuple[float, float, float]:
+    """(idle at the first start, idle at a restart, after load) RSS in MB of `maildesk run`
+    and its children."""
+    with tempfile.TemporaryDirectory(prefix="maildesk-memory-") as tmp:
+        folder = Path(tmp)
+        listen, web = free_port(), free_port()
+        config = config_in(folder, listen, web)
+        daemon = started(folder, config)
+        try:
+            first = rss_kib(daemon.pid) / 1024
+        finally:
+            stopped(daemon)
+        daemon = started(folder, config)
         try:
             deadline = time.monotonic() + 120
-            while "maildesk is running" not in (folder / "daemon.log").read_text():
-                assert daemon.poll() is None and time.monotonic() < deadline, "no start"
-                time.sleep(0.2)
-            time.sleep(3)
             idle = rss_kib(daemon.pid) / 1024
             with smtplib.SMTP("127.0.0.1", listen) as relay:
                 for n in range(mails):
@@ -133,10 +155,8 @@ def daemon_memory(mails: int) -> tuple[float, float]:
             time.sleep(1)
             loaded = rss_kib(daemon.pid) / 1024
         finally:
-            daemon.terminate()
-            daemon.wait(timeout=60)
-            log.close()
-    return idle, loaded
+            stopped(daemon)
+    return first, idle, loaded
 
 
 def ingest_peak(raw: bytes, database: str) -> float:
@@ -170,8 +190,9 @@ def main() -> None:
     parser.add_argument("--attachment-mb", type=float, default=25.0)
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     args = parser.parse_args(sys.argv[1:] + shlex.split(os.environ.get("BENCH_ARGS", "")))
-    idle, loaded = daemon_memory(args.mails)
-    print(f"daemon idle RSS (with its children)          : {idle:7.1f} MB")
+    first, idle, loaded = daemon_memory(args.mails)
+    print(f"daemon idle RSS, first start (migrates)   : {first:7.1f} MB")
+    print(f"daemon idle RSS, restart (with children)  : {idle:7.1f} MB")
     print(f"daemon RSS after {args.mails} mails and their pages : {loaded:7.1f} MB")
     big = a_mail(0, os.urandom(int(args.attachment_mb * MB)))
     small = a_mail(1)

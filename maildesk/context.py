@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from maildesk.clock import Clock, SystemClock
 from maildesk.config import Config, Install, StaffConfig, with_secret
@@ -133,20 +134,32 @@ def ensure_desk_row(db: Database, config: Config, clock: Clock) -> int:
     Found by its address (as before slugs existed, so a one-desk install keeps its
     tickets), else by its slug (the building's address changed); the configured name
     and slug are written back. Workers started together on a new database all try to
-    create it: the one that loses finds the winner's row on its second look.
+    create it: the one that loses finds the winner's row on its second look. A row
+    that already says what the configuration says is only read: a command that reads
+    (`ticket list`) never waits for SQLite's write lock, held by a daemon's batch.
     """
+    written = (config.desk.address.lower(), config.desk.slug, config.desk.name)
+    with db.read_only() as session:
+        row = _desk_row(session, *written[:2])
+        if row is not None and (row.address, row.slug, row.name) == written:
+            return row.id
     try:
         return _ensure_desk_row(db, config, clock)
     except IntegrityError:
         return _ensure_desk_row(db, config, clock)
 
 
+def _desk_row(session: Session, address: str, slug: str) -> DeskRow | None:
+    row = session.scalars(select(DeskRow).where(DeskRow.address == address)).first()
+    if row is None:
+        row = session.scalars(select(DeskRow).where(DeskRow.slug == slug)).first()
+    return row
+
+
 def _ensure_desk_row(db: Database, config: Config, clock: Clock) -> int:
     address, slug = config.desk.address.lower(), config.desk.slug
     with db.transaction() as session:
-        row = session.scalars(select(DeskRow).where(DeskRow.address == address)).first()
-        if row is None:
-            row = session.scalars(select(DeskRow).where(DeskRow.slug == slug)).first()
+        row = _desk_row(session, address, slug)
         if row is None:
             row = DeskRow(
                 address=address,

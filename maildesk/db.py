@@ -216,11 +216,17 @@ class Database:
                         )
 
     def upgrade(self) -> str:
-        """Create or upgrade the schema to the newest migration; one line says what was done."""
+        """Create or upgrade the schema to the newest migration; one line says what was done.
+
+        A schema already at `HEAD` (every restart of the daemon) is left as it is without
+        loading Alembic, whose modules would stay in the daemon's memory for nothing.
+        """
+        file = sqlite_file(self.url)
+        if (file is None or file.exists()) and self.revision() == HEAD:
+            return f"database schema up to date (revision {HEAD})"
         from alembic import command
 
         cfg = _alembic_config()
-        file = sqlite_file(self.url)
         if file is not None:
             create_private_file(file)
         try:

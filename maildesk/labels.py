@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import cache
 from types import MappingProxyType
 
 from maildesk.domain import STATE_WORDS, State
@@ -201,9 +202,12 @@ UNIT_WORDS_EN: Mapping[str, str] = MappingProxyType(
 )
 
 
+_WORD = re.compile(r"[^\W_]+")
+
+
 def key(text: str) -> str:
     """Words only, lower case, no accents: "En_Progreso" -> "en progreso"."""
-    return " ".join(re.findall(r"[^\W_]+", fold(text)))
+    return " ".join(_WORD.findall(fold(text)))
 
 
 def _state_table() -> Mapping[str, State]:
@@ -240,9 +244,29 @@ def state_labels(language: str) -> tuple[str, ...]:
     return tuple(STATE_LABELS[_language(language)][s] for s in State)
 
 
-def _from_table(table: Mapping[str, Mapping[str, str]], name: str, language: str) -> str:
-    words = table[_language(language)]
-    found = {key(stored): label for stored, label in words.items()}.get(key(name))
+_TABLES: Mapping[str, Mapping[str, Mapping[str, str]]] = MappingProxyType(
+    {
+        "priority": PRIORITY_LABELS,
+        "category": CATEGORY_LABELS,
+        "team": TEAM_LABELS,
+        "channel": CHANNEL_LABELS,
+        "event": EVENT_LABELS,
+        "relation": RELATION_LABELS,
+        "role": ROLE_LABELS,
+    }
+)
+
+
+@cache
+def _folded(table: str, language: str) -> Mapping[str, str]:
+    """A table's words by their folded stored name, folded once: a page of rows looks up
+    every row's names in them."""
+    words = _TABLES[table][language]
+    return MappingProxyType({key(stored): label for stored, label in words.items()})
+
+
+def _from_table(table: str, name: str, language: str) -> str:
+    found = _folded(table, _language(language)).get(key(name))
     return found if found is not None else name
 
 
@@ -258,31 +282,31 @@ def progress_label(name: str, language: str) -> str:
 
 
 def priority_label(name: str, language: str) -> str:
-    return _from_table(PRIORITY_LABELS, name, language)
+    return _from_table("priority", name, language)
 
 
 def category_label(name: str, language: str) -> str:
-    return _from_table(CATEGORY_LABELS, name, language)
+    return _from_table("category", name, language)
 
 
 def team_label(name: str, language: str) -> str:
-    return _from_table(TEAM_LABELS, name, language)
+    return _from_table("team", name, language)
 
 
 def channel_label(name: str, language: str) -> str:
-    return _from_table(CHANNEL_LABELS, name, language)
+    return _from_table("channel", name, language)
 
 
 def event_label(name: str, language: str) -> str:
-    return _from_table(EVENT_LABELS, name, language)
+    return _from_table("event", name, language)
 
 
 def relation_label(name: str, language: str) -> str:
-    return _from_table(RELATION_LABELS, name, language)
+    return _from_table("relation", name, language)
 
 
 def role_label(name: str, language: str) -> str:
-    return _from_table(ROLE_LABELS, name, language)
+    return _from_table("role", name, language)
 
 
 def unit_label(unit: str, language: str) -> str:

@@ -25,7 +25,13 @@ EX_CONFIG = 78
 
 
 def install_of(args: argparse.Namespace) -> config_mod.Install:
-    """The install's configuration; its `[log]` table takes over the logging from here."""
+    """The install's configuration; its `[log]` table takes over the logging from here.
+
+    Read once per command and kept on `args`: a command asks for it, then for its desks.
+    """
+    found: config_mod.Install | None = getattr(args, "loaded_install", None)
+    if found is not None:
+        return found
     from maildesk import config as config_mod
     from maildesk import logs
 
@@ -35,6 +41,7 @@ def install_of(args: argparse.Namespace) -> config_mod.Install:
         cli_format=getattr(args, "log_format", None),
         verbose=getattr(args, "verbose", False),
     )
+    args.loaded_install = install
     return install
 
 

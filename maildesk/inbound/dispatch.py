@@ -35,7 +35,6 @@ from maildesk.domain import (
 )
 from maildesk.errors import IgnoreMail
 from maildesk.inbound import correlate, quotes, residentauth, rules, staffauth, staffmail
-from maildesk.inbound.parse import parse_mail
 from maildesk.models import Inbound, Message, Outbox, Participant, Ticket
 from maildesk.tickets import opening, recorded, resident
 from maildesk.tickets.actor import Actor
@@ -119,7 +118,12 @@ def with_requester(mail: ParsedMail, envelope_from: str | None) -> ParsedMail:
 
 
 def read_mail(raw: bytes, envelope_from: str | None) -> ParsedMail:
-    """The pure, slow part of a mail's analysis: the runner does it outside the write lock."""
+    """The pure, slow part of a mail's analysis: the runner does it outside the write lock.
+
+    Parsing is imported here: the daemon reads mail in its reader child, and keeps
+    mail-parser and the HTML and TNEF readers out of its own memory."""
+    from maildesk.inbound.parse import parse_mail
+
     return with_requester(parse_mail(raw), envelope_from)
 
 

@@ -28,12 +28,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from multiprocessing.reduction import recv_handle, send_handle
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from maildesk.config import LimitsConfig
 from maildesk.domain import Attachment, ParsedMail
-from maildesk.inbound.parse import parse_mail
 from maildesk.mime.limits import MB, ParseLimits
+
+if TYPE_CHECKING:
+    from maildesk.config import LimitsConfig
 
 Reader = Callable[[BinaryIO, ParseLimits], ParsedMail]
 
@@ -49,7 +50,9 @@ class ReadSettings:
     limits: ParseLimits
     memory_bytes: int
     seconds: float
-    reader: Reader = parse_mail
+    # None: `parse_mail`, imported by the child alone; the daemon never parses a mail,
+    # so it does not keep mail-parser and the HTML and TNEF readers in its memory.
+    reader: Reader | None = None
 
     @classmethod
     def from_config(cls, limits: LimitsConfig) -> ReadSettings:
@@ -68,6 +71,7 @@ START_SECONDS = 60.0
 def _serve(conn: Connection) -> None:
     """The child: take its settings, limit its memory, then read mails until closed."""
     settings: ReadSettings = conn.recv()
+    reader = settings.reader or _parse_mail()
     resource.setrlimit(resource.RLIMIT_AS, (settings.memory_bytes, settings.memory_bytes))
     conn.send(READY)
     while True:
@@ -77,7 +81,7 @@ def _serve(conn: Connection) -> None:
             return
         try:
             with open(fd, "rb") as raw:
-                mail = settings.reader(raw, settings.limits)
+                mail = reader(raw, settings.limits)
         except MemoryError:
             conn.send(("failed", f"out of memory (limit {settings.memory_bytes // MB} MB)"))
             return  # a process that ran out of memory is not trusted with the next mail
@@ -85,6 +89,12 @@ def _serve(conn: Connection) -> None:
         conn.send(("ok", replace(mail, attachments=_without_bytes(mail))))
         for attachment in mail.attachments:
             conn.send_bytes(attachment.data)
+
+
+def _parse_mail() -> Reader:
+    from maildesk.inbound.parse import parse_mail
+
+    return parse_mail
 
 
 class ReaderProcess:

@@ -13,10 +13,12 @@ import re
 from collections.abc import Mapping
 from functools import cache, lru_cache
 from types import MappingProxyType
-
-import snowballstemmer
+from typing import TYPE_CHECKING
 
 from maildesk.text import fold
+
+if TYPE_CHECKING:
+    import snowballstemmer
 
 LANGUAGES: Mapping[str, str] = MappingProxyType({"es": "spanish", "en": "english"})
 """The article languages, each with its stemmer's name (also PostgreSQL's configuration)."""
@@ -58,6 +60,10 @@ def words(text: str) -> list[str]:
 
 @cache
 def _stemmer(language: str) -> snowballstemmer.Stemmer:
+    # Imported at the first stem: the package loads every language's stemmer (2.8 MB),
+    # which an idle daemon, or a desk without articles, never uses.
+    import snowballstemmer
+
     return snowballstemmer.stemmer(LANGUAGES.get(language, "spanish"))
 
 
