@@ -197,7 +197,8 @@ def print_peer(peer: django_helpdesk.PeerRun, mails: int, elapsed: float) -> Non
     )
     print(
         f"peer      imported: {peer.tickets} tickets, {peer.followups} follow-ups,"
-        f" {peer.attachments} attachments; {peer.left} mails left on the server,"
+        f" {peer.attachments} attachments, {peer.confirmed} confirmations;"
+        f" {peer.left} mails left on the server,"
         f" {len(peer.errors)} error lines"
     )
     if peer.tickets != mails or peer.left or peer.errors:
