@@ -19,6 +19,7 @@ enqueues its own, but not sent.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
@@ -118,17 +119,16 @@ def install() -> Path:
     home = VENVS / "-".join(pin.replace("==", "-").replace("[binary]", "") for pin in PINS)
     python = home / "bin" / "python"
     stamp = home / ".installed"
-    if not stamp.exists():
-        venv.create(home, clear=True, with_pip=True)
-        done = subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *PINS],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"installing {' '.join(PINS)} failed:\n{done.stderr[-3000:]}")
-        stamp.write_text("\n".join(PINS) + "\n")
+    VENVS.mkdir(exist_ok=True)
+    with (VENVS / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two benches at once (the suite's) install it once
+        if not stamp.exists():
+            venv.create(home, clear=True, with_pip=True)
+            pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+            done = subprocess.run([*pip, *PINS], capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                raise RuntimeError(f"installing {' '.join(PINS)} failed:\n{done.stderr[-3000:]}")
+            stamp.write_text("\n".join(PINS) + "\n")
     return python
 
 
