@@ -1,6 +1,7 @@
 """How many mails per second `maildesk fetch --once` imports from a real Dovecot mailbox.
 
     .venv/bin/python bench/fetch_throughput.py [--mails 1000] [--database sqlite|postgresql]
+        [--peer django-helpdesk]
 
 Starts a Dovecot of its own (state in a temp dir), appends N generated mails (a
 third with a photo attached, Spanish subjects and bodies), and times:

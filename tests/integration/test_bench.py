@@ -158,6 +158,22 @@ def test_fetch_throughput_times_the_import_against_the_fetch_and_the_parse_floor
     assert re.search(r"ratio maildesk/floor: \d+\.\d{3}", out)
 
 
+def test_fetch_throughput_times_django_helpdesk_on_the_same_mails() -> None:
+    """`--peer django-helpdesk` installs django-helpdesk in a venv of its own (from PyPI, once),
+    and its `get_email` imports every mail from the bench's Dovecot over plain IMAP: a ticket,
+    a follow-up and a built confirmation each, the photos as attachments, nothing left behind."""
+    out = run("fetch_throughput.py", "--mails", "6", "--batch", "4", "--peer", "django-helpdesk")
+    assert re.search(
+        r"peer      django-helpdesk 2\.6\.1 get_email: +-?[\d.]+ s +-?[\d.]+ mails/s", out
+    )
+    assert (
+        "peer      imported: 6 tickets, 6 follow-ups, 2 attachments, 6 confirmations;"
+        " 0 mails left on the server, 0 error lines"
+    ) in out, out
+    assert "failed on" not in out
+    assert re.search(r"ratio maildesk/django-helpdesk: -?\d+\.\d{3}", out)
+
+
 def test_latency_times_confirmations_against_the_relay_and_the_push_delay() -> None:
     """`latency.py` prints p50/p99/max for the listener (steady, burst) and IDLE, and its baselines."""
     out = run("latency.py", "--mails", "3", "--burst", "5")

@@ -624,6 +624,15 @@ def _slow_processes(desk: Desk) -> list[Callable[[], Ran]]:
                 why=f"{bench} on {database}",
             )
         )
+    peer = readme_command(".venv/bin/python bench/fetch_throughput.py")  # django-helpdesk's too
+    started.append(
+        desk.process(
+            as_written(desk, peer, {"--mails 1000": "--mails 6 --batch 4"}),
+            cwd=ROOT,
+            servers=False,
+            why=str(peer),
+        )
+    )
     report = readme_command(".venv/bin/python bench/report_speed.py")
     started.append(
         desk.process(
