@@ -4,9 +4,9 @@
 and `measure()` after maildesk's import. django-helpdesk runs in a venv of its own, since
 it brings Django and its own dependencies, which must not meet maildesk's. The venv is
 kept under `bench/.peer-venv/` (ignored by git), one folder per set of pins: installing
-takes about a minute of downloads and builds, longer than the bench itself, and the venv
-is a pure function of the pins, so reusing it changes no figure. `rm -r bench/.peer-venv`
-starts afresh.
+takes about a minute of downloads, longer than a small bench, and reusing it changes no
+figure, since what is timed is the pinned django-helpdesk, Django and driver (their own
+dependencies are what PyPI had at the install). `rm -r bench/.peer-venv` starts afresh.
 
 The Django project is throwaway too: settings written into the bench's temp dir, SQLite
 there or a new PostgreSQL database on `$MAILDESK_TEST_PG`'s server (dropped at the end),
