@@ -1,6 +1,7 @@
 """How many mails per second `maildesk fetch --once` imports from a real Dovecot mailbox.
 
     .venv/bin/python bench/fetch_throughput.py [--mails 1000] [--database sqlite|postgresql]
+        [--peer django-helpdesk]
 
 Starts a Dovecot of its own (state in a temp dir), appends N generated mails (a
 third with a photo attached, Spanish subjects and bodies), and times:
@@ -13,6 +14,10 @@ third with a photo attached, Spanish subjects and bodies), and times:
 - maildesk: the real `maildesk fetch --once` command, as cron runs it: fetch, store
   raw, flag on the server, parse, thread, open a ticket, render and enqueue the
   confirmation — every mail committed.
+
+- peer (`--peer django-helpdesk`): django-helpdesk's `get_email` importing the same
+  mails from a mailbox of its own on the same Dovecot, in a venv and a Django project
+  of its own on the same kind of database (`django_helpdesk.py` says how).
 
 Prints the rates and maildesk's ratio to each. Start-up of the command (interpreter,
 imports, migrations check) is timed separately so the rate is the import itself.
@@ -40,6 +45,7 @@ from sqlalchemy import create_engine, func, select  # noqa: E402
 from maildesk.models import Ticket  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import django_helpdesk  # noqa: E402
 from generate_history import database_url, drop  # noqa: E402
 
 from tests.mails import make_mail  # noqa: E402
@@ -109,7 +115,12 @@ def main() -> None:
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--profile", type=Path, help="write the import's cProfile stats here")
+    parser.add_argument(
+        "--peer", choices=[django_helpdesk.PEER], help="also time this importer on the same mails"
+    )
     args = parser.parse_args()
+    # Installed (the first time) before anything is timed.
+    peer_python = django_helpdesk.install() if args.peer else None
 
     workdir = Path(tempfile.mkdtemp(prefix="maildesk-bench-"))
     url, pg_name = database_url(args.database, workdir)
@@ -143,6 +154,11 @@ def main() -> None:
         t0 = time.perf_counter()
         subprocess.run(command, check=True, cwd=workdir, capture_output=True)
         elapsed = time.perf_counter() - t0 - startup
+        peer = (
+            django_helpdesk.measure(peer_python, dovecot, mails, args.database, workdir)
+            if peer_python
+            else None
+        )
 
     engine = create_engine(url)
     with engine.connect() as conn:
@@ -169,6 +185,27 @@ def main() -> None:
     )
     print(f"ratio maildesk/baseline: {baseline / elapsed:.3f}")
     print(f"ratio maildesk/floor: {floor / elapsed:.3f}")
+    if peer is not None:
+        print_peer(peer, args.mails, elapsed)
+
+
+def print_peer(peer: django_helpdesk.PeerRun, mails: int, elapsed: float) -> None:
+    """The peer's rate, what it imported (and what not), and maildesk's ratio to it."""
+    name = f"{django_helpdesk.PEER} {django_helpdesk.VERSION} get_email"
+    print(
+        f"peer      {name}: {peer.elapsed:7.2f} s  {mails / peer.elapsed:8.1f} mails/s"
+        f"  (+{peer.startup:.2f} s command start-up)"
+    )
+    print(
+        f"peer      imported: {peer.tickets} tickets, {peer.followups} follow-ups,"
+        f" {peer.attachments} attachments, {peer.confirmed} confirmations;"
+        f" {peer.left} mails left on the server,"
+        f" {len(peer.errors)} error lines"
+    )
+    if peer.tickets != mails or peer.left or peer.errors:
+        print(f"peer      failed on {mails - peer.tickets} of {mails} mails (its log on stderr)")
+        print("\n".join(peer.errors[:20]), file=sys.stderr)
+    print(f"ratio maildesk/{django_helpdesk.PEER}: {peer.elapsed / elapsed:.3f}")
 
 
 if __name__ == "__main__":

@@ -624,6 +624,15 @@ def _slow_processes(desk: Desk) -> list[Callable[[], Ran]]:
                 why=f"{bench} on {database}",
             )
         )
+    peer = readme_command(".venv/bin/python bench/fetch_throughput.py")  # django-helpdesk's too
+    started.append(
+        desk.process(
+            as_written(desk, peer, {"--mails 1000": "--mails 6 --batch 4"}),
+            cwd=ROOT,
+            servers=False,
+            why=str(peer),
+        )
+    )
     report = readme_command(".venv/bin/python bench/report_speed.py")
     started.append(
         desk.process(
@@ -883,3 +892,19 @@ def test_latency_times_confirmations_against_the_relay_and_the_push_delay(story:
         assert re.search(rf"{line}.*p50 +[\d.]+ s +p99 +[\d.]+ s +max +[\d.]+ s", out), line
     assert re.search(r"last confirmation after last acceptance: +-?[\d.]+ s", out)
     assert re.search(r"ratio listener p50 / relay p50: [\d.]+", out)
+
+
+def test_fetch_throughput_times_django_helpdesk_on_the_same_mails(story: Story) -> None:
+    """`--peer django-helpdesk` installs django-helpdesk in a venv of its own (from PyPI, once),
+    and its `get_email` imports every mail from the bench's Dovecot over plain IMAP: a ticket,
+    a follow-up and a built confirmation each, the photos as attachments, nothing left behind."""
+    [out] = bench_output(story, "fetch_throughput.py")
+    assert re.search(
+        r"peer      django-helpdesk 2\.6\.1 get_email: +-?[\d.]+ s +-?[\d.]+ mails/s", out
+    )
+    assert (
+        "peer      imported: 6 tickets, 6 follow-ups, 2 attachments, 6 confirmations;"
+        " 0 mails left on the server, 0 error lines"
+    ) in out, out
+    assert "failed on" not in out
+    assert re.search(r"ratio maildesk/django-helpdesk: -?\d+\.\d{3}", out)
