@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from psycopg import pq
+from sqlalchemy import event, select
 
 from maildesk.context import Desk
 from maildesk.inbound.accept import accept
@@ -58,3 +63,36 @@ def csrf_of(html: str) -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert match, "no CSRF token on the page"
     return match.group(1)
+
+
+@contextmanager
+def sent(desk: Desk) -> Iterator[list[str]]:
+    """Every statement the database driver sends meanwhile, transaction control included.
+
+    Seen by the driver itself (SQLite's trace callback, libpq's protocol trace), so a query
+    sent past SQLAlchemy's events is counted too. The pool starts over with new, traced
+    connections.
+    """
+    engine = desk.db.engine
+    engine.dispose()
+    seen: list[str] = []
+    with tempfile.TemporaryFile() as protocol:
+
+        def trace(dbapi_connection: Any, _record: Any) -> None:
+            if engine.dialect.name == "sqlite":
+                dbapi_connection.set_trace_callback(seen.append)
+            else:
+                dbapi_connection.pgconn.trace(protocol.fileno())
+                dbapi_connection.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+
+        event.listen(engine, "connect", trace)
+        try:
+            yield seen
+        finally:
+            event.remove(engine, "connect", trace)
+            engine.dispose()
+            protocol.seek(0)
+            for line in protocol.read().decode("utf-8", "replace").splitlines():
+                parts = line.split("\t")
+                if len(parts) > 3 and parts[0] == "F" and parts[2] in ("Query", "Parse"):
+                    seen.append(parts[3].strip())

@@ -9,18 +9,15 @@ the one answering.
 from __future__ import annotations
 
 import secrets
-import tempfile
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 from flask import Flask
 from itsdangerous import TimestampSigner
-from psycopg import pq
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from werkzeug.test import Client, EnvironBuilder, run_wsgi_app
 
@@ -38,7 +35,7 @@ from maildesk.web.metrics import LATENCY
 from tests.conftest import SECRET, DeskFactory
 from tests.desks import NORTE, SUR, install_toml
 from tests.mails import make_mail
-from tests.web.conftest import ANA, RESIDENT, client_for, csrf_of, open_ticket
+from tests.web.conftest import ANA, RESIDENT, client_for, csrf_of, open_ticket, sent
 from tests.web.test_shared_limits import redis_url  # noqa: F401 (a fixture, asked by name)
 
 if TYPE_CHECKING:
@@ -356,35 +353,6 @@ def test_a_token_is_served_fast_only_on_its_own_desks_host(
         assert elsewhere.get_data() == unknown.get_data()
     finally:
         desks[0].db.dispose()
-
-
-@contextmanager
-def sent(desk: Desk) -> Iterator[list[str]]:
-    """Every statement the driver sends meanwhile, transaction control included (as
-    `test_page_cache.statements` sees them, which leaves that out)."""
-    engine = desk.db.engine
-    engine.dispose()
-    seen: list[str] = []
-    with tempfile.TemporaryFile() as protocol:
-
-        def trace(dbapi_connection: Any, _record: Any) -> None:
-            if engine.dialect.name == "sqlite":
-                dbapi_connection.set_trace_callback(seen.append)
-            else:
-                dbapi_connection.pgconn.trace(protocol.fileno())
-                dbapi_connection.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
-
-        event.listen(engine, "connect", trace)
-        try:
-            yield seen
-        finally:
-            event.remove(engine, "connect", trace)
-            engine.dispose()
-            protocol.seek(0)
-            for line in protocol.read().decode("utf-8", "replace").splitlines():
-                parts = line.split("\t")
-                if len(parts) > 3 and parts[0] == "F" and parts[2] in ("Query", "Parse"):
-                    seen.append(parts[3].strip())
 
 
 def test_a_cached_view_sends_its_select_alone(staffed: Desk) -> None:

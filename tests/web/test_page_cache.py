@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import re
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
-from psycopg import pq
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from maildesk.context import Desk
 from maildesk.inbound.accept import accept
@@ -18,7 +15,7 @@ from maildesk.tickets import staff
 from maildesk.tickets.actor import Actor, Via
 from maildesk.web import page_cache
 from tests.mails import make_mail
-from tests.web.conftest import ANA, OTHER, client_for, csrf_of, open_ticket
+from tests.web.conftest import ANA, OTHER, client_for, csrf_of, open_ticket, sent
 
 # Transaction control, and the pool's liveness check on PostgreSQL (an empty statement).
 _CONTROL = ("BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK", ";")
@@ -26,35 +23,10 @@ _CONTROL = ("BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK", ";")
 
 @contextmanager
 def statements(desk: Desk) -> Iterator[list[str]]:
-    """Every SQL statement the database driver sends meanwhile, transaction control left out.
-
-    Seen by the driver itself (SQLite's trace callback, libpq's protocol trace), so a query
-    sent past SQLAlchemy's events is counted too. The pool starts over with new, traced
-    connections.
-    """
-    engine = desk.db.engine
-    engine.dispose()
-    seen: list[str] = []
-    with tempfile.TemporaryFile() as protocol:
-
-        def trace(dbapi_connection: Any, _record: Any) -> None:
-            if engine.dialect.name == "sqlite":
-                dbapi_connection.set_trace_callback(seen.append)
-            else:
-                dbapi_connection.pgconn.trace(protocol.fileno())
-                dbapi_connection.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
-
-        event.listen(engine, "connect", trace)
-        try:
-            yield seen
-        finally:
-            event.remove(engine, "connect", trace)
-            engine.dispose()
-            protocol.seek(0)
-            for line in protocol.read().decode("utf-8", "replace").splitlines():
-                parts = line.split("\t")
-                if len(parts) > 3 and parts[0] == "F" and parts[2] in ("Query", "Parse"):
-                    seen.append(parts[3].strip())
+    """Every SQL statement the database driver sends meanwhile (`sent`), transaction
+    control left out."""
+    with sent(desk) as seen:
+        yield seen
     seen[:] = [s for s in seen if s.strip().strip('"').strip().upper() not in _CONTROL]
 
 
