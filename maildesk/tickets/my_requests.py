@@ -96,6 +96,7 @@ def send_list_link(session: Session, desk: Desk, email: str, now: datetime) -> b
             "hours": desk.config.web.list_hours,
         },
     )
+    session.flush()  # the rows written either way: a stranger's are rolled back after
     if count:
         savepoint.commit()
     else:

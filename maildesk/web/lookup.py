@@ -107,6 +107,7 @@ def send_link() -> ResponseReturnValue:
                 "requester_name": ticket.requester_name,
             },
         )
+        session.flush()  # the rows written either way: a non-match's are rolled back after
         if found is None:
             savepoint.rollback()
         else:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from maildesk import config as config_mod
 from maildesk import signing
@@ -152,3 +152,29 @@ def test_the_form_is_rate_limited_per_address_and_per_client(desk: Desk) -> None
     other_client = client_for(desk)
     statuses = [_ask(other_client, f"v{i}@correo.example")[0] for i in range(11)]
     assert statuses[:10] == [200] * 10 and statuses[10] == 429
+
+
+def test_a_known_address_and_a_stranger_write_the_same_rows(desks: dict[str, Desk]) -> None:
+    """Both queue the link's mail and write it (the stranger's is rolled back after): the
+    same statements, so the time taken does not tell whether an address has requests."""
+    norte = desks["norte"]
+    _write(norte, NORTE, "Fuga en el baño")
+    writes: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *_: object) -> None:
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE")):
+            writes.append(" ".join(statement.split()[:3]).upper())
+
+    client = client_for(norte)
+    seen: dict[str, list[str]] = {}
+    for typed in (RESIDENT, "extrana@correo.example"):
+        writes.clear()
+        event.listen(norte.db.engine, "before_cursor_execute", record)
+        try:
+            assert _ask(client, typed)[0] == 200
+        finally:
+            event.remove(norte.db.engine, "before_cursor_execute", record)
+        seen[typed] = list(writes)
+    assert "INSERT INTO OUTBOX" in seen[RESIDENT]
+    assert seen["extrana@correo.example"] == seen[RESIDENT]
+    assert len(_links(norte)) == 1
