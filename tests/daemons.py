@@ -35,6 +35,18 @@ class Running:
         return self.log_text()
 
 
+def init_folder(folder: Path) -> None:
+    """`maildesk init` of a new desk in `folder`, as its first-day command does it."""
+    done = subprocess.run(
+        [sys.executable, "-m", "maildesk", "init", str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=folder,
+    )
+    assert done.returncode == 0, done.stderr
+
+
 @contextmanager
 def embedded_daemon(folder: Path, extra_env: dict[str, str] | None = None) -> Iterator[Running]:
     """`maildesk run` with no config in `folder`, on free ports; killed if still up at the end."""

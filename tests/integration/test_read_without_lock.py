@@ -8,16 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.daemons import init_folder
+
 
 def test_ticket_list_answers_while_another_process_holds_the_write_lock(tmp_path: Path) -> None:
-    init = subprocess.run(
-        [sys.executable, "-m", "maildesk", "init", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-    )
-    assert init.returncode == 0, init.stderr
+    init_folder(tmp_path)
     [database] = tmp_path.rglob("maildesk.db")
     writer = sqlite3.connect(database, isolation_level=None)
     try:

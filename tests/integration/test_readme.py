@@ -882,7 +882,8 @@ def test_fetch_throughput_times_the_import_against_the_fetch_and_the_parse_floor
         assert re.search(
             r"floor     fetch \+ stdlib parse, all parts: +[\d.]+ s +[\d.]+ mails/s", out
         )
-        assert re.search(r"ratio maildesk/floor: \d+\.\d{3}", out)
+        # A dozen mails: the command's start-up, subtracted, can outweigh the import itself.
+        assert re.search(r"ratio maildesk/floor: -?\d+\.\d{3}", out)
 
 
 def test_latency_times_confirmations_against_the_relay_and_the_push_delay(story: Story) -> None:

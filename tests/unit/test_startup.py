@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.daemons import init_folder
+
 # Each is a second or a good part of one at start-up; only the commands that use them pay.
 HEAVY = (
     "alembic",
@@ -43,14 +45,7 @@ def test_importing_the_command_loads_no_heavy_library(tmp_path: Path) -> None:
 
 def test_ticket_list_checks_the_schema_without_alembic(tmp_path: Path) -> None:
     """`ticket list` on a desk compares the schema revision with the one it knows, Alembic unloaded."""
-    init = subprocess.run(
-        [sys.executable, "-m", "maildesk", "init", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-    )
-    assert init.returncode == 0, init.stderr
+    init_folder(tmp_path)
     loaded = loaded_after(
         "import contextlib, io\n"
         "from maildesk.cli import main\n"

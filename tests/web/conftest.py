@@ -17,6 +17,8 @@ from sqlalchemy import event, select
 from maildesk.context import Desk
 from maildesk.inbound.accept import accept
 from maildesk.models import Ticket
+from maildesk.tickets import staff
+from maildesk.tickets.actor import Actor, Via
 from maildesk.web import create_app
 from tests.conftest import DeskFactory
 from tests.mails import make_mail
@@ -52,6 +54,19 @@ def open_ticket(desk: Desk, *, sender: str = RESIDENT, **kwargs: object) -> Open
         ).first()
         assert ticket is not None
         return Opened(ticket.number, ticket.status_token)
+
+
+def answer_as_ana(desk: Desk, number: int, text: str) -> None:
+    """Ana takes the ticket and answers it from the console, the desk's clock standing still."""
+    member = desk.config.staff_member(ANA)
+    assert member is not None
+    with desk.db.transaction() as session:
+        ticket = session.scalars(select(Ticket).where(Ticket.number == number)).one()
+        with staff.update(
+            session, desk, ticket, Actor.staff(member, Via.CONSOLE), desk.clock.now()
+        ) as change:
+            change.take()
+            change.answer(text)
 
 
 def client_for(desk: Desk) -> FlaskClient:

@@ -27,15 +27,13 @@ from maildesk.context import Desk, open_install
 from maildesk.inbound.accept import accept
 from maildesk.inbound.runner import process_pending
 from maildesk.models import Ticket
-from maildesk.tickets import staff
-from maildesk.tickets.actor import Actor, Via
 from maildesk.web import create_app, fast_page, page_cache
 from maildesk.web.hosts import desk_hosts
 from maildesk.web.metrics import LATENCY
 from tests.conftest import SECRET, DeskFactory
 from tests.desks import NORTE, SUR, install_toml
 from tests.mails import make_mail
-from tests.web.conftest import ANA, RESIDENT, client_for, csrf_of, open_ticket, sent
+from tests.web.conftest import ANA, RESIDENT, answer_as_ana, client_for, csrf_of, open_ticket, sent
 from tests.web.test_shared_limits import redis_url  # noqa: F401 (a fixture, asked by name)
 
 if TYPE_CHECKING:
@@ -167,15 +165,7 @@ def test_a_change_is_never_served_stale_by_the_fast_path(staffed: Desk) -> None:
     client.get(path)
     before = client.get(path).get_data(as_text=True)
     assert "Recibida" in before
-    member = staffed.config.staff_member(ANA)
-    assert member is not None
-    with staffed.db.transaction() as session:
-        ticket = session.scalars(select(Ticket).where(Ticket.number == opened.number)).one()
-        with staff.update(
-            session, staffed, ticket, Actor.staff(member, Via.CONSOLE), staffed.clock.now()
-        ) as change:
-            change.take()
-            change.answer("Vamos mañana a las 10 con el gasfíter.")
+    answer_as_ana(staffed, opened.number, "Vamos mañana a las 10 con el gasfíter.")
     handed = flask_app.calls
     after = client.get(path).get_data(as_text=True)
     assert flask_app.calls == handed + 1

@@ -6,16 +6,11 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import select
-
 from maildesk.context import Desk
 from maildesk.inbound.accept import accept
-from maildesk.models import Ticket
-from maildesk.tickets import staff
-from maildesk.tickets.actor import Actor, Via
 from maildesk.web import page_cache
 from tests.mails import make_mail
-from tests.web.conftest import ANA, OTHER, client_for, csrf_of, open_ticket, sent
+from tests.web.conftest import OTHER, answer_as_ana, client_for, csrf_of, open_ticket, sent
 
 # Transaction control, and the pool's liveness check on PostgreSQL (an empty statement).
 _CONTROL = ("BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK", ";")
@@ -71,15 +66,7 @@ def test_page_changes_right_after_a_staff_update_with_the_clock_standing_still(
     client = client_for(staffed)
     before = client.get(f"/t/{opened.token}").get_data(as_text=True)
     assert "Recibida" in before
-    member = staffed.config.staff_member(ANA)
-    assert member is not None
-    with staffed.db.transaction() as session:
-        ticket = session.scalars(select(Ticket).where(Ticket.number == opened.number)).one()
-        with staff.update(
-            session, staffed, ticket, Actor.staff(member, Via.CONSOLE), staffed.clock.now()
-        ) as change:
-            change.take()
-            change.answer("Vamos mañana a las 10 con el gasfíter.")
+    answer_as_ana(staffed, opened.number, "Vamos mañana a las 10 con el gasfíter.")
     after = client.get(f"/t/{opened.token}").get_data(as_text=True)
     assert "Vamos mañana a las 10 con el gasfíter." in after
     assert "En progreso" in after and "Ana" in after
