@@ -62,11 +62,13 @@ BATCH_BYTES = 16 * 1024 * 1024
 """And at most about this much raw mail a batch (two batches are in memory at once)."""
 
 
-def _lock_pending(session: Session, desk: Desk, inbound_id: int) -> Inbound | None:
-    query = select(Inbound).where(Inbound.id == inbound_id, Inbound.status == ingest.PENDING)
+def _lock_pending(session: Session, desk: Desk, inbound_ids: Sequence[int]) -> dict[int, Inbound]:
+    """The mails of `inbound_ids` still pending, locked for this transaction (on
+    PostgreSQL; SQLite's transaction holds the write lock), by id."""
+    query = select(Inbound).where(Inbound.id.in_(inbound_ids), Inbound.status == ingest.PENDING)
     if desk.db.is_postgres:
         query = query.with_for_update(skip_locked=True)
-    return session.scalars(query).first()
+    return {row.id: row for row in session.scalars(query)}
 
 
 def _status(session: Session, inbound_id: int) -> str:
@@ -81,7 +83,7 @@ def _claim(desk: Desk, inbound_id: int) -> BinaryIO | str:
     before any work, so a mail that kills the process cannot crash-loop the daemon.
     """
     with desk.db.transaction() as session:
-        row = _lock_pending(session, desk, inbound_id)
+        row = _lock_pending(session, desk, [inbound_id]).get(inbound_id)
         if row is None:
             return _status(session, inbound_id)
         if row.attempts >= desk.config.limits.attempts:
@@ -119,7 +121,7 @@ def _process_one(desk: Desk, inbound_id: int) -> str:
     logs.note(message_id=mail.message_id)
     try:
         with disk_full_is_temporary(), desk.db.transaction() as session:
-            row = _lock_pending(session, desk, inbound_id)
+            row = _lock_pending(session, desk, [inbound_id]).get(inbound_id)
             if row is None:
                 return _status(session, inbound_id)
             return _settle(session, desk, row, mail)
@@ -278,34 +280,39 @@ def _dispatch_for_a_while(
     """Dispatch mails in one transaction until `BATCH_SECONDS` have gone by; their statuses.
 
     The bound keeps SQLite's write lock from being held for a whole slow batch: the
-    outbox's record of a 250 and the listener's store wait at most this long.
+    outbox's record of a 250 and the listener's store wait at most this long. The mails
+    still pending are locked at once, one statement for the transaction.
     """
     started = time.monotonic()
     statuses: list[str] = []
     with disk_full_is_temporary(), desk.db.transaction() as session:
+        rows = _lock_pending(session, desk, ids)
         for inbound_id in ids:
-            statuses.append(_dispatch_in_savepoint(session, desk, inbound_id, mails[inbound_id]))
+            row = rows.get(inbound_id)
+            statuses.append(
+                _dispatch_in_savepoint(session, desk, row, mails[inbound_id])
+                if row is not None
+                else _status(session, inbound_id)
+            )
             if time.monotonic() - started > BATCH_SECONDS:
                 break
     return statuses
 
 
 def _dispatch_in_savepoint(
-    session: Session, desk: Desk, inbound_id: int, read: ParsedMail | ReadFailed
+    session: Session, desk: Desk, row: Inbound, read: ParsedMail | ReadFailed
 ) -> str:
-    """One mail of a batch: its work kept, or rolled back alone and its try failed.
+    """One locked mail of a batch: its work kept, or rolled back alone and its try failed.
 
     Every line logged meanwhile names the mail's Message-Id and ticket (`logs.about`)."""
     if isinstance(read, ReadFailed):
-        return _note_failure(session, desk, inbound_id, read)
+        return _note_failure(session, desk, row.id, read)
     with logs.about(message_id=read.message_id):
-        return _dispatch_mail(session, desk, inbound_id, read)
+        return _dispatch_mail(session, desk, row, read)
 
 
-def _dispatch_mail(session: Session, desk: Desk, inbound_id: int, read: ParsedMail) -> str:
-    row = _lock_pending(session, desk, inbound_id)
-    if row is None:
-        return _status(session, inbound_id)
+def _dispatch_mail(session: Session, desk: Desk, row: Inbound, read: ParsedMail) -> str:
+    inbound_id = row.id
     try:
         with disk_full_is_temporary(), session.begin_nested():
             return _settle(session, desk, row, read)

@@ -98,7 +98,7 @@ def queue_mail(
             in_reply_to = in_reply_to or (references[-1] if references else None)
         # Recorded first: a file too large to attach is linked by its stored row's id.
         recorded = Message(
-            ticket_id=ticket.id,
+            ticket=ticket,
             direction=Direction.OUTBOUND.value,
             kind=kind.value,
             public=public,
@@ -147,7 +147,7 @@ def queue_mail(
         # Files recorded nowhere (no ticket) travel in the bytes, built now.
         raw=draft.build(carried).as_bytes() if carried and recorded is None else None,
         desk_id=desk.desk_id,
-        ticket_id=ticket.id if ticket is not None else None,
+        ticket=ticket,
         kind=kind.value,
         recipient=to,
         envelope_from=reply_to or desk.address,

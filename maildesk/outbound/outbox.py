@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
 from maildesk import logs
@@ -71,15 +71,20 @@ def automatic_sent_recently(session: Session, recipient: str, now: datetime) -> 
     return (written or 0) + pending
 
 
-def bouncing(session: Session, ticket_id: int, recipient: str) -> bool:
+def bouncing(session: Session, ticket: Ticket, recipient: str) -> bool:
     """Is `recipient` a participant of the ticket whose address the relay refused?
 
-    Read without flushing the session: a participant added in it is not bouncing yet,
-    and one flagged in it is the session's own object, flag included."""
+    A ticket whose participants this session holds already (a new ticket, or one whose
+    list was read) is answered from them: every participant added or flagged in the
+    session is among them. Otherwise it is read without flushing the session: a
+    participant added in it is not bouncing yet, and one flagged in it is the session's
+    own object, flag included."""
+    if "participants" in inspect(ticket).dict:
+        return any(p.email == recipient and p.bouncing for p in ticket.participants)
     with session.no_autoflush:
         found = session.scalar(
             select(Participant).where(
-                Participant.ticket_id == ticket_id, Participant.email == recipient
+                Participant.ticket_id == ticket.id, Participant.email == recipient
             )
         )
     return found is not None and found.bouncing
@@ -97,7 +102,7 @@ def enqueue(
     *,
     raw: bytes | None = None,
     desk_id: int,
-    ticket_id: int | None,
+    ticket: Ticket | None,
     kind: str,
     recipient: str,
     envelope_from: str,
@@ -116,11 +121,11 @@ def enqueue(
         if count >= cap_per_hour:
             held = count
             why_held = f"held: {held} automatic mails to this address in the last hour"
-    if ticket_id is not None and bouncing(session, ticket_id, recipient):
+    if ticket is not None and bouncing(session, ticket, recipient):
         why_held = "held: the relay refused this address before (bouncing)"
     row = Outbox(
         desk_id=desk_id,
-        ticket_id=ticket_id,
+        ticket_id=ticket.id if ticket is not None else None,
         kind=kind,
         recipient=recipient,
         envelope_from=envelope_from,

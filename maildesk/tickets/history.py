@@ -47,7 +47,7 @@ def record_event(
     detail: Mapping[str, Any] | None = None,
 ) -> Event:
     event = Event(
-        ticket_id=ticket.id,
+        ticket=ticket,
         at=now,
         actor=actor,
         kind=kind.value,
@@ -66,24 +66,28 @@ def add_participant(
     *,
     role: ParticipantRole,
     name: str = "",
-    first: bool = False,
 ) -> None:
-    """Add `email` to the ticket once; `first` (a ticket's requester) has nobody to look for.
+    """Add `email` to the ticket once.
 
     The row is written with the session's next flush, which any query of participants
-    makes first."""
+    makes first. A ticket not written yet has only the participants added to it here,
+    so they are looked for among those (a new ticket's requester: nobody, no query)."""
     email = email.strip().lower()
     if not email:
         return
-    exists = None
-    if not first:
-        exists = session.scalar(
-            select(Participant.id).where(
-                Participant.ticket_id == ticket.id, Participant.email == email
+    if ticket.id is None:
+        exists = any(p.email == email for p in ticket.participants)
+    else:
+        exists = (
+            session.scalar(
+                select(Participant.id).where(
+                    Participant.ticket_id == ticket.id, Participant.email == email
+                )
             )
+            is not None
         )
-    if exists is None:
-        session.add(Participant(ticket_id=ticket.id, email=email, name=name, role=role.value))
+    if not exists:
+        session.add(Participant(ticket=ticket, email=email, name=name, role=role.value))
 
 
 def participant_role(session: Session, ticket: Ticket, address: str) -> ParticipantRole | None:
@@ -132,7 +136,7 @@ def add_inbound_message(
     `text` replaces the mail's own text, e.g. a reply without its quoted history.
     """
     message = Message(
-        ticket_id=ticket.id,
+        ticket=ticket,
         direction=Direction.INBOUND.value,
         kind=kind.value,
         public=public,
@@ -183,7 +187,7 @@ def add_message(
 ) -> Message:
     """A message written on someone's behalf (not a parsed mail), with its files and event."""
     message = Message(
-        ticket_id=ticket.id,
+        ticket=ticket,
         direction=Direction.INBOUND.value,
         kind=kind.value,
         public=public,

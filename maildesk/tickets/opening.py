@@ -78,6 +78,9 @@ def open_ticket(
 ) -> Ticket:
     """The ticket row, classified and routed, with its requester and its first event.
 
+    Nothing is flushed: the rows are written with the first message (`add_inbound_message`,
+    `add_message`), whose flush the ticket's id comes from.
+
     A sender the directory knows gets their unit valid today and their relation to it
     (when they have several, the one the text names); `unit` stays what the text named.
 
@@ -140,14 +143,12 @@ def open_ticket(
     if not imported:
         refresh_due(desk.config, ticket, now)
     session.add(ticket)
-    session.flush()
     add_participant(
         session,
         ticket,
         requester_email,
         role=ParticipantRole.REQUESTER,
         name=requester_name,
-        first=True,
     )
     detail: dict[str, str | bool | None] = {
         "channel": str(channel),

@@ -178,7 +178,7 @@ def queue(session: Session, desk: Desk) -> None:
         session,
         draft,
         desk_id=desk.desk_id,
-        ticket_id=None,
+        ticket=None,
         kind="lookup",
         recipient="vecina@correo.example",
         envelope_from=desk.address,
