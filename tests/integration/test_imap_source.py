@@ -444,6 +444,40 @@ def test_run_wakes_up_on_idle_and_stops_quickly(
     stop_within(thread, stop, 2.0)
 
 
+def test_mail_that_comes_just_before_idle_is_not_left_for_the_next_round(
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    make_watcher: Callable[..., ImapWatcher],
+    run_in_thread: Runner,
+    store: MemoryStore,
+) -> None:
+    """A mail appended after the pass's last search and before IDLE: the server tells of
+    it only when a command ends, so the first IDLE ends soon and the mail is stored within
+    seconds, not at the next round (poll_seconds, 600 s here)."""
+    appended = threading.Event()
+    raw = mail("between the search and IDLE")
+
+    def connect(config: ImapConfig) -> IMAPClient:
+        client = connect_imap(config)
+        real_idle = client.idle
+
+        def idle() -> None:
+            if not appended.is_set():
+                dovecot.append(imap_user.username, raw)
+                appended.set()
+            real_idle()
+
+        client.idle = idle
+        return client
+
+    watcher = make_watcher(imap_user.config(idle=True, poll_seconds=600), connect=connect)
+    stop, stored = threading.Event(), list[int]()
+    thread = run_in_thread(watcher, stop, stored)
+    assert appended.wait(10), "the watcher never entered IDLE"
+    store.wait_until(lambda s: raw in s.raws, timeout=5)
+    stop_within(thread, stop, 2.0)
+
+
 def test_run_polls_without_idle(
     dovecot: Dovecot,
     imap_user: ImapUser,

@@ -71,6 +71,7 @@ log = logging.getLogger(__name__)
 IMPORTED_FLAG = b"$MaildeskImported"
 MAX_IDLE_SECONDS = 25 * 60  # RFC 2177: re-issue IDLE before the server's 30-minute timeout
 IDLE_SLICE_SECONDS = 1.0  # how long one idle_check may block: bounds how late `stop` is seen
+IDLE_FIRST_SECONDS = 1.0  # the first IDLE of a wait ends this soon (`ImapWatcher._wait`)
 MAX_BATCH_BYTES = 64 * 1024 * 1024  # a batch of 50 huge mails must not need gigabytes of memory
 
 # What a broken or refused connection looks like: socket and TLS errors are OSError;
@@ -616,18 +617,33 @@ class ImapWatcher:
             log.exception("%s: on_stored callback failed", self.mailbox)
 
     def _wait(self, stop: threading.Event) -> None:
-        """Until new mail, `poll_seconds`, or `stop`: with IDLE when the server has it."""
+        """Until new mail, `poll_seconds`, or `stop`: with IDLE when the server has it.
+
+        The first IDLE of a wait ends after `IDLE_FIRST_SECONDS`: mail that came between
+        the pass's last search and IDLE is told of when a command ends, not while idling
+        (Dovecot's notification starts with the IDLE), so it would wait for the round.
+        """
         client = self._client
         if client is None or not self.config.idle or not client.has_capability("IDLE"):
             stop.wait(self._round_seconds())
             return
         deadline = time.monotonic() + self._round_seconds()
-        client.idle()
+        first = time.monotonic() + IDLE_FIRST_SECONDS
+        while not stop.is_set() and time.monotonic() < deadline:
+            client.idle()
+            told = self._idle_until(client, stop, min(first, deadline))
+            _text, after = client.idle_done()
+            if told or any(_is_new_mail(r) for r in after):
+                return
+            first = deadline
+
+    def _idle_until(self, client: IMAPClient, stop: threading.Event, until: float) -> bool:
+        """Idle until `until` or `stop`; whether the server told of new mail."""
         quick_empty = 0
         while not stop.is_set():
-            left = deadline - time.monotonic()
+            left = until - time.monotonic()
             if left <= 0:
-                break
+                return False
             slice_ = min(IDLE_SLICE_SECONDS, left)
             started = time.monotonic()
             responses = client.idle_check(timeout=slice_)
@@ -635,7 +651,7 @@ class ImapWatcher:
                 raise imaplib.IMAP4.abort("server said BYE during IDLE")
             if any(_is_new_mail(r) for r in responses):
                 log.debug("%s: IDLE reports new mail", self.mailbox)
-                break
+                return True
             # imapclient swallows EOF in idle_check: a closed connection looks like a
             # readable socket that yields nothing, again and again.
             if not responses and time.monotonic() - started < slice_ / 2:
@@ -644,7 +660,7 @@ class ImapWatcher:
                     raise imaplib.IMAP4.abort("connection closed during IDLE")
             else:
                 quick_empty = 0
-        client.idle_done()
+        return False
 
     def _round_seconds(self) -> float:
         """The longest wait between passes: `poll_seconds`, and a third of a lease, so the
