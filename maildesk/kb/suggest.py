@@ -68,5 +68,5 @@ def suggest(
             snippet=articles.snippet(body, wanted),
             url=article_url(base_url, language, slug),
         )
-        for title, slug, body in session.execute(statement, params)
+        for title, slug, body in session.connection().execute(statement, params)
     ]

@@ -49,16 +49,16 @@ def backoff(attempts: int) -> timedelta:
 
 def automatic_sent_recently(session: Session, recipient: str, now: datetime) -> int:
     """Automatic mail to `recipient` in the last hour, counting what this session queued
-    and has not written yet (instead of flushing every pending row of the ticket first)."""
-    with session.no_autoflush:
-        written = session.scalar(
-            select(func.count(Outbox.id)).where(
-                Outbox.recipient == recipient,
-                Outbox.automatic.is_(True),
-                Outbox.status != SUPPRESSED,
-                Outbox.created_at > now - timedelta(hours=1),
-            )
+    and has not written yet (instead of flushing every pending row of the ticket first;
+    the count runs on the session's connection, without the ORM's bookkeeping)."""
+    written = session.connection().scalar(
+        select(func.count(Outbox.id)).where(
+            Outbox.recipient == recipient,
+            Outbox.automatic.is_(True),
+            Outbox.status != SUPPRESSED,
+            Outbox.created_at > now - timedelta(hours=1),
         )
+    )
     pending = sum(
         1
         for row in session.new
