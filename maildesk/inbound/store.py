@@ -20,15 +20,15 @@ from email.policy import compat32
 from sqlite3 import Blob
 from typing import BinaryIO
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from maildesk.clock import Clock
 from maildesk.db import Database
 from maildesk.inbound.lease import Lease
 from maildesk.inbound.sources.imap import Backfill, Fetched, Position
-from maildesk.models import Inbound, MailboxPosition
+from maildesk.models import Inbound, InboundRaw, MailboxPosition
 from maildesk.storage import BlobStore, disk_full_is_temporary
 
 PENDING, PROCESSED, IGNORED, QUARANTINED = "pending", "processed", "ignored", "quarantined"
@@ -107,7 +107,6 @@ def store(
         source=source,
         source_key=source_key,
         dedupe_key=key,
-        raw=func.zeroblob(len(raw)) if _sqlite(session) else raw,
         size=len(raw),
         envelope_from=envelope_from,
         envelope_to=",".join(envelope_to),
@@ -120,8 +119,7 @@ def store(
         with session.begin_nested():
             session.add(row)
             session.flush()
-            if _sqlite(session):
-                _write_sqlite_blob(session, row.id, raw)
+            _write_raw(session, row.id, raw)
     except IntegrityError:
         # Another worker stored the same mail between our look-up and insert.
         winner = session.scalars(
@@ -135,18 +133,45 @@ def _sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
-def _sqlite_blob(session: Session, inbound_id: int, *, readonly: bool) -> Blob:
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """A table that holds raw mails, its column and the key that is the mail's id (on
+    SQLite the rowid, which its incremental blob I/O needs)."""
+
+    table: str
+    raw: InstrumentedAttribute[bytes]
+    key: InstrumentedAttribute[int]
+
+
+_RAW_TABLE = _Place("inbound_raw", InboundRaw.raw, InboundRaw.inbound_id)
+_INBOUND_ROW = _Place("inbound", Inbound.raw, Inbound.id)
+"""Where mail pending at the upgrade to 0019 stays, and where the previous release's
+workers store it until they are restarted."""
+
+
+def _write_raw(session: Session, inbound_id: int, raw: bytes) -> None:
+    """The mail's row of `inbound_raw`: on SQLite a zeroblob filled a `PIECE` at a time."""
+    if not _sqlite(session):
+        session.execute(insert(InboundRaw).values(inbound_id=inbound_id, raw=raw))
+        return
+    session.execute(insert(InboundRaw).values(inbound_id=inbound_id, raw=func.zeroblob(len(raw))))
+    view = memoryview(raw)
+    with _sqlite_blob(session, _RAW_TABLE, inbound_id, readonly=False) as blob:
+        for start in range(0, len(view), PIECE):
+            blob.write(view[start : start + PIECE])
+
+
+def _place(session: Session, inbound_id: int) -> _Place:
+    """Where this mail's bytes are: `inbound_raw`, or `inbound` for mail kept there."""
+    moved = session.scalar(select(InboundRaw.inbound_id).where(InboundRaw.inbound_id == inbound_id))
+    return _RAW_TABLE if moved is not None else _INBOUND_ROW
+
+
+def _sqlite_blob(session: Session, place: _Place, inbound_id: int, *, readonly: bool) -> Blob:
     """SQLite's incremental I/O on a stored raw mail, in the session's transaction."""
     driver = session.connection().connection.driver_connection
     assert isinstance(driver, sqlite3.Connection)
-    return driver.blobopen("inbound", "raw", inbound_id, readonly=readonly)
-
-
-def _write_sqlite_blob(session: Session, inbound_id: int, raw: bytes) -> None:
-    view = memoryview(raw)
-    with _sqlite_blob(session, inbound_id, readonly=False) as blob:
-        for start in range(0, len(view), PIECE):
-            blob.write(view[start : start + PIECE])
+    return driver.blobopen(place.table, "raw", inbound_id, readonly=readonly)
 
 
 def raw_file(session: Session, blobs: BlobStore, inbound_id: int) -> BinaryIO:
@@ -158,19 +183,18 @@ def raw_file(session: Session, blobs: BlobStore, inbound_id: int) -> BinaryIO:
     with disk_full_is_temporary():
         copy = blobs.scratch()
         try:
+            place = _place(session, inbound_id)
             if _sqlite(session):
-                with _sqlite_blob(session, inbound_id, readonly=True) as blob:
+                with _sqlite_blob(session, place, inbound_id, readonly=True) as blob:
                     while piece := blob.read(PIECE):
                         copy.write(piece)
             else:
-                size = session.scalar(
-                    select(func.length(Inbound.raw)).where(Inbound.id == inbound_id)
-                )
+                size = session.scalar(select(func.length(place.raw)).where(place.key == inbound_id))
                 for start in range(1, (size or 0) + 1, PIECE):
                     copy.write(
                         session.scalars(
-                            select(func.substr(Inbound.raw, start, PIECE)).where(
-                                Inbound.id == inbound_id
+                            select(func.substr(place.raw, start, PIECE)).where(
+                                place.key == inbound_id
                             )
                         ).one()
                     )
