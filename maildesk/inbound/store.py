@@ -18,7 +18,7 @@ from datetime import datetime
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from sqlite3 import Blob
-from typing import BinaryIO
+from typing import Any, BinaryIO, cast
 
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +26,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from maildesk.clock import Clock
 from maildesk.db import Database
+from maildesk.errors import TemporaryError
 from maildesk.inbound.lease import Lease
 from maildesk.inbound.sources.imap import Backfill, Fetched, Position
 from maildesk.models import Inbound, InboundRaw, MailboxPosition
@@ -150,15 +151,34 @@ workers store it until they are restarted."""
 
 
 def _write_raw(session: Session, inbound_id: int, raw: bytes) -> None:
-    """The mail's row of `inbound_raw`: on SQLite a zeroblob filled a `PIECE` at a time."""
+    """The mail's row of `inbound_raw`, sent a `PIECE` at a time: on SQLite a zeroblob then
+    filled; on PostgreSQL one COPY (the driver's connection would keep a buffer the size of
+    an INSERT that carried the mail, for as long as it stays open)."""
+    view = memoryview(raw)
     if not _sqlite(session):
-        session.execute(insert(InboundRaw).values(inbound_id=inbound_id, raw=raw))
+        _copy_postgres(session, inbound_id, view)
         return
     session.execute(insert(InboundRaw).values(inbound_id=inbound_id, raw=func.zeroblob(len(raw))))
-    view = memoryview(raw)
     with _sqlite_blob(session, _RAW_TABLE, inbound_id, readonly=False) as blob:
         for start in range(0, len(view), PIECE):
             blob.write(view[start : start + PIECE])
+
+
+def _copy_postgres(session: Session, inbound_id: int, raw: memoryview) -> None:
+    """COPY's text format: the bytea as `\\x` and hex, written a `PIECE` at a time. The
+    driver's own errors are not SQLAlchemy's: a lost server is made temporary here."""
+    import psycopg
+
+    driver = cast("psycopg.Connection[Any]", session.connection().connection.driver_connection)
+    statement = "COPY inbound_raw (inbound_id, raw) FROM STDIN"
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            copy.write(f"{inbound_id}\t\\\\x".encode())
+            for start in range(0, len(raw), PIECE):
+                copy.write(raw[start : start + PIECE].hex().encode())
+            copy.write(b"\n")
+    except psycopg.OperationalError as exc:
+        raise TemporaryError(f"database unavailable: {exc}") from exc
 
 
 def _place(session: Session, inbound_id: int) -> _Place:
