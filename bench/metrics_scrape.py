@@ -33,10 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate_history import drop, generate  # noqa: E402
 from prometheus_client import generate_latest  # noqa: E402
-from sqlalchemy import func, insert, select, text  # noqa: E402
+from sqlalchemy import func, insert, literal, select, text  # noqa: E402
 
 from maildesk.context import Desk  # noqa: E402
-from maildesk.models import Escalation, Inbound, Outbox, Ticket  # noqa: E402
+from maildesk.models import Escalation, Inbound, InboundRaw, Outbox, Ticket  # noqa: E402
 from maildesk.web.metrics import registry_for  # noqa: E402
 
 RAW = b"Subject: Fuga de agua\r\n\r\n" + b"Hay una fuga en el depto 402. " * 66  # about 2 kB
@@ -66,7 +66,6 @@ def add_mail_outbox_escalations(desk: Desk, messages: int) -> None:
                     "source": "imap",
                     "source_key": f"bench;1:{n}",
                     "dedupe_key": f"{n:064d}",
-                    "raw": RAW,
                     "size": len(RAW),
                     "envelope_to": "",
                     "received_at": now,
@@ -83,6 +82,9 @@ def add_mail_outbox_escalations(desk: Desk, messages: int) -> None:
                 rows = []
         if rows:
             conn.execute(insert(Inbound), rows)
+        conn.execute(
+            insert(InboundRaw).from_select(["inbound_id", "raw"], select(Inbound.id, literal(RAW)))
+        )
         outbox: list[dict[str, Any]] = []
         for n, ticket_id in enumerate(ids):
             outbox.append(

@@ -228,7 +228,8 @@ class Event(Base):
 
 
 class Inbound(Base):
-    """A raw mail as received, stored once before anything else is done with it."""
+    """A mail as received (its bytes in `InboundRaw`), stored once before anything else is
+    done with it."""
 
     __tablename__ = "inbound"
     __table_args__ = (
@@ -243,9 +244,10 @@ class Inbound(Base):
     source: Mapped[str] = mapped_column(String(20))
     source_key: Mapped[str | None] = mapped_column(String(500))
     dedupe_key: Mapped[str] = mapped_column(String(64))
-    # Deferred: a row is loaded many times on a mail's way and the raw mail may be 30 MB;
-    # the reader gets it as a file (`inbound.store.raw_file`).
-    raw: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    # Where the raw mail was kept until 0019; empty since (`InboundRaw` holds it). Kept
+    # while the previous release's workers may still store mail here during an upgrade
+    # (`inbound.store.raw_file` reads it back from either); deferred, as it may be 30 MB.
+    raw: Mapped[bytes] = mapped_column(LargeBinary, deferred=True, default=b"")
     size: Mapped[int] = mapped_column(Integer)
     envelope_from: Mapped[str | None] = mapped_column(String(320))
     envelope_to: Mapped[str] = mapped_column(Text, default="")
@@ -258,6 +260,20 @@ class Inbound(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class InboundRaw(Base):
+    """A stored mail's bytes, written once at store time and never updated (a purge empties
+    them): on SQLite every UPDATE of a row rebuilds it whole, and the `inbound` row is
+    updated at each try and at the end, which cost twice a 30 MB mail each time."""
+
+    __tablename__ = "inbound_raw"
+    # The table's rowid on SQLite, so its incremental blob I/O finds the row by this id.
+    inbound_id: Mapped[int] = mapped_column(
+        ForeignKey("inbound.id"), primary_key=True, autoincrement=False
+    )
+    # Last column: SQLite writes a trailing zeroblob without making it in memory.
+    raw: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
 
 
 class Outbox(Base):

@@ -18,17 +18,18 @@ from datetime import datetime
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from sqlite3 import Blob
-from typing import BinaryIO
+from typing import Any, BinaryIO, cast
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from maildesk.clock import Clock
 from maildesk.db import Database
+from maildesk.errors import TemporaryError
 from maildesk.inbound.lease import Lease
 from maildesk.inbound.sources.imap import Backfill, Fetched, Position
-from maildesk.models import Inbound, MailboxPosition
+from maildesk.models import Inbound, InboundRaw, MailboxPosition
 from maildesk.storage import BlobStore, disk_full_is_temporary
 
 PENDING, PROCESSED, IGNORED, QUARANTINED = "pending", "processed", "ignored", "quarantined"
@@ -107,7 +108,6 @@ def store(
         source=source,
         source_key=source_key,
         dedupe_key=key,
-        raw=func.zeroblob(len(raw)) if _sqlite(session) else raw,
         size=len(raw),
         envelope_from=envelope_from,
         envelope_to=",".join(envelope_to),
@@ -120,8 +120,7 @@ def store(
         with session.begin_nested():
             session.add(row)
             session.flush()
-            if _sqlite(session):
-                _write_sqlite_blob(session, row.id, raw)
+            _write_raw(session, row.id, raw)
     except IntegrityError:
         # Another worker stored the same mail between our look-up and insert.
         winner = session.scalars(
@@ -135,18 +134,64 @@ def _sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
-def _sqlite_blob(session: Session, inbound_id: int, *, readonly: bool) -> Blob:
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """A table that holds raw mails, its column and the key that is the mail's id (on
+    SQLite the rowid, which its incremental blob I/O needs)."""
+
+    table: str
+    raw: InstrumentedAttribute[bytes]
+    key: InstrumentedAttribute[int]
+
+
+_RAW_TABLE = _Place("inbound_raw", InboundRaw.raw, InboundRaw.inbound_id)
+_INBOUND_ROW = _Place("inbound", Inbound.raw, Inbound.id)
+"""Where mail pending at the upgrade to 0019 stays, and where the previous release's
+workers store it until they are restarted."""
+
+
+def _write_raw(session: Session, inbound_id: int, raw: bytes) -> None:
+    """The mail's row of `inbound_raw`, sent a `PIECE` at a time: on SQLite a zeroblob then
+    filled; on PostgreSQL one COPY (the driver's connection would keep a buffer the size of
+    an INSERT that carried the mail, for as long as it stays open)."""
+    view = memoryview(raw)
+    if not _sqlite(session):
+        _copy_postgres(session, inbound_id, view)
+        return
+    session.execute(insert(InboundRaw).values(inbound_id=inbound_id, raw=func.zeroblob(len(raw))))
+    with _sqlite_blob(session, _RAW_TABLE, inbound_id, readonly=False) as blob:
+        for start in range(0, len(view), PIECE):
+            blob.write(view[start : start + PIECE])
+
+
+def _copy_postgres(session: Session, inbound_id: int, raw: memoryview) -> None:
+    """COPY's text format: the bytea as `\\x` and hex, written a `PIECE` at a time. The
+    driver's own errors are not SQLAlchemy's: a lost server is made temporary here."""
+    import psycopg
+
+    driver = cast("psycopg.Connection[Any]", session.connection().connection.driver_connection)
+    statement = "COPY inbound_raw (inbound_id, raw) FROM STDIN"
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            copy.write(f"{inbound_id}\t\\\\x".encode())
+            for start in range(0, len(raw), PIECE):
+                copy.write(raw[start : start + PIECE].hex().encode())
+            copy.write(b"\n")
+    except psycopg.OperationalError as exc:
+        raise TemporaryError(f"database unavailable: {exc}") from exc
+
+
+def _place(session: Session, inbound_id: int) -> _Place:
+    """Where this mail's bytes are: `inbound_raw`, or `inbound` for mail kept there."""
+    moved = session.scalar(select(InboundRaw.inbound_id).where(InboundRaw.inbound_id == inbound_id))
+    return _RAW_TABLE if moved is not None else _INBOUND_ROW
+
+
+def _sqlite_blob(session: Session, place: _Place, inbound_id: int, *, readonly: bool) -> Blob:
     """SQLite's incremental I/O on a stored raw mail, in the session's transaction."""
     driver = session.connection().connection.driver_connection
     assert isinstance(driver, sqlite3.Connection)
-    return driver.blobopen("inbound", "raw", inbound_id, readonly=readonly)
-
-
-def _write_sqlite_blob(session: Session, inbound_id: int, raw: bytes) -> None:
-    view = memoryview(raw)
-    with _sqlite_blob(session, inbound_id, readonly=False) as blob:
-        for start in range(0, len(view), PIECE):
-            blob.write(view[start : start + PIECE])
+    return driver.blobopen(place.table, "raw", inbound_id, readonly=readonly)
 
 
 def raw_file(session: Session, blobs: BlobStore, inbound_id: int) -> BinaryIO:
@@ -158,19 +203,18 @@ def raw_file(session: Session, blobs: BlobStore, inbound_id: int) -> BinaryIO:
     with disk_full_is_temporary():
         copy = blobs.scratch()
         try:
+            place = _place(session, inbound_id)
             if _sqlite(session):
-                with _sqlite_blob(session, inbound_id, readonly=True) as blob:
+                with _sqlite_blob(session, place, inbound_id, readonly=True) as blob:
                     while piece := blob.read(PIECE):
                         copy.write(piece)
             else:
-                size = session.scalar(
-                    select(func.length(Inbound.raw)).where(Inbound.id == inbound_id)
-                )
+                size = session.scalar(select(func.length(place.raw)).where(place.key == inbound_id))
                 for start in range(1, (size or 0) + 1, PIECE):
                     copy.write(
                         session.scalars(
-                            select(func.substr(Inbound.raw, start, PIECE)).where(
-                                Inbound.id == inbound_id
+                            select(func.substr(place.raw, start, PIECE)).where(
+                                place.key == inbound_id
                             )
                         ).one()
                     )

@@ -27,6 +27,7 @@ from maildesk.models import (
     Attachment,
     Event,
     Inbound,
+    InboundRaw,
     Message,
     Outbox,
     Participant,
@@ -142,6 +143,11 @@ def _forget_messages(session: Session, ticket: Ticket) -> tuple[int, set[str]]:
 
 def _forget_mail(session: Session, ticket: Ticket) -> None:
     """The raw mail received and the mail queued for the ticket; nothing left to send."""
+    session.execute(
+        update(InboundRaw)
+        .where(InboundRaw.inbound_id.in_(select(Inbound.id).where(Inbound.ticket_id == ticket.id)))
+        .values(raw=b"")
+    )
     session.execute(
         update(Inbound)
         .where(Inbound.ticket_id == ticket.id)

@@ -28,7 +28,15 @@ import pytest
 from sqlalchemy import func, select
 
 from maildesk.context import Desk
-from maildesk.models import Escalation, Inbound, MailboxLease, MailboxPosition, Outbox, Ticket
+from maildesk.models import (
+    Escalation,
+    Inbound,
+    InboundRaw,
+    MailboxLease,
+    MailboxPosition,
+    Outbox,
+    Ticket,
+)
 from tests.clients import reply
 from tests.conftest import DeskFactory
 from tests.integration.test_faults_kill import relay_process  # noqa: F401 - a fixture
@@ -275,7 +283,9 @@ def test_two_of_each_part_with_one_of_each_killed_do_everything_exactly_once(
     ]
 
     with desk.db.read_only() as session:
-        stored = list(session.execute(select(Inbound.raw, Inbound.status, Inbound.source)))
+        stored = list(
+            session.execute(select(InboundRaw.raw, Inbound.status, Inbound.source).join(Inbound))
+        )
         outbox_mids = list(session.scalars(select(Outbox.mid)))
         kinds = Counter(session.scalars(select(Outbox.kind)))
         assigned = session.scalar(select(func.count(Ticket.id)).where(Ticket.assignee == ANA))

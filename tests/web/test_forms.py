@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from maildesk.context import Desk
-from maildesk.models import Attachment, Event, Inbound, Message, Outbox, Ticket
+from maildesk.models import Attachment, Event, Inbound, InboundRaw, Message, Outbox, Ticket
 from maildesk.tickets import changes
 from maildesk.tickets.states import Action
 from tests.conftest import DeskFactory
@@ -90,7 +90,8 @@ def test_reply_from_the_page_enters_as_a_mail_with_its_attachment(staffed: Desk)
     with staffed.db.read_only() as session:
         inbound = session.scalars(select(Inbound).order_by(Inbound.id.desc())).first()
         assert inbound is not None and inbound.source == "web" and inbound.status == "processed"
-        assert b"X-Maildesk-Channel: web" in inbound.raw
+        raw = select(InboundRaw.raw).where(InboundRaw.inbound_id == inbound.id)
+        assert b"X-Maildesk-Channel: web" in session.scalars(raw).one()
         message = session.scalars(select(Message).where(Message.inbound_id == inbound.id)).one()
         assert (
             message.public and message.direction == "inbound" and message.sender_email == RESIDENT

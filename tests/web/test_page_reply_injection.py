@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from maildesk.context import Desk
 from maildesk.inbound.accept import accept
 from maildesk.inbound.dispatch import PAGE_SOURCE
-from maildesk.models import Inbound, Message, Ticket
+from maildesk.models import Inbound, InboundRaw, Message, Ticket
 from tests.conftest import DeskFactory
 from tests.mails import make_mail
 from tests.web.conftest import ANA, RESIDENT, STAFF, client_for, csrf_of, open_ticket
@@ -77,7 +77,7 @@ def test_page_reply_with_line_breaks_in_stored_name_and_subject_and_typed_text(
     assert response.status_code == 303
     with desk.db.read_only() as session:
         row = session.scalars(select(Inbound).where(Inbound.source == PAGE_SOURCE)).one()
-        raw = row.raw
+        raw = session.scalars(select(InboundRaw.raw).where(InboundRaw.inbound_id == row.id)).one()
         [message] = session.scalars(
             select(Message).where(Message.inbound_id == row.id, Message.direction == "inbound")
         ).all()
