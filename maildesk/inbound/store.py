@@ -181,12 +181,6 @@ def _copy_postgres(session: Session, inbound_id: int, raw: memoryview) -> None:
         raise TemporaryError(f"database unavailable: {exc}") from exc
 
 
-def _place(session: Session, inbound_id: int) -> _Place:
-    """Where this mail's bytes are: `inbound_raw`, or `inbound` for mail kept there."""
-    moved = session.scalar(select(InboundRaw.inbound_id).where(InboundRaw.inbound_id == inbound_id))
-    return _RAW_TABLE if moved is not None else _INBOUND_ROW
-
-
 def _sqlite_blob(session: Session, place: _Place, inbound_id: int, *, readonly: bool) -> Blob:
     """SQLite's incremental I/O on a stored raw mail, in the session's transaction."""
     driver = session.connection().connection.driver_connection
@@ -198,32 +192,55 @@ def raw_file(session: Session, blobs: BlobStore, inbound_id: int) -> BinaryIO:
     """A stored raw mail copied a `PIECE` at a time into a scratch file, at its start.
 
     The reader child reads the file, so this process never holds the mail; a full disk
-    is a `TemporaryError`.
+    is a `TemporaryError`. The mail is looked for in `inbound_raw` first, then in its
+    `inbound` row (mail kept there by the upgrade to 0019), with no query to ask where.
     """
     with disk_full_is_temporary():
         copy = blobs.scratch()
         try:
-            place = _place(session, inbound_id)
-            if _sqlite(session):
-                with _sqlite_blob(session, place, inbound_id, readonly=True) as blob:
-                    while piece := blob.read(PIECE):
-                        copy.write(piece)
-            else:
-                size = session.scalar(select(func.length(place.raw)).where(place.key == inbound_id))
-                for start in range(1, (size or 0) + 1, PIECE):
-                    copy.write(
-                        session.scalars(
-                            select(func.substr(place.raw, start, PIECE)).where(
-                                place.key == inbound_id
-                            )
-                        ).one()
-                    )
+            for place in (_RAW_TABLE, _INBOUND_ROW):
+                if _copy_from(session, place, inbound_id, copy):
+                    break
             copy.flush()
             copy.seek(0)
         except BaseException:
             copy.close()
             raise
     return copy
+
+
+def _copy_from(session: Session, place: _Place, inbound_id: int, copy: BinaryIO) -> bool:
+    """Copy the mail from `place` into `copy`; False when it is not there. On PostgreSQL
+    the first piece comes with the size, so a mail under a `PIECE` takes one query."""
+    if _sqlite(session):
+        try:
+            blob = _sqlite_blob(session, place, inbound_id, readonly=True)
+        except sqlite3.OperationalError:  # no such row
+            return False
+        with blob:
+            while piece := blob.read(PIECE):
+                copy.write(piece)
+        return True
+    first = (
+        session.connection()
+        .execute(
+            select(func.length(place.raw), func.substr(place.raw, 1, PIECE)).where(
+                place.key == inbound_id
+            )
+        )
+        .first()
+    )
+    if first is None or first[0] is None:
+        return False
+    size, piece = first
+    copy.write(piece)
+    for start in range(1 + PIECE, size + 1, PIECE):
+        copy.write(
+            session.connection()
+            .execute(select(func.substr(place.raw, start, PIECE)).where(place.key == inbound_id))
+            .scalar_one()
+        )
+    return True
 
 
 class DatabaseMailboxStore:
