@@ -22,10 +22,12 @@ claimed and not committed; those, being tried, are then worked one transaction e
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -103,10 +105,40 @@ def process_one(desk: Desk, inbound_id: int) -> str:
     second one from counting a try of a mail already in hand (three would quarantine it).
     Every line logged meanwhile names the mail's Message-Id and ticket (`logs.about`).
     """
-    with desk.db.one_worker(LOCK_MAIL, inbound_id) as mine, logs.about():
-        if not mine:
+    with (
+        desk.db.one_worker(LOCK_MAIL, inbound_id) as mine,
+        _in_hand(desk, [inbound_id]) as free,
+        logs.about(),
+    ):
+        if not mine or not free:
             return ingest.PENDING  # another worker has it in hand
         return _process_one(desk, inbound_id)
+
+
+_IN_HAND: set[tuple[str, int]] = set()
+_IN_HAND_LOCK = threading.Lock()
+
+
+@contextmanager
+def _in_hand(desk: Desk, inbound_ids: Sequence[int]) -> Iterator[list[int]]:
+    """The mails of `inbound_ids` no other thread of this process is working, taken until
+    the block ends.
+
+    The watcher's pass, the scheduler's retry and the listener each work stored mail in a
+    thread of their own; without this, two of them could each count a try of one mail
+    (a retried mail is on every pass's list), and a mail that a crash had already cost a
+    try was quarantined by one restarted daemon. The advisory lock (`process_one`) keeps
+    apart the workers of several processes on PostgreSQL; on SQLite it is this.
+    """
+    keys = {i: (desk.db.url, i) for i in inbound_ids}
+    with _IN_HAND_LOCK:
+        taken = [i for i in inbound_ids if keys[i] not in _IN_HAND]
+        _IN_HAND.update(keys[i] for i in taken)
+    try:
+        yield taken
+    finally:
+        with _IN_HAND_LOCK:
+            _IN_HAND.difference_update(keys[i] for i in taken)
 
 
 def _process_one(desk: Desk, inbound_id: int) -> str:
@@ -252,26 +284,26 @@ def process_batch(desk: Desk, reads: Reads) -> list[str]:
 
 
 def _claim_and_dispatch(desk: Desk, reads: Reads, candidates: Sequence[int]) -> list[str]:
-    """Count the tries of `candidates`, then dispatch them; see `process_batch`."""
-    ids = _claim_batch(desk, candidates)
-    if not ids:
-        return []
-    mails = {inbound_id: _result(reads[inbound_id]) for inbound_id in ids}
+    """Count the tries of `candidates` (those no other thread has in hand), then dispatch
+    them; see `process_batch`."""
     statuses: list[str] = []
-    try:
-        while len(statuses) < len(ids):
-            statuses += _dispatch_for_a_while(desk, ids[len(statuses) :], mails)
-    except TemporaryError:
-        for inbound_id in ids[len(statuses) :]:
-            _give_back(desk, inbound_id)
-        raise
-    except Exception:  # noqa: BLE001 - not one mail's fault: each gets its own transaction
-        rest = ids[len(statuses) :]
-        log.exception("a batch of %d mails failed; working them one at a time", len(rest))
-        for inbound_id in rest:
-            _give_back(desk, inbound_id)
-        statuses += [process_one(desk, inbound_id) for inbound_id in rest]
-    return statuses
+    rest: list[int] = []
+    with _in_hand(desk, candidates) as free:
+        ids = _claim_batch(desk, free) if free else []
+        mails = {inbound_id: _result(reads[inbound_id]) for inbound_id in ids}
+        try:
+            while len(statuses) < len(ids):
+                statuses += _dispatch_for_a_while(desk, ids[len(statuses) :], mails)
+        except TemporaryError:
+            for inbound_id in ids[len(statuses) :]:
+                _give_back(desk, inbound_id)
+            raise
+        except Exception:  # noqa: BLE001 - not one mail's fault: each gets its own transaction
+            rest = ids[len(statuses) :]
+            log.exception("a batch of %d mails failed; working them one at a time", len(rest))
+            for inbound_id in rest:
+                _give_back(desk, inbound_id)
+    return statuses + [process_one(desk, inbound_id) for inbound_id in rest]
 
 
 def _dispatch_for_a_while(

@@ -220,3 +220,24 @@ def test_the_outbox_sends_a_confirmation_without_waiting_its_pause(
             assert confirmation.rcpt_tos == ("vecina@correo.example",)
         finally:
             daemon.shutdown()
+
+
+def test_a_mail_a_batch_has_in_hand_is_not_tried_again_by_another_thread(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The watcher's pass, the scheduler's retry and the listener work stored mail in
+    threads of one process: while a batch works its mails, the retry of any of them is
+    skipped, so no mail is counted a second try (three would quarantine it)."""
+    ids = stored(desk, 3, "en mano")
+    real, retried = runner._dispatch_for_a_while, list[str]()
+
+    def retry_meanwhile(desk_: Desk, batch: Any, mails: Any) -> list[str]:
+        retried.extend(runner.process_one(desk_, i) for i in batch)
+        return real(desk_, batch, mails)
+
+    monkeypatch.setattr(runner, "_dispatch_for_a_while", retry_meanwhile)
+    monkeypatch.setattr(runner, "BATCH_SECONDS", 3600.0)  # one transaction, however slow
+    assert runner.process_pending(desk).by_status == {"processed": 3}
+    assert retried == ["pending"] * 3
+    with desk.db.read_only() as session:
+        assert session.scalars(select(Inbound.attempts).where(Inbound.id.in_(ids))).all() == [1] * 3
