@@ -379,3 +379,29 @@ def test_a_failed_stamp_query_leaves_no_connection_in_autocommit(
         assert connection.driver_connection.autocommit is False  # type: ignore[union-attr]
     finally:
         connection.close()
+
+
+def test_a_tampered_or_expired_cookie_is_flasks_even_once_verified_here(
+    staffed: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast path keeps the cookies it verified: a byte changed is another cookie, and a
+    kept one past `web.staff_session_hours` is refused as Flask refuses it (a new session)."""
+    now = [1_764_547_200]
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda _self: now[0])
+    opened = open_ticket(staffed)
+    app = create_app(staffed)
+    path = f"/t/{opened.token}"
+    cookie = first_visit(app, path)
+    flask_app = counted(app)
+    assert ask(app.wsgi_app, path, Cookie=cookie).status == "200 OK"
+    assert flask_app.calls == 0
+    tampered = cookie[:-1] + ("A" if cookie[-1] != "A" else "B")
+    assert "Set-Cookie" in dict(ask(app.wsgi_app, path, Cookie=tampered).headers)
+    assert flask_app.calls == 1
+    now[0] += staffed.config.web.staff_session_hours * 3600
+    assert ask(app.wsgi_app, path, Cookie=cookie).status == "200 OK"
+    assert flask_app.calls == 1
+    now[0] += 1
+    expired = ask(app.wsgi_app, path, Cookie=cookie)
+    assert flask_app.calls == 2 and expired.status == "200 OK"
+    assert "Set-Cookie" in dict(expired.headers)
