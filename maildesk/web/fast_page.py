@@ -14,7 +14,7 @@ came:
 - anything that fails here (Flask answers and logs it as it always has).
 
 The viewer's signatures cost most of such a view, so they are checked and made once
-(`viewer_cache`): the session cookie verified once per exact cookie string (its age
+(`viewer_cache`): the session cookie verified once per exact `Cookie` header (its age
 checked at every view, as Flask checks it) and the CSRF token signed once per second.
 
 What it answers is what the view answers: the same bytes (the page the view stored,
@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING
 
 from flask import Flask
 from itsdangerous import URLSafeTimedSerializer
-from werkzeug.http import parse_cookie
 
 from maildesk import logs
 from maildesk.context import Desk
@@ -100,9 +99,7 @@ class FastPage:
         """The page's bytes for this viewer, or None for Flask to answer."""
         if not tokens.looks_like(token):  # an attachment, a form's page: no session read
             return None
-        # As `request.cookies` reads them, without walking every header to find the one.
-        cookie = parse_cookie(environ).get(self.sessions.cookie_name)
-        secret = self.sessions.csrf_secret(cookie)
+        secret = self.sessions.csrf_secret(environ.get("HTTP_COOKIE"))
         if secret is None:
             return None
         fresh = status.fresh_or_none(self.desk, token)

@@ -3,12 +3,13 @@
 Verifying the session cookie (an HMAC, base64, JSON) and signing the CSRF token (JSON, an
 HMAC) cost most of a cached view (`fast_page`). Both are pure functions of their inputs,
 so their results are kept:
-- `VerifiedSessions`: what Flask's cookie interface reads from a cookie, by the exact
-  cookie string, so no other cookie (a byte changed, another viewer's) ever meets
-  another's entry. A signature's validity never changes for the same string; its age
-  does, so the age is checked at every view against the signing time kept with the entry,
-  as `itsdangerous` checks it for Flask (`web.staff_session_hours`, Flask's
-  `PERMANENT_SESSION_LIFETIME`): an expired cookie is never revived.
+- `VerifiedSessions`: what Flask's cookie interface reads from a request's cookies, by
+  the exact `Cookie` header, so no other header (a byte changed, another viewer's
+  cookie) ever meets another's entry. A signature's validity never changes for the same
+  string; its age does, so the age is checked at every view against the signing time
+  kept with the entry, as `itsdangerous` checks it for Flask (Flask's
+  `PERMANENT_SESSION_LIFETIME`, `web.staff_session_hours`): an expired cookie is never
+  revived.
 - `CsrfTokens`: a secret's signed token for the current second. `itsdangerous`
   timestamps are whole seconds, so within one second the same secret signs to the same
   bytes; the token is kept only for the second it was signed in.
@@ -25,10 +26,11 @@ from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 from itsdangerous.encoding import base64_decode, bytes_to_int
+from werkzeug.http import parse_cookie
 
-# Resident sessions are about 120 characters; longer cookies are verified at each view,
-# so the cache's memory stays bounded whatever a client sends.
-MAX_COOKIE = 512
+# A resident's `Cookie` header is their session, about 120 characters; longer headers are
+# read at each view, so the cache's memory stays bounded whatever clients send.
+MAX_HEADER = 512
 MAX_SESSIONS = 4096
 
 
@@ -42,7 +44,7 @@ class Verified:
 
 
 class VerifiedSessions:
-    """The CSRF secret of a session cookie as Flask's `SecureCookieSessionInterface` reads it."""
+    """The CSRF secret of a request's session as Flask's `SecureCookieSessionInterface` reads it."""
 
     def __init__(self, app: Flask, csrf_field: str, max_sessions: int = MAX_SESSIONS) -> None:
         interface = app.session_interface
@@ -58,29 +60,34 @@ class VerifiedSessions:
         self._verified: OrderedDict[str, Verified] = OrderedDict()
         self._lock = threading.Lock()
 
-    def csrf_secret(self, cookie: str | None) -> str | None:
-        """The secret of a live, plain session (not permanent, no flashed notes) in `cookie`.
+    def csrf_secret(self, header: str | None) -> str | None:
+        """The secret of a live, plain session (not permanent, no flashed notes) in the
+        request's `Cookie` header.
 
-        None whenever Flask would answer differently from the stored page: no cookie, a
-        bad signature, an expired one, a session Flask writes back.
+        None whenever Flask would answer differently from the stored page: no session
+        cookie, a bad signature, an expired one, a session Flask writes back.
         """
-        if not cookie:
+        if not header:
             return None
-        kept = len(cookie) <= MAX_COOKIE
-        found = self._kept(cookie) if kept else None
+        kept = len(header) <= MAX_HEADER
+        found = self._kept(header) if kept else None
         if found is None:
-            found = self._verify(cookie)
+            found = self._verify(header)
             if found is None:
                 return None
             if kept:
-                self._keep(cookie, found)
+                self._keep(header, found)
         # As `TimestampSigner.unsign(max_age=...)` decides it for Flask, at every view.
         age = self.clock.get_timestamp() - found.signed_at
         if age > int(self.app.permanent_session_lifetime.total_seconds()) or age < 0:
             return None
         return found.csrf_secret
 
-    def _verify(self, cookie: str) -> Verified | None:
+    def _verify(self, header: str) -> Verified | None:
+        # As `request.cookies` reads a WSGI request's (the first of a name that comes twice).
+        cookie = parse_cookie(header).get(self.cookie_name)
+        if not cookie:
+            return None
         try:
             data, signed = self.serializer.loads(cookie, return_timestamp=True)
         except BadSignature:
@@ -89,16 +96,16 @@ class VerifiedSessions:
         plain = isinstance(secret, str) and not data.get("_permanent") and "_flashes" not in data
         return Verified(int(signed.timestamp()), secret if plain else None)
 
-    def _kept(self, cookie: str) -> Verified | None:
+    def _kept(self, header: str) -> Verified | None:
         with self._lock:
-            found = self._verified.get(cookie)
+            found = self._verified.get(header)
             if found is not None:
-                self._verified.move_to_end(cookie)
+                self._verified.move_to_end(header)
             return found
 
-    def _keep(self, cookie: str, verified: Verified) -> None:
+    def _keep(self, header: str, verified: Verified) -> None:
         with self._lock:
-            self._verified[cookie] = verified
+            self._verified[header] = verified
             while len(self._verified) > self.max_sessions:
                 self._verified.popitem(last=False)
 

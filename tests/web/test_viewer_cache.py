@@ -1,5 +1,7 @@
 """A session cookie is verified once and a CSRF token signed once a second, with the same
-answers as Flask's own checks: never another cookie's secret, never an expired session."""
+answers as Flask's own checks: never another cookie's secret, never an expired session.
+
+`cookie_of` gives the `Cookie` header a browser sends back for a session's data."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ import pytest
 from flask import Flask
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from maildesk.web.viewer_cache import MAX_COOKIE, CsrfTokens, VerifiedSessions
+from maildesk.web.viewer_cache import MAX_HEADER, CsrfTokens, VerifiedSessions
+from tests.web.conftest import tampered
 
 LIFETIME = 3600
 SIGNED_AT = 1_764_547_200
@@ -36,18 +39,18 @@ Sign = Callable[[dict[str, object]], str]
 
 @pytest.fixture
 def cookie_of(app: Flask) -> Sign:
-    """The cookie Flask writes for a session's data (`save_session`)."""
+    """The `Cookie` header of the session cookie Flask writes for `data` (`save_session`)."""
     serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
 
     def sign(data: dict[str, object]) -> str:
-        return str(serializer.dumps(data))
+        return f"session={serializer.dumps(data)}"
 
     return sign
 
 
-def flask_reads(app: Flask, cookie: str) -> dict[str, object]:
-    """The session Flask's own interface opens from `cookie`."""
-    with app.test_request_context(headers={"Cookie": f"session={cookie}"}) as context:
+def flask_reads(app: Flask, header: str) -> dict[str, object]:
+    """The session Flask's own interface opens from a `Cookie` header."""
+    with app.test_request_context(headers={"Cookie": header}) as context:
         session = app.session_interface.open_session(app, context.request)
         assert session is not None
         return dict(session)
@@ -63,9 +66,13 @@ def test_each_cookie_gets_its_own_secret_and_a_changed_byte_none(
         assert sessions.csrf_secret(mine) == "a" * 40
         assert sessions.csrf_secret(theirs) == "b" * 40
     assert len(sessions) == 2
-    forged = mine[:-1] + ("A" if mine[-1] != "A" else "B")
+    forged = tampered(mine)
     assert sessions.csrf_secret(forged) is None and flask_reads(app, forged) == {}
     assert sessions.csrf_secret(None) is None and sessions.csrf_secret("") is None
+    assert sessions.csrf_secret(f"theme=dark; {mine}") == "a" * 40
+    assert sessions.csrf_secret(f"{theirs}; {mine}") == "b" * 40  # the first, as Flask reads
+    assert flask_reads(app, f"{theirs}; {mine}") == {"csrf_token": "b" * 40}
+    assert sessions.csrf_secret(mine.replace("session=", "other=")) is None
 
 
 def test_an_expired_session_is_not_revived_by_the_cache(
@@ -121,7 +128,7 @@ def test_the_cache_keeps_the_most_recent_sessions_and_no_long_cookie(
     app: Flask, cookie_of: Sign, clock: list[int]
 ) -> None:
     """At most `max_sessions` entries, the least recently seen out first; a cookie longer
-    than `MAX_COOKIE` is verified at every view and never kept."""
+    than `MAX_HEADER` is verified at every view and never kept."""
     sessions = VerifiedSessions(app, "csrf_token", max_sessions=2)
     first, second, third = (cookie_of({"csrf_token": c * 40}) for c in "abc")
     sessions.csrf_secret(first)
@@ -129,8 +136,8 @@ def test_the_cache_keeps_the_most_recent_sessions_and_no_long_cookie(
     sessions.csrf_secret(first)
     sessions.csrf_secret(third)
     assert set(sessions._verified) == {first, third}
-    long = cookie_of({"csrf_token": "d" * 40, "note": secrets.token_hex(MAX_COOKIE)})
-    assert len(long) > MAX_COOKIE
+    long = cookie_of({"csrf_token": "d" * 40, "note": secrets.token_hex(MAX_HEADER)})
+    assert len(long) > MAX_HEADER
     assert sessions.csrf_secret(long) == "d" * 40 and long not in sessions._verified
 
 
