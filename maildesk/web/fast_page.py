@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 PREFIX = "/t/"
 # The view's endpoint, so that both paths' times are one series in `/metrics`.
 ENDPOINT = f"{status.bp.name}.{status.ticket.__name__}"
+MAX_PLACES = 256
 
 
 class FastPage:
@@ -69,6 +70,7 @@ class FastPage:
         # In Flask's order: the view's, then the body's, then `secure`'s and the session's.
         self.view_headers = list(status.PAGE_HEADERS.items())
         self.after_headers = [*SECURITY_HEADERS.items(), ("Vary", "Cookie")]
+        self.places: dict[tuple[str | None, str | None], tuple[str, str]] = {}
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         method, path = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO", "")
@@ -105,10 +107,25 @@ class FastPage:
         fresh = status.fresh_or_none(self.desk, token)
         if fresh is None:
             return None
-        request = self.app.request_class(environ)
-        language = language_of(self.desk, request)
-        key = status.page_key(self.desk, token, language, request.script_root)
+        language, script_root = self._where(environ)
+        key = status.page_key(self.desk, token, language, script_root)
         page = self.pages.get(key, fresh.stamp)
         if page is None:
             return None
         return page_cache.with_csrf(page, self.csrf.token(secret)).encode()
+
+    def _where(self, environ: WSGIEnvironment) -> tuple[str, str]:
+        """The page's language and URL prefix, as Flask's request reads them.
+
+        Both come from two environ values only (`Accept-Language`, `SCRIPT_NAME`), so they
+        are kept by those, sparing a request object per view; at most `MAX_PLACES` pairs,
+        as clients write the header (later ones are read at each view).
+        """
+        asked = (environ.get("HTTP_ACCEPT_LANGUAGE"), environ.get("SCRIPT_NAME"))
+        found = self.places.get(asked)
+        if found is None:
+            request = self.app.request_class(environ)
+            found = (language_of(self.desk, request), request.script_root)
+            if len(self.places) < MAX_PLACES:
+                self.places[asked] = found
+        return found

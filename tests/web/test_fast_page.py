@@ -413,3 +413,24 @@ def test_a_tampered_or_expired_cookie_is_flasks_even_once_verified_here(
     expired = ask(app.wsgi_app, path, Cookie=cookie)
     assert flask_app.calls == 2 and expired.status == "200 OK"
     assert "Set-Cookie" in dict(expired.headers)
+
+
+def test_languages_and_prefixes_are_kept_for_a_bounded_number_of_headers(
+    make_desk: DeskFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beyond `MAX_PLACES` distinct headers nothing more is kept, and every view still gets
+    its own language's page from the fast path."""
+    monkeypatch.setattr(fast_page, "MAX_PLACES", 2)
+    desk = make_desk(web={"languages": ["es", "en"]})
+    opened = open_ticket(desk)
+    app = create_app(desk)
+    path = f"/t/{opened.token}"
+    cookie = first_visit(app, path)
+    asked = ["en-GB,en;q=0.9", "es-CL,es;q=0.9", "en-US,en;q=0.8", "es-AR,es;q=0.7"]
+    for accepted in asked:
+        ask(app.wsgi_app, path, Cookie=cookie, **{"Accept-Language": accepted})
+    flask_app = counted(app)
+    for accepted in asked:
+        page = ask(app.wsgi_app, path, Cookie=cookie, **{"Accept-Language": accepted})
+        assert f'<html lang="{accepted[:2]}"' in page.body.decode()
+    assert flask_app.calls == 0 and len(fast_of(app).places) == 2
