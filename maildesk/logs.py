@@ -34,6 +34,11 @@ FORMATS = ("plain", "json")
 PLAIN = "%(asctime)s %(levelname)s %(name)s: %(about)s%(message)s"
 # Libraries that log every step at INFO; their detail is for `-v`.
 CHATTY_LOGGERS = ("alembic", "imapclient", "mail.log")
+# waitress warns "Task queue depth is N" for each request that waits for a free thread:
+# under load a line every few requests (2,200 in 5 s of the status page's benchmark),
+# each formatted and written while requests wait. The page's latency histogram in
+# /metrics tells the same; its errors remain, its warnings are for `-v`.
+QUEUE_LOGGERS = ("waitress.queue",)
 
 # Anything that could end or redraw a line: C0 and C1 controls, DEL, the Unicode line and
 # paragraph separators (str.splitlines() breaks at all of them).
@@ -169,6 +174,8 @@ def setup(
     """
     for name in CHATTY_LOGGERS:
         logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.WARNING)
+    for name in QUEUE_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.ERROR)
     root = logging.getLogger()
     if any(h is not _Handler.installed for h in root.handlers):
         return

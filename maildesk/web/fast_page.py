@@ -13,6 +13,10 @@ came:
   CSRF secret and its cookie), a permanent one (refreshed on each request), flashed notes;
 - anything that fails here (Flask answers and logs it as it always has).
 
+The viewer's signatures cost most of such a view, so they are checked and made once
+(`viewer_cache`): the session cookie verified once per exact `Cookie` header (its age
+checked at every view, as Flask checks it) and the CSRF token signed once per second.
+
 What it answers is what the view answers: the same bytes (the page the view stored,
 `page_cache.with_csrf`), the same headers (`status.PAGE_HEADERS`, the app's
 `SECURITY_HEADERS`, and `Vary: Cookie` as Flask adds for a session read), no cookie (the
@@ -36,6 +40,7 @@ from maildesk import logs
 from maildesk.context import Desk
 from maildesk.web import SECURITY_HEADERS, language_of, page_cache, status, tokens
 from maildesk.web.metrics import LATENCY
+from maildesk.web.viewer_cache import CsrfTokens, VerifiedSessions
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -45,6 +50,7 @@ log = logging.getLogger(__name__)
 PREFIX = "/t/"
 # The view's endpoint, so that both paths' times are one series in `/metrics`.
 ENDPOINT = f"{status.bp.name}.{status.ticket.__name__}"
+MAX_PLACES = 256
 
 
 class FastPage:
@@ -58,11 +64,13 @@ class FastPage:
         # so `validate_csrf` accepts the forms of a page served here.
         self.csrf_field = app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
         key: str | bytes = app.config.get("WTF_CSRF_SECRET_KEY") or app.config["SECRET_KEY"]
-        self.csrf = URLSafeTimedSerializer(key, salt="wtf-csrf-token")
+        self.csrf = CsrfTokens(URLSafeTimedSerializer(key, salt="wtf-csrf-token"))
+        self.sessions = VerifiedSessions(app, self.csrf_field)
         self.latency = LATENCY.labels(self.desk.slug, ENDPOINT)
         # In Flask's order: the view's, then the body's, then `secure`'s and the session's.
         self.view_headers = list(status.PAGE_HEADERS.items())
         self.after_headers = [*SECURITY_HEADERS.items(), ("Vary", "Cookie")]
+        self.places: dict[tuple[str | None, str | None], tuple[str, str]] = {}
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         method, path = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO", "")
@@ -93,19 +101,31 @@ class FastPage:
         """The page's bytes for this viewer, or None for Flask to answer."""
         if not tokens.looks_like(token):  # an attachment, a form's page: no session read
             return None
-        request = self.app.request_class(environ)
-        session = self.app.session_interface.open_session(self.app, request)
-        if session is None or session.permanent or "_flashes" in session:
-            return None
-        secret = session.get(self.csrf_field)
-        if not isinstance(secret, str):
+        secret = self.sessions.csrf_secret(environ.get("HTTP_COOKIE"))
+        if secret is None:
             return None
         fresh = status.fresh_or_none(self.desk, token)
         if fresh is None:
             return None
-        language = language_of(self.desk, request)
-        key = status.page_key(self.desk, token, language, request.script_root)
+        language, script_root = self._where(environ)
+        key = status.page_key(self.desk, token, language, script_root)
         page = self.pages.get(key, fresh.stamp)
         if page is None:
             return None
-        return page_cache.with_csrf(page, self.csrf.dumps(secret)).encode()
+        return page_cache.with_csrf(page, self.csrf.token(secret)).encode()
+
+    def _where(self, environ: WSGIEnvironment) -> tuple[str, str]:
+        """The page's language and URL prefix, as Flask's request reads them.
+
+        Both come from two environ values only (`Accept-Language`, `SCRIPT_NAME`), so they
+        are kept by those, sparing a request object per view; at most `MAX_PLACES` pairs,
+        as clients write the header (later ones are read at each view).
+        """
+        asked = (environ.get("HTTP_ACCEPT_LANGUAGE"), environ.get("SCRIPT_NAME"))
+        found = self.places.get(asked)
+        if found is None:
+            request = self.app.request_class(environ)
+            found = (language_of(self.desk, request), request.script_root)
+            if len(self.places) < MAX_PLACES:
+                self.places[asked] = found
+        return found

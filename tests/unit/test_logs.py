@@ -108,3 +108,19 @@ def test_a_log_file_that_cannot_be_written_is_a_config_error(tmp_path: Path) -> 
     path.write_text('[log]\nfile = "missing/dir/maildesk.log"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"log\.file: expected a file maildesk may append to"):
         logs.apply(config_mod.load(path), cli_format=None, verbose=False)
+
+
+@pytest.mark.parametrize(("verbose", "shown"), [(False, False), (True, True)])
+def test_waitress_queue_warnings_only_with_verbose(
+    monkeypatch: pytest.MonkeyPatch, verbose: bool, shown: bool
+) -> None:
+    """A line per request waiting for a thread is noise under load; its errors still show."""
+    queue = logging.getLogger("waitress.queue")
+    level = queue.level
+    monkeypatch.setattr(logging.getLogger(), "handlers", [logging.NullHandler()])
+    try:
+        logs.setup(verbose=verbose)
+        assert queue.isEnabledFor(logging.WARNING) is shown
+        assert queue.isEnabledFor(logging.ERROR)
+    finally:
+        queue.setLevel(level)

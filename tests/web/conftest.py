@@ -111,3 +111,10 @@ def sent(desk: Desk) -> Iterator[list[str]]:
                 parts = line.split("\t")
                 if len(parts) > 3 and parts[0] == "F" and parts[2] in ("Query", "Parse"):
                     seen.append(parts[3].strip())
+
+
+def tampered(cookie: str) -> str:
+    """A signed cookie with the first character of its signature changed (the last one's
+    low bits may be padding that decodes to the same signature)."""
+    at = cookie.rindex(".") + 1
+    return cookie[:at] + ("A" if cookie[at] != "A" else "B") + cookie[at + 1 :]

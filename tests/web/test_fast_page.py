@@ -33,7 +33,16 @@ from maildesk.web.metrics import LATENCY
 from tests.conftest import SECRET, DeskFactory
 from tests.desks import NORTE, SUR, install_toml
 from tests.mails import make_mail
-from tests.web.conftest import ANA, RESIDENT, answer_as_ana, client_for, csrf_of, open_ticket, sent
+from tests.web.conftest import (
+    ANA,
+    RESIDENT,
+    answer_as_ana,
+    client_for,
+    csrf_of,
+    open_ticket,
+    sent,
+    tampered,
+)
 from tests.web.test_shared_limits import redis_url  # noqa: F401 (a fixture, asked by name)
 
 if TYPE_CHECKING:
@@ -379,3 +388,49 @@ def test_a_failed_stamp_query_leaves_no_connection_in_autocommit(
         assert connection.driver_connection.autocommit is False  # type: ignore[union-attr]
     finally:
         connection.close()
+
+
+def test_a_tampered_or_expired_cookie_is_flasks_even_once_verified_here(
+    staffed: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast path keeps the cookies it verified: a byte changed is another cookie, and a
+    kept one past `web.staff_session_hours` is refused as Flask refuses it (a new session)."""
+    now = [1_764_547_200]
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda _self: now[0])
+    opened = open_ticket(staffed)
+    app = create_app(staffed)
+    path = f"/t/{opened.token}"
+    cookie = first_visit(app, path)
+    flask_app = counted(app)
+    assert ask(app.wsgi_app, path, Cookie=cookie).status == "200 OK"
+    assert flask_app.calls == 0
+    assert "Set-Cookie" in dict(ask(app.wsgi_app, path, Cookie=tampered(cookie)).headers)
+    assert flask_app.calls == 1
+    now[0] += staffed.config.web.staff_session_hours * 3600
+    assert ask(app.wsgi_app, path, Cookie=cookie).status == "200 OK"
+    assert flask_app.calls == 1
+    now[0] += 1
+    expired = ask(app.wsgi_app, path, Cookie=cookie)
+    assert flask_app.calls == 2 and expired.status == "200 OK"
+    assert "Set-Cookie" in dict(expired.headers)
+
+
+def test_languages_and_prefixes_are_kept_for_a_bounded_number_of_headers(
+    make_desk: DeskFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beyond `MAX_PLACES` distinct headers nothing more is kept, and every view still gets
+    its own language's page from the fast path."""
+    monkeypatch.setattr(fast_page, "MAX_PLACES", 2)
+    desk = make_desk(web={"languages": ["es", "en"]})
+    opened = open_ticket(desk)
+    app = create_app(desk)
+    path = f"/t/{opened.token}"
+    cookie = first_visit(app, path)
+    asked = ["en-GB,en;q=0.9", "es-CL,es;q=0.9", "en-US,en;q=0.8", "es-AR,es;q=0.7"]
+    for accepted in asked:
+        ask(app.wsgi_app, path, Cookie=cookie, **{"Accept-Language": accepted})
+    flask_app = counted(app)
+    for accepted in asked:
+        page = ask(app.wsgi_app, path, Cookie=cookie, **{"Accept-Language": accepted})
+        assert f'<html lang="{accepted[:2]}"' in page.body.decode()
+    assert flask_app.calls == 0 and len(fast_of(app).places) == 2
