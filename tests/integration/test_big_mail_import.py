@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +11,7 @@ from sqlalchemy import select
 from maildesk.context import Desk
 from maildesk.inbound import store as ingest
 from maildesk.models import Attachment, InboundRaw
-from tests.unit.test_big_mail import MB, big_mail
+from tests.unit.test_big_mail import MB, big_mail, in_own_interpreter
 
 pytestmark = pytest.mark.integration
 
@@ -50,16 +48,8 @@ def test_the_import_of_a_big_mail_holds_its_files_once(desk: Desk, tmp_path: Pat
     to the child as a file, never through this process, and the attachment comes back
     once. It was 2.4 times the mail: the raw mail loaded twice through the ORM and the
     parsed mail received pickled. (SQLite's and the driver's own copies are not traced.)"""
-    measured = subprocess.run(
-        [sys.executable, "-c", TRACED_IMPORT, str(tmp_path / "maildesk.toml")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=Path(__file__).resolve().parents[2],
-        check=False,
-    )
-    assert measured.returncode == 0, measured.stderr
-    inbound_id, digest, ratio = measured.stdout.split()[-3:]
+    printed = in_own_interpreter(TRACED_IMPORT, str(tmp_path / "maildesk.toml"))
+    inbound_id, digest, ratio = printed.split()[-3:]
     # The attachment once (1x) and change: a megabyte piece being copied, what the first
     # big mail imports; over runs in an interpreter of its own, 1.1 to 1.5x. A second
     # copy of the mail anywhere makes it 2x or more.
@@ -119,16 +109,8 @@ def test_the_stored_mail_is_written_once_a_piece_at_a_time(desk: Desk, tmp_path:
     mail's bytes are in a row written once (`inbound_raw`), a piece at a time; PostgreSQL's
     driver kept a buffer the size of the INSERT that carried them, so they go by COPY, a
     piece at a time. Before, the import peaked at 4.1 (SQLite) and 2.5 times the mail."""
-    measured = subprocess.run(
-        [sys.executable, "-c", PEAK_OF_AN_IMPORT, str(tmp_path / "maildesk.toml")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=Path(__file__).resolve().parents[2],
-        check=False,
-    )
-    assert measured.returncode == 0, measured.stderr
-    ratio = float(measured.stdout.split()[-1])
+    printed = in_own_interpreter(PEAK_OF_AN_IMPORT, str(tmp_path / "maildesk.toml"))
+    ratio = float(printed.split()[-1])
     # Over runs on one machine: SQLite 1.5 to 1.9x, PostgreSQL 1.5 to 2.1x (the driver's and
     # the server connection's buffers move with the load), against 4.1 and 2.5x before.
     bound = 2.5 if desk.db.engine.dialect.name == "sqlite" else 2.3

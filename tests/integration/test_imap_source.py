@@ -411,6 +411,27 @@ def test_uidvalidity_change_refetches_old_mail_as_backfill(
 # --------------------------------------------------------------------------- run()
 
 
+def idle_hooked(
+    *, before: Callable[[], None] = lambda: None, after: Callable[[], None] = lambda: None
+) -> Callable[[ImapConfig], IMAPClient]:
+    """A `connect` whose clients call `before` as they start IDLE, and `after` once the
+    server has accepted it."""
+
+    def connect(config: ImapConfig) -> IMAPClient:
+        client = connect_imap(config)
+        real_idle = client.idle
+
+        def idle() -> None:
+            before()
+            real_idle()
+            after()
+
+        client.idle = idle
+        return client
+
+    return connect
+
+
 def test_run_wakes_up_on_idle_and_stops_quickly(
     dovecot: Dovecot,
     imap_user: ImapUser,
@@ -420,18 +441,7 @@ def test_run_wakes_up_on_idle_and_stops_quickly(
 ) -> None:
     """While run() idles, an arriving mail is stored within seconds; stop ends run() in ~1 s."""
     idling = threading.Event()
-
-    def connect(config: ImapConfig) -> IMAPClient:
-        client = connect_imap(config)
-        real_idle = client.idle
-
-        def idle() -> None:
-            real_idle()
-            idling.set()
-
-        client.idle = idle
-        return client
-
+    connect = idle_hooked(after=idling.set)
     # poll_seconds is long: only IDLE can bring the mail in this quickly.
     watcher = make_watcher(imap_user.config(idle=True, poll_seconds=600), connect=connect)
     stop, stored = threading.Event(), list[int]()
@@ -457,19 +467,12 @@ def test_mail_that_comes_just_before_idle_is_not_left_for_the_next_round(
     appended = threading.Event()
     raw = mail("between the search and IDLE")
 
-    def connect(config: ImapConfig) -> IMAPClient:
-        client = connect_imap(config)
-        real_idle = client.idle
+    def append_once() -> None:
+        if not appended.is_set():
+            dovecot.append(imap_user.username, raw)
+            appended.set()
 
-        def idle() -> None:
-            if not appended.is_set():
-                dovecot.append(imap_user.username, raw)
-                appended.set()
-            real_idle()
-
-        client.idle = idle
-        return client
-
+    connect = idle_hooked(before=append_once)
     watcher = make_watcher(imap_user.config(idle=True, poll_seconds=600), connect=connect)
     stop, stored = threading.Event(), list[int]()
     thread = run_in_thread(watcher, stop, stored)
