@@ -122,7 +122,16 @@ _IN_HAND_LOCK = threading.Lock()
 @contextmanager
 def _in_hand(desk: Desk, inbound_ids: Sequence[int]) -> Iterator[list[int]]:
     """The mails of `inbound_ids` no other thread of this process is working, taken until
-    the block ends.
+    the block ends (`_take`)."""
+    taken = _take(desk, inbound_ids)
+    try:
+        yield taken
+    finally:
+        _let_go(desk, taken)
+
+
+def _take(desk: Desk, inbound_ids: Sequence[int]) -> list[int]:
+    """Take in hand the mails of `inbound_ids` no other thread of this process has.
 
     The watcher's pass, the scheduler's retry and the listener each work stored mail in a
     thread of their own; without this, two of them could each count a try of one mail
@@ -130,15 +139,15 @@ def _in_hand(desk: Desk, inbound_ids: Sequence[int]) -> Iterator[list[int]]:
     try was quarantined by one restarted daemon. The advisory lock (`process_one`) keeps
     apart the workers of several processes on PostgreSQL; on SQLite it is this.
     """
-    keys = {i: (desk.db.url, i) for i in inbound_ids}
     with _IN_HAND_LOCK:
-        taken = [i for i in inbound_ids if keys[i] not in _IN_HAND]
-        _IN_HAND.update(keys[i] for i in taken)
-    try:
-        yield taken
-    finally:
-        with _IN_HAND_LOCK:
-            _IN_HAND.difference_update(keys[i] for i in taken)
+        taken = [i for i in inbound_ids if (desk.db.url, i) not in _IN_HAND]
+        _IN_HAND.update((desk.db.url, i) for i in taken)
+    return taken
+
+
+def _let_go(desk: Desk, inbound_ids: Sequence[int]) -> None:
+    with _IN_HAND_LOCK:
+        _IN_HAND.difference_update((desk.db.url, i) for i in inbound_ids)
 
 
 def _process_one(desk: Desk, inbound_id: int) -> str:
@@ -285,25 +294,37 @@ def process_batch(desk: Desk, reads: Reads) -> list[str]:
 
 def _claim_and_dispatch(desk: Desk, reads: Reads, candidates: Sequence[int]) -> list[str]:
     """Count the tries of `candidates` (those no other thread has in hand), then dispatch
-    them; see `process_batch`."""
-    statuses: list[str] = []
-    rest: list[int] = []
-    with _in_hand(desk, candidates) as free:
-        ids = _claim_batch(desk, free) if free else []
-        mails = {inbound_id: _result(reads[inbound_id]) for inbound_id in ids}
-        try:
-            while len(statuses) < len(ids):
-                statuses += _dispatch_for_a_while(desk, ids[len(statuses) :], mails)
-        except TemporaryError:
-            for inbound_id in ids[len(statuses) :]:
-                _give_back(desk, inbound_id)
-            raise
-        except Exception:  # noqa: BLE001 - not one mail's fault: each gets its own transaction
-            rest = ids[len(statuses) :]
-            log.exception("a batch of %d mails failed; working them one at a time", len(rest))
-            for inbound_id in rest:
-                _give_back(desk, inbound_id)
+    them; see `process_batch`. Mails the batch could not claim are let go at once."""
+    held = _take(desk, candidates)
+    try:
+        ids = _claim_batch(desk, held) if held else []
+        _let_go(desk, [i for i in held if i not in ids])  # tried before, or another's
+        held = ids
+        statuses, rest = _dispatch_claimed(desk, reads, ids)
+    finally:
+        _let_go(desk, held)
     return statuses + [process_one(desk, inbound_id) for inbound_id in rest]
+
+
+def _dispatch_claimed(desk: Desk, reads: Reads, ids: Sequence[int]) -> tuple[list[str], list[int]]:
+    """The statuses of the claimed mails dispatched, and those left to work one at a time
+    (a transaction's own failure, not one mail's, gives their tries back)."""
+    mails = {inbound_id: _result(reads[inbound_id]) for inbound_id in ids}
+    statuses: list[str] = []
+    try:
+        while len(statuses) < len(ids):
+            statuses += _dispatch_for_a_while(desk, ids[len(statuses) :], mails)
+    except TemporaryError:
+        for inbound_id in ids[len(statuses) :]:
+            _give_back(desk, inbound_id)
+        raise
+    except Exception:  # noqa: BLE001 - not one mail's fault: each gets its own transaction
+        rest = list(ids[len(statuses) :])
+        log.exception("a batch of %d mails failed; working them one at a time", len(rest))
+        for inbound_id in rest:
+            _give_back(desk, inbound_id)
+        return statuses, rest
+    return statuses, []
 
 
 def _dispatch_for_a_while(
