@@ -23,7 +23,7 @@ from maildesk.config import ImapConfig
 from maildesk.context import Desk
 from maildesk.inbound import reader_process
 from maildesk.inbound.lease import Lease
-from maildesk.inbound.runner import process_pending
+from maildesk.inbound.runner import process_pending, seconds_to_next_try
 from maildesk.inbound.sources.imap import ImapWatcher, explain, mailbox_key
 from maildesk.inbound.sources.listener import Listener
 from maildesk.inbound.store import DatabaseMailboxStore
@@ -43,6 +43,7 @@ PARTS = ("fetch", "listener", "outbox", "scheduler", "web")
 OUTBOX_SECONDS = 2.0
 PROCESS_SECONDS = 1.0  # how soon a fetch worker without the mailbox takes up stored mail
 OUTBOX_ALONE_SECONDS = 0.2
+RETRY_PAUSE = 1.0  # at least this between two passes for mail whose wait ended
 """The pause of an outbox worker with no intake in its process (`--only outbox`): no
 commit here rings its bell, so it polls, and a claim that finds nothing is one query."""
 
@@ -242,9 +243,18 @@ class Daemon:
         """Articles edited while the daemon was down are searchable from the start."""
         guarded("knowledge base", lambda: sync_desk(desk))()
 
-    @staticmethod
-    def _backlog(desk: Desk) -> Callable[[], None]:
-        return guarded("process", lambda: process_pending(desk))
+    def _backlog(self, desk: Desk) -> Callable[[], None]:
+        """Work what an earlier run stored and left, then come back for each mail a killed
+        run was working on once its wait is over (`runner.next_attempt`)."""
+
+        def work() -> None:
+            process_pending(desk)
+            while (wait := seconds_to_next_try(desk)) is not None:
+                if self.stop.wait(max(wait, RETRY_PAUSE)):
+                    return
+                process_pending(desk)
+
+        return guarded("process", work)
 
     def shutdown(self) -> None:
         self.stop.set()

@@ -255,6 +255,9 @@ class Inbound(Base):
     backfill: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(20))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Not tried again before this time: set when a try is counted, so that a try the
+    # process never came back from is retried only after a wait (`runner.pending`).
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str] = mapped_column(Text, default="")
     verdict: Mapped[str] = mapped_column(String(20), default="")
     reason: Mapped[str] = mapped_column(Text, default="")

@@ -8,7 +8,9 @@ SIGKILL) still uses up its tries; the mail is read in a child process with a mem
 and time limit (`reader_process.py`), then dispatched in one transaction. A
 temporary error (database gone, disk full) gives the try back and leaves the mail
 pending; anything else is a failed try, and after `[limits] attempts` tries the mail
-is quarantined with its reason so the queue moves on.
+is quarantined with its reason so the queue moves on. A try the process never came back
+from is followed by a wait before the next (`next_attempt`), so that the quick kills of
+a crash loop do not each meet the one innocent mail a kill happened to interrupt.
 
 A backlog (the mailbox's batch, mail stored while the desk was down) is worked in
 batches (`process_batch`): tries are counted `CLAIM` mails at a time in a short
@@ -29,12 +31,14 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from maildesk import logs
+from maildesk.clock import as_utc
 from maildesk.context import Desk
 from maildesk.domain import MailKind, ParsedMail
 from maildesk.errors import IgnoreMail, TemporaryError
@@ -62,6 +66,23 @@ BATCH_SECONDS = 0.25
 """A batch's transaction commits once it has worked this long, and the next one goes on."""
 BATCH_BYTES = 16 * 1024 * 1024
 """And at most about this much raw mail a batch (two batches are in memory at once)."""
+RETRY_WAIT = timedelta(seconds=10)
+"""The wait after a first try that did not finish; three times longer after each further
+one, up to `RETRY_WAIT_MOST`. A restart takes seconds: the kills of a crash loop come
+faster than this, and meet fresh mail instead of the mail they interrupted before."""
+RETRY_WAIT_MOST = timedelta(minutes=15)
+
+
+def next_attempt(now: datetime, attempts: int, limit: int) -> datetime | None:
+    """When a mail may be tried again should its try number `attempts`, counted `now`, not
+    finish; None after the last try, whose end (the quarantine) is due at once.
+
+    Only a try the process never came back from waits: a failure it lived to record is
+    retried at the next pass, as the mail's own fault repeats at once.
+    """
+    if attempts >= limit:
+        return None
+    return now + min(RETRY_WAIT * int(3 ** (attempts - 1)), RETRY_WAIT_MOST)
 
 
 def _lock_pending(session: Session, desk: Desk, inbound_ids: Sequence[int]) -> dict[int, Inbound]:
@@ -93,9 +114,15 @@ def _claim(desk: Desk, inbound_id: int) -> BinaryIO | str:
             row.reason = f"failed {row.attempts} times: {row.last_error}"
             log.error("mail %s quarantined: %s", inbound_id, row.reason)
             return row.status
-        row.attempts += 1
-        row.last_error = UNFINISHED.format(n=row.attempts)
+        _count_try(desk, row)
         return ingest.raw_file(session, desk.blobs, inbound_id)
+
+
+def _count_try(desk: Desk, row: Inbound) -> None:
+    """Count a try before its work, as one that did not finish until it does."""
+    row.attempts += 1
+    row.last_error = UNFINISHED.format(n=row.attempts)
+    row.next_attempt_at = next_attempt(desk.clock.now(), row.attempts, desk.config.limits.attempts)
 
 
 def process_one(desk: Desk, inbound_id: int) -> str:
@@ -181,7 +208,7 @@ def _settle(session: Session, desk: Desk, row: Inbound, mail: ParsedMail) -> str
     except IgnoreMail as exc:
         row.status, row.reason = ingest.IGNORED, str(exc)
         log.info("mail %s set aside: %s", row.id, exc)
-    row.last_error = ""
+    row.last_error, row.next_attempt_at = "", None
     row.processed_at = desk.clock.now()
     return row.status
 
@@ -193,7 +220,7 @@ def _give_back(desk: Desk, inbound_id: int) -> None:
             row = session.get(Inbound, inbound_id)
             if row is not None and row.attempts > 0:
                 row.attempts -= 1
-                row.last_error = ""
+                row.last_error, row.next_attempt_at = "", None
     except Exception:  # noqa: BLE001 - the database itself may be what is down
         log.warning("mail %s: could not give back its try", inbound_id, exc_info=True)
 
@@ -209,7 +236,7 @@ def _note_failure(session: Session, desk: Desk, inbound_id: int, exc: Exception)
     log.error("mail %s failed: %s", inbound_id, detail, exc_info=exc)
     row = session.get(Inbound, inbound_id)
     assert row is not None
-    row.last_error = detail
+    row.last_error, row.next_attempt_at = detail, None
     if row.attempts >= desk.config.limits.attempts:
         row.status = ingest.QUARANTINED
         row.reason = f"failed {row.attempts} times: {detail}"
@@ -230,8 +257,7 @@ def _claim_batch(desk: Desk, inbound_ids: Sequence[int]) -> list[int]:
             query = query.with_for_update(skip_locked=True)
         claimed = []
         for row in session.scalars(query.order_by(Inbound.id)):
-            row.attempts = 1
-            row.last_error = UNFINISHED.format(n=1)
+            _count_try(desk, row)
             claimed.append(row.id)
         return claimed
 
@@ -294,22 +320,28 @@ def process_batch(desk: Desk, reads: Reads) -> list[str]:
 
 def _claim_and_dispatch(desk: Desk, reads: Reads, candidates: Sequence[int]) -> list[str]:
     """Count the tries of `candidates` (those no other thread has in hand), then dispatch
-    them; see `process_batch`. Mails the batch could not claim are let go at once."""
+    them; see `process_batch`. Mails the batch could not claim are let go at once.
+
+    The reads are awaited first, so that a claimed mail is locked for its dispatch at once:
+    until then, only its wait (`next_attempt`) keeps another process's retry from it.
+    """
+    mails = {inbound_id: _result(reads[inbound_id]) for inbound_id in candidates}
     held = _take(desk, candidates)
     try:
         ids = _claim_batch(desk, held) if held else []
         _let_go(desk, [i for i in held if i not in ids])  # tried before, or another's
         held = ids
-        statuses, rest = _dispatch_claimed(desk, reads, ids)
+        statuses, rest = _dispatch_claimed(desk, mails, ids)
     finally:
         _let_go(desk, held)
     return statuses + [process_one(desk, inbound_id) for inbound_id in rest]
 
 
-def _dispatch_claimed(desk: Desk, reads: Reads, ids: Sequence[int]) -> tuple[list[str], list[int]]:
+def _dispatch_claimed(
+    desk: Desk, mails: dict[int, ParsedMail | ReadFailed], ids: Sequence[int]
+) -> tuple[list[str], list[int]]:
     """The statuses of the claimed mails dispatched, and those left to work one at a time
     (a transaction's own failure, not one mail's, gives their tries back)."""
-    mails = {inbound_id: _result(reads[inbound_id]) for inbound_id in ids}
     statuses: list[str] = []
     try:
         while len(statuses) < len(ids):
@@ -395,22 +427,46 @@ class Queued:
 
 
 def pending(desk: Desk, limit: int | None = None) -> Sequence[Queued]:
-    """Pending mail, fresh before tried, oldest first within each.
+    """Pending mail due for a try, fresh before tried, oldest first within each.
 
     A mail whose last try never came back is suspect, but so is whatever a killed process
     happened to be working on: taken first after every restart, an innocent mail would
-    meet each kill of a crash loop and be quarantined for it. Last in line, a real poison
-    mail still uses its tries, and the rest of the queue moves on first.
+    meet each kill of a crash loop and be quarantined for it. It waits (`next_attempt`),
+    then goes last in line: a real poison mail still uses its tries, and the rest of the
+    queue moves on first.
     """
     with desk.db.transaction() as session:
         query = (
             select(Inbound.id, Inbound.attempts, Inbound.size)
-            .where(Inbound.desk_id == desk.desk_id, Inbound.status == ingest.PENDING)
+            .where(
+                Inbound.desk_id == desk.desk_id,
+                Inbound.status == ingest.PENDING,
+                or_(
+                    Inbound.next_attempt_at.is_(None),
+                    Inbound.next_attempt_at <= desk.clock.now(),
+                ),
+            )
             .order_by(Inbound.attempts, Inbound.id)
         )
         if limit is not None:
             query = query.limit(limit)
         return [Queued(row.id, row.attempts, row.size or 0) for row in session.execute(query)]
+
+
+def seconds_to_next_try(desk: Desk) -> float | None:
+    """How long until the first pending mail that waits (`next_attempt`) is due (0 when it
+    is due already); None when none waits. A mail waits only after a try its process never
+    came back from, so the process started after it (`Daemon`) comes back for it then."""
+    now = desk.clock.now()
+    with desk.db.read_only() as session:
+        due = session.scalar(
+            select(func.min(Inbound.next_attempt_at)).where(
+                Inbound.desk_id == desk.desk_id,
+                Inbound.status == ingest.PENDING,
+                Inbound.next_attempt_at.is_not(None),
+            )
+        )
+    return None if due is None else max(0.0, (as_utc(due) - now).total_seconds())
 
 
 def _batches(fresh: Sequence[Queued]) -> list[list[int]]:
@@ -480,6 +536,7 @@ def requeue(desk: Desk, inbound_id: int) -> bool:
         if row.status == ingest.PROCESSED:
             return False
         row.status, row.attempts, row.last_error = ingest.PENDING, 0, ""
+        row.next_attempt_at = None
         return True
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from maildesk.clock import FixedClock, as_utc
 from maildesk.context import Desk
 from maildesk.daemon import Daemon
 from maildesk.inbound import runner
@@ -115,15 +117,18 @@ def test_a_failing_mail_in_a_batch_is_rolled_back_alone(
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_batch_killed_mid_work_is_worked_one_mail_at_a_time_after(
-    make_desk: DeskFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_desk: DeskFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: FixedClock
 ) -> None:
     """A kill mid-batch costs a try to the mails claimed and not committed, and only them;
-    the next pass works those alone and the untouched one in a batch again."""
+    the next pass works the untouched one in a batch again, and those alone once their
+    wait (`RETRY_WAIT`) is over."""
     desk = make_desk()
     ids = stored(desk, 5, "Corte")
     script = tmp_path / "kill.py"
     script.write_text(KILL_IN_THE_THIRD)
+    before = datetime.now(UTC)
     done = subprocess.run([sys.executable, str(script), str(tmp_path / "maildesk.toml")])
+    after = datetime.now(UTC)
     assert done.returncode == -9
     assert rows(desk) == {
         ids[0]: ("processed", 1),
@@ -133,10 +138,19 @@ def test_a_batch_killed_mid_work_is_worked_one_mail_at_a_time_after(
         ids[4]: ("pending", 0),  # never claimed: no try lost
     }
     assert tickets(desk) == 2
+    with desk.db.read_only() as session:
+        waits = session.scalars(
+            select(Inbound.next_attempt_at).where(Inbound.id.in_(ids[2:4]))
+        ).all()
+    assert all(before + runner.RETRY_WAIT <= as_utc(w) <= after + runner.RETRY_WAIT for w in waits)
     alone: list[int] = []
     real_one = runner.process_one
     monkeypatch.setattr(runner, "process_one", lambda d, i: alone.append(i) or real_one(d, i))
-    assert runner.process_pending(desk).by_status == {"processed": 3}
+    clock.current = after  # the restart, seconds later: the interrupted two wait
+    assert runner.process_pending(desk).by_status == {"processed": 1}
+    assert alone == [] and tickets(desk) == 3
+    clock.advance(runner.RETRY_WAIT)
+    assert runner.process_pending(desk).by_status == {"processed": 2}
     assert alone == [ids[2], ids[3]]
     assert tickets(desk) == 5
 

@@ -8,14 +8,15 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from maildesk.clock import FixedClock
+from maildesk.clock import FixedClock, as_utc
 from maildesk.context import Desk
 from maildesk.daemon import Daemon, send_outbox
 from maildesk.domain import ParsedMail
@@ -97,6 +98,58 @@ def test_a_mail_whose_try_never_came_back_waits_behind_fresh_mail(make_desk: Des
     assert runner.process_pending(desk).by_status == {"processed": 3}
 
 
+def test_the_wait_after_a_try_that_did_not_finish_grows_and_ends_at_the_last_try() -> None:
+    """10 s after the first, 30 s after the second, at most 15 minutes; none after the last."""
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    assert runner.next_attempt(now, 1, 3) == now + timedelta(seconds=10)
+    assert runner.next_attempt(now, 2, 3) == now + timedelta(seconds=30)
+    assert runner.next_attempt(now, 3, 3) is None
+    assert runner.next_attempt(now, 1, 1) is None
+    assert runner.next_attempt(now, 9, 20) == now + timedelta(minutes=15)
+
+
+@SQLITE_ONLY
+def test_a_crash_loop_does_not_use_up_the_tries_of_the_mail_it_interrupted(
+    make_desk: DeskFactory, tmp_path: Path, clock: FixedClock
+) -> None:
+    """Kills that come as fast as restarts meet the interrupted mail once: the restarted
+    processes leave it for its wait, and then it is worked."""
+    desk = make_desk()
+    innocent = stored(desk, make_mail(subject="en curso al morir"))
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", KILL_MID_WORK, str(tmp_path / "maildesk.toml")], check=False
+        ).returncode
+        for _ in range(3)
+    ]
+    assert runs == [-signal.SIGKILL, 0, 0]
+    row = inbound(desk, innocent)
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert row.next_attempt_at is not None
+    clock.current = as_utc(row.next_attempt_at)
+    assert runner.process_pending(desk).by_status == {"processed": 1}
+
+
+def test_a_mail_that_kills_every_try_is_still_quarantined_after_its_waits(
+    make_desk: DeskFactory, clock: FixedClock
+) -> None:
+    """The wait slows a poison mail's crash loop (10 s, then 30 s), never lets it go on:
+    the third try that does not finish quarantines it at once."""
+    desk = make_desk()
+    poison = stored(desk, make_mail(subject="mata cada intento"))
+    for wait in (timedelta(seconds=10), timedelta(seconds=30), None):
+        assert runner.pending_ids(desk) == [poison]
+        claimed = runner._claim(desk, poison)  # counted, then the process dies
+        assert not isinstance(claimed, str)
+        claimed.close()
+        if wait is not None:
+            clock.advance(wait - timedelta(seconds=1))
+            assert runner.pending_ids(desk) == []
+            clock.advance(timedelta(seconds=1))
+    assert runner.process_pending(desk).by_status == {"quarantined": 1}
+    assert "failed 3 times: try 3 did not finish" in inbound(desk, poison).reason
+
+
 @SQLITE_ONLY
 def test_reader_over_its_memory_limit_fails_the_try_and_the_queue_moves_on(
     make_desk: DeskFactory,
@@ -165,6 +218,32 @@ def test_daemon_serves_before_it_works_the_backlog(
         reader.release.set()
         daemon.shutdown()
     assert inbound(desk, pending).status == "processed"
+
+
+def test_a_restarted_daemon_comes_back_for_the_interrupted_mail_when_its_wait_ends(
+    make_desk: DeskFactory, monkeypatch: pytest.MonkeyPatch, clock: FixedClock
+) -> None:
+    """No scheduler needed: the start's own pass waits for the mail a killed run was
+    working on, then works it."""
+    monkeypatch.setattr(runner, "RETRY_WAIT", timedelta(seconds=2))
+    desk = make_desk()
+    interrupted = stored(desk, make_mail(subject="interrumpido"))
+    claimed = runner._claim(desk, interrupted)  # the try of a run that was then killed
+    assert not isinstance(claimed, str)
+    claimed.close()
+    daemon = Daemon((desk,), parts=())
+    daemon.start()
+    try:
+        assert runner.seconds_to_next_try(desk) == 2.0
+        clock.advance(timedelta(seconds=2))
+        deadline = time.monotonic() + 15
+        while inbound(desk, interrupted).status == "pending" and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        daemon.shutdown()
+    row = inbound(desk, interrupted)
+    assert (row.status, row.attempts) == ("processed", 2)
+    assert runner.seconds_to_next_try(desk) is None
 
 
 def test_sent_bodies_are_pruned_after_the_retention_and_rows_kept(
