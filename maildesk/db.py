@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import (
     Connection,
     Engine,
+    PoolProxiedConnection,
     create_engine,
     event,
     inspect,
@@ -131,6 +133,14 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
 
+class _Held(threading.local):
+    """This thread's kept connection (`Database.read_row`) and the engine's disposal it
+    was opened after."""
+
+    connection: PoolProxiedConnection | None = None
+    generation = -1
+
+
 class Database:
     """One engine and its session factory."""
 
@@ -142,6 +152,11 @@ class Database:
             self.engine.execution_options(read_only=True), expire_on_commit=False
         )
         self._turns = WriteTurns(enabled=self.engine.dialect.name == "sqlite")
+        self._held = _Held()
+        self._every_held: set[PoolProxiedConnection] = set()
+        self._held_lock = threading.Lock()
+        self._generation = 0
+        event.listen(self.engine, "engine_disposed", self._close_held)
 
     @property
     def is_postgres(self) -> bool:
@@ -294,6 +309,57 @@ class Database:
             text("SELECT version_num FROM alembic_version")
         ).scalar()
         return version
+
+    def read_row(self, sql: str, params: Any) -> Any:
+        """The first row (or None) of one plain read in the driver's own SQL, run on every
+        view of a page (`web.page_cache.lookup`).
+
+        It runs on a connection this thread keeps, out of the pool and in autocommit, so no
+        transaction wraps it: the pool's checkout and return (and on PostgreSQL the ping
+        before each, a round trip) cost more than the query. A connection whose read
+        failed is closed, and the thread's next read opens another; disposing of the
+        engine (a restore, a test) closes them all.
+        """
+        held = self._held
+        connection = held.connection if held.generation == self._generation else None
+        if connection is None:
+            connection = self._hold()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+            cursor.close()
+        except BaseException:
+            self._let_go(connection)
+            raise
+        return row
+
+    def _hold(self) -> PoolProxiedConnection:
+        connection = self.engine.raw_connection()
+        driver = connection.driver_connection  # read before detach, which forgets it
+        if getattr(driver, "autocommit", None) is False:  # psycopg; SQLite's already is
+            driver.autocommit = True  # type: ignore[union-attr]
+        connection.detach()  # out of the pool's count: the pool's size stays the others'
+        with self._held_lock:
+            self._every_held.add(connection)
+            self._held.connection, self._held.generation = connection, self._generation
+        return connection
+
+    def _let_go(self, connection: PoolProxiedConnection) -> None:
+        with self._held_lock:
+            self._every_held.discard(connection)
+            if self._held.connection is connection:
+                self._held.connection = None
+        with contextlib.suppress(Exception):
+            connection.close()  # detached: closed for good
+
+    def _close_held(self, _engine: Engine) -> None:
+        with self._held_lock:
+            held, self._every_held = self._every_held, set()
+            self._generation += 1
+        for connection in held:
+            with contextlib.suppress(Exception):
+                connection.close()  # detached: closed for good
 
     def ping(self) -> bool:
         try:

@@ -25,8 +25,9 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Dialect, Engine, Select, bindparam, func, select
+from sqlalchemy import Dialect, Select, bindparam, func, select
 
+from maildesk.db import Database
 from maildesk.models import Event, Message, Ticket
 
 # Enough for a few hundred typical pages (10-20 KB each) without weighing on the daemon.
@@ -86,36 +87,18 @@ class Fresh:
     stamp: Stamp
 
 
-def lookup(engine: Engine, desk_id: int, token: str, now: datetime) -> Fresh | None:
+def lookup(db: Database, desk_id: int, token: str, now: datetime) -> Fresh | None:
     """What the page of `token` is made of now, in one statement; None for no such ticket.
 
-    This runs on every view, so it goes straight to the driver on a pooled connection:
-    one SELECT in the driver's autocommit, without the ORM's or the Core's bookkeeping
-    (which cost five times the query itself). psycopg would wrap it in a transaction,
-    BEGIN before and the pool's ROLLBACK after: two round trips more than the query, so
-    its connection is in autocommit for the while (SQLite's already is, `db.py`).
+    This runs on every view, so it goes straight to the driver (`Database.read_row`): one
+    SELECT in autocommit, without the ORM's, the Core's or the pool's bookkeeping (which
+    cost several times the query itself), and on PostgreSQL without a BEGIN before and a
+    ROLLBACK after, two round trips more than the query.
     """
-    query = _compiled(engine.dialect)
+    query = _compiled(db.engine.dialect)
     values = {"desk_id": desk_id, "token": token}
     params = values if query.positions is None else tuple(values[p] for p in query.positions)
-    connection = engine.raw_connection()
-    try:
-        driver = connection.driver_connection
-        in_transactions = getattr(driver, "autocommit", None) is False
-        try:
-            if in_transactions:
-                driver.autocommit = True  # type: ignore[union-attr]
-            cursor = connection.cursor()
-            cursor.execute(query.sql, params)
-            row = cursor.fetchone()
-            cursor.close()
-            if in_transactions:
-                driver.autocommit = False  # type: ignore[union-attr]
-        except BaseException:
-            connection.invalidate()  # closed, never back in the pool in autocommit
-            raise
-    finally:
-        connection.close()
+    row = db.read_row(query.sql, params)
     if row is None:
         return None
     return Fresh(

@@ -222,7 +222,7 @@ def fresh_or_none(desk: Desk, token: str) -> page_cache.Fresh | None:
     and the stored token is compared in constant time."""
     if not tokens.looks_like(token):
         return None
-    fresh = page_cache.lookup(desk.db.engine, desk.desk_id, token, desk.clock.now())
+    fresh = page_cache.lookup(desk.db, desk.desk_id, token, desk.clock.now())
     if fresh is None or not signing.tokens_equal(fresh.status_token, token):
         return None
     return fresh

@@ -382,7 +382,7 @@ def test_a_failed_stamp_query_leaves_no_connection_in_autocommit(
         page_cache._COMPILED, engine.dialect.name, page_cache._Compiled("SELECT nonsense", None)
     )
     with pytest.raises(Exception, match="nonsense"):
-        page_cache.lookup(engine, desk.desk_id, "x" * 32, desk.clock.now())
+        page_cache.lookup(desk.db, desk.desk_id, "x" * 32, desk.clock.now())
     connection = engine.raw_connection()
     try:
         assert connection.driver_connection.autocommit is False  # type: ignore[union-attr]
