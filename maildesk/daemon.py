@@ -43,9 +43,9 @@ PARTS = ("fetch", "listener", "outbox", "scheduler", "web")
 OUTBOX_SECONDS = 2.0
 PROCESS_SECONDS = 1.0  # how soon a fetch worker without the mailbox takes up stored mail
 OUTBOX_ALONE_SECONDS = 0.2
-RETRY_PAUSE = 1.0  # at least this between two passes for mail whose wait ended
 """The pause of an outbox worker with no intake in its process (`--only outbox`): no
 commit here rings its bell, so it polls, and a claim that finds nothing is one query."""
+RETRY_PAUSE = 1.0  # at least this between two passes for mail whose wait ended
 
 
 def guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
