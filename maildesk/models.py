@@ -83,6 +83,8 @@ class Ticket(Base):
         UniqueConstraint("desk_id", "number"),
         # The console's board: open tickets by state, newest first; overdue by due time.
         Index("ix_ticket_desk_state_opened", "desk_id", "state", "opened_at"),
+        # The auto-close's seek: tickets in validation resolved before a day.
+        Index("ix_ticket_desk_state_resolved", "desk_id", "state", "resolved_at"),
         Index("ix_ticket_desk_opened", "desk_id", "opened_at"),
         Index("ix_ticket_desk_due", "desk_id", "due_at"),
         Index("ix_ticket_desk_next_check", "desk_id", "next_check_at"),
@@ -287,6 +289,8 @@ class Outbox(Base):
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
         Index("ix_outbox_recipient_created", "recipient", "created_at"),
+        # The pruning's seek: sent and not yet pruned, oldest first (`outbox.prune_sent`).
+        Index("ix_outbox_unpruned", "status", "pruned_at", "sent_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     desk_id: Mapped[int] = mapped_column(ForeignKey("desk.id"))

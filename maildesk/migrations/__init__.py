@@ -5,4 +5,4 @@
 and a unit test (tests/unit/test_schema_head.py) keeps it equal to the head of `versions/`.
 """
 
-HEAD = "0020"
+HEAD = "0021"

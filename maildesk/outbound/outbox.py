@@ -387,7 +387,9 @@ def prune_sent(db: Database, now: datetime, keep_days: int) -> int:
 
     A sent body is never read again (a retry resends only unsent rows), yet each one
     holds every attachment it carried; the headers, recipient and times stay for the
-    record. One short transaction per batch, so the intake never waits long.
+    record. One short transaction per batch, so the intake never waits long, and each
+    batch a seek of the index on (status, pruned_at, sent_at): the pass reads the mail
+    whose time came, not every row the outbox ever held.
     """
     if keep_days <= 0:
         return 0
@@ -397,10 +399,8 @@ def prune_sent(db: Database, now: datetime, keep_days: int) -> int:
         with db.transaction() as session:
             rows = session.scalars(
                 select(Outbox)
-                .where(
-                    Outbox.status == "sent", Outbox.sent_at <= before, Outbox.pruned_at.is_(None)
-                )
-                .order_by(Outbox.id)
+                .where(Outbox.status == SENT, Outbox.pruned_at.is_(None), Outbox.sent_at <= before)
+                .order_by(Outbox.sent_at)
                 .limit(PRUNE_BATCH)
             ).all()
             for row in rows:

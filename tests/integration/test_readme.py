@@ -654,6 +654,7 @@ def _slow_processes(desk: Desk) -> list[Callable[[], Ran]]:
         ("memory.py", "--mails 3 --attachment-mb 1"),
         ("workers.py", "--mails 4"),
         ("metrics_scrape.py", "--tickets 60 --messages 120 --repeat 1"),
+        ("scheduler_tick.py", "--tickets 400 --repeat 1"),
         ("latency.py", "--mails 3 --burst 5"),
     ):
         command = readme_command(f".venv/bin/python bench/{script}")
@@ -870,6 +871,18 @@ def test_metrics_scrape_prints_its_figures_on_both_databases(story: Story) -> No
         assert f"stored mails: 120, outbox: 60, database: {database}" in out
     assert len(re.findall(r"/metrics scrape \(\d+ bytes\) : +\d+\.\d ms", out)) == 2
     assert len(re.findall(r"ratio scrape/baseline: \d+\.\d", out)) == 2
+
+
+def test_scheduler_tick_prints_its_figures_on_both_databases(story: Story) -> None:
+    """`scheduler_tick.py` times the due pruning and a steady tick against a count of the
+    outbox, on SQLite and PostgreSQL, and prunes the one day's bodies that are due."""
+    [out] = bench_output(story, "scheduler_tick.py")
+    for database in ("sqlite", "postgresql"):
+        assert f"tickets: 400, outbox: 400, database: {database}" in out
+    pruned = re.findall(r"pruning due \( *(\d+) bodies\) *: +\d+\.\d ms", out)
+    assert len(pruned) == 2 and all(int(n) > 0 for n in pruned), out
+    assert len(re.findall(r"steady tick, nothing due +: +\d+\.\d ms", out)) == 2
+    assert len(re.findall(r"ratio steady tick/baseline: \d+\.\d\d", out)) == 2
 
 
 def test_fetch_throughput_times_the_import_against_the_fetch_and_the_parse_floor(
