@@ -8,6 +8,7 @@ share one file; PostgreSQL gets row locks with SKIP LOCKED for several workers.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -36,8 +37,12 @@ from maildesk.write_turns import WriteTurns
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
+log = logging.getLogger(__name__)
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 UPGRADE_HINT = "run `maildesk db upgrade`"
+DEADLOCK_TRIES = 5
+"""An upgrade that PostgreSQL chose as a deadlock's victim is run again this many times."""
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -239,30 +244,45 @@ class Database:
         file = sqlite_file(self.url)
         if (file is None or file.exists()) and self.revision() == HEAD:
             return f"database schema up to date (revision {HEAD})"
-        from alembic import command
-
-        cfg = _alembic_config()
         if file is not None:
             create_private_file(file)
-        try:
-            with (
-                self.engine.connect() as connection,
-                foreign_keys_deferred(connection),
-                connection.begin(),
-            ):
-                if self.is_postgres:
-                    # Several workers may start at once; one migrates, the others wait.
-                    connection.execute(text("SELECT pg_advisory_xact_lock(7271)"))
-                before = self._revision(connection)
-                cfg.attributes["connection"] = connection
-                command.upgrade(cfg, "head")
-                after = self._revision(connection)
-                _check_foreign_keys(connection)
-        except OperationalError as exc:
-            raise TemporaryError(f"database unavailable: {exc.orig}") from exc
+        for attempt in range(1, DEADLOCK_TRIES + 1):
+            try:
+                before, after = self._migrate()
+                break
+            except OperationalError as exc:
+                if attempt == DEADLOCK_TRIES or getattr(exc.orig, "sqlstate", "") != "40P01":
+                    raise TemporaryError(f"database unavailable: {exc.orig}") from exc
+                log.warning("the upgrade met a running worker's lock (a deadlock); again")
         if before == after:
             return f"database schema up to date (revision {after})"
         return f"database schema upgraded from revision {before or 'none'} to {after}"
+
+    def _migrate(self) -> tuple[str | None, str | None]:
+        """Run the migrations to HEAD in one transaction; the revisions before and after.
+
+        Workers keep running meanwhile (a zero-downtime upgrade): a migration that locks a
+        table a worker's transaction has read, after taking a lock that worker then waits
+        for, is a deadlock, which PostgreSQL ends by rolling one side back. Everything is
+        one transaction, so an upgrade rolled back is simply run again (`upgrade`).
+        """
+        from alembic import command
+
+        cfg = _alembic_config()
+        with (
+            self.engine.connect() as connection,
+            foreign_keys_deferred(connection),
+            connection.begin(),
+        ):
+            if self.is_postgres:
+                # Several workers may start at once; one migrates, the others wait.
+                connection.execute(text("SELECT pg_advisory_xact_lock(7271)"))
+            before = self._revision(connection)
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, "head")
+            after = self._revision(connection)
+            _check_foreign_keys(connection)
+        return before, after
 
     def check_schema(self) -> None:
         """Refuse to work on a missing database or on a schema older than this code.

@@ -148,6 +148,57 @@ def test_two_racing_upgrades_migrate_once_while_a_worker_keeps_taking_mail(
             worker.process.wait(10)
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_an_upgrade_chosen_as_a_deadlocks_victim_runs_again(
+    desk_at_previous: Desk, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker's transaction has read `inbound`; the upgrade, which has altered `outbox`
+    in an earlier migration, waits to alter `inbound`; the worker then reads `outbox`.
+    PostgreSQL rolls back the side whose deadlock check comes first, here the upgrade's
+    (3 s against the worker's 20 s), and the upgrade runs again."""
+    desk = desk_at_previous
+    monkeypatch.setenv("PGOPTIONS", "-c deadlock_timeout=3s")  # the upgrade's connections
+    migrating = Database(desk.db.url)
+    result: list[str] = []
+    with desk.db.engine.connect() as worker:
+        worker.execute(text("SET deadlock_timeout = '20s'"))
+        worker.execute(text("SELECT count(*) FROM inbound")).scalar()
+        upgrade = threading.Thread(target=lambda: result.append(migrating.upgrade()))
+        upgrade.start()
+        deadline = time.monotonic() + 30
+        while not waits_to_alter_inbound(desk) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert waits_to_alter_inbound(desk)
+        worker.execute(text("SELECT count(*) FROM outbox")).scalar()
+        worker.commit()
+        upgrade.join(60)
+    migrating.dispose()
+    assert result == [f"database schema upgraded from revision {PREVIOUS} to {HEAD}"]
+    assert "deadlock" in caplog.text
+    assert desk.db.revision() == HEAD
+
+
+def waits_to_alter_inbound(desk: Desk) -> bool:
+    """Some session waits for the lock that altering `inbound` takes."""
+    with desk.db.engine.connect() as connection:
+        return bool(
+            connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_locks WHERE NOT granted"
+                    " AND mode = 'AccessExclusiveLock' AND relation = 'inbound'::regclass"
+                )
+            ).scalar()
+        )
+
+
+@pytest.fixture
+def desk_at_previous(make_desk: DeskFactory) -> Desk:
+    desk = make_desk()
+    downgrade(desk, PREVIOUS)
+    desk.db.dispose()
+    return desk
+
+
 def test_workers_started_together_on_a_new_database_all_start(tmp_path: Path) -> None:
     """Three upgrades at once on an empty PostgreSQL database: one creates the schema and
     the desk's row, the others wait or find them; all exit 0 and there is one desk."""
