@@ -37,6 +37,9 @@ from maildesk.storage import BlobStore
 log = logging.getLogger(__name__)
 
 PENDING, SENT, DEAD, SUPPRESSED = "pending", "sent", "dead", "suppressed"
+CLAIM_FRESH = timedelta(seconds=1)
+"""A claimed row sent this soon after its claim is surely still this worker's (the lease
+is a whole send longer than this); a later one's claim is renewed first (`_keep_claim`)."""
 
 # (session, the row given up, the relay's words, now): an address refused for good.
 OnRefused = Callable[[Session, Outbox, str, datetime], None]
@@ -167,13 +170,17 @@ class SendReport:
     dead: int = 0
 
 
-def _claim(db: Database, desk_id: int, now: datetime, limit: int, lease: timedelta) -> list[int]:
+def _claim(
+    db: Database, desk_id: int, now: datetime, limit: int, lease: timedelta
+) -> tuple[list[int], datetime]:
     """Take this desk's due rows for `lease`; SKIP LOCKED lets several workers share the queue.
 
     Only `desk_id`'s rows: the worker sends through that desk's relay, and another
     building's mail must leave through its own. A worker killed while holding a claim
-    delays those mails by at most `lease`.
+    delays those mails by at most `lease`. The ids, and the claim's end, which is also
+    its mark: a row still carrying it is still this worker's (`_keep_claim`).
     """
+    until = now + lease
     with db.transaction() as session:
         query = (
             select(Outbox)
@@ -190,8 +197,26 @@ def _claim(db: Database, desk_id: int, now: datetime, limit: int, lease: timedel
             query = query.with_for_update(skip_locked=True)
         rows = list(session.scalars(query))
         for row in rows:
-            row.claimed_until = now + lease
-        return [row.id for row in rows]
+            row.claimed_until = until
+        return [row.id for row in rows], until
+
+
+def _keep_claim(
+    db: Database, row_id: int, until: datetime, now: datetime, lease: timedelta
+) -> bool:
+    """Renew this worker's claim of one row before its send; False when it is no longer ours.
+
+    A claim covers a batch sent one mail after another, and a slow relay can outlast it:
+    past `until` another worker may claim the rest, and sending them here too would send
+    them twice. The row still carries this claim's mark only if nobody took it since.
+    """
+    with db.transaction() as session:
+        renewed = session.execute(
+            update(Outbox)
+            .where(Outbox.id == row_id, Outbox.status == PENDING, Outbox.claimed_until == until)
+            .values(claimed_until=now + lease)
+        )
+        return bool(renewed.rowcount)  # type: ignore[attr-defined]
 
 
 def _settle(db: Database, receipts: Receipts, blobs: BlobStore, now: datetime) -> int:
@@ -329,10 +354,14 @@ def send_due(
     report = SendReport(sent=_settle(db, receipts, blobs, clock.now()))
     with transport.batch():
         while not stop():
-            claimed = _claim(db, desk_id, clock.now(), limit, lease)
+            claimed, until = _claim(db, desk_id, clock.now(), limit, lease)
             if not claimed:
                 break
             for row_id in claimed:
+                # Within a second of the claim it holds for a whole send; after, renew it.
+                fresh = clock.now() < until - lease + CLAIM_FRESH
+                if not fresh and not _keep_claim(db, row_id, until, clock.now(), lease):
+                    continue  # another worker took it over (sent, or sending) meanwhile
                 outcome = _send_one(
                     db, transport, clock, receipts, blobs, row_id, max_attempts, on_refused
                 )
