@@ -22,10 +22,12 @@ import argparse
 import json
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -102,6 +104,35 @@ def drop(pg_name: str | None) -> None:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextmanager
+def generated(prefix: str, **options: Any) -> Iterator[Generated]:
+    """A history generated (`generate`'s options) in a temporary folder of its own, gone
+    after the block with its PostgreSQL database: what each benchmark measures on."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    made = generate(workdir, **options)
+    try:
+        yield made
+    finally:
+        made.desk.db.dispose()
+        drop(made.pg_name)
+        shutil.rmtree(workdir)
+
+
+def databases(choice: str) -> list[str]:
+    """The databases a benchmark's `--database` names: one, or `both`."""
+    return ["sqlite", "postgresql"] if choice == "both" else [choice]
+
+
+def best(run: Callable[[], object], repeat: int) -> float:
+    """The least of `repeat` timed runs, in seconds."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return min(times)
 
 
 def open_bench_desk(workdir: Path, url: str, year: int) -> Desk:

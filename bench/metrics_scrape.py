@@ -19,11 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-import shutil
 import sys
-import tempfile
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,7 +27,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from generate_history import drop, generate  # noqa: E402
+from generate_history import best, databases, generated  # noqa: E402
 from prometheus_client import generate_latest  # noqa: E402
 from sqlalchemy import func, insert, literal, select, text  # noqa: E402
 
@@ -41,15 +37,6 @@ from maildesk.web.metrics import registry_for  # noqa: E402
 
 RAW = b"Subject: Fuga de agua\r\n\r\n" + b"Hay una fuga en el depto 402. " * 66  # about 2 kB
 BATCH = 5_000
-
-
-def best(run: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def add_mail_outbox_escalations(desk: Desk, messages: int) -> None:
@@ -129,10 +116,10 @@ def count_tickets(desk: Desk) -> None:
 
 
 def measure(database: str, tickets: int, messages: int, repeat: int) -> None:
-    workdir = Path(tempfile.mkdtemp(prefix=f"maildesk-metrics-{database}-"))
-    made = generate(workdir, tickets=tickets, messages=messages, database=database)
-    desk = made.desk
-    try:
+    with generated(
+        f"maildesk-metrics-{database}-", tickets=tickets, messages=messages, database=database
+    ) as made:
+        desk = made.desk
         add_mail_outbox_escalations(desk, made.messages)
         registry = registry_for(desk)
         size = len(generate_latest(registry))
@@ -145,10 +132,6 @@ def measure(database: str, tickets: int, messages: int, repeat: int) -> None:
         print(f"baseline  SELECT count(*) ticket        : {baseline * 1000:8.1f} ms")
         print(f"maildesk  /metrics scrape ({size} bytes) : {scrape * 1000:8.1f} ms")
         print(f"ratio scrape/baseline: {scrape / baseline:.1f}")
-    finally:
-        desk.db.dispose()
-        drop(made.pg_name)
-        shutil.rmtree(workdir)
 
 
 def main() -> None:
@@ -159,8 +142,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     # BENCH_ARGS, as for `make bench`: the suite's smoke run asks for a small N this way.
     args = parser.parse_args(sys.argv[1:] + shlex.split(os.environ.get("BENCH_ARGS", "")))
-    kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
-    for kind in kinds:
+    for kind in databases(args.database):
         measure(kind, args.tickets, args.messages, args.repeat)
 
 

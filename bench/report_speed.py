@@ -23,32 +23,19 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-import shutil
 import sys
-import tempfile
-import time
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from generate_history import drop, generate  # noqa: E402
+from generate_history import best, databases, generated  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from maildesk.context import Desk  # noqa: E402
 from maildesk.models import Event, Participant, Ticket  # noqa: E402
 from maildesk.reports import By, report_for  # noqa: E402
-
-
-def best(run: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def count_all(desk: Desk) -> None:
@@ -65,10 +52,14 @@ def scan_all(desk: Desk) -> None:
 
 
 def measure(database: str, tickets: int, messages: int, year: int, repeat: int) -> None:
-    workdir = Path(tempfile.mkdtemp(prefix=f"maildesk-report-{database}-"))
-    made = generate(workdir, tickets=tickets, messages=messages, database=database, year=year)
-    desk = made.desk
-    try:
+    with generated(
+        f"maildesk-report-{database}-",
+        tickets=tickets,
+        messages=messages,
+        database=database,
+        year=year,
+    ) as made:
+        desk = made.desk
         first, last = date(year, 1, 1), date(year, 12, 31)
         count = best(lambda: count_all(desk), repeat)
         scan = best(lambda: scan_all(desk), repeat)
@@ -84,10 +75,6 @@ def measure(database: str, tickets: int, messages: int, year: int, repeat: int) 
             f"  {made.tickets / report:8.0f} tickets/s"
         )
         print(f"ratio report/full scan: {report / scan:.2f}")
-    finally:
-        desk.db.dispose()
-        drop(made.pg_name)
-        shutil.rmtree(workdir)
 
 
 def main() -> None:
@@ -99,8 +86,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     # BENCH_ARGS, as for `make bench`: the suite's smoke run asks for a small N this way.
     args = parser.parse_args(sys.argv[1:] + shlex.split(os.environ.get("BENCH_ARGS", "")))
-    kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
-    for kind in kinds:
+    for kind in databases(args.database):
         measure(kind, args.tickets, args.messages, args.year, args.repeat)
 
 

@@ -25,9 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-import shutil
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,8 +33,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from generate_history import drop, generate  # noqa: E402
-from metrics_scrape import add_mail_outbox_escalations, best  # noqa: E402
+from generate_history import best, databases, generated  # noqa: E402
+from metrics_scrape import add_mail_outbox_escalations  # noqa: E402
 from sqlalchemy import bindparam, func, select, update  # noqa: E402
 
 from maildesk.clock import FixedClock  # noqa: E402
@@ -75,10 +73,10 @@ def count_outbox(desk: Desk) -> None:
 
 
 def measure(database: str, tickets: int, repeat: int) -> None:
-    workdir = Path(tempfile.mkdtemp(prefix=f"maildesk-tick-{database}-"))
-    made = generate(workdir, tickets=tickets, messages=2 * tickets, database=database)
-    desk = made.desk
-    try:
+    with generated(
+        f"maildesk-tick-{database}-", tickets=tickets, messages=2 * tickets, database=database
+    ) as made:
+        desk = made.desk
         add_mail_outbox_escalations(desk, made.messages)
         send_across_the_year(desk)
         clock = desk.clock
@@ -103,10 +101,6 @@ def measure(database: str, tickets: int, repeat: int) -> None:
         print(f"maildesk  pruning due ({pruned:6d} bodies)    : {pruning * 1000:8.1f} ms")
         print(f"maildesk  steady tick, nothing due        : {minute * 1000:8.1f} ms")
         print(f"ratio steady tick/baseline: {minute / baseline:.2f}")
-    finally:
-        desk.db.dispose()
-        drop(made.pg_name)
-        shutil.rmtree(workdir)
 
 
 def main() -> None:
@@ -116,8 +110,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     # BENCH_ARGS, as for `make bench`: the suite's smoke run asks for a small N this way.
     args = parser.parse_args(sys.argv[1:] + shlex.split(os.environ.get("BENCH_ARGS", "")))
-    kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
-    for kind in kinds:
+    for kind in databases(args.database):
         measure(kind, args.tickets, args.repeat)
 
 
