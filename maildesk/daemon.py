@@ -244,12 +244,15 @@ class Daemon:
         guarded("knowledge base", lambda: sync_desk(desk))()
 
     def _backlog(self, desk: Desk) -> Callable[[], None]:
-        """Work what an earlier run stored and left, then come back for each mail a killed
-        run was working on once its wait is over (`runner.next_attempt`)."""
+        """Work what an earlier run stored and left; a process that takes in mail (fetch,
+        listener) then comes back for each mail a killed run was working on once its wait
+        is over (`runner.next_attempt`). The others leave that to those and to the
+        scheduler's retry: a page or outbox worker does not keep reading mail."""
+        intake = "fetch" in self.parts or "listener" in self.parts
 
         def work() -> None:
             process_pending(desk)
-            while (wait := seconds_to_next_try(desk)) is not None:
+            while intake and (wait := seconds_to_next_try(desk)) is not None:
                 if self.stop.wait(max(wait, RETRY_PAUSE)):
                     return
                 process_pending(desk)

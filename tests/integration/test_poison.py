@@ -231,7 +231,7 @@ def test_a_restarted_daemon_comes_back_for_the_interrupted_mail_when_its_wait_en
     claimed = runner._claim(desk, interrupted)  # the try of a run that was then killed
     assert not isinstance(claimed, str)
     claimed.close()
-    daemon = Daemon((desk,), parts=())
+    daemon = Daemon((desk,), parts=("fetch",))  # intake, and no mailbox: no watcher
     daemon.start()
     try:
         assert runner.seconds_to_next_try(desk) == 2.0
@@ -244,6 +244,31 @@ def test_a_restarted_daemon_comes_back_for_the_interrupted_mail_when_its_wait_en
     row = inbound(desk, interrupted)
     assert (row.status, row.attempts) == ("processed", 2)
     assert runner.seconds_to_next_try(desk) is None
+
+
+def test_a_worker_that_takes_in_no_mail_leaves_the_interrupted_mail_to_those_that_do(
+    make_desk: DeskFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An outbox worker's start works the stored mail once, and does not stay to wait for
+    a mail whose try never came back."""
+    monkeypatch.setattr(runner, "RETRY_WAIT", timedelta(seconds=1))
+    desk = make_desk()
+    interrupted = stored(desk, make_mail(subject="interrumpido"))
+    claimed = runner._claim(desk, interrupted)
+    assert not isinstance(claimed, str)
+    claimed.close()
+    daemon = Daemon((desk,), parts=("outbox",))
+    daemon.start()
+    try:
+        backlog = next(t for t in daemon.threads if t.name.startswith("maildesk-backlog"))
+        backlog.join(10)
+        assert not backlog.is_alive()
+    finally:
+        daemon.shutdown()
+    assert (inbound(desk, interrupted).status, inbound(desk, interrupted).attempts) == (
+        "pending",
+        1,
+    )
 
 
 def test_sent_bodies_are_pruned_after_the_retention_and_rows_kept(
